@@ -1,0 +1,43 @@
+"""ecgfast: Rust-accelerated ECG synthesis, filtering, R-peak detection and delineation for deep
+learning.
+
+The public API lives here; ``ecgfast.torch`` (needs the ``torch`` extra) holds datasets, models
+and training loops. Every function takes numpy arrays shaped ``(..., n_samples)`` and runs
+batches in parallel in the Rust core with the GIL released. Errors derive from
+:class:`ecgfast.EcgError`.
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._threads import get_num_threads, set_num_threads, thread_limit
+from .errors import (
+    DtypeError,
+    EcgError,
+    InternalError,
+    InvalidParameterError,
+    InvalidSignalError,
+    SignalTooShortError,
+)
+from .filters import bandpass, butter_sos, highpass, lowpass, notch, sosfiltfilt
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "DtypeError",
+    "EcgError",
+    "InternalError",
+    "InvalidParameterError",
+    "InvalidSignalError",
+    "SignalTooShortError",
+    "__version__",
+    "bandpass",
+    "butter_sos",
+    "get_num_threads",
+    "highpass",
+    "lowpass",
+    "notch",
+    "set_num_threads",
+    "sosfiltfilt",
+    "thread_limit",
+]

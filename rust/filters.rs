@@ -1,0 +1,477 @@
+//! Zero-phase forward-backward filtering with second-order sections, equal to
+//! `scipy.signal.sosfiltfilt(sos, x, axis=-1)` with its defaults (odd extension of
+//! `3 * (2 * n_sections + 1 - trailing_zero_sections)` samples, steady-state initial conditions
+//! from `sosfilt_zi` scaled by the first sample of each pass).
+//!
+//! The cascade runs sample-major with every section's state in registers (const-generic section
+//! counts up to 8), which lets the CPU overlap the sections' recurrences.
+
+use crate::errors::{invalid_signal, EcgError, Result};
+use crate::filter_design::Section;
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::sync::Mutex;
+
+/// Element types the filters accept; computation is always in f64.
+pub trait Sample: Copy + Send + Sync + Default + 'static {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Sample for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl Sample for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+/// One lane to filter: its index, the input and the (not yet written) output.
+type LanePair<'a, T> = (usize, ArrayView1<'a, T>, ArrayViewMut1<'a, MaybeUninit<T>>);
+
+/// Lanes filtered together in one interleaved pass.
+const GROUP: usize = 4;
+
+/// A validated SOS cascade with its precomputed steady-state initial conditions.
+#[derive(Clone, Debug)]
+pub struct SosFilter {
+    sections: Vec<Section>,
+    zi: Vec<[f64; 2]>,
+    padlen: usize,
+}
+
+/// `scipy.signal.lfilter_zi` for one section with `a0 == 1`, solved in closed form.
+fn section_zi(s: &Section) -> [f64; 2] {
+    let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
+    let rhs0 = b1 - a1 * b0;
+    let rhs1 = b2 - a2 * b0;
+    let z0 = (rhs0 + rhs1) / (1.0 + a1 + a2);
+    [z0, rhs1 - a2 * z0]
+}
+
+impl SosFilter {
+    pub fn new(sections: Vec<Section>) -> Result<Self> {
+        if sections.is_empty() {
+            return Err(crate::errors::invalid_parameter("sos must have at least one section"));
+        }
+        for (i, s) in sections.iter().enumerate() {
+            if s.iter().any(|c| !c.is_finite()) {
+                return Err(crate::errors::invalid_parameter(format!(
+                    "sos section {i} has non-finite coefficients"
+                )));
+            }
+            if s[3] != 1.0 {
+                return Err(crate::errors::invalid_parameter(format!(
+                    "sos[:, 3] must be all ones (normalised sections); section {i} has a0 = {}",
+                    s[3]
+                )));
+            }
+            if 1.0 + s[4] + s[5] == 0.0 {
+                return Err(crate::errors::invalid_parameter(format!(
+                    "sos section {i} has a pole at z = 1 (no steady state for the initial conditions)"
+                )));
+            }
+        }
+        let mut zi = Vec::with_capacity(sections.len());
+        let mut scale = 1.0;
+        for s in &sections {
+            let z = section_zi(s);
+            zi.push([scale * z[0], scale * z[1]]);
+            scale *= (s[0] + s[1] + s[2]) / (s[3] + s[4] + s[5]);
+        }
+        let zero_b2 = sections.iter().filter(|s| s[2] == 0.0).count();
+        let zero_a2 = sections.iter().filter(|s| s[5] == 0.0).count();
+        let ntaps = 2 * sections.len() + 1 - zero_b2.min(zero_a2);
+        Ok(Self {
+            sections,
+            zi,
+            padlen: 3 * ntaps,
+        })
+    }
+
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// Samples of odd extension added at each end; signals must be longer than this.
+    pub fn padlen(&self) -> usize {
+        self.padlen
+    }
+
+    /// Filter one lane forward and backward. `ext` is scratch space.
+    fn filtfilt_lane<T: Sample>(
+        &self,
+        x: ArrayView1<T>,
+        mut out: ArrayViewMut1<MaybeUninit<T>>,
+        ext: &mut Vec<f64>,
+    ) -> std::result::Result<(), usize> {
+        let n = x.len();
+        let edge = self.padlen;
+        ext.resize(n + 2 * edge, 0.0);
+        self.extend_odd(&x, ext)?;
+        let x0 = ext[0];
+        cascade(&self.sections, &self.zi, x0, ext.iter_mut());
+        let y0 = *ext.last().expect("non-empty");
+        cascade(&self.sections, &self.zi, y0, ext.iter_mut().rev());
+        for (o, &v) in out.iter_mut().zip(&ext[edge..edge + n]) {
+            o.write(T::from_f64(v));
+        }
+        Ok(())
+    }
+
+    /// Fill `ext` (length `n + 2 * padlen`) with the odd extension of `x`; `Err(sample)` on the
+    /// first non-finite sample.
+    fn extend_odd<T: Sample>(&self, x: &ArrayView1<T>, ext: &mut [f64]) -> std::result::Result<(), usize> {
+        let n = x.len();
+        let edge = self.padlen;
+        let first = x[0].to_f64();
+        let last = x[n - 1].to_f64();
+        for i in 0..edge {
+            ext[i] = 2.0 * first - x[edge - i].to_f64();
+        }
+        for (i, (&v, e)) in x.iter().zip(&mut ext[edge..edge + n]).enumerate() {
+            let v = v.to_f64();
+            if !v.is_finite() {
+                return Err(i);
+            }
+            *e = v;
+        }
+        for i in 0..edge {
+            ext[edge + n + i] = 2.0 * last - x[n - 2 - i].to_f64();
+        }
+        Ok(())
+    }
+
+    /// Filter `GROUP` lanes of equal length together: their samples are interleaved so the
+    /// cascade runs `GROUP` independent recurrences per step.
+    fn filtfilt_group<T: Sample>(
+        &self,
+        lanes: &mut [LanePair<T>],
+        scratch: &mut Vec<f64>,
+    ) -> std::result::Result<(), (usize, usize)> {
+        let n = lanes[0].1.len();
+        let edge = self.padlen;
+        let m = n + 2 * edge;
+        scratch.resize(m * (GROUP + 1), 0.0);
+        let (lane_buf, inter) = scratch.split_at_mut(m);
+        let inter: &mut [[f64; GROUP]] = as_groups(&mut inter[..m * GROUP]);
+        for (k, (_, xin, _)) in lanes.iter().enumerate() {
+            self.extend_odd(xin, lane_buf).map_err(|sample| (k, sample))?;
+            for (dst, &v) in inter.iter_mut().zip(lane_buf.iter()) {
+                dst[k] = v;
+            }
+        }
+        let x0 = inter[0];
+        cascade_group(&self.sections, &self.zi, x0, inter.iter_mut());
+        let y0 = inter[m - 1];
+        cascade_group(&self.sections, &self.zi, y0, inter.iter_mut().rev());
+        for (k, (_, _, xout)) in lanes.iter_mut().enumerate() {
+            for (o, v) in xout.iter_mut().zip(&inter[edge..edge + n]) {
+                o.write(T::from_f64(v[k]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Zero-phase filter every lane along the last axis of `x` into a new array of the same shape.
+    /// Lanes run in parallel on the current rayon pool; each lane's result is independent of the
+    /// thread count.
+    pub fn filtfilt<T: Sample>(&self, x: ArrayViewD<T>) -> Result<ArrayD<T>> {
+        if x.ndim() == 0 {
+            return Err(invalid_signal("signal must have at least one dimension"));
+        }
+        if x.is_empty() {
+            return Err(invalid_signal(format!("signal is empty (shape {:?})", x.shape())));
+        }
+        let axis = Axis(x.ndim() - 1);
+        let n = x.len_of(axis);
+        if n <= self.padlen {
+            return Err(EcgError::SignalTooShort(format!(
+                "signal has {n} samples but this filter needs more than {} (odd padding of \
+                 3 * (2 * n_sections + 1) samples, as scipy.signal.sosfiltfilt)",
+                self.padlen
+            )));
+        }
+        // Every element is written below, so the output need not be zeroed first.
+        let mut out = ArrayD::<T>::uninit(x.raw_dim());
+        let first_bad: Mutex<Option<(usize, usize)>> = Mutex::new(None);
+        thread_local! {
+            static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+        }
+        let n_lanes = x.len() / n;
+        let mut lanes: Vec<LanePair<T>> = x
+            .lanes(axis)
+            .into_iter()
+            .zip(out.lanes_mut(axis))
+            .enumerate()
+            .map(|(i, (a, b))| (i, a, b))
+            .collect();
+        let report = |lane: usize, sample: usize| {
+            let mut bad = first_bad.lock().unwrap_or_else(|e| e.into_inner());
+            if bad.is_none_or(|(l, _)| lane < l) {
+                *bad = Some((lane, sample));
+            }
+        };
+        let work = |chunk: &mut [LanePair<T>]| {
+            SCRATCH.with(|s| {
+                let mut scratch = s.borrow_mut();
+                if chunk.len() == GROUP {
+                    if let Err((k, sample)) = self.filtfilt_group(chunk, &mut scratch) {
+                        report(chunk[k].0, sample);
+                    }
+                } else {
+                    for (i, xin, xout) in chunk.iter_mut() {
+                        if let Err(sample) = self.filtfilt_lane(xin.view(), xout.view_mut(), &mut scratch) {
+                            report(*i, sample);
+                        }
+                    }
+                }
+            })
+        };
+        if n_lanes <= GROUP {
+            work(&mut lanes);
+        } else {
+            // Lanes go in groups of GROUP through one interleaved cascade (independent
+            // recurrences keep the FPU busy); each lane's arithmetic is the same as alone, so
+            // results do not depend on grouping or thread count.
+            lanes.par_chunks_mut(GROUP).for_each(work);
+        }
+        drop(lanes);
+        if let Some((lane, sample)) = first_bad.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(invalid_signal(format!(
+                "signal contains NaN or infinity (first at lane {lane}, sample {sample}); \
+                 clean or interpolate it before filtering"
+            )));
+        }
+        // SAFETY: without an error every lane was filtered and each of its samples written.
+        Ok(unsafe { out.assume_init() })
+    }
+}
+
+/// Run the cascade over `samples` in place (direct form II transposed, as `scipy.signal.sosfilt`),
+/// starting from the steady state `zi * x0`.
+fn cascade<'a>(
+    sections: &[Section],
+    zi: &[[f64; 2]],
+    x0: f64,
+    samples: impl Iterator<Item = &'a mut f64>,
+) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match sections.len() {
+                $($n => cascade_fixed::<$n>(
+                    sections.try_into().expect("length checked"),
+                    zi.try_into().expect("length checked"),
+                    x0,
+                    samples,
+                ),)*
+                _ => cascade_any(sections, zi, x0, samples),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8)
+}
+
+#[inline(always)]
+fn cascade_fixed<'a, const N: usize>(
+    sections: &[Section; N],
+    zi: &[[f64; 2]; N],
+    x0: f64,
+    samples: impl Iterator<Item = &'a mut f64>,
+) {
+    let mut state = [[0.0f64; 2]; N];
+    for s in 0..N {
+        state[s] = [zi[s][0] * x0, zi[s][1] * x0];
+    }
+    for v in samples {
+        let mut x = *v;
+        for s in 0..N {
+            let c = &sections[s];
+            let y = c[0] * x + state[s][0];
+            state[s][0] = (c[1] * x + state[s][1]) - c[4] * y;
+            state[s][1] = c[2] * x - c[5] * y;
+            x = y;
+        }
+        *v = x;
+    }
+}
+
+/// View a slice of `GROUP * k` values as `k` groups.
+fn as_groups(v: &mut [f64]) -> &mut [[f64; GROUP]] {
+    let (groups, rest) = v.as_chunks_mut::<GROUP>();
+    debug_assert!(rest.is_empty());
+    groups
+}
+
+/// [`cascade`] for `GROUP` interleaved lanes; per lane the arithmetic is identical.
+fn cascade_group<'a>(
+    sections: &[Section],
+    zi: &[[f64; 2]],
+    x0: [f64; GROUP],
+    samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
+) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match sections.len() {
+                $($n => cascade_group_fixed::<$n>(
+                    sections.try_into().expect("length checked"),
+                    zi.try_into().expect("length checked"),
+                    x0,
+                    samples,
+                ),)*
+                _ => {
+                    // Rare (> 8 sections): fall back to lane-by-lane over a copy.
+                    let mut all: Vec<&mut [f64; GROUP]> = samples.collect();
+                    for k in 0..GROUP {
+                        let mut lane: Vec<f64> = all.iter().map(|g| g[k]).collect();
+                        cascade_any(sections, zi, x0[k], lane.iter_mut());
+                        for (g, v) in all.iter_mut().zip(lane) {
+                            g[k] = v;
+                        }
+                    }
+                }
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8)
+}
+
+#[inline(always)]
+fn cascade_group_fixed<'a, const N: usize>(
+    sections: &[Section; N],
+    zi: &[[f64; 2]; N],
+    x0: [f64; GROUP],
+    samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
+) {
+    let mut s0 = [[0.0f64; GROUP]; N];
+    let mut s1 = [[0.0f64; GROUP]; N];
+    for s in 0..N {
+        for k in 0..GROUP {
+            s0[s][k] = zi[s][0] * x0[k];
+            s1[s][k] = zi[s][1] * x0[k];
+        }
+    }
+    for v in samples {
+        let mut x = *v;
+        for s in 0..N {
+            let c = &sections[s];
+            let mut y = [0.0f64; GROUP];
+            for k in 0..GROUP {
+                y[k] = c[0] * x[k] + s0[s][k];
+                s0[s][k] = (c[1] * x[k] + s1[s][k]) - c[4] * y[k];
+                s1[s][k] = c[2] * x[k] - c[5] * y[k];
+            }
+            x = y;
+        }
+        *v = x;
+    }
+}
+
+fn cascade_any<'a>(
+    sections: &[Section],
+    zi: &[[f64; 2]],
+    x0: f64,
+    samples: impl Iterator<Item = &'a mut f64>,
+) {
+    let mut state: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * x0, z[1] * x0]).collect();
+    for v in samples {
+        let mut x = *v;
+        for (c, st) in sections.iter().zip(state.iter_mut()) {
+            let y = c[0] * x + st[0];
+            st[0] = (c[1] * x + st[1]) - c[4] * y;
+            st[1] = c[2] * x - c[5] * y;
+            x = y;
+        }
+        *v = x;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter_design::{butter_sos, BandType};
+    use ndarray::{Array1, Array2};
+
+    fn bandpass() -> SosFilter {
+        SosFilter::new(butter_sos(4, &[0.5, 40.0], 500.0, BandType::Bandpass).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn padlen_matches_scipy_rule() {
+        assert_eq!(bandpass().padlen(), 27);
+        // odd order lowpass: one first-order section with b2 = a2 = 0
+        let f = SosFilter::new(butter_sos(3, &[40.0], 500.0, BandType::Lowpass).unwrap()).unwrap();
+        assert_eq!(f.padlen(), 3 * (2 * 2 + 1 - 1));
+    }
+
+    #[test]
+    fn constant_signal_passes_lowpass_unchanged() {
+        let f = SosFilter::new(butter_sos(4, &[40.0], 500.0, BandType::Lowpass).unwrap()).unwrap();
+        let x = Array1::from_elem(200, 3.25f64).into_dyn();
+        let y = f.filtfilt(x.view()).unwrap();
+        for v in y.iter() {
+            assert!((v - 3.25).abs() < 1e-12, "{v}");
+        }
+    }
+
+    #[test]
+    fn zero_phase_keeps_a_symmetric_pulse_symmetric() {
+        // A short impulse response (40 Hz low-pass) so the edges do not reach the centre.
+        let f = SosFilter::new(butter_sos(4, &[40.0], 500.0, BandType::Lowpass).unwrap()).unwrap();
+        let n = 1001;
+        let x = Array1::from_shape_fn(n, |i| if i == n / 2 { 1.0 } else { 0.0 }).into_dyn();
+        let y = f.filtfilt(x.view()).unwrap();
+        let peak = y.iter().cloned().enumerate().fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
+        assert_eq!(peak.0, n / 2);
+        for k in 1..100 {
+            assert!((y[[n / 2 - k]] - y[[n / 2 + k]]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn rows_are_independent_and_input_untouched() {
+        let f = bandpass();
+        let x = Array2::from_shape_fn((3, 500), |(r, i)| ((i * (r + 1)) as f64 * 0.01).sin());
+        let copy = x.clone();
+        let y = f.filtfilt(x.view().into_dyn()).unwrap();
+        assert_eq!(x, copy);
+        let row1 = f.filtfilt(x.row(1).into_dyn()).unwrap();
+        for i in 0..500 {
+            assert_eq!(y[[1, i]], row1[[i]]);
+        }
+    }
+
+    #[test]
+    fn bad_signals_are_errors() {
+        let f = bandpass();
+        let short = Array1::<f64>::zeros(27).into_dyn();
+        assert!(matches!(f.filtfilt(short.view()), Err(EcgError::SignalTooShort(_))));
+        let mut nan = Array1::<f64>::zeros(100);
+        nan[50] = f64::NAN;
+        assert!(matches!(f.filtfilt(nan.into_dyn().view()), Err(EcgError::InvalidSignal(_))));
+        let empty = Array2::<f64>::zeros((0, 100)).into_dyn();
+        assert!(matches!(f.filtfilt(empty.view()), Err(EcgError::InvalidSignal(_))));
+    }
+
+    #[test]
+    fn unnormalised_sos_rejected() {
+        assert!(SosFilter::new(vec![[1.0, 0.0, 0.0, 2.0, 0.0, 0.0]]).is_err());
+        assert!(SosFilter::new(vec![]).is_err());
+    }
+}
