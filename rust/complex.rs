@@ -116,11 +116,21 @@ mod tests {
 
     #[test]
     fn sqrt_squares_back() {
-        for &(re, im) in &[(3.0, 4.0), (-3.0, 4.0), (-3.0, -4.0), (0.0, 2.0), (-4.0, 0.0), (4.0, 0.0)] {
+        for &(re, im) in &[
+            (3.0, 4.0),
+            (-3.0, 4.0),
+            (-3.0, -4.0),
+            (0.0, 2.0),
+            (-4.0, 0.0),
+            (4.0, 0.0),
+        ] {
             let z = C64::new(re, im);
             let r = z.sqrt();
             let back = r * r;
-            assert!((back.re - re).abs() < 1e-12 && (back.im - im).abs() < 1e-12, "{z:?}");
+            assert!(
+                (back.re - re).abs() < 1e-12 && (back.im - im).abs() < 1e-12,
+                "{z:?}"
+            );
             assert!(r.re >= 0.0);
         }
     }

@@ -192,7 +192,11 @@ fn cplxreal(values: &[C64]) -> Result<Vec<C64>> {
             .then_with(|| a.im.abs().total_cmp(&b.im.abs()))
     });
     let is_real = |v: &C64| v.im.abs() <= tol * v.abs();
-    let reals: Vec<C64> = z.iter().filter(|v| is_real(v)).map(|v| C64::real(v.re)).collect();
+    let reals: Vec<C64> = z
+        .iter()
+        .filter(|v| is_real(v))
+        .map(|v| C64::real(v.re))
+        .collect();
     let cplx: Vec<C64> = z.iter().filter(|v| !is_real(v)).copied().collect();
     let mut zp: Vec<C64> = cplx.iter().filter(|v| v.im > 0.0).copied().collect();
     let mut zn: Vec<C64> = cplx.iter().filter(|v| v.im < 0.0).copied().collect();

@@ -68,7 +68,9 @@ fn section_zi(s: &Section) -> [f64; 2] {
 impl SosFilter {
     pub fn new(sections: Vec<Section>) -> Result<Self> {
         if sections.is_empty() {
-            return Err(crate::errors::invalid_parameter("sos must have at least one section"));
+            return Err(crate::errors::invalid_parameter(
+                "sos must have at least one section",
+            ));
         }
         for (i, s) in sections.iter().enumerate() {
             if s.iter().any(|c| !c.is_finite()) {
@@ -137,7 +139,11 @@ impl SosFilter {
 
     /// Fill `ext` (length `n + 2 * padlen`) with the odd extension of `x`; `Err(sample)` on the
     /// first non-finite sample.
-    fn extend_odd<T: Sample>(&self, x: &ArrayView1<T>, ext: &mut [f64]) -> std::result::Result<(), usize> {
+    fn extend_odd<T: Sample>(
+        &self,
+        x: &ArrayView1<T>,
+        ext: &mut [f64],
+    ) -> std::result::Result<(), usize> {
         let n = x.len();
         let edge = self.padlen;
         let first = x[0].to_f64();
@@ -172,7 +178,8 @@ impl SosFilter {
         let (lane_buf, inter) = scratch.split_at_mut(m);
         let inter: &mut [[f64; GROUP]] = as_groups(&mut inter[..m * GROUP]);
         for (k, (_, xin, _)) in lanes.iter().enumerate() {
-            self.extend_odd(xin, lane_buf).map_err(|sample| (k, sample))?;
+            self.extend_odd(xin, lane_buf)
+                .map_err(|sample| (k, sample))?;
             for (dst, &v) in inter.iter_mut().zip(lane_buf.iter()) {
                 dst[k] = v;
             }
@@ -197,7 +204,10 @@ impl SosFilter {
             return Err(invalid_signal("signal must have at least one dimension"));
         }
         if x.is_empty() {
-            return Err(invalid_signal(format!("signal is empty (shape {:?})", x.shape())));
+            return Err(invalid_signal(format!(
+                "signal is empty (shape {:?})",
+                x.shape()
+            )));
         }
         let axis = Axis(x.ndim() - 1);
         let n = x.len_of(axis);
@@ -237,7 +247,9 @@ impl SosFilter {
                     }
                 } else {
                     for (i, xin, xout) in chunk.iter_mut() {
-                        if let Err(sample) = self.filtfilt_lane(xin.view(), xout.view_mut(), &mut scratch) {
+                        if let Err(sample) =
+                            self.filtfilt_lane(xin.view(), xout.view_mut(), &mut scratch)
+                        {
                             report(*i, sample);
                         }
                     }
@@ -437,7 +449,11 @@ mod tests {
         let n = 1001;
         let x = Array1::from_shape_fn(n, |i| if i == n / 2 { 1.0 } else { 0.0 }).into_dyn();
         let y = f.filtfilt(x.view()).unwrap();
-        let peak = y.iter().cloned().enumerate().fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
+        let peak = y
+            .iter()
+            .cloned()
+            .enumerate()
+            .fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
         assert_eq!(peak.0, n / 2);
         for k in 1..100 {
             assert!((y[[n / 2 - k]] - y[[n / 2 + k]]).abs() < 1e-9);
@@ -461,12 +477,21 @@ mod tests {
     fn bad_signals_are_errors() {
         let f = bandpass();
         let short = Array1::<f64>::zeros(27).into_dyn();
-        assert!(matches!(f.filtfilt(short.view()), Err(EcgError::SignalTooShort(_))));
+        assert!(matches!(
+            f.filtfilt(short.view()),
+            Err(EcgError::SignalTooShort(_))
+        ));
         let mut nan = Array1::<f64>::zeros(100);
         nan[50] = f64::NAN;
-        assert!(matches!(f.filtfilt(nan.into_dyn().view()), Err(EcgError::InvalidSignal(_))));
+        assert!(matches!(
+            f.filtfilt(nan.into_dyn().view()),
+            Err(EcgError::InvalidSignal(_))
+        ));
         let empty = Array2::<f64>::zeros((0, 100)).into_dyn();
-        assert!(matches!(f.filtfilt(empty.view()), Err(EcgError::InvalidSignal(_))));
+        assert!(matches!(
+            f.filtfilt(empty.view()),
+            Err(EcgError::InvalidSignal(_))
+        ));
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub fn set_num_threads(n: usize) {
 fn current_pool() -> Arc<ThreadPool> {
     let threads = num_threads();
     let pid = std::process::id();
-    let mut guard = STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut guard = STATE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(state) = guard.as_ref() {
         if state.pid == pid && state.threads == threads {
             return Arc::clone(&state.pool);

@@ -113,9 +113,7 @@ class TestButterSos:
 class TestSosfiltfilt:
     sos = scipy_sos(4, (0.5, 40.0), 500.0, "bandpass")
 
-    @settings(
-        max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         order=st.integers(1, 8),
         fs=st.sampled_from([100.0, 128.0, 250.0, 360.0, 500.0, 1000.0, 2000.0]),
@@ -222,7 +220,7 @@ class TestSosfiltfilt:
     def test_non_finite_samples(self, bad, where):
         x = RNG.standard_normal((3, 1000))
         x[1, where] = bad
-        with pytest.raises(InvalidSignalError, match="NaN or infinity.*lane 1"):
+        with pytest.raises(InvalidSignalError, match=r"NaN or infinity.*lane 1"):
             ecgfast.sosfiltfilt(self.sos, x)
 
     def test_first_bad_lane_is_named_whatever_the_threads(self):
@@ -233,7 +231,8 @@ class TestSosfiltfilt:
                 ecgfast.sosfiltfilt(self.sos, x)
 
     @pytest.mark.parametrize(
-        "x", [np.array([]), np.zeros((3, 0)), np.zeros((0, 100)), np.float64(1.0)],
+        "x",
+        [np.array([]), np.zeros((3, 0)), np.zeros((0, 100)), np.float64(1.0)],
         ids=["empty", "no-samples", "no-rows", "scalar"],
     )
     def test_empty_or_scalar(self, x):
@@ -303,7 +302,9 @@ class TestConvenienceFilters:
         ref = ss.sosfiltfilt(scipy_sos(5, 100.0, 1000, "low"), self.x, axis=-1)
         assert_close_to_scipy(ecgfast.lowpass(self.x, 1000, 100.0, order=5), ref, self.x)
 
-    @pytest.mark.parametrize(("fs", "freq", "quality"), [(500, 50, 30), (360, 60, 30), (250, 50, 5)])
+    @pytest.mark.parametrize(
+        ("fs", "freq", "quality"), [(500, 50, 30), (360, 60, 30), (250, 50, 5)]
+    )
     def test_notch_matches_filtfilt_iirnotch(self, fs, freq, quality):
         b, a = ss.iirnotch(freq, quality, fs=fs)
         ref = ss.filtfilt(b, a, self.x, axis=-1)

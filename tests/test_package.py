@@ -52,6 +52,11 @@ def test_error_hierarchy():
     assert issubclass(errors.InternalError, ecgfast.EcgError)
     # every class the Rust core maps onto exists
     rust = (PKG.parent.parent / "rust" / "errors.rs").read_text()
-    for cls in ("InvalidParameterError", "InvalidSignalError", "SignalTooShortError", "InternalError"):
+    for cls in (
+        "InvalidParameterError",
+        "InvalidSignalError",
+        "SignalTooShortError",
+        "InternalError",
+    ):
         assert f'"{cls}"' in rust
         assert issubclass(getattr(errors, cls), ecgfast.EcgError)

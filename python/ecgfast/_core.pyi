@@ -6,7 +6,9 @@ import numpy.typing as npt
 
 __version__: str
 
-def butter_sos(order: int, cutoff: list[float], fs: float, btype: str) -> npt.NDArray[np.float64]: ...
+def butter_sos(
+    order: int, cutoff: list[float], fs: float, btype: str
+) -> npt.NDArray[np.float64]: ...
 def notch_sos(freq: float, quality: float, fs: float) -> npt.NDArray[np.float64]: ...
 def sosfiltfilt(
     sos: npt.NDArray[np.float64], x: npt.NDArray[np.float32] | npt.NDArray[np.float64]

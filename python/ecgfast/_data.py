@@ -1,0 +1,13 @@
+"""Records shipped with the package (see ``data/mitdb/README.md`` for licence and attribution)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Folder of the MIT-BIH Arrhythmia Database records shipped with ecgfast (101, 119).
+SHIPPED_MITDB = Path(__file__).resolve().parent / "data" / "mitdb"
+
+
+def shipped_records() -> list[str]:
+    """Names of the shipped MIT-BIH records, sorted."""
+    return sorted(p.stem for p in SHIPPED_MITDB.glob("*.hea"))
