@@ -83,7 +83,7 @@ mod _core {
         btype: &str,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let btype = BandType::parse(btype)?;
-        let sos = filter_design::butter_sos(order, &cutoff, fs, btype)?;
+        let sos = run_detached(py, || filter_design::butter_sos(order, &cutoff, fs, btype))?;
         Ok(sections_to_array(py, &sos))
     }
 
@@ -95,7 +95,7 @@ mod _core {
         quality: f64,
         fs: f64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let sos = filter_design::notch_sos(freq, quality, fs)?;
+        let sos = run_detached(py, || filter_design::notch_sos(freq, quality, fs))?;
         Ok(sections_to_array(py, &sos))
     }
 
