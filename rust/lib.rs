@@ -6,6 +6,7 @@ pub mod errors;
 pub mod filter_design;
 pub mod filters;
 pub mod parallel;
+pub mod synth;
 
 use errors::{EcgError, Result};
 use pyo3::prelude::*;
@@ -122,6 +123,74 @@ mod _core {
                 "x must be a float32 or float64 numpy array (convert in Python first)",
             ))
         }
+    }
+
+    /// Names used by the synthesizer: (lead names, parameter order, label columns, fiducials).
+    #[allow(clippy::type_complexity)]
+    #[pyfunction]
+    fn synth_schema() -> (
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+    ) {
+        use crate::synth;
+        (
+            synth::LEAD_NAMES.to_vec(),
+            synth::PARAMS.to_vec(),
+            synth::LABELS.to_vec(),
+            synth::FIDUCIALS.to_vec(),
+        )
+    }
+
+    /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
+    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64)`;
+    /// beats columns are record, beat, then the fiducials (-1 = outside the record).
+    #[allow(clippy::type_complexity)]
+    #[pyfunction]
+    fn synthesize<'py>(
+        py: Python<'py>,
+        bounds: numpy::PyReadonlyArray3<'py, f64>,
+        fs: f64,
+        n_samples: usize,
+        leads: Vec<usize>,
+        seed: u64,
+        start: u64,
+    ) -> PyResult<(
+        Bound<'py, numpy::PyArray3<f32>>,
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f64>>,
+    )> {
+        use crate::synth;
+        let view = bounds.as_array();
+        let cfg = synth::SynthConfig {
+            fs,
+            n_samples,
+            leads,
+            seed,
+            start,
+        };
+        let (signals, beats, labels) = run_detached(py, || {
+            let out = synth::synthesize(view, &cfg)?;
+            let total: usize = out.beats.iter().map(|b| b.len()).sum();
+            let mut flat = Vec::with_capacity(total * (2 + synth::FIDUCIALS.len()));
+            for (rec, rows) in out.beats.iter().enumerate() {
+                for (k, row) in rows.iter().enumerate() {
+                    flat.push((start as usize + rec) as i64);
+                    flat.push(k as i64);
+                    flat.extend_from_slice(row);
+                }
+            }
+            let beats =
+                numpy::ndarray::Array2::from_shape_vec((total, 2 + synth::FIDUCIALS.len()), flat)
+                    .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
+            Ok((out.signals, beats, out.labels))
+        })?;
+        Ok((
+            signals.into_pyarray(py),
+            beats.into_pyarray(py),
+            labels.into_pyarray(py),
+        ))
     }
 
     /// Cap the number of threads used by batch kernels (0 restores the default).

@@ -20,16 +20,19 @@ from .errors import (
     SignalTooShortError,
 )
 from .filters import bandpass, butter_sos, highpass, lowpass, notch, sosfiltfilt
+from .synth import LEAD_NAMES, SynthBatch, synthesize
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "LEAD_NAMES",
     "DtypeError",
     "EcgError",
     "InternalError",
     "InvalidParameterError",
     "InvalidSignalError",
     "SignalTooShortError",
+    "SynthBatch",
     "__version__",
     "bandpass",
     "butter_sos",
@@ -39,5 +42,6 @@ __all__ = [
     "notch",
     "set_num_threads",
     "sosfiltfilt",
+    "synthesize",
     "thread_limit",
 ]

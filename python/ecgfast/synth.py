@@ -1,0 +1,399 @@
+"""Synthetic 12-lead ECG with exact labels: :func:`synthesize` and :func:`synthesize_to`.
+
+The generator (Rust core, ``rust/synth``) is the ECGSYN model of McSharry et al. (2003)
+generalised to a 3-D cardiac dipole as in Sameni et al. (2007): Gaussian P, Q, R, S and two T
+waves per beat, each with a 3-D amplitude, projected to the 12 standard leads with Dower's
+matrix (III, aVR, aVL and aVF follow exactly from I and II). Wave timing comes from the requested
+PR, QRS and QT, so the labels are exact. RR intervals follow McSharry's bimodal spectrum
+(Mayer waves and respiratory sinus arrhythmia).
+
+Fiducials (one meaning, shared with :func:`ecgfast.delineate`): a wave's onset/offset is where
+its Gaussian falls to 5 % of its peak (``μ ∓ 2.448 σ``); QRS onset is the Q wave's onset, QRS
+offset the S wave's offset, T offset the offset of the later T Gaussian; R peak is the centre of
+the R wave, T peak the maximum of the T wave. PR = QRS onset − P onset, QRS = QRS offset − QRS
+onset, QT = T offset − QRS onset. Record labels are medians over the record's beats (beats whose
+R peak lies in the record, intervals whose two ends do); HR = 60 000 / median RR;
+QTc (Bazett, Fridericia) = record QT / √RR, / ∛RR with the median RR in seconds.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._validate import check_int
+from .errors import InvalidParameterError
+
+__all__ = ["LEAD_NAMES", "SynthBatch", "synthesize"]
+
+LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (tuple(v) for v in _core.synth_schema())
+
+#: Default ranges, sampled uniformly per record (realistic resting adults).
+DEFAULTS: dict[str, tuple[float, float]] = {
+    "hr": (50.0, 110.0),
+    "hrv": (10.0, 50.0),
+    "pr": (120.0, 200.0),
+    "qrs": (70.0, 110.0),
+    "qtc": (380.0, 440.0),
+}
+
+#: Default noise amplitudes in mV (mild, as in a decent resting recording), sampled per record.
+DEFAULT_NOISE: dict[str, tuple[float, float]] = {
+    "baseline": (0.0, 0.1),
+    "powerline": (0.0, 0.02),
+    "emg": (0.0, 0.02),
+    "motion": (0.0, 0.1),
+}
+
+#: Plausibility limits; values outside raise InvalidParameterError.
+LIMITS: dict[str, tuple[float, float]] = {
+    "hr": (20.0, 250.0),
+    "hrv": (0.0, 300.0),
+    "pr": (60.0, 400.0),
+    "qrs": (40.0, 250.0),
+    "qt": (150.0, 700.0),
+    "qtc": (250.0, 700.0),
+    "baseline": (0.0, 5.0),
+    "powerline": (0.0, 5.0),
+    "emg": (0.0, 5.0),
+    "motion": (0.0, 10.0),
+}
+
+MAX_DURATION = 48 * 3600.0
+
+
+@dataclass
+class SynthBatch:
+    """A batch of synthetic ECG records with their ground truth.
+
+    Attributes
+    ----------
+    signals : ndarray, float32, shape (n, n_leads, n_samples)
+        The ECG in mV.
+    labels : DataFrame
+        One row per record (index = record number in the stream): ``hr`` (bpm), ``rr_std``,
+        ``pr``, ``qrs``, ``qt``, ``qtc`` (= ``qtc_bazett``), ``qtc_bazett``, ``qtc_fridericia``
+        (ms), ``n_beats``, then the sampled generator parameters (``param_*``).
+    beats : DataFrame
+        One row per beat: ``record, beat, p_on, p_peak, p_off, qrs_on, r_peak, qrs_off, t_on,
+        t_peak, t_off`` as sample indices (nullable Int64; <NA> where the point lies outside the
+        record).
+    fs : float
+        Sampling rate in Hz.
+    lead_names : tuple of str
+    """
+
+    signals: np.ndarray
+    labels: pd.DataFrame
+    beats: pd.DataFrame
+    fs: float
+    lead_names: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return self.signals.shape[0]
+
+    def __repr__(self) -> str:
+        n, leads, samples = self.signals.shape
+        return (
+            f"SynthBatch({n} records x {leads} leads x {samples} samples at {self.fs:g} Hz, "
+            f"{len(self.beats)} beats)"
+        )
+
+    def plot(self, i: int = 0, **kwargs: Any):
+        """Draw record ``i`` with its fiducials (see :func:`ecgfast.plot.ecg`)."""
+        from .plot import ecg
+
+        return ecg(self, i, **kwargs)
+
+
+def _as_bounds(name: str, value: Any, n: int, limits: tuple[float, float]) -> np.ndarray:
+    """Scalar -> fixed, (low, high) -> uniform range, array of length n -> per record."""
+    lo_lim, hi_lim = limits
+    if isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be a number, a (low, high) pair or an array")
+    if isinstance(value, numbers.Real):
+        out = np.full((n, 2), float(value))
+    elif isinstance(value, tuple) and len(value) == 2:
+        lo, hi = (float(v) for v in value)
+        if not lo <= hi:
+            raise InvalidParameterError(f"{name} range must have low <= high, got {value!r}")
+        out = np.tile([lo, hi], (n, 1))
+    else:
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"{name} must be a number, a (low, high) tuple or an array of length n: {exc}"
+            ) from exc
+        if arr.ndim != 1 or arr.shape[0] != n:
+            raise InvalidParameterError(
+                f"{name} array must have length n={n}, got shape {arr.shape} "
+                "(use a tuple for a (low, high) range)"
+            )
+        out = np.repeat(arr[:, None], 2, axis=1)
+    if not np.all(np.isfinite(out)):
+        raise InvalidParameterError(f"{name} must be finite, got {value!r}")
+    if out.size and (out.min() < lo_lim or out.max() > hi_lim):
+        raise InvalidParameterError(
+            f"{name} must lie within [{lo_lim:g}, {hi_lim:g}], got {value!r}"
+        )
+    return out
+
+
+def _noise_bounds(noise: Any, n: int) -> tuple[dict[str, np.ndarray], float]:
+    keys = tuple(DEFAULT_NOISE)
+    freq = 0.0
+    if noise is None or (isinstance(noise, str) and noise == "default"):
+        spec: dict[str, Any] = dict(DEFAULT_NOISE)
+    elif isinstance(noise, Mapping):
+        unknown = set(noise) - set(keys) - {"powerline_freq"}
+        if unknown:
+            raise InvalidParameterError(
+                f"unknown noise source(s) {sorted(unknown)}; use {', '.join(keys)}, powerline_freq"
+            )
+        spec = {k: noise.get(k, DEFAULT_NOISE[k]) for k in keys}
+        freq = noise.get("powerline_freq", 0.0) or 0.0
+        if freq not in (0.0, 50.0, 60.0, 50, 60):
+            raise InvalidParameterError(f"powerline_freq must be 50 or 60 Hz, got {freq!r}")
+    elif isinstance(noise, numbers.Real) and not isinstance(noise, bool):
+        if not np.isfinite(noise) or noise < 0:
+            raise InvalidParameterError(f"noise scale must be finite and >= 0, got {noise!r}")
+        spec = {k: (lo * noise, hi * noise) for k, (lo, hi) in DEFAULT_NOISE.items()}
+    else:
+        raise InvalidParameterError(
+            "noise must be None (default), a scale factor (0 = clean) or a dict of "
+            f"{', '.join(keys)} amplitudes in mV; got {noise!r}"
+        )
+    return {k: _as_bounds(f"noise[{k!r}]", spec[k], n, LIMITS[k]) for k in keys}, float(freq)
+
+
+def _lead_indices(leads: Any) -> list[int]:
+    if isinstance(leads, str):
+        if leads == "12":
+            return list(range(12))
+        leads = [leads]
+    try:
+        names = list(leads)
+    except TypeError as exc:
+        raise InvalidParameterError(
+            f"leads must be '12', a lead name or a list: {leads!r}"
+        ) from exc
+    if not names:
+        raise InvalidParameterError("leads must not be empty")
+    lookup = {name.lower(): i for i, name in enumerate(LEAD_NAMES)}
+    out = []
+    for name in names:
+        if not isinstance(name, str) or name.lower() not in lookup:
+            raise InvalidParameterError(
+                f"unknown lead {name!r}; choose from {', '.join(LEAD_NAMES)}"
+            )
+        out.append(lookup[name.lower()])
+    return out
+
+
+def _resolve(
+    n: int,
+    *,
+    hr: Any,
+    pr: Any,
+    qrs: Any,
+    qt: Any,
+    qtc: Any,
+    hrv: Any,
+    fs: Any,
+    duration: Any,
+    noise: Any,
+) -> tuple[np.ndarray, float, int]:
+    """Validate everything and build the (n, n_params, 2) bounds array for the core."""
+    from ._validate import check_fs
+
+    fs = check_fs(fs)
+    if fs < 100:
+        raise InvalidParameterError(f"fs must be >= 100 Hz for synthesis, got {fs:g}")
+    if isinstance(duration, bool) or not isinstance(duration, numbers.Real):
+        raise InvalidParameterError(f"duration must be a number of seconds, got {duration!r}")
+    duration = float(duration)
+    if not np.isfinite(duration) or duration <= 0 or duration > MAX_DURATION:
+        raise InvalidParameterError(
+            f"duration must be in (0, {MAX_DURATION:g}] seconds, got {duration!r}"
+        )
+    b = {
+        "hr": _as_bounds("hr", hr, n, LIMITS["hr"]),
+        "hrv": _as_bounds("hrv", hrv, n, LIMITS["hrv"]),
+        "pr": _as_bounds("pr", pr if pr is not None else DEFAULTS["pr"], n, LIMITS["pr"]),
+        "qrs": _as_bounds("qrs", qrs if qrs is not None else DEFAULTS["qrs"], n, LIMITS["qrs"]),
+        "qtc": _as_bounds("qtc", qtc if qtc is not None else DEFAULTS["qtc"], n, LIMITS["qtc"]),
+    }
+    b["qt"] = _as_bounds("qt", qt, n, LIMITS["qt"]) if qt is not None else np.full((n, 2), np.nan)
+    noise_b, pl_freq = _noise_bounds(noise, n)
+    if n:
+        rr_min = 60.0 / b["hr"][:, 1]  # s, shortest mean RR of each record
+        if np.any(duration < 60.0 / b["hr"][:, 0]):
+            raise InvalidParameterError(
+                f"duration={duration:g} s is shorter than one beat at the lowest heart rate"
+            )
+        if np.any(b["pr"][:, 0] <= b["qrs"][:, 1]):
+            raise InvalidParameterError(
+                "PR must be longer than QRS (PR = QRS onset - P onset includes the P wave): "
+                f"got pr={pr!r}, qrs={qrs!r}"
+            )
+        if qt is not None:
+            if np.any(b["qt"][:, 0] <= b["qrs"][:, 1] + 60.0):
+                raise InvalidParameterError(
+                    f"QT must exceed QRS by at least 60 ms: got qt={qt!r}, qrs={qrs!r}"
+                )
+            if np.any(b["qt"][:, 1] / 1000.0 >= 0.9 * rr_min):
+                raise InvalidParameterError(
+                    f"QT too long for the RR interval: qt={qt!r} ms at hr={hr!r} bpm "
+                    "(QT must stay below 90 % of the RR interval)"
+                )
+        if np.any(b["pr"][:, 1] / 1000.0 + 0.1 >= rr_min):
+            raise InvalidParameterError(
+                f"PR too long for the heart rate: pr={pr!r} ms at hr={hr!r} bpm"
+            )
+    order = {
+        "hr": b["hr"],
+        "hrv": b["hrv"],
+        "pr": b["pr"],
+        "qrs": b["qrs"],
+        "qt": b["qt"],
+        "qtc": b["qtc"],
+        "noise_baseline": noise_b["baseline"],
+        "noise_powerline": noise_b["powerline"],
+        "noise_emg": noise_b["emg"],
+        "noise_motion": noise_b["motion"],
+        "powerline_freq": np.full((n, 2), pl_freq),
+    }
+    bounds = np.stack([order[name] for name in _PARAM_ORDER], axis=1)
+    n_samples = round(duration * fs)
+    return np.ascontiguousarray(bounds), fs, n_samples
+
+
+def _beats_frame(beats_arr: np.ndarray) -> pd.DataFrame:
+    """(n_beats, 2 + 9) int64 with -1 for missing -> DataFrame with nullable Int64 fiducials."""
+    columns: dict[str, Any] = {
+        "record": beats_arr[:, 0].copy(),
+        "beat": beats_arr[:, 1].copy(),
+    }
+    for k, name in enumerate(FIDUCIALS):
+        values = np.ascontiguousarray(beats_arr[:, 2 + k])
+        columns[name] = pd.arrays.IntegerArray(values, values < 0)
+    return pd.DataFrame(columns)
+
+
+def synthesize(
+    n: int,
+    *,
+    hr: Any = DEFAULTS["hr"],
+    pr: Any = None,
+    qrs: Any = None,
+    qt: Any = None,
+    qtc: Any = None,
+    hrv: Any = DEFAULTS["hrv"],
+    fs: float = 500.0,
+    duration: float = 10.0,
+    leads: str | Sequence[str] = "12",
+    noise: Any = None,
+    seed: int = 0,
+    start: int = 0,
+) -> SynthBatch:
+    """Generate ``n`` labelled synthetic ECG records.
+
+    Every parameter takes a scalar (fixed for all records), a ``(low, high)`` tuple (uniform per
+    record) or an array of length ``n`` (one value per record).
+
+    Parameters
+    ----------
+    n : int
+        Number of records (0 allowed).
+    hr : float, tuple or array
+        Mean heart rate in bpm (default 50-110).
+    pr, qrs : float, tuple or array, optional
+        PR interval and QRS duration in ms (defaults 120-200 and 70-110). PR must exceed QRS.
+    qt : float, tuple or array, optional
+        QT in ms, fixed for every beat. If None, each beat's QT follows its preceding RR through
+        Fridericia's formula with a per-record ``qtc``.
+    qtc : float, tuple or array, optional
+        Fridericia-corrected QT in ms used when ``qt`` is None (default 380-440).
+    hrv : float, tuple or array
+        Standard deviation of the RR process in ms (default 10-50); 0 gives a regular rhythm.
+    fs : float
+        Sampling rate in Hz (>= 100).
+    duration : float
+        Record length in seconds.
+    leads : "12", str or list of str
+        Output leads in order: ``"12"`` for I, II, III, aVR, aVL, aVF, V1-V6, one name such as
+        ``"II"``, or a list of names.
+    noise : None, float or dict
+        None: mild default noise. A float scales the defaults (0 = clean). A dict sets amplitudes
+        in mV per source (``baseline``, ``powerline``, ``emg``, ``motion``; each a scalar, range
+        or array) and optionally ``powerline_freq`` (50 or 60; default: random per record).
+    seed : int
+        Seed of the record stream.
+    start : int
+        Index of the first record: ``synthesize(m, seed=s, start=k)`` returns records
+        ``k .. k+m-1`` of the stream; record ``i`` depends only on ``(seed, i)``, so results are
+        identical for any thread count and batch split.
+
+    Returns
+    -------
+    SynthBatch
+        ``signals`` (float32 mV), ``labels``, ``beats``, ``fs``, ``lead_names``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For any bad parameter, before any work starts.
+
+    Examples
+    --------
+    >>> import ecgfast
+    >>> batch = ecgfast.synthesize(4, hr=(60, 100), seed=1)
+    >>> batch.signals.shape
+    (4, 12, 5000)
+    >>> list(batch.labels.columns[:6])
+    ['hr', 'rr_std', 'pr', 'qrs', 'qt', 'qtc']
+    """
+    n = check_int(n, name="n", low=0, high=2**40)
+    seed = check_int(seed, name="seed", low=0, high=2**64 - 1)
+    start = check_int(start, name="start", low=0, high=2**62)
+    lead_idx = _lead_indices(leads)
+    bounds, fs, n_samples = _resolve(
+        n, hr=hr, pr=pr, qrs=qrs, qt=qt, qtc=qtc, hrv=hrv, fs=fs, duration=duration, noise=noise
+    )
+    names = tuple(LEAD_NAMES[i] for i in lead_idx)
+    if n == 0:
+        signals = np.zeros((0, len(lead_idx), n_samples), dtype=np.float32)
+        beats_arr = np.zeros((0, 2 + len(FIDUCIALS)), dtype=np.int64)
+        labels_arr = np.zeros((0, len(_LABELS)))
+    else:
+        signals, beats_arr, labels_arr = _core.synthesize(
+            bounds, fs, n_samples, lead_idx, seed, start
+        )
+    labels = pd.DataFrame(labels_arr, columns=list(_LABELS))
+    labels.insert(labels.columns.get_loc("qtc_bazett"), "qtc", labels["qtc_bazett"])
+    labels["n_beats"] = labels["n_beats"].astype(np.int64)
+    labels.index = pd.RangeIndex(start, start + n, name="record")
+    beats = _beats_frame(beats_arr)
+    params = {
+        "hr": hr,
+        "pr": pr,
+        "qrs": qrs,
+        "qt": qt,
+        "qtc": qtc,
+        "hrv": hrv,
+        "fs": fs,
+        "duration": duration,
+        "leads": list(names),
+        "noise": noise,
+        "seed": seed,
+        "start": start,
+    }
+    return SynthBatch(signals, labels, beats, fs, names, params)

@@ -1,0 +1,736 @@
+//! Synthetic 12-lead ECG with exact ground-truth fiducials.
+//!
+//! # Model
+//! ECGSYN (McSharry et al. 2003) drives Gaussian P, Q, R, S and T waves with the phase of a limit
+//! cycle that turns once per RR interval; Sameni et al. (2007) give each Gaussian a 3-D amplitude
+//! so the model describes the cardiac dipole. For a phase that advances linearly within a beat,
+//! the ECGSYN ODE integrates to exactly a sum of Gaussians in time, which is what this module
+//! evaluates (no integration error, and fiducials known in closed form):
+//!
+//! `d(t) = Σ_beats Σ_waves a_w · exp(-(t - r_k - μ_w)² / (2 σ_w²))`, `d ∈ R³` (Frank X left,
+//! Y inferior, Z posterior), projected onto I, II, V1-V6 with Dower's matrix; III, aVR, aVL and
+//! aVF follow from I and II by Einthoven's and Goldberger's identities.
+//!
+//! Wave timing is set from the requested intervals, per beat `k` with R peak `r_k`:
+//! QRS onset at `-f·QRS` (Q Gaussian edge), offset at `(1-f)·QRS` (S Gaussian edge); P onset at
+//! QRS onset − PR; T offset at QRS onset + QT_k. A wave's onset/offset is where its Gaussian falls
+//! to `EDGE_FRACTION` (5 %) of its peak, `μ ∓ c·σ` with `c = sqrt(2 ln 20)`.
+//!
+//! RR intervals follow McSharry's bimodal spectrum (Mayer waves ~0.1 Hz, respiratory sinus
+//! arrhythmia ~0.25 Hz, LF/HF ratio 0.5) as a sum of random-phase sinusoids. When QT is not fixed,
+//! `QT_k = QTc · RR_{k-1}^{1/3}` (Fridericia) with a per-record QTc.
+
+pub mod noise;
+pub mod rng;
+
+use crate::errors::{invalid_parameter, Result};
+use ndarray::{Array2, Array3, ArrayView3, Axis};
+use rayon::prelude::*;
+use rng::Rng;
+use std::f64::consts::TAU;
+
+pub const LEAD_NAMES: [&str; 12] = [
+    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+];
+
+/// Independent ("basis") leads; the other four are derived from I and II.
+const BASIS: [usize; 8] = [0, 1, 6, 7, 8, 9, 10, 11];
+
+/// Dower (1980) transform from Frank X, Y, Z to I, II, V1-V6 (rows in `BASIS` order).
+const DOWER: [[f64; 3]; 8] = [
+    [0.632, -0.235, 0.059],
+    [0.235, 1.066, -0.132],
+    [-0.515, 0.157, -0.917],
+    [0.044, 0.164, -1.387],
+    [0.882, 0.098, -1.277],
+    [1.213, 0.127, -0.601],
+    [1.125, 0.127, -0.086],
+    [0.831, 0.076, 0.230],
+];
+
+/// A wave's onset/offset is where its Gaussian has fallen to this fraction of its peak.
+pub const EDGE_FRACTION: f64 = 0.05;
+
+/// Per-record parameter bounds, in this order along axis 1 of the bounds array.
+pub const PARAMS: [&str; 11] = [
+    "hr",             // bpm
+    "hrv",            // RR standard deviation, ms
+    "pr",             // ms
+    "qrs",            // ms
+    "qt",             // ms; NaN = derive from qtc and RR per beat
+    "qtc",            // Fridericia QTc, ms (used when qt is NaN)
+    "noise_baseline", // mV
+    "noise_powerline",
+    "noise_emg",
+    "noise_motion",
+    "powerline_freq", // Hz; 0 = pick 50 or 60
+];
+
+/// Record label columns (ms unless named), then the sampled generator parameters.
+pub const LABELS: [&str; 26] = [
+    "hr",
+    "rr_std",
+    "pr",
+    "qrs",
+    "qt",
+    "qtc_bazett",
+    "qtc_fridericia",
+    "n_beats",
+    "param_hr",
+    "param_hrv",
+    "param_pr",
+    "param_qrs",
+    "param_qt",
+    "param_qtc",
+    "param_p_duration",
+    "param_qrs_axis",
+    "param_r_amplitude",
+    "param_p_amplitude",
+    "param_t_amplitude",
+    "param_resp_rate",
+    "param_noise_baseline",
+    "param_noise_powerline",
+    "param_noise_emg",
+    "param_noise_motion",
+    "param_powerline_freq",
+    "param_t_axis",
+];
+
+/// Fiducial columns of the beats table, in order.
+pub const FIDUCIALS: [&str; 9] = [
+    "p_on", "p_peak", "p_off", "qrs_on", "r_peak", "qrs_off", "t_on", "t_peak", "t_off",
+];
+
+/// Sample indices of one beat's fiducials (-1 where outside the record).
+pub type BeatRow = [i64; 9];
+
+#[derive(Clone, Debug)]
+pub struct SynthConfig {
+    pub fs: f64,
+    pub n_samples: usize,
+    /// Output leads as indices into `LEAD_NAMES`.
+    pub leads: Vec<usize>,
+    pub seed: u64,
+    pub start: u64,
+}
+
+pub struct SynthOutput {
+    /// (n_records, n_leads, n_samples), mV.
+    pub signals: Array3<f32>,
+    /// One `Vec<BeatRow>` per record.
+    pub beats: Vec<Vec<BeatRow>>,
+    /// (n_records, LABELS.len()).
+    pub labels: Array2<f64>,
+}
+
+fn edge_c() -> f64 {
+    (2.0 * (1.0 / EDGE_FRACTION).ln()).sqrt()
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Wave {
+    /// Centre relative to the R peak, s.
+    mu: f64,
+    sigma: f64,
+    amp: [f64; 3],
+}
+
+fn unit(azimuth_deg: f64, elevation_deg: f64) -> [f64; 3] {
+    let (a, e) = (azimuth_deg.to_radians(), elevation_deg.to_radians());
+    [a.cos() * e.cos(), a.sin() * e.cos(), e.sin()]
+}
+
+fn scale(v: [f64; 3], s: f64) -> [f64; 3] {
+    [v[0] * s, v[1] * s, v[2] * s]
+}
+
+/// Everything sampled once per record.
+struct RecordModel {
+    hr: f64,
+    hrv_ms: f64,
+    pr: f64,
+    qrs: f64,
+    qt_fixed: Option<f64>,
+    qtc: f64,
+    p_duration: f64,
+    onset_fraction: f64,
+    tpe_fraction: f64,
+    t1_ratio: f64,
+    qrs_axis: f64,
+    t_axis: f64,
+    r_amp: f64,
+    p_amp: f64,
+    t_amp: f64,
+    fixed_waves: [Wave; 4], // P, Q, R, S
+    t_dir: [f64; 3],
+    resp_rate: f64,
+    resp_phase: f64,
+    resp_depth: f64,
+    noise: noise::NoiseLevels,
+}
+
+fn draw(rng: &mut Rng, b: &[[f64; 2]], i: usize) -> f64 {
+    rng.between(b[i][0], b[i][1])
+}
+
+impl RecordModel {
+    fn sample(rng: &mut Rng, b: &[[f64; 2]]) -> Self {
+        let c = edge_c();
+        let hr = draw(rng, b, 0);
+        let hrv_ms = draw(rng, b, 1);
+        let pr = draw(rng, b, 2) / 1000.0;
+        let qrs = draw(rng, b, 3) / 1000.0;
+        let qt_draw = rng.uniform();
+        let qt_fixed = if b[4][0].is_nan() {
+            None
+        } else {
+            Some((b[4][0] + (b[4][1] - b[4][0]) * qt_draw) / 1000.0)
+        };
+        let qtc = draw(rng, b, 5) / 1000.0;
+        let noise = noise::NoiseLevels {
+            baseline: draw(rng, b, 6),
+            powerline: draw(rng, b, 7),
+            emg: draw(rng, b, 8),
+            motion: draw(rng, b, 9),
+            powerline_freq: {
+                let f = b[10][0];
+                let u = rng.uniform();
+                if f > 0.0 {
+                    f
+                } else if u < 0.5 {
+                    50.0
+                } else {
+                    60.0
+                }
+            },
+        };
+
+        // Morphology (Frank axes: X left, Y inferior, Z posterior).
+        let onset_fraction = rng.between(0.40, 0.48);
+        let p_duration = rng.between(0.080, 0.115).min(0.75 * pr);
+        let qrs_axis = rng.between(-20.0, 85.0);
+        let r_elev = rng.between(-5.0, 35.0);
+        let r_amp = rng.between(0.6, 1.6);
+        let q_rel = rng.between(0.06, 0.18);
+        let s_rel = rng.between(0.25, 0.6);
+        let p_axis = rng.between(35.0, 75.0);
+        let p_elev = rng.between(-25.0, 25.0);
+        let p_amp = rng.between(0.10, 0.25);
+        let t_axis = qrs_axis + rng.between(-35.0, 35.0);
+        let t_elev = rng.between(-40.0, 0.0);
+        let t_amp = rng.between(0.15, 0.45);
+        let tpe_fraction = rng.between(0.20, 0.26);
+        let t1_ratio = rng.between(0.3, 0.6);
+        let q_dir = unit(rng.between(150.0, 230.0), rng.between(-60.0, -30.0));
+        let s_dir = unit(rng.between(200.0, 280.0), rng.between(20.0, 55.0));
+        let resp_rate = rng.between(0.15, 0.40);
+        let resp_phase = rng.uniform() * TAU;
+        let resp_depth = rng.between(0.0, 0.08);
+
+        let q_sigma = qrs * rng.between(0.07, 0.10);
+        let r_sigma = qrs * rng.between(0.08, 0.11);
+        let s_sigma = qrs * rng.between(0.08, 0.12);
+        let qrs_on = -onset_fraction * qrs;
+        let qrs_off = (1.0 - onset_fraction) * qrs;
+        let p_sigma = p_duration / (2.0 * c);
+        let fixed_waves = [
+            Wave {
+                mu: qrs_on - pr + p_duration / 2.0,
+                sigma: p_sigma,
+                amp: scale(unit(p_axis, p_elev), p_amp),
+            },
+            Wave {
+                mu: qrs_on + c * q_sigma,
+                sigma: q_sigma,
+                amp: scale(q_dir, q_rel * r_amp),
+            },
+            Wave {
+                mu: 0.0,
+                sigma: r_sigma,
+                amp: scale(unit(qrs_axis, r_elev), r_amp),
+            },
+            Wave {
+                mu: qrs_off - c * s_sigma,
+                sigma: s_sigma,
+                amp: scale(s_dir, s_rel * r_amp),
+            },
+        ];
+        RecordModel {
+            hr,
+            hrv_ms,
+            pr,
+            qrs,
+            qt_fixed,
+            qtc,
+            p_duration,
+            onset_fraction,
+            tpe_fraction,
+            t1_ratio,
+            qrs_axis,
+            t_axis,
+            r_amp,
+            p_amp,
+            t_amp,
+            fixed_waves,
+            t_dir: unit(t_axis, t_elev),
+            resp_rate,
+            resp_phase,
+            resp_depth,
+            noise,
+        }
+    }
+
+    /// The two T Gaussians (T1 wide and early, T2 the descending limb) for a beat with this QT.
+    fn t_waves(&self, qt: f64) -> [Wave; 2] {
+        let c = edge_c();
+        let qrs_on = -self.onset_fraction * self.qrs;
+        let t_off = qrs_on + qt;
+        // Keep T onset (t_off - 7.28 σ2) at least 20 ms after QRS offset.
+        let room = (qt - self.qrs - 0.020).max(0.02);
+        let sigma2 = (self.tpe_fraction * qt / c).min(room / (c + 1.4 + 1.4 * c));
+        let mu2 = t_off - c * sigma2;
+        let sigma1 = 1.4 * sigma2;
+        let mu1 = mu2 - 1.4 * sigma2;
+        [
+            Wave {
+                mu: mu1,
+                sigma: sigma1,
+                amp: scale(self.t_dir, self.t_amp * self.t1_ratio),
+            },
+            Wave {
+                mu: mu2,
+                sigma: sigma2,
+                amp: scale(self.t_dir, self.t_amp),
+            },
+        ]
+    }
+}
+
+/// RR interval process: mean 60/hr s, McSharry's bimodal spectrum, SD `hrv_ms`.
+struct RrProcess {
+    mean: f64,
+    comps: Vec<(f64, f64, f64)>, // (angular frequency, amplitude, phase)
+}
+
+impl RrProcess {
+    fn new(rng: &mut Rng, hr: f64, hrv_ms: f64, resp_rate: f64) -> Self {
+        const N: usize = 24;
+        let (f_lf, f_hf, sd_f) = (0.1, resp_rate, 0.01);
+        let lf_hf = 0.5;
+        let mut comps = Vec::with_capacity(N);
+        let mut power = Vec::with_capacity(N);
+        for i in 0..N {
+            // frequencies concentrated around the two peaks, each component equally weighted
+            let (centre, w) = if i % 3 == 0 {
+                (f_lf, lf_hf)
+            } else {
+                (f_hf, 1.0)
+            };
+            let f = (centre + sd_f * rng.normal()).max(0.01);
+            power.push(w);
+            comps.push((TAU * f, 0.0, rng.uniform() * TAU));
+        }
+        // Scale so the process SD equals hrv (sum of sinusoids: var = Σ A²/2).
+        let total: f64 = power.iter().sum();
+        let sd = hrv_ms / 1000.0;
+        for (c, p) in comps.iter_mut().zip(&power) {
+            c.1 = sd * (2.0 * p / total).sqrt();
+        }
+        RrProcess {
+            mean: 60.0 / hr,
+            comps,
+        }
+    }
+
+    fn at(&self, t: f64) -> f64 {
+        let v: f64 = self
+            .comps
+            .iter()
+            .map(|&(w, a, ph)| a * (w * t + ph).sin())
+            .sum();
+        (self.mean + v).max(0.6 * self.mean).max(0.2)
+    }
+}
+
+/// Add `amp * exp(-((t - centre)/sigma)^2 / 2)` to the three dipole channels, by recurrence.
+fn add_gaussian(d: &mut [Vec<f64>; 3], fs: f64, centre: f64, sigma: f64, amp: [f64; 3]) {
+    let n = d[0].len() as i64;
+    let reach = 5.0 * sigma;
+    let j0 = (((centre - reach) * fs).ceil() as i64).max(0);
+    let j1 = (((centre + reach) * fs).floor() as i64).min(n - 1);
+    if j0 > j1 {
+        return;
+    }
+    let h = 1.0 / (fs * sigma);
+    let x0 = (j0 as f64 / fs - centre) / sigma;
+    let mut g = (-0.5 * x0 * x0).exp();
+    let mut r = (-(2.0 * x0 * h + h * h) / 2.0).exp();
+    let q = (-h * h).exp();
+    let (dx, rest) = d.split_at_mut(1);
+    let (dy, dz) = rest.split_at_mut(1);
+    let range = j0 as usize..=j1 as usize;
+    for ((x, y), z) in dx[0][range.clone()]
+        .iter_mut()
+        .zip(&mut dy[0][range.clone()])
+        .zip(&mut dz[0][range])
+    {
+        *x += amp[0] * g;
+        *y += amp[1] * g;
+        *z += amp[2] * g;
+        g *= r;
+        r *= q;
+    }
+}
+
+/// Peak time of `w[0] + w[1]` (same direction), between their centres: golden-section search.
+fn t_peak(w: &[Wave; 2]) -> f64 {
+    let norm = |a: &[f64; 3]| a.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let (m0, m1) = (norm(&w[0].amp), norm(&w[1].amp));
+    let f = |t: f64| {
+        let x0 = (t - w[0].mu) / w[0].sigma;
+        let x1 = (t - w[1].mu) / w[1].sigma;
+        m0 * (-0.5 * x0 * x0).exp() + m1 * (-0.5 * x1 * x1).exp()
+    };
+    let (mut a, mut b) = (w[0].mu, w[1].mu + 0.5 * w[1].sigma);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..22 {
+        let c = b - g * (b - a);
+        let d = a + g * (b - a);
+        if f(c) > f(d) {
+            b = d;
+        } else {
+            a = c;
+        }
+    }
+    (a + b) / 2.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+/// Per-thread scratch buffers.
+#[derive(Default)]
+struct Scratch {
+    dipole: [Vec<f64>; 3],
+    basis: Vec<Vec<f64>>,
+    emg: Vec<[f64; noise::LANES]>,
+}
+
+/// What is shared by every record of a call.
+struct Context {
+    emg: Option<noise::EmgFilter>,
+}
+
+/// Generate one record into `out` (n_leads x n_samples); returns its beats and labels.
+fn synth_record(
+    cfg: &SynthConfig,
+    ctx: &Context,
+    bounds: &[[f64; 2]],
+    index: u64,
+    out: &mut ndarray::ArrayViewMut2<std::mem::MaybeUninit<f32>>,
+    scratch: &mut Scratch,
+) -> (Vec<BeatRow>, Vec<f64>) {
+    let fs = cfg.fs;
+    let n = cfg.n_samples;
+    let duration = n as f64 / fs;
+    let c = edge_c();
+    let mut rng = Rng::for_record(cfg.seed, index);
+    let m = RecordModel::sample(&mut rng, bounds);
+    let mut rr_rng = rng.fork(1);
+    let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
+
+    for ch in scratch.dipole.iter_mut() {
+        ch.clear();
+        ch.resize(n, 0.0);
+    }
+
+    // Beat train from well before the record to well after it, so edge waves are complete.
+    let mut t = -2.0 + rng.uniform() * rr.mean;
+    let mut prev_rr = rr.at(t - rr.mean);
+    let mut beat_rows = Vec::new();
+    let mut rr_in: Vec<f64> = Vec::new();
+    let (mut pr_v, mut qrs_v, mut qt_v) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last_r_inside: Option<f64> = None;
+    let to_index = |time: f64| -> i64 {
+        let j = (time * fs).round();
+        if j >= 0.0 && (j as usize) < n {
+            j as i64
+        } else {
+            -1
+        }
+    };
+    while t < duration + 1.5 {
+        let qt = match m.qt_fixed {
+            Some(q) => q,
+            None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
+        };
+        let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
+        let t_waves = m.t_waves(qt);
+        for w in m.fixed_waves.iter().chain(t_waves.iter()) {
+            add_gaussian(
+                &mut scratch.dipole,
+                fs,
+                t + w.mu,
+                w.sigma,
+                scale(w.amp, resp),
+            );
+        }
+        let r_idx = to_index(t);
+        if r_idx >= 0 {
+            let p = &m.fixed_waves[0];
+            let q = &m.fixed_waves[1];
+            let s = &m.fixed_waves[3];
+            let times = [
+                t + p.mu - c * p.sigma,
+                t + p.mu,
+                t + p.mu + c * p.sigma,
+                t + q.mu - c * q.sigma,
+                t,
+                t + s.mu + c * s.sigma,
+                t + t_waves[0].mu - c * t_waves[0].sigma,
+                t + t_peak(&t_waves),
+                t + t_waves[1].mu + c * t_waves[1].sigma,
+            ];
+            let mut row = [0i64; 9];
+            for (r, &tm) in row.iter_mut().zip(&times) {
+                *r = to_index(tm);
+            }
+            if row[0] >= 0 && row[3] >= 0 {
+                pr_v.push(times[3] - times[0]);
+            }
+            if row[3] >= 0 && row[5] >= 0 {
+                qrs_v.push(times[5] - times[3]);
+            }
+            if row[3] >= 0 && row[8] >= 0 {
+                qt_v.push(times[8] - times[3]);
+            }
+            if let Some(prev) = last_r_inside {
+                rr_in.push(t - prev);
+            }
+            last_r_inside = Some(t);
+            beat_rows.push(row);
+        }
+        let next = rr.at(t);
+        prev_rr = next;
+        t += next;
+    }
+
+    // Project to the leads, add noise, derive the augmented/limb leads.
+    let want_limb = cfg.leads.iter().any(|&l| l < 6);
+    let need: Vec<bool> = BASIS
+        .iter()
+        .map(|&l| (l < 2 && want_limb) || cfg.leads.contains(&l))
+        .collect();
+    scratch.basis.resize_with(BASIS.len(), Vec::new);
+    let mut noise_rng = rng.fork(2);
+    let noise_gen = noise::NoiseGen::new(
+        &mut noise_rng,
+        &m.noise,
+        fs,
+        n,
+        m.resp_rate,
+        m.resp_phase,
+        ctx.emg,
+    );
+    // Every basis lead gets its own streams whether or not it is made, so a lead's noise does
+    // not depend on which other leads were asked for.
+    let mut smooth_rngs: Vec<Rng> = (0..BASIS.len())
+        .map(|b| noise_rng.fork(100 + b as u64))
+        .collect();
+    let mut emg_rngs: Vec<Rng> = (0..BASIS.len())
+        .map(|b| noise_rng.fork(200 + b as u64))
+        .collect();
+    for (b, &needed) in need.iter().enumerate() {
+        let buf = &mut scratch.basis[b];
+        buf.clear();
+        if !needed {
+            continue;
+        }
+        let coef = DOWER[b];
+        let [dx, dy, dz] = &scratch.dipole;
+        buf.extend(
+            dx.iter()
+                .zip(dy)
+                .zip(dz)
+                .map(|((x, y), z)| coef[0] * x + coef[1] * y + coef[2] * z),
+        );
+        noise_gen.add_smooth(buf, &mut smooth_rngs[b]);
+    }
+    {
+        let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());
+        let mut rngs: Vec<Rng> = Vec::with_capacity(BASIS.len());
+        for ((buf, &needed), r) in scratch.basis.iter_mut().zip(&need).zip(emg_rngs.drain(..)) {
+            if needed {
+                bufs.push(buf.as_mut_slice());
+                rngs.push(r);
+            }
+        }
+        noise_gen.add_emg(&mut bufs, &rngs, &mut scratch.emg);
+    }
+    let basis_pos = |lead: usize| BASIS.iter().position(|&l| l == lead);
+    for (row, &lead) in cfg.leads.iter().enumerate() {
+        let mut dst_view = out.row_mut(row);
+        let dst = dst_view.as_slice_mut().expect("output rows are contiguous");
+        if let Some(b) = basis_pos(lead) {
+            for (o, v) in dst.iter_mut().zip(&scratch.basis[b]) {
+                o.write(*v as f32);
+            }
+            continue;
+        }
+        // Derived leads in float32 arithmetic from the float32 I and II, so the identities hold
+        // exactly on the returned arrays.
+        let pairs = scratch.basis[0].iter().zip(&scratch.basis[1]);
+        let derive: fn(f32, f32) -> f32 = match lead {
+            2 => |i, ii| ii - i,
+            3 => |i, ii| -(i + ii) / 2.0,
+            4 => |i, ii| i - ii / 2.0,
+            _ => |i, ii| ii - i / 2.0,
+        };
+        for (o, (a, b)) in dst.iter_mut().zip(pairs) {
+            o.write(derive(*a as f32, *b as f32));
+        }
+    }
+
+    // Record labels: medians over this record's beats (ms), HR from the median RR.
+    let n_beats = beat_rows.len() as f64;
+    let rr_med = median(&mut rr_in.clone());
+    let hr = 60.0 / rr_med;
+    let rr_std = if rr_in.len() >= 2 {
+        let mean = rr_in.iter().sum::<f64>() / rr_in.len() as f64;
+        let var = rr_in.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rr_in.len() - 1) as f64;
+        var.sqrt() * 1000.0
+    } else {
+        f64::NAN
+    };
+    let qt = median(&mut qt_v) * 1000.0;
+    let labels = vec![
+        hr,
+        rr_std,
+        median(&mut pr_v) * 1000.0,
+        median(&mut qrs_v) * 1000.0,
+        qt,
+        qt / rr_med.sqrt(),
+        qt / rr_med.cbrt(),
+        n_beats,
+        m.hr,
+        m.hrv_ms,
+        m.pr * 1000.0,
+        m.qrs * 1000.0,
+        m.qt_fixed.map_or(f64::NAN, |q| q * 1000.0),
+        m.qtc * 1000.0,
+        m.p_duration * 1000.0,
+        m.qrs_axis,
+        m.r_amp,
+        m.p_amp,
+        m.t_amp,
+        m.resp_rate * 60.0,
+        m.noise.baseline,
+        m.noise.powerline,
+        m.noise.emg,
+        m.noise.motion,
+        m.noise.powerline_freq,
+        m.t_axis,
+    ];
+    (beat_rows, labels)
+}
+
+/// Check one record's bounds (the Python layer checks more, with friendlier messages).
+fn check_bounds(b: &[[f64; 2]], record: usize) -> Result<()> {
+    for (i, pair) in b.iter().enumerate() {
+        let qt_derived = i == 4 && pair[0].is_nan() && pair[1].is_nan();
+        if qt_derived {
+            continue;
+        }
+        if !pair[0].is_finite() || !pair[1].is_finite() || pair[0] > pair[1] {
+            return Err(invalid_parameter(format!(
+                "record {record}: parameter {} has invalid bounds [{}, {}]",
+                PARAMS[i], pair[0], pair[1]
+            )));
+        }
+    }
+    let lo_hi = |i: usize| (b[i][0], b[i][1]);
+    let (hr_lo, _) = lo_hi(0);
+    if hr_lo <= 0.0 {
+        return Err(invalid_parameter(format!(
+            "record {record}: hr must be > 0"
+        )));
+    }
+    if b[2][0] <= 0.0 || b[3][0] <= 0.0 || b[5][0] <= 0.0 {
+        return Err(invalid_parameter(format!(
+            "record {record}: pr, qrs and qtc must be > 0"
+        )));
+    }
+    Ok(())
+}
+
+/// Generate `bounds.len_of(Axis(0))` records. `bounds` is (n_records, PARAMS.len(), 2): the
+/// low/high bounds of each parameter (equal for a fixed value). Runs in parallel over records;
+/// record `i` depends only on `(cfg.seed, cfg.start + i)`.
+pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOutput> {
+    let n_records = bounds.len_of(Axis(0));
+    if bounds.len_of(Axis(1)) != PARAMS.len() || bounds.len_of(Axis(2)) != 2 {
+        return Err(invalid_parameter(format!(
+            "bounds must have shape (n, {}, 2), got {:?}",
+            PARAMS.len(),
+            bounds.shape()
+        )));
+    }
+    crate::filter_design::check_fs(cfg.fs)?;
+    if cfg.n_samples == 0 {
+        return Err(invalid_parameter("n_samples must be > 0"));
+    }
+    if cfg.leads.is_empty() || cfg.leads.iter().any(|&l| l >= LEAD_NAMES.len()) {
+        return Err(invalid_parameter(
+            "leads must be a non-empty list of lead indices 0..12",
+        ));
+    }
+    let per_record: Vec<Vec<[f64; 2]>> = bounds
+        .outer_iter()
+        .map(|rec| rec.outer_iter().map(|p| [p[0], p[1]]).collect())
+        .collect();
+    for (i, b) in per_record.iter().enumerate() {
+        check_bounds(b, i)?;
+    }
+    let ctx = Context {
+        emg: noise::EmgFilter::new(cfg.fs),
+    };
+    // Every sample of every record is written below, so the output need not be zeroed.
+    let mut signals = Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
+    let results: Vec<(Vec<BeatRow>, Vec<f64>)> = signals
+        .outer_iter_mut()
+        .into_par_iter()
+        .zip(per_record.par_iter())
+        .enumerate()
+        .map_init(Scratch::default, |scratch, (i, (mut out, b))| {
+            synth_record(cfg, &ctx, b, cfg.start + i as u64, &mut out, scratch)
+        })
+        .collect();
+    let mut labels = Array2::<f64>::zeros((n_records, LABELS.len()));
+    let mut beats = Vec::with_capacity(n_records);
+    for (i, (rows, lab)) in results.into_iter().enumerate() {
+        for (dst, v) in labels.row_mut(i).iter_mut().zip(lab) {
+            *dst = v;
+        }
+        beats.push(rows);
+    }
+    // SAFETY: synth_record writes every sample of every requested lead of its record.
+    let signals = unsafe { signals.assume_init() };
+    Ok(SynthOutput {
+        signals,
+        beats,
+        labels,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Measurement noise for synthetic ECG, each source with its own amplitude (mV) and off at 0:
+//!
+//! - baseline wander: respiration (the record's breathing rate) plus slow drift (0.03-0.3 Hz),
+//!   two shared sources mixed into each lead with its own weights;
+//! - powerline: a 50/60 Hz sinusoid with per-lead amplitude and phase;
+//! - muscle (EMG): broadband noise band-limited to 20-150 Hz, independent per lead, RMS = level;
+//! - electrode motion: transient bumps `A (t/τ) e^{1-t/τ}` (τ 0.1-0.5 s) at random times, one
+//!   per 20 s on average, seen by every lead with its own weight.
+
+use super::rng::Rng;
+use crate::filter_design::{butter_sos, BandType, Section};
+use std::f64::consts::TAU;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoiseLevels {
+    pub baseline: f64,
+    pub powerline: f64,
+    pub emg: f64,
+    pub motion: f64,
+    pub powerline_freq: f64,
+}
+
+/// Mean number of electrode-motion events per second.
+const MOTION_RATE: f64 = 0.05;
+
+/// `sin(w t + phase)` for t = 0, 1/fs, ..., by rotation (no per-sample trig): four interleaved
+/// oscillators, each stepping four samples, so the recurrences overlap.
+fn sinusoid(n: usize, fs: f64, freq: f64, phase: f64) -> Vec<f64> {
+    const LANES: usize = 4;
+    let dw = TAU * freq / fs;
+    let (rs, rc) = (LANES as f64 * dw).sin_cos();
+    let mut s = [0.0; LANES];
+    let mut c = [0.0; LANES];
+    for k in 0..LANES {
+        (s[k], c[k]) = (phase + k as f64 * dw).sin_cos();
+    }
+    let mut out = vec![0.0; n.div_ceil(LANES) * LANES];
+    for chunk in out.chunks_exact_mut(LANES) {
+        for k in 0..LANES {
+            chunk[k] = s[k];
+            let s2 = s[k] * rc + c[k] * rs;
+            c[k] = c[k] * rc - s[k] * rs;
+            s[k] = s2;
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+/// An electrode-motion transient: its first sample and its shape (amplitude included).
+struct MotionEvent {
+    first: usize,
+    shape: Vec<f64>,
+}
+
+/// The muscle-noise band-pass (20-150 Hz, one biquad) for a sampling rate, with the gain that
+/// makes uniform white input come out with unit RMS. Computed once per batch.
+#[derive(Clone, Copy, Debug)]
+pub struct EmgFilter {
+    section: Section,
+    unit_gain: f64,
+}
+
+impl EmgFilter {
+    pub fn new(fs: f64) -> Option<Self> {
+        let high = (150.0f64).min(0.45 * fs);
+        let low = 20.0f64.min(0.5 * high);
+        let s = butter_sos(1, &[low, high], fs, BandType::Bandpass).ok()?[0];
+        // Output variance for unit-variance white input is the impulse response energy;
+        // uniform [-1, 1) input has variance 1/3.
+        let (mut z0, mut z1, mut energy) = (0.0, 0.0, 0.0);
+        for i in 0..(20.0 * fs) as usize {
+            let x = if i == 0 { 1.0 } else { 0.0 };
+            let y = s[0] * x + z0;
+            z0 = (s[1] * x + z1) - s[4] * y;
+            z1 = s[2] * x - s[5] * y;
+            energy += y * y;
+        }
+        Some(EmgFilter {
+            section: s,
+            unit_gain: 1.0 / (energy / 3.0).sqrt(),
+        })
+    }
+}
+
+pub struct NoiseGen {
+    levels: NoiseLevels,
+    fs: f64,
+    resp: Vec<f64>,
+    drift: Vec<f64>,
+    pl_sin: Vec<f64>,
+    pl_cos: Vec<f64>,
+    emg: Option<EmgFilter>,
+    emg_gain: f64,
+    motion: Vec<MotionEvent>,
+}
+
+impl NoiseGen {
+    pub fn new(
+        rng: &mut Rng,
+        levels: &NoiseLevels,
+        fs: f64,
+        n: usize,
+        resp_rate: f64,
+        resp_phase: f64,
+        emg: Option<EmgFilter>,
+    ) -> Self {
+        let duration = n as f64 / fs;
+        let mut gen = NoiseGen {
+            levels: *levels,
+            fs,
+            resp: Vec::new(),
+            drift: Vec::new(),
+            pl_sin: Vec::new(),
+            pl_cos: Vec::new(),
+            emg: None,
+            emg_gain: 0.0,
+            motion: Vec::new(),
+        };
+        if levels.baseline > 0.0 {
+            gen.resp = sinusoid(n, fs, resp_rate, resp_phase);
+            let mut drift = vec![0.0; n];
+            for _ in 0..3 {
+                let f = 0.03 + 0.27 * rng.uniform();
+                let s = sinusoid(n, fs, f, rng.uniform() * TAU);
+                for (d, v) in drift.iter_mut().zip(s) {
+                    *d += v / 3f64.sqrt();
+                }
+            }
+            gen.drift = drift;
+        }
+        if levels.powerline > 0.0 && levels.powerline_freq < fs / 2.0 {
+            gen.pl_sin = sinusoid(n, fs, levels.powerline_freq, 0.0);
+            gen.pl_cos = sinusoid(n, fs, levels.powerline_freq, TAU / 4.0);
+        }
+        if levels.emg > 0.0 {
+            if let Some(f) = emg {
+                gen.emg_gain = levels.emg * f.unit_gain;
+                gen.emg = Some(f);
+            }
+        }
+        if levels.motion > 0.0 {
+            // Poisson process by exponential gaps.
+            let mut t = -(1.0 - rng.uniform()).ln() / MOTION_RATE - 1.0;
+            while t < duration {
+                let tau = 0.1 + 0.4 * rng.uniform();
+                let sign = if rng.uniform() < 0.5 { -1.0 } else { 1.0 };
+                let amp = levels.motion * (0.5 + 0.5 * rng.uniform()) * sign;
+                // amp * x * exp(1 - x), x = (time - t) / tau, over 10 tau, by recurrence.
+                let first = (t * fs).ceil().max(0.0) as usize;
+                let last = (((t + 10.0 * tau) * fs).floor().max(-1.0) + 1.0) as usize;
+                let last = last.min(n);
+                if first < last {
+                    let x0 = (first as f64 / fs - t) / tau;
+                    let dx = 1.0 / (fs * tau);
+                    let decay = (-dx).exp();
+                    let mut e = (1.0 - x0).exp();
+                    let shape = (0..last - first)
+                        .map(|k| {
+                            let v = amp * (x0 + k as f64 * dx) * e;
+                            e *= decay;
+                            v
+                        })
+                        .collect();
+                    gen.motion.push(MotionEvent { first, shape });
+                }
+                t += -(1.0 - rng.uniform()).ln() / MOTION_RATE;
+            }
+        }
+        gen
+    }
+
+    /// Add the slowly varying noise (baseline wander, powerline, electrode motion) of one lead,
+    /// drawing that lead's weights and phases from `rng`.
+    pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng) {
+        let lv = &self.levels;
+        if !self.resp.is_empty() {
+            let w_resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+            let w_drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+            for ((b, r), d) in buf.iter_mut().zip(&self.resp).zip(&self.drift) {
+                *b += w_resp * r + w_drift * d;
+            }
+        }
+        if !self.pl_sin.is_empty() {
+            let amp = lv.powerline * (0.5 + 0.5 * rng.uniform());
+            let (ps, pc) = (rng.uniform() * TAU).sin_cos();
+            let (ws, wc) = (amp * pc, amp * ps);
+            for ((b, s), c) in buf.iter_mut().zip(&self.pl_sin).zip(&self.pl_cos) {
+                *b += ws * s + wc * c;
+            }
+        }
+        for ev in &self.motion {
+            let w = rng.uniform() * 2.0 - 1.0;
+            for (b, v) in buf[ev.first..].iter_mut().zip(&ev.shape) {
+                *b += w * v;
+            }
+        }
+    }
+
+    /// Add muscle noise to up to eight leads at once, each from its own generator. The eight
+    /// generators and filters run in lock-step lanes (SIMD when the CPU has AVX2); each lead's
+    /// noise depends only on its own generator, not on which other leads are made.
+    pub fn add_emg(&self, bufs: &mut [&mut [f64]], rngs: &[Rng], scratch: &mut Vec<[f64; LANES]>) {
+        let Some(filter) = self.emg else { return };
+        let k = bufs.len();
+        assert!(k <= LANES && rngs.len() == k, "at most 8 leads at once");
+        if k == 0 {
+            return;
+        }
+        let n = bufs[0].len();
+        let mut states = [[0u64; LANES]; 4];
+        for l in 0..LANES {
+            let st = rngs[l.min(k - 1)].state();
+            for (w, v) in states.iter_mut().zip(st) {
+                w[l] = v;
+            }
+        }
+        scratch.clear();
+        scratch.resize(n, [0.0; LANES]);
+        let warm = (0.1 * self.fs) as usize;
+        emg_lanes(&filter.section, &mut states, scratch, warm);
+        let g = self.emg_gain;
+        for (l, buf) in bufs.iter_mut().enumerate() {
+            for (b, e) in buf.iter_mut().zip(scratch.iter()) {
+                *b += g * e[l];
+            }
+        }
+    }
+}
+
+/// Lanes of the muscle-noise generator.
+pub const LANES: usize = 8;
+
+fn emg_lanes(
+    section: &Section,
+    states: &mut [[u64; LANES]; 4],
+    out: &mut [[f64; LANES]],
+    warm: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { emg_lanes_avx2(section, states, out, warm) };
+        }
+    }
+    emg_lanes_impl(section, states, out, warm)
+}
+
+/// The same code compiled with AVX2 (integer and floating-point ops only, no FMA: bitwise equal
+/// to the portable path).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn emg_lanes_avx2(
+    section: &Section,
+    states: &mut [[u64; LANES]; 4],
+    out: &mut [[f64; LANES]],
+    warm: usize,
+) {
+    emg_lanes_impl(section, states, out, warm)
+}
+
+/// xoshiro256++ in `LANES` lanes -> uniform [-1, 1) -> biquad band-pass, per lane.
+#[inline(always)]
+fn emg_lanes_impl(
+    section: &Section,
+    states: &mut [[u64; LANES]; 4],
+    out: &mut [[f64; LANES]],
+    warm: usize,
+) {
+    let [b0, b1, b2, _, a1, a2] = *section;
+    let [mut s0, mut s1, mut s2, mut s3] = *states;
+    let mut z0 = [0.0f64; LANES];
+    let mut z1 = [0.0f64; LANES];
+    let mut step = |s0: &mut [u64; LANES],
+                    s1: &mut [u64; LANES],
+                    s2: &mut [u64; LANES],
+                    s3: &mut [u64; LANES]|
+     -> [f64; LANES] {
+        let mut y = [0.0f64; LANES];
+        for l in 0..LANES {
+            let result = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+            // 52 random mantissa bits: [1, 2) -> [-1, 1)
+            let x = f64::from_bits((result >> 12) | 0x3FF0_0000_0000_0000) * 2.0 - 3.0;
+            let v = b0 * x + z0[l];
+            z0[l] = (b1 * x + z1[l]) - a1 * v;
+            z1[l] = b2 * x - a2 * v;
+            y[l] = v;
+        }
+        y
+    };
+    for _ in 0..warm {
+        step(&mut s0, &mut s1, &mut s2, &mut s3);
+    }
+    for o in out.iter_mut() {
+        *o = step(&mut s0, &mut s1, &mut s2, &mut s3);
+    }
+    *states = [s0, s1, s2, s3];
+}
+
+fn sign(rng: &mut Rng) -> f64 {
+    if rng.uniform() < 0.5 {
+        -1.0
+    } else {
+        1.0
+    }
+}

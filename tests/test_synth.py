@@ -1,0 +1,314 @@
+"""Synthetic ECG: shapes, determinism, exact labels, identities, noise, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ecgfast
+from ecgfast import InvalidParameterError
+
+FS = 500.0
+
+
+def ms(samples, fs=FS):
+    return np.asarray(samples, dtype=float) * 1000.0 / fs
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return ecgfast.synthesize(24, seed=7)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return ecgfast.synthesize(24, seed=7, noise=0)
+
+
+class TestShapesAndTypes:
+    def test_batch_layout(self, batch):
+        assert batch.signals.shape == (24, 12, 5000)
+        assert batch.signals.dtype == np.float32
+        assert batch.signals.flags.c_contiguous
+        assert batch.lead_names == ecgfast.LEAD_NAMES
+        assert batch.lead_names[:6] == ("I", "II", "III", "aVR", "aVL", "aVF")
+        assert batch.fs == 500.0
+        assert len(batch) == 24
+        assert "24 records x 12 leads" in repr(batch)
+
+    def test_labels_table(self, batch):
+        lab = batch.labels
+        assert list(lab.columns[:9]) == [
+            "hr",
+            "rr_std",
+            "pr",
+            "qrs",
+            "qt",
+            "qtc",
+            "qtc_bazett",
+            "qtc_fridericia",
+            "n_beats",
+        ]
+        assert lab.index.name == "record"
+        assert list(lab.index) == list(range(24))
+        assert (lab["qtc"] == lab["qtc_bazett"]).all()
+        assert lab["n_beats"].dtype == np.int64
+        assert any(c.startswith("param_") for c in lab.columns)
+        assert lab[["hr", "pr", "qrs", "qt", "qtc"]].notna().all().all()
+
+    def test_beats_table(self, batch):
+        beats = batch.beats
+        assert list(beats.columns) == [
+            "record",
+            "beat",
+            "p_on",
+            "p_peak",
+            "p_off",
+            "qrs_on",
+            "r_peak",
+            "qrs_off",
+            "t_on",
+            "t_peak",
+            "t_off",
+        ]
+        for col in beats.columns[2:]:
+            assert beats[col].dtype == pd.Int64Dtype()
+        assert beats["r_peak"].notna().all()  # a beat is listed because its R peak is inside
+        assert (beats.groupby("record").size() == batch.labels["n_beats"]).all()
+        inside = beats.dropna()
+        order = inside[list(beats.columns[2:])].to_numpy(dtype=np.int64)
+        assert np.all(np.diff(order, axis=1) >= 0), "fiducials of a beat must be in order"
+
+    def test_single_lead_and_subsets(self, batch):
+        ii = ecgfast.synthesize(24, seed=7, leads="II")
+        assert ii.signals.shape == (24, 1, 5000)
+        assert ii.lead_names == ("II",)
+        # a lead is the same whatever other leads are requested
+        np.testing.assert_array_equal(ii.signals[:, 0], batch.signals[:, 1])
+        sub = ecgfast.synthesize(24, seed=7, leads=["V5", "aVR", "i"])
+        assert sub.lead_names == ("V5", "aVR", "I")
+        np.testing.assert_array_equal(sub.signals[:, 0], batch.signals[:, 10])
+        np.testing.assert_array_equal(sub.signals[:, 1], batch.signals[:, 3])
+        np.testing.assert_array_equal(sub.signals[:, 2], batch.signals[:, 0])
+
+    def test_empty_batch(self):
+        b = ecgfast.synthesize(0)
+        assert b.signals.shape == (0, 12, 5000)
+        assert len(b.labels) == 0 and len(b.beats) == 0
+
+    def test_other_rates_and_durations(self):
+        b = ecgfast.synthesize(3, fs=250, duration=30.0, seed=1)
+        assert b.signals.shape == (3, 12, 7500)
+        assert b.labels["n_beats"].min() >= 24
+
+
+class TestDeterminism:
+    def test_same_seed_same_data(self, batch):
+        again = ecgfast.synthesize(24, seed=7)
+        np.testing.assert_array_equal(again.signals, batch.signals)
+        pd.testing.assert_frame_equal(again.labels, batch.labels)
+        pd.testing.assert_frame_equal(again.beats, batch.beats)
+
+    def test_other_seed_other_data(self, batch):
+        other = ecgfast.synthesize(24, seed=8)
+        assert not np.array_equal(other.signals, batch.signals)
+
+    @pytest.mark.parametrize("threads", [1, 2, 3])
+    def test_thread_count_does_not_matter(self, batch, threads):
+        with ecgfast.thread_limit(threads):
+            b = ecgfast.synthesize(24, seed=7)
+        np.testing.assert_array_equal(b.signals, batch.signals)
+        pd.testing.assert_frame_equal(b.beats, batch.beats)
+
+    def test_start_offsets_and_batch_splits(self, batch):
+        parts = [ecgfast.synthesize(m, seed=7, start=k) for k, m in ((0, 5), (5, 1), (6, 18))]
+        np.testing.assert_array_equal(np.concatenate([p.signals for p in parts]), batch.signals)
+        labels = pd.concat([p.labels for p in parts])
+        pd.testing.assert_frame_equal(labels, batch.labels)
+        beats = pd.concat([p.beats for p in parts], ignore_index=True)
+        pd.testing.assert_frame_equal(beats, batch.beats)
+
+
+class TestLeadIdentities:
+    def test_einthoven_and_goldberger_hold_exactly(self, batch):
+        s = batch.signals
+        i, ii, iii, avr, avl, avf = (s[:, k] for k in range(6))
+        np.testing.assert_array_equal(iii, ii - i)
+        np.testing.assert_array_equal(avr, -(i + ii) / 2)
+        np.testing.assert_array_equal(avl, i - ii / 2)
+        np.testing.assert_array_equal(avf, ii - i / 2)
+
+
+class TestLabelsMatchSignal:
+    def test_r_peaks_are_extrema_of_the_dominant_lead(self, clean):
+        tol = 2  # samples (4 ms)
+        for rec, group in clean.beats.groupby("record"):
+            sig = clean.signals[rec]
+            r = group["r_peak"].to_numpy(dtype=np.int64)
+            lead = int(np.argmax(np.abs(sig[:, r]).mean(axis=1)))
+            x = sig[lead]
+            for idx in r:
+                lo, hi = max(idx - 15, 0), min(idx + 16, x.size)  # +-30 ms
+                window = np.abs(x[lo:hi])
+                assert abs(lo + int(np.argmax(window)) - idx) <= tol, (rec, idx)
+
+    def test_r_peaks_survive_default_noise(self, batch):
+        for rec, group in batch.beats.groupby("record"):
+            sig = batch.signals[rec]
+            r = group["r_peak"].to_numpy(dtype=np.int64)
+            lead = int(np.argmax(np.abs(sig[:, r]).mean(axis=1)))
+            x = sig[lead]
+            for idx in r:
+                lo, hi = max(idx - 15, 0), min(idx + 16, x.size)
+                assert abs(lo + int(np.argmax(np.abs(x[lo:hi]))) - idx) <= 5  # 10 ms
+
+    def test_labels_are_medians_of_beat_intervals(self, batch):
+        one_sample = 1000.0 / FS
+        for rec, g in batch.beats.groupby("record"):
+            lab = batch.labels.loc[rec]
+            r = g["r_peak"].to_numpy(dtype=float)
+            hr = 60_000.0 / np.median(ms(np.diff(r)))
+            assert abs(hr - lab["hr"]) < 1.0
+            for name, a, b in (
+                ("pr", "p_on", "qrs_on"),
+                ("qrs", "qrs_on", "qrs_off"),
+                ("qt", "qrs_on", "t_off"),
+            ):
+                both = g[[a, b]].dropna()
+                measured = np.median(ms(both[b].to_numpy(float) - both[a].to_numpy(float)))
+                assert abs(measured - lab[name]) <= one_sample + 1e-9, (rec, name)
+            rr_s = 60.0 / lab["hr"]
+            assert lab["qtc_bazett"] == pytest.approx(lab["qt"] / np.sqrt(rr_s))
+            assert lab["qtc_fridericia"] == pytest.approx(lab["qt"] / np.cbrt(rr_s))
+
+    def test_fixed_intervals_are_honoured(self):
+        b = ecgfast.synthesize(6, hr=72, hrv=0, pr=164, qrs=92, qt=396, seed=3)
+        lab = b.labels
+        for name, want in (("hr", 72), ("pr", 164), ("qrs", 92), ("qt", 396)):
+            np.testing.assert_allclose(lab[name], want, atol=1e-6)
+        one_sample = 1000.0 / FS
+        g = b.beats.dropna()
+        for a, c, want in (
+            ("p_on", "qrs_on", 164),
+            ("qrs_on", "qrs_off", 92),
+            ("qrs_on", "t_off", 396),
+        ):
+            got = ms(g[c].to_numpy(float) - g[a].to_numpy(float))
+            assert np.all(np.abs(got - want) <= one_sample + 1e-9)
+
+    def test_per_record_arrays_and_ranges(self):
+        hr = np.array([55.0, 70.0, 95.0, 120.0])
+        b = ecgfast.synthesize(4, hr=hr, hrv=0, pr=(130, 150), qrs=np.array([80, 90, 100, 110]))
+        np.testing.assert_allclose(b.labels["param_hr"], hr)
+        np.testing.assert_allclose(b.labels["hr"], hr, rtol=1e-9)
+        assert b.labels["pr"].between(130, 150).all()
+        np.testing.assert_allclose(b.labels["qrs"], [80, 90, 100, 110], atol=1e-9)
+
+    def test_qt_follows_rr_through_qtc(self):
+        b = ecgfast.synthesize(40, hr=(50, 120), qtc=410, hrv=0, seed=2)
+        np.testing.assert_allclose(b.labels["qtc_fridericia"], 410, rtol=0.01)
+        # QT shortens as the heart rate rises
+        assert np.corrcoef(b.labels["hr"], b.labels["qt"])[0, 1] < -0.95
+
+    def test_hrv_is_realised(self):
+        b = ecgfast.synthesize(60, hr=70, hrv=40, duration=60.0, noise=0, seed=4)
+        assert 15 < b.labels["rr_std"].median() < 80
+        steady = ecgfast.synthesize(5, hr=70, hrv=0, noise=0)
+        assert steady.labels["rr_std"].max() < 1e-6
+
+
+class TestNoise:
+    def test_noise_zero_is_clean(self, clean):
+        # between T offset and the next P onset the clean signal is at the baseline
+        for rec, g in clean.beats.groupby("record"):
+            t_off = g["t_off"].to_numpy()[:-1]
+            p_on = g["p_on"].to_numpy()[1:]
+            for a, b in zip(t_off, p_on, strict=True):
+                if pd.notna(a) and pd.notna(b) and b - a > 20:
+                    seg = clean.signals[rec, :, int(a) + 5 : int(b) - 5]
+                    assert np.abs(seg).max() < 0.02
+
+    def test_default_noise_is_mild(self, batch, clean):
+        diff = batch.signals - clean.signals
+        rms = np.sqrt((diff**2).mean(axis=-1))
+        assert 0.001 < np.median(rms) < 0.15
+
+    @pytest.mark.parametrize(
+        ("source", "band"), [("powerline", (45, 65)), ("emg", (20, 150)), ("baseline", (0, 0.7))]
+    )
+    def test_each_source_lands_in_its_band(self, clean, source, band):
+        amps = {k: 0.0 for k in ("baseline", "powerline", "emg", "motion")}
+        amps[source] = 0.1
+        noisy = ecgfast.synthesize(24, seed=7, noise=amps, duration=10.0)
+        noise = (noisy.signals - clean.signals)[:, :2].reshape(-1, 5000).astype(np.float64)
+        spec = np.abs(np.fft.rfft(noise, axis=-1)) ** 2
+        f = np.fft.rfftfreq(5000, 1 / FS)
+        in_band = spec[:, (f >= band[0]) & (f <= band[1])].sum()
+        assert in_band / spec.sum() > 0.8
+
+    def test_powerline_frequency_can_be_fixed(self, clean):
+        amps = {"baseline": 0, "emg": 0, "motion": 0, "powerline": 0.05, "powerline_freq": 60}
+        noisy = ecgfast.synthesize(4, seed=7, noise=amps)
+        noise = (noisy.signals - clean.signals[:4])[:, 0].astype(np.float64)
+        f = np.fft.rfftfreq(5000, 1 / FS)
+        peak = f[np.argmax(np.abs(np.fft.rfft(noise, axis=-1)), axis=-1)]
+        np.testing.assert_allclose(peak, 60.0)
+        assert (noisy.labels["param_powerline_freq"] == 60).all()
+
+    def test_noise_scale(self, batch, clean):
+        double = ecgfast.synthesize(24, seed=7, noise=2.0)
+        assert (
+            np.abs(double.signals - clean.signals).mean()
+            > np.abs(batch.signals - clean.signals).mean()
+        )
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            (dict(n=-1), "n must be"),
+            (dict(n=2.5), "n must be an integer"),
+            (dict(hr=0), "hr"),
+            (dict(hr=-60), "hr"),
+            (dict(hr=1000), "hr"),
+            (dict(hr=(90, 60)), "low <= high"),
+            (dict(hr=np.array([60, 70])), "length n=3"),
+            (dict(hr=float("nan")), "finite"),
+            (dict(hr="fast"), "hr"),
+            (dict(pr=80, qrs=100), "PR must be longer than QRS"),
+            (dict(qt=520, hr=140), "QT too long"),
+            (dict(qt=130, qrs=100), "qt"),
+            (dict(fs=50), "fs"),
+            (dict(fs=0), "fs"),
+            (dict(fs=float("inf")), "fs"),
+            (dict(duration=0.5, hr=50), "shorter than one beat"),
+            (dict(duration=0), "duration"),
+            (dict(duration=-3), "duration"),
+            (dict(leads="V7"), "unknown lead"),
+            (dict(leads=[]), "must not be empty"),
+            (dict(noise={"thunder": 0.1}), "unknown noise"),
+            (dict(noise=-1.0), "noise"),
+            (dict(noise="loud"), "noise"),
+            (dict(noise={"powerline_freq": 55}), "50 or 60"),
+            (dict(noise={"emg": (0.2, 0.1)}), "low <= high"),
+            (dict(seed=-1), "seed"),
+            (dict(start=-2), "start"),
+            (dict(hrv=-5), "hrv"),
+        ],
+    )
+    def test_bad_parameters(self, kwargs, match):
+        n = kwargs.pop("n", 3)
+        with pytest.raises(InvalidParameterError, match=match):
+            ecgfast.synthesize(n, **kwargs)
+
+
+def test_plot_draws_a_record(tmp_path, batch):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    path = tmp_path / "rec.png"
+    fig = batch.plot(2, path=str(path), seconds=4)
+    assert path.stat().st_size > 10_000
+    assert len(fig.axes) == 12
+    matplotlib.pyplot.close(fig)
