@@ -312,3 +312,92 @@ def test_plot_draws_a_record(tmp_path, batch):
     assert path.stat().st_size > 10_000
     assert len(fig.axes) == 12
     matplotlib.pyplot.close(fig)
+
+
+class TestSynthesizeTo:
+    def test_shards_equal_synthesize(self, tmp_path):
+        m = ecgfast.synthesize_to(tmp_path, 250, shard_size=100, seed=5, progress=False)
+        assert m["n_shards"] == 3 and m["n_records"] == 250
+        ref = ecgfast.synthesize(250, seed=5)
+        sig = np.concatenate(
+            [np.load(tmp_path / s["files"][0], mmap_mode="r") for s in m["shards"]]
+        )
+        np.testing.assert_array_equal(sig, ref.signals)
+        labels = pd.concat([pd.read_parquet(tmp_path / s["files"][1]) for s in m["shards"]])
+        pd.testing.assert_frame_equal(labels, ref.labels)
+        beats = pd.concat(
+            [pd.read_parquet(tmp_path / s["files"][2]) for s in m["shards"]], ignore_index=True
+        )
+        pd.testing.assert_frame_equal(beats, ref.beats)
+        manifest = __import__("json").loads((tmp_path / "manifest.json").read_text())
+        assert manifest["ecgfast_version"] == ecgfast.__version__
+        assert manifest["params"]["seed"] == 5
+        assert manifest["lead_names"] == list(ecgfast.LEAD_NAMES)
+
+    def test_resumes_after_interruption(self, tmp_path):
+        m = ecgfast.synthesize_to(tmp_path, 30, shard_size=10, seed=1, leads="II", progress=False)
+        first, second = (tmp_path / m["shards"][i]["files"][0] for i in (0, 1))
+        kept = first.stat().st_mtime_ns
+        data = np.load(second).copy()
+        second.unlink()  # as if the run had died while writing shard 1
+        (tmp_path / (m["shards"][1]["files"][0] + ".tmp")).write_bytes(b"partial")
+        ecgfast.synthesize_to(tmp_path, 30, shard_size=10, seed=1, leads="II", progress=False)
+        assert first.stat().st_mtime_ns == kept  # finished shards are not redone
+        np.testing.assert_array_equal(np.load(second), data)
+
+    def test_refuses_to_mix_parameters(self, tmp_path):
+        ecgfast.synthesize_to(tmp_path, 5, seed=1, leads="II", progress=False)
+        with pytest.raises(InvalidParameterError, match="other parameters"):
+            ecgfast.synthesize_to(tmp_path, 5, seed=2, leads="II", progress=False)
+        ecgfast.synthesize_to(tmp_path, 5, seed=2, leads="II", progress=False, overwrite=True)
+        ref = ecgfast.synthesize(5, seed=2, leads="II")
+        np.testing.assert_array_equal(np.load(tmp_path / "shard-00000.signals.npy"), ref.signals)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            (dict(n=-1), "n must be"),
+            (dict(n=5, shard_size=0), "shard_size"),
+            (dict(n=5, hr=0), "hr"),
+            (dict(n=5, start=3), "unknown parameter"),
+            (dict(n=5, hr=np.full(5, 70.0)), "per-record arrays"),
+        ],
+    )
+    def test_bad_arguments_touch_nothing(self, tmp_path, kwargs, match):
+        target = tmp_path / "ds"
+        with pytest.raises(InvalidParameterError, match=match):
+            ecgfast.synthesize_to(target, progress=False, **kwargs)
+        assert not target.exists()
+
+
+def test_cli_synth(tmp_path, capsys):
+    from ecgfast import cli
+
+    out = tmp_path / "ds"
+    code = cli.main(
+        [
+            "synth",
+            "--n",
+            "12",
+            "--out",
+            str(out),
+            "--hr",
+            "60",
+            "90",
+            "--qrs",
+            "90",
+            "--leads",
+            "II,V5",
+            "--shard-size",
+            "5",
+            "--seed",
+            "3",
+        ]
+    )
+    assert code == 0
+    assert "wrote 12 records in 3 shard(s)" in capsys.readouterr().out
+    ref = ecgfast.synthesize(12, hr=(60, 90), qrs=90, leads=["II", "V5"], seed=3)
+    sig = np.concatenate([np.load(out / f"shard-0000{i}.signals.npy") for i in range(3)])
+    np.testing.assert_array_equal(sig, ref.signals)
+    assert cli.main(["synth", "--n", "3", "--out", str(tmp_path / "x"), "--hr", "0"]) == 2
+    assert "hr must lie within" in capsys.readouterr().err

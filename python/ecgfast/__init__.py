@@ -20,7 +20,7 @@ from .errors import (
     SignalTooShortError,
 )
 from .filters import bandpass, butter_sos, highpass, lowpass, notch, sosfiltfilt
-from .synth import LEAD_NAMES, SynthBatch, synthesize
+from .synth import LEAD_NAMES, SynthBatch, synthesize, synthesize_to
 
 __version__: str = _core.__version__
 
@@ -43,5 +43,6 @@ __all__ = [
     "set_num_threads",
     "sosfiltfilt",
     "synthesize",
+    "synthesize_to",
     "thread_limit",
 ]

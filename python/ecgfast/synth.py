@@ -30,7 +30,7 @@ from . import _core
 from ._validate import check_int
 from .errors import InvalidParameterError
 
-__all__ = ["LEAD_NAMES", "SynthBatch", "synthesize"]
+__all__ = ["LEAD_NAMES", "SynthBatch", "synthesize", "synthesize_to"]
 
 LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (tuple(v) for v in _core.synth_schema())
 
@@ -211,9 +211,15 @@ def _resolve(
     duration: Any,
     noise: Any,
 ) -> tuple[np.ndarray, float, int]:
-    """Validate everything and build the (n, n_params, 2) bounds array for the core."""
+    """Validate everything and build the (n, n_params, 2) bounds array for the core.
+
+    Scalars and ranges are checked even when ``n == 0`` (on one virtual record)."""
     from ._validate import check_fs
 
+    n_out, n = n, max(n, 1)
+    arrays = [v for v in (hr, pr, qrs, qt, qtc, hrv) if isinstance(v, (np.ndarray, list))]
+    if n_out == 0 and arrays:
+        n = 0  # per-record arrays must then be empty
     fs = check_fs(fs)
     if fs < 100:
         raise InvalidParameterError(f"fs must be >= 100 Hz for synthesis, got {fs:g}")
@@ -271,7 +277,7 @@ def _resolve(
         "noise_motion": noise_b["motion"],
         "powerline_freq": np.full((n, 2), pl_freq),
     }
-    bounds = np.stack([order[name] for name in _PARAM_ORDER], axis=1)
+    bounds = np.stack([order[name] for name in _PARAM_ORDER], axis=1)[:n_out]
     n_samples = round(duration * fs)
     return np.ascontiguousarray(bounds), fs, n_samples
 
@@ -397,3 +403,180 @@ def synthesize(
         "start": start,
     }
     return SynthBatch(signals, labels, beats, fs, names, params)
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming to disk
+
+MANIFEST = "manifest.json"
+_CHUNK = 128  # records generated per core call while writing a shard (keeps memory flat)
+
+
+def _shard_names(i: int) -> tuple[str, str, str]:
+    stem = f"shard-{i:05d}"
+    return f"{stem}.signals.npy", f"{stem}.labels.parquet", f"{stem}.beats.parquet"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def synthesize_to(
+    out_dir: str | Any,
+    n: int,
+    *,
+    shard_size: int = 10_000,
+    progress: bool = True,
+    overwrite: bool = False,
+    **params: Any,
+) -> dict[str, Any]:
+    """Generate ``n`` records straight to disk in shards, with flat memory use.
+
+    Each shard holds ``shard_size`` consecutive records of the stream: ``shard-XXXXX.signals.npy``
+    (float32 ``(m, n_leads, n_samples)``, memory-mappable with ``np.load(..., mmap_mode="r")``),
+    ``shard-XXXXX.labels.parquet`` and ``shard-XXXXX.beats.parquet`` (the tables of
+    :class:`SynthBatch`). ``manifest.json`` records every parameter, the seed, the shard layout
+    and the ecgfast version.
+
+    The run resumes after an interruption: shards are written under temporary names and renamed
+    when complete, and a second call with the same arguments only makes the missing ones.
+    Records are identical to ``synthesize(n, **params)`` whatever the shard size.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder (created if needed).
+    n : int
+        Number of records.
+    shard_size : int
+        Records per shard.
+    progress : bool
+        Show a tqdm progress bar.
+    overwrite : bool
+        Replace an existing dataset made with different parameters (otherwise that raises).
+    **params
+        Any parameter of :func:`synthesize` (``hr``, ``pr``, ``qrs``, ``qt``, ``qtc``, ``hrv``,
+        ``fs``, ``duration``, ``leads``, ``noise``, ``seed``). Per-record arrays are not accepted
+        here; use scalars or ``(low, high)`` ranges.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    import json
+    import os
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from . import __version__
+
+    n = check_int(n, name="n", low=0, high=2**40)
+    shard_size = check_int(shard_size, name="shard_size", low=1, high=10**7)
+    unknown = set(params) - {
+        "hr",
+        "pr",
+        "qrs",
+        "qt",
+        "qtc",
+        "hrv",
+        "fs",
+        "duration",
+        "leads",
+        "noise",
+        "seed",
+    }
+    if unknown:
+        raise InvalidParameterError(f"unknown parameter(s) for synthesize_to: {sorted(unknown)}")
+    for name, value in params.items():
+        if isinstance(value, (np.ndarray, list)) and name != "leads":
+            raise InvalidParameterError(
+                f"{name}: per-record arrays are not supported by synthesize_to; use a scalar or a "
+                "(low, high) tuple"
+            )
+    # Validate everything (and learn the layout) before touching the disk.
+    probe = synthesize(0, **params)
+    out = Path(out_dir)
+    manifest = {
+        "format": "ecgfast-synth-shards/1",
+        "ecgfast_version": __version__,
+        "n_records": n,
+        "shard_size": shard_size,
+        "n_shards": -(-n // shard_size),
+        "fs": probe.fs,
+        "n_samples": probe.signals.shape[-1],
+        "lead_names": list(probe.lead_names),
+        "label_columns": list(probe.labels.columns),
+        "beat_columns": list(probe.beats.columns),
+        "params": _jsonable({k: v for k, v in probe.params.items() if k != "start"}),
+        "shards": [
+            {
+                "index": i,
+                "start": i * shard_size,
+                "stop": min(n, (i + 1) * shard_size),
+                "files": list(_shard_names(i)),
+            }
+            for i in range(-(-n // shard_size))
+        ],
+    }
+    path = out / MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text())
+        same = {k: v for k, v in old.items() if k != "ecgfast_version"} == {
+            k: v for k, v in manifest.items() if k != "ecgfast_version"
+        }
+        if not same and not overwrite:
+            raise InvalidParameterError(
+                f"{out} already holds a dataset made with other parameters; pass overwrite=True "
+                "(--overwrite on the command line) or choose another folder"
+            )
+        if not same:
+            for f in out.glob("shard-*"):
+                f.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_manifest = out / (MANIFEST + ".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp_manifest, path)
+
+    call = {k: v for k, v in params.items()}
+    bar = tqdm(total=n, unit="rec", desc="synthesizing", disable=not progress)
+    try:
+        for shard in manifest["shards"]:
+            start, stop = shard["start"], shard["stop"]
+            files = [out / f for f in shard["files"]]
+            if all(f.exists() for f in files):
+                bar.update(stop - start)
+                continue
+            tmp = [f.with_name(f.name + ".tmp") for f in files]
+            signals = np.lib.format.open_memmap(
+                tmp[0],
+                mode="w+",
+                dtype=np.float32,
+                shape=(stop - start, len(probe.lead_names), manifest["n_samples"]),
+            )
+            labels, beats = [], []
+            for lo in range(start, stop, _CHUNK):
+                hi = min(stop, lo + _CHUNK)
+                part = synthesize(hi - lo, start=lo, **call)
+                signals[lo - start : hi - start] = part.signals
+                labels.append(part.labels)
+                beats.append(part.beats)
+                bar.update(hi - lo)
+            signals.flush()
+            del signals
+            pd.concat(labels).to_parquet(tmp[1])
+            pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
+            for t, f in zip(tmp, files, strict=True):
+                os.replace(t, f)
+    finally:
+        bar.close()
+    return manifest
