@@ -156,6 +156,7 @@ mod _core {
         leads: Vec<usize>,
         seed: u64,
         start: u64,
+        method: &str,
     ) -> PyResult<(
         Bound<'py, numpy::PyArray3<f32>>,
         Bound<'py, PyArray2<i64>>,
@@ -163,7 +164,18 @@ mod _core {
     )> {
         use crate::synth;
         let view = bounds.as_array();
+        let method = match method {
+            "dipole" => synth::Method::Dipole,
+            "ecgsyn" => synth::Method::Ecgsyn,
+            other => {
+                return Err(crate::errors::invalid_parameter(format!(
+                    "method must be 'dipole' or 'ecgsyn', got {other:?}"
+                ))
+                .into())
+            }
+        };
         let cfg = synth::SynthConfig {
+            method,
             fs,
             n_samples,
             leads,

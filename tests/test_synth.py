@@ -401,3 +401,69 @@ def test_cli_synth(tmp_path, capsys):
     np.testing.assert_array_equal(sig, ref.signals)
     assert cli.main(["synth", "--n", "3", "--out", str(tmp_path / "x"), "--hr", "0"]) == 2
     assert "hr must lie within" in capsys.readouterr().err
+
+
+class TestEcgsynMethod:
+    def test_single_lead_with_phase_fiducials(self):
+        b = ecgfast.synthesize(4, method="ecgsyn", hr=(55, 95), noise=0, seed=2)
+        assert b.signals.shape == (4, 1, 5000)
+        assert b.lead_names == ("ECG",)
+        x = b.signals[:, 0]
+        assert x.min() == pytest.approx(-0.4, abs=1e-5) and x.max() == pytest.approx(1.2, abs=1e-5)
+        for rec, g in b.beats.groupby("record"):
+            for idx in g["r_peak"].to_numpy(dtype=np.int64):
+                lo, hi = max(idx - 10, 0), min(idx + 11, 5000)
+                assert abs(lo + int(np.argmax(x[rec, lo:hi])) - idx) <= 3
+        np.testing.assert_allclose(b.labels["hr"], b.labels["param_hr"], rtol=0.1)
+
+    @pytest.mark.parametrize("hr", [50, 75, 110])
+    def test_average_beat_matches_neurokit2(self, hr):
+        nk = pytest.importorskip("neurokit2")
+        fs = 500
+        ref = np.asarray(
+            nk.ecg_simulate(
+                duration=20,
+                sampling_rate=fs,
+                heart_rate=hr,
+                heart_rate_std=1,
+                noise=0,
+                method="ecgsyn",
+                random_state=1,
+            )
+        )
+        ours = ecgfast.synthesize(
+            1,
+            method="ecgsyn",
+            hr=hr,
+            hrv=16.7 * (60 / hr) ** 2,
+            noise=0,
+            duration=20.0,
+            fs=fs,
+            seed=1,
+        )
+
+        def average_beat(x, r):
+            a, b = int(0.3 * fs), int(0.5 * fs)
+            return np.mean([x[i - a : i + b] for i in r if i - a >= 0 and i + b <= len(x)], 0)
+
+        # NeuroKit2's R peaks: the largest local maximum of each cycle
+        thr = ref.min() + 0.6 * (ref.max() - ref.min())
+        cand = np.flatnonzero((ref[1:-1] > thr) & (ref[1:-1] >= ref[:-2]) & (ref[1:-1] > ref[2:]))
+        r_ref = [c + 1 for c in cand]
+        r_ours = ours.beats["r_peak"].to_numpy(dtype=np.int64)
+        corr = np.corrcoef(average_beat(ref, r_ref), average_beat(ours.signals[0, 0], r_ours))
+        assert corr[0, 1] >= 0.99
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            (dict(pr=150), "pr cannot be set"),
+            (dict(qt=400, qtc=420), "qt, qtc cannot be set"),
+            (dict(leads=["I", "II"]), "single lead"),
+            (dict(method="hmm"), "method"),
+        ],
+    )
+    def test_errors(self, kwargs, match):
+        kwargs.setdefault("method", "ecgsyn")
+        with pytest.raises(InvalidParameterError, match=match):
+            ecgfast.synthesize(2, **kwargs)

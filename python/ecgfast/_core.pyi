@@ -23,4 +23,5 @@ def synthesize(
     leads: list[int],
     seed: int,
     start: int,
+    method: str,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...

@@ -309,6 +309,7 @@ def synthesize(
     noise: Any = None,
     seed: int = 0,
     start: int = 0,
+    method: str = "dipole",
 ) -> SynthBatch:
     """Generate ``n`` labelled synthetic ECG records.
 
@@ -347,6 +348,12 @@ def synthesize(
         Index of the first record: ``synthesize(m, seed=s, start=k)`` returns records
         ``k .. k+m-1`` of the stream; record ``i`` depends only on ``(seed, i)``, so results are
         identical for any thread count and batch split.
+    method : {"dipole", "ecgsyn"}
+        ``"dipole"`` (default): the 12-lead dipole model above. ``"ecgsyn"``: McSharry's
+        classic single-lead ECGSYN ODE with its published wave parameters (one lead named
+        ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does); ``pr``, ``qrs``, ``qt`` and ``qtc``
+        are then fixed by the model and must be left None, and the labels are measured from the
+        model's phase.
 
     Returns
     -------
@@ -370,18 +377,33 @@ def synthesize(
     n = check_int(n, name="n", low=0, high=2**40)
     seed = check_int(seed, name="seed", low=0, high=2**64 - 1)
     start = check_int(start, name="start", low=0, high=2**62)
-    lead_idx = _lead_indices(leads)
+    if method not in ("dipole", "ecgsyn"):
+        raise InvalidParameterError(f"method must be 'dipole' or 'ecgsyn', got {method!r}")
+    if method == "ecgsyn":
+        given = [
+            k for k, v in (("pr", pr), ("qrs", qrs), ("qt", qt), ("qtc", qtc)) if v is not None
+        ]
+        if given:
+            raise InvalidParameterError(
+                f"method='ecgsyn' uses McSharry's fixed wave parameters; {', '.join(given)} "
+                "cannot be set (use method='dipole')"
+            )
+        if not (isinstance(leads, str) and leads in ("12", "ECG", "II")):
+            raise InvalidParameterError("method='ecgsyn' makes a single lead named 'ECG'")
+        lead_idx = [1]
+    else:
+        lead_idx = _lead_indices(leads)
     bounds, fs, n_samples = _resolve(
         n, hr=hr, pr=pr, qrs=qrs, qt=qt, qtc=qtc, hrv=hrv, fs=fs, duration=duration, noise=noise
     )
-    names = tuple(LEAD_NAMES[i] for i in lead_idx)
+    names = ("ECG",) if method == "ecgsyn" else tuple(LEAD_NAMES[i] for i in lead_idx)
     if n == 0:
         signals = np.zeros((0, len(lead_idx), n_samples), dtype=np.float32)
         beats_arr = np.zeros((0, 2 + len(FIDUCIALS)), dtype=np.int64)
         labels_arr = np.zeros((0, len(_LABELS)))
     else:
         signals, beats_arr, labels_arr = _core.synthesize(
-            bounds, fs, n_samples, lead_idx, seed, start
+            bounds, fs, n_samples, lead_idx, seed, start, method
         )
     labels = pd.DataFrame(labels_arr, columns=list(_LABELS))
     labels.insert(labels.columns.get_loc("qtc_bazett"), "qtc", labels["qtc_bazett"])

@@ -20,6 +20,7 @@
 //! arrhythmia ~0.25 Hz, LF/HF ratio 0.5) as a sum of random-phase sinusoids. When QT is not fixed,
 //! `QT_k = QTc · RR_{k-1}^{1/3}` (Fridericia) with a per-record QTc.
 
+pub mod ecgsyn;
 pub mod noise;
 pub mod rng;
 
@@ -104,8 +105,18 @@ pub const FIDUCIALS: [&str; 9] = [
 /// Sample indices of one beat's fiducials (-1 where outside the record).
 pub type BeatRow = [i64; 9];
 
+/// Which generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// 12-lead dipole model with parameterised intervals (the default).
+    Dipole,
+    /// McSharry's classic single-lead ECGSYN ODE with its published parameters.
+    Ecgsyn,
+}
+
 #[derive(Clone, Debug)]
 pub struct SynthConfig {
+    pub method: Method,
     pub fs: f64,
     pub n_samples: usize,
     /// Output leads as indices into `LEAD_NAMES`.
@@ -422,6 +433,7 @@ fn median(v: &mut [f64]) -> f64 {
 #[derive(Default)]
 struct Scratch {
     dipole: [Vec<f64>; 3],
+    ecgsyn: Vec<f64>,
     basis: Vec<Vec<f64>>,
     emg: Vec<[f64; noise::LANES]>,
 }
@@ -442,88 +454,20 @@ fn synth_record(
 ) -> (Vec<BeatRow>, Vec<f64>) {
     let fs = cfg.fs;
     let n = cfg.n_samples;
-    let duration = n as f64 / fs;
-    let c = edge_c();
     let mut rng = Rng::for_record(cfg.seed, index);
     let m = RecordModel::sample(&mut rng, bounds);
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
 
-    for ch in scratch.dipole.iter_mut() {
-        ch.clear();
-        ch.resize(n, 0.0);
-    }
-
-    // Beat train from well before the record to well after it, so edge waves are complete.
-    let mut t = -2.0 + rng.uniform() * rr.mean;
-    let mut prev_rr = rr.at(t - rr.mean);
-    let mut beat_rows = Vec::new();
-    let mut rr_in: Vec<f64> = Vec::new();
-    let (mut pr_v, mut qrs_v, mut qt_v) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last_r_inside: Option<f64> = None;
-    let to_index = |time: f64| -> i64 {
-        let j = (time * fs).round();
-        if j >= 0.0 && (j as usize) < n {
-            j as i64
-        } else {
-            -1
+    let beat_times = match cfg.method {
+        Method::Dipole => dipole_beats(&m, &rr, &mut rng, fs, n, scratch),
+        Method::Ecgsyn => {
+            let warmup = 3.0 + rng.uniform() * rr.mean;
+            let (z, beats) = ecgsyn::generate(fs, n, m.hr, warmup, |t| rr.at(t - warmup));
+            scratch.ecgsyn = z;
+            beats.into_iter().map(|b| b.times).collect()
         }
     };
-    while t < duration + 1.5 {
-        let qt = match m.qt_fixed {
-            Some(q) => q,
-            None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
-        };
-        let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
-        let t_waves = m.t_waves(qt);
-        for w in m.fixed_waves.iter().chain(t_waves.iter()) {
-            add_gaussian(
-                &mut scratch.dipole,
-                fs,
-                t + w.mu,
-                w.sigma,
-                scale(w.amp, resp),
-            );
-        }
-        let r_idx = to_index(t);
-        if r_idx >= 0 {
-            let p = &m.fixed_waves[0];
-            let q = &m.fixed_waves[1];
-            let s = &m.fixed_waves[3];
-            let times = [
-                t + p.mu - c * p.sigma,
-                t + p.mu,
-                t + p.mu + c * p.sigma,
-                t + q.mu - c * q.sigma,
-                t,
-                t + s.mu + c * s.sigma,
-                t + t_waves[0].mu - c * t_waves[0].sigma,
-                t + t_peak(&t_waves),
-                t + t_waves[1].mu + c * t_waves[1].sigma,
-            ];
-            let mut row = [0i64; 9];
-            for (r, &tm) in row.iter_mut().zip(&times) {
-                *r = to_index(tm);
-            }
-            if row[0] >= 0 && row[3] >= 0 {
-                pr_v.push(times[3] - times[0]);
-            }
-            if row[3] >= 0 && row[5] >= 0 {
-                qrs_v.push(times[5] - times[3]);
-            }
-            if row[3] >= 0 && row[8] >= 0 {
-                qt_v.push(times[8] - times[3]);
-            }
-            if let Some(prev) = last_r_inside {
-                rr_in.push(t - prev);
-            }
-            last_r_inside = Some(t);
-            beat_rows.push(row);
-        }
-        let next = rr.at(t);
-        prev_rr = next;
-        t += next;
-    }
 
     // Project to the leads, add noise, derive the augmented/limb leads.
     let want_limb = cfg.leads.iter().any(|&l| l < 6);
@@ -556,14 +500,18 @@ fn synth_record(
         if !needed {
             continue;
         }
-        let coef = DOWER[b];
-        let [dx, dy, dz] = &scratch.dipole;
-        buf.extend(
-            dx.iter()
-                .zip(dy)
-                .zip(dz)
-                .map(|((x, y), z)| coef[0] * x + coef[1] * y + coef[2] * z),
-        );
+        if cfg.method == Method::Ecgsyn {
+            buf.extend_from_slice(&scratch.ecgsyn);
+        } else {
+            let coef = DOWER[b];
+            let [dx, dy, dz] = &scratch.dipole;
+            buf.extend(
+                dx.iter()
+                    .zip(dy)
+                    .zip(dz)
+                    .map(|((x, y), z)| coef[0] * x + coef[1] * y + coef[2] * z),
+            );
+        }
         noise_gen.add_smooth(buf, &mut smooth_rngs[b]);
     }
     {
@@ -601,27 +549,9 @@ fn synth_record(
         }
     }
 
-    // Record labels: medians over this record's beats (ms), HR from the median RR.
-    let n_beats = beat_rows.len() as f64;
-    let rr_med = median(&mut rr_in.clone());
-    let hr = 60.0 / rr_med;
-    let rr_std = if rr_in.len() >= 2 {
-        let mean = rr_in.iter().sum::<f64>() / rr_in.len() as f64;
-        let var = rr_in.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rr_in.len() - 1) as f64;
-        var.sqrt() * 1000.0
-    } else {
-        f64::NAN
-    };
-    let qt = median(&mut qt_v) * 1000.0;
-    let labels = vec![
-        hr,
-        rr_std,
-        median(&mut pr_v) * 1000.0,
-        median(&mut qrs_v) * 1000.0,
-        qt,
-        qt / rr_med.sqrt(),
-        qt / rr_med.cbrt(),
-        n_beats,
+    let (beat_rows, measured) = beat_table(&beat_times, fs, n);
+    let mut labels = measured.to_vec();
+    labels.extend([
         m.hr,
         m.hrv_ms,
         m.pr * 1000.0,
@@ -640,8 +570,120 @@ fn synth_record(
         m.noise.motion,
         m.noise.powerline_freq,
         m.t_axis,
-    ];
+    ]);
     (beat_rows, labels)
+}
+
+/// Dipole model: fill `scratch.dipole` with every beat's waves and return the fiducial times
+/// (s) of the beats whose R peak lies in the record.
+fn dipole_beats(
+    m: &RecordModel,
+    rr: &RrProcess,
+    rng: &mut Rng,
+    fs: f64,
+    n: usize,
+    scratch: &mut Scratch,
+) -> Vec<[f64; 9]> {
+    let duration = n as f64 / fs;
+    let c = edge_c();
+    for ch in scratch.dipole.iter_mut() {
+        ch.clear();
+        ch.resize(n, 0.0);
+    }
+    // Beat train from well before the record to well after it, so edge waves are complete.
+    let mut t = -2.0 + rng.uniform() * rr.mean;
+    let mut prev_rr = rr.at(t - rr.mean);
+    let mut beats = Vec::new();
+    while t < duration + 1.5 {
+        let qt = match m.qt_fixed {
+            Some(q) => q,
+            None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
+        };
+        let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
+        let t_waves = m.t_waves(qt);
+        for w in m.fixed_waves.iter().chain(t_waves.iter()) {
+            add_gaussian(
+                &mut scratch.dipole,
+                fs,
+                t + w.mu,
+                w.sigma,
+                scale(w.amp, resp),
+            );
+        }
+        let r_sample = (t * fs).round();
+        if r_sample >= 0.0 && (r_sample as usize) < n {
+            let [p, q, _, s] = &m.fixed_waves;
+            beats.push([
+                t + p.mu - c * p.sigma,
+                t + p.mu,
+                t + p.mu + c * p.sigma,
+                t + q.mu - c * q.sigma,
+                t,
+                t + s.mu + c * s.sigma,
+                t + t_waves[0].mu - c * t_waves[0].sigma,
+                t + t_peak(&t_waves),
+                t + t_waves[1].mu + c * t_waves[1].sigma,
+            ]);
+        }
+        let next = rr.at(t);
+        prev_rr = next;
+        t += next;
+    }
+    beats
+}
+
+/// Sample indices of each beat's fiducials (-1 outside the record) and the record's measured
+/// labels: hr, rr_std, pr, qrs, qt, qtc_bazett, qtc_fridericia (ms), n_beats. Intervals are
+/// medians over the beats whose two ends lie in the record; HR = 60 / median RR.
+fn beat_table(times: &[[f64; 9]], fs: f64, n: usize) -> (Vec<BeatRow>, [f64; 8]) {
+    let to_index = |time: f64| -> i64 {
+        let j = (time * fs).round();
+        if time.is_finite() && j >= 0.0 && (j as usize) < n {
+            j as i64
+        } else {
+            -1
+        }
+    };
+    let mut rows = Vec::with_capacity(times.len());
+    let (mut pr, mut qrs, mut qt) = (Vec::new(), Vec::new(), Vec::new());
+    for t in times {
+        let mut row = [0i64; 9];
+        for (r, &tm) in row.iter_mut().zip(t) {
+            *r = to_index(tm);
+        }
+        let interval = |a: usize, b: usize, out: &mut Vec<f64>| {
+            if row[a] >= 0 && row[b] >= 0 {
+                out.push(t[b] - t[a]);
+            }
+        };
+        interval(0, 3, &mut pr);
+        interval(3, 5, &mut qrs);
+        interval(3, 8, &mut qt);
+        rows.push(row);
+    }
+    let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+    let rr_med = median(&mut rr.clone());
+    let rr_std = if rr.len() >= 2 {
+        let mean = rr.iter().sum::<f64>() / rr.len() as f64;
+        let var = rr.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rr.len() - 1) as f64;
+        var.sqrt() * 1000.0
+    } else {
+        f64::NAN
+    };
+    let qt = median(&mut qt) * 1000.0;
+    (
+        rows,
+        [
+            60.0 / rr_med,
+            rr_std,
+            median(&mut pr) * 1000.0,
+            median(&mut qrs) * 1000.0,
+            qt,
+            qt / rr_med.sqrt(),
+            qt / rr_med.cbrt(),
+            times.len() as f64,
+        ],
+    )
 }
 
 /// Check one record's bounds (the Python layer checks more, with friendlier messages).
@@ -688,6 +730,11 @@ pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOut
     crate::filter_design::check_fs(cfg.fs)?;
     if cfg.n_samples == 0 {
         return Err(invalid_parameter("n_samples must be > 0"));
+    }
+    if cfg.method == Method::Ecgsyn && cfg.leads != [1] {
+        return Err(invalid_parameter(
+            "the ecgsyn method makes one lead (index 1)",
+        ));
     }
     if cfg.leads.is_empty() || cfg.leads.iter().any(|&l| l >= LEAD_NAMES.len()) {
         return Err(invalid_parameter(

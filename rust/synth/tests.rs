@@ -29,6 +29,7 @@ fn default_bounds(n: usize) -> Array3<f64> {
 
 fn cfg(leads: Vec<usize>) -> SynthConfig {
     SynthConfig {
+        method: Method::Dipole,
         fs: 500.0,
         n_samples: 5000,
         leads,
