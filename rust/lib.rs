@@ -146,7 +146,7 @@ mod _core {
     /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
     /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64)`;
     /// beats columns are record, beat, then the fiducials (-1 = outside the record).
-    #[allow(clippy::type_complexity)]
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     #[pyfunction]
     fn synthesize<'py>(
         py: Python<'py>,
