@@ -45,62 +45,63 @@ pub fn generate(
     let warm = (warmup * fs).round() as usize;
     let total = warm + n;
 
+    // Started on the unit circle (x, y) = (1, 0), the limit cycle never leaves it (alpha = 0),
+    // so its angle is exactly the integral of omega: theta advances by omega * dt per sample with
+    // omega = 2 pi / RR constant within a cycle. Only z needs integrating; its equation is linear,
+    // z' = g(t) - z with g = forcing(theta) + z0(t), and RK4 needs g at t, t + dt/2 and t + dt,
+    // i.e. on a grid of half steps, where each wave's Gaussian follows by recurrence.
+    let half = dt / 2.0;
     let mut t = 0.0;
     let mut beat_start = 0.0;
     let mut rr = rr_at(0.0);
     let mut omega = TAU / rr;
-    let mut state = [1.0, 0.0, 0.04];
-    let deriv = |t: f64, s: &[f64; 3], omega: f64| -> [f64; 3] {
-        let alpha = 1.0 - (s[0] * s[0] + s[1] * s[1]).sqrt();
-        let theta = s[1].atan2(s[0]);
-        let mut dz = 0.0;
-        for i in 0..5 {
-            let d = theta - ti[i];
-            let d = d - (d / TAU).round() * TAU;
-            dz -= A[i] * d * (-0.5 * (d / bi[i]).powi(2)).exp();
-        }
-        let zbase = 0.005 * (TAU * 0.25 * t).sin();
-        [
-            alpha * s[0] - omega * s[1],
-            alpha * s[1] + omega * s[0],
-            dz - (s[2] - zbase),
-        ]
-    };
+    let mut waves: [HalfStepWave; 5] =
+        std::array::from_fn(|i| HalfStepWave::new(ti[i], bi[i], A[i], omega * half));
+    // z0(t) = 0.005 sin(2 pi 0.25 t) on the half-step grid, by rotation.
+    let (rs, rc) = (TAU * 0.25 * half).sin_cos();
+    let (mut bs, mut bc) = (0.0f64, 1.0f64);
+    macro_rules! next_g {
+        () => {{
+            let v = 0.005 * bs;
+            let s2 = bs * rc + bc * rs;
+            bc = bc * rc - bs * rs;
+            bs = s2;
+            v + waves[0].forcing_and_advance()
+                + waves[1].forcing_and_advance()
+                + waves[2].forcing_and_advance()
+                + waves[3].forcing_and_advance()
+                + waves[4].forcing_and_advance()
+        }};
+    }
+    let mut theta = 0.0f64; // unwrapped
+    let mut z_state = 0.04;
     let mut z = Vec::with_capacity(n);
-    let mut phase = Vec::with_capacity(n); // unwrapped angle at each recorded sample
-    let mut unwrapped = 0.0;
-    let mut prev_theta = 0.0;
+    let mut phase = Vec::with_capacity(n);
+    let mut g0 = next_g!();
     for j in 0..total {
         if j >= warm {
-            z.push(state[2]);
-            phase.push(unwrapped);
+            z.push(z_state);
+            phase.push(theta);
         }
         // A new RR interval each time a cycle completes (piecewise-constant speed, as ECGSYN).
         if t - beat_start >= rr {
             beat_start += rr;
             rr = rr_at(beat_start);
             omega = TAU / rr;
+            for w in &mut waves {
+                w.set_step(omega * half);
+            }
         }
-        let k1 = deriv(t, &state, omega);
-        let s2 = add(&state, &k1, dt / 2.0);
-        let k2 = deriv(t + dt / 2.0, &s2, omega);
-        let s3 = add(&state, &k2, dt / 2.0);
-        let k3 = deriv(t + dt / 2.0, &s3, omega);
-        let s4 = add(&state, &k3, dt);
-        let k4 = deriv(t + dt, &s4, omega);
-        for d in 0..3 {
-            state[d] += dt / 6.0 * (k1[d] + 2.0 * k2[d] + 2.0 * k3[d] + k4[d]);
-        }
+        let g_half = next_g!();
+        let g1 = next_g!();
+        let k1 = g0 - z_state;
+        let k2 = g_half - (z_state + half * k1);
+        let k3 = g_half - (z_state + half * k2);
+        let k4 = g1 - (z_state + dt * k3);
+        z_state += dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+        theta += omega * dt;
         t += dt;
-        let theta = state[1].atan2(state[0]);
-        let mut step = theta - prev_theta;
-        if step < -PI {
-            step += TAU;
-        } else if step > PI {
-            step -= TAU;
-        }
-        unwrapped += step;
-        prev_theta = theta;
+        g0 = g1;
     }
     // Scale to [-0.4, 1.2] mV like ECGSYN.
     let (lo, hi) = z
@@ -160,6 +161,78 @@ pub fn generate(
     (z, beats)
 }
 
-fn add(s: &[f64; 3], k: &[f64; 3], h: f64) -> [f64; 3] {
-    [s[0] + h * k[0], s[1] + h * k[1], s[2] + h * k[2]]
+/// Beyond this many widths a wave's push is negligible (exp(-12.5) ~ 4e-6 of its peak).
+const CUT: f64 = 5.0;
+
+/// One wave's term `-a d exp(-d^2 / 2b^2)` of the z equation, on the half-step grid: `d`, the
+/// wrapped angle from the wave's centre, grows by `step` per half step, and the Gaussian follows
+/// by the recurrence g <- g r, r <- r q (two products instead of an exp).
+struct HalfStepWave {
+    width: f64,
+    inv_width: f64,
+    amp: f64,
+    d: f64,
+    step: f64,
+    g: f64,
+    r: f64,
+    q: f64,
+    active: bool,
+}
+
+impl HalfStepWave {
+    fn new(centre: f64, width: f64, amp: f64, step: f64) -> Self {
+        let d = -centre;
+        let d = d - (d / TAU).round() * TAU;
+        let mut w = HalfStepWave {
+            width,
+            inv_width: 1.0 / width,
+            amp,
+            d,
+            step,
+            g: 0.0,
+            r: 0.0,
+            q: 0.0,
+            active: false,
+        };
+        w.set_step(step);
+        w
+    }
+
+    /// New angular step per half step (a new RR interval).
+    fn set_step(&mut self, step: f64) {
+        self.step = step;
+        let delta = step / self.width;
+        self.q = (-delta * delta).exp();
+        if self.active {
+            let x = self.d / self.width;
+            self.r = (-(2.0 * x * delta + delta * delta) / 2.0).exp();
+        }
+    }
+
+    /// This wave's forcing at the current half step, then advance one half step.
+    #[inline(always)]
+    fn forcing_and_advance(&mut self) -> f64 {
+        let x = self.d * self.inv_width;
+        let out = if x.abs() < CUT {
+            if !self.active {
+                let delta = self.step / self.width;
+                self.g = (-0.5 * x * x).exp();
+                self.r = (-(2.0 * x * delta + delta * delta) / 2.0).exp();
+                self.active = true;
+            }
+            let v = -self.amp * self.d * self.g;
+            self.g *= self.r;
+            self.r *= self.q;
+            v
+        } else {
+            self.active = false;
+            0.0
+        };
+        self.d += self.step;
+        if self.d > PI {
+            self.d -= TAU;
+            self.active = false;
+        }
+        out
+    }
 }

@@ -435,7 +435,7 @@ struct Scratch {
     dipole: [Vec<f64>; 3],
     ecgsyn: Vec<f64>,
     basis: Vec<Vec<f64>>,
-    emg: Vec<[f64; noise::LANES]>,
+    emg: Vec<f64>,
 }
 
 /// What is shared by every record of a call.
@@ -462,7 +462,7 @@ fn synth_record(
     let beat_times = match cfg.method {
         Method::Dipole => dipole_beats(&m, &rr, &mut rng, fs, n, scratch),
         Method::Ecgsyn => {
-            let warmup = 3.0 + rng.uniform() * rr.mean;
+            let warmup = 1.5 + rng.uniform() * rr.mean;
             let (z, beats) = ecgsyn::generate(fs, n, m.hr, warmup, |t| rr.at(t - warmup));
             scratch.ecgsyn = z;
             beats.into_iter().map(|b| b.times).collect()
@@ -470,10 +470,11 @@ fn synth_record(
     };
 
     // Project to the leads, add noise, derive the augmented/limb leads.
-    let want_limb = cfg.leads.iter().any(|&l| l < 6);
+    // Derived leads (III, aVR, aVL, aVF) need both I and II.
+    let want_derived = cfg.leads.iter().any(|&l| (2..6).contains(&l));
     let need: Vec<bool> = BASIS
         .iter()
-        .map(|&l| (l < 2 && want_limb) || cfg.leads.contains(&l))
+        .map(|&l| (l < 2 && want_derived) || cfg.leads.contains(&l))
         .collect();
     scratch.basis.resize_with(BASIS.len(), Vec::new);
     let mut noise_rng = rng.fork(2);

@@ -23,6 +23,42 @@ pub struct NoiseLevels {
 /// Mean number of electrode-motion events per second.
 const MOTION_RATE: f64 = 0.05;
 
+/// Slow noise components are computed every this many samples and interpolated.
+const SLOW_STEP: usize = 16;
+
+/// Linear interpolation of a coarse grid (one point per `SLOW_STEP` samples) to `n` samples.
+fn interpolate(coarse: &[f64], n: usize) -> Vec<f64> {
+    let inv = 1.0 / SLOW_STEP as f64;
+    let mut out = Vec::with_capacity(n);
+    for w in coarse.windows(2) {
+        let (a, d) = (w[0], (w[1] - w[0]) * inv);
+        for k in 0..SLOW_STEP {
+            out.push(a + d * k as f64);
+        }
+        if out.len() >= n {
+            break;
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+/// `(sin(w t), cos(w t))` for t = 0, 1/fs, ... from one rotation per sample.
+fn sin_cos(n: usize, fs: f64, freq: f64) -> (Vec<f64>, Vec<f64>) {
+    let (rs, rc) = (TAU * freq / fs).sin_cos();
+    let (mut s, mut c) = (0.0f64, 1.0f64);
+    let mut out_s = Vec::with_capacity(n);
+    let mut out_c = Vec::with_capacity(n);
+    for _ in 0..n {
+        out_s.push(s);
+        out_c.push(c);
+        let s2 = s * rc + c * rs;
+        c = c * rc - s * rs;
+        s = s2;
+    }
+    (out_s, out_c)
+}
+
 /// `sin(w t + phase)` for t = 0, 1/fs, ..., by rotation (no per-sample trig): four interleaved
 /// oscillators, each stepping four samples, so the recurrences overlap.
 fn sinusoid(n: usize, fs: f64, freq: f64, phase: f64) -> Vec<f64> {
@@ -118,20 +154,24 @@ impl NoiseGen {
             motion: Vec::new(),
         };
         if levels.baseline > 0.0 {
-            gen.resp = sinusoid(n, fs, resp_rate, resp_phase);
-            let mut drift = vec![0.0; n];
+            // Below 0.5 Hz: computed every SLOW_STEP samples and interpolated linearly
+            // (error < 0.5 % of the amplitude).
+            let coarse = n / SLOW_STEP + 2;
+            let cfs = fs / SLOW_STEP as f64;
+            let resp = sinusoid(coarse, cfs, resp_rate, resp_phase);
+            let mut drift = vec![0.0; coarse];
             for _ in 0..3 {
                 let f = 0.03 + 0.27 * rng.uniform();
-                let s = sinusoid(n, fs, f, rng.uniform() * TAU);
+                let s = sinusoid(coarse, cfs, f, rng.uniform() * TAU);
                 for (d, v) in drift.iter_mut().zip(s) {
                     *d += v / 3f64.sqrt();
                 }
             }
-            gen.drift = drift;
+            gen.resp = interpolate(&resp, n);
+            gen.drift = interpolate(&drift, n);
         }
         if levels.powerline > 0.0 && levels.powerline_freq < fs / 2.0 {
-            gen.pl_sin = sinusoid(n, fs, levels.powerline_freq, 0.0);
-            gen.pl_cos = sinusoid(n, fs, levels.powerline_freq, TAU / 4.0);
+            (gen.pl_sin, gen.pl_cos) = sin_cos(n, fs, levels.powerline_freq);
         }
         if levels.emg > 0.0 {
             if let Some(f) = emg {
@@ -197,88 +237,108 @@ impl NoiseGen {
         }
     }
 
-    /// Add muscle noise to up to eight leads at once, each from its own generator. The eight
-    /// generators and filters run in lock-step lanes (SIMD when the CPU has AVX2); each lead's
-    /// noise depends only on its own generator, not on which other leads are made.
-    pub fn add_emg(&self, bufs: &mut [&mut [f64]], rngs: &[Rng], scratch: &mut Vec<[f64; LANES]>) {
+    /// Add muscle noise to each lead in `bufs`, from that lead's own generator in `rngs`.
+    ///
+    /// A lead's noise is made as `EMG_SEGMENTS` consecutive segments, each from its own stream
+    /// (forked from the lead's generator) and its own warmed-up filter, so the segments run as
+    /// independent lanes in lock-step (SIMD with AVX2) instead of one long recurrence. A lead's
+    /// noise depends only on its own generator, never on which other leads are made.
+    pub fn add_emg(&self, bufs: &mut [&mut [f64]], rngs: &[Rng], scratch: &mut Vec<f64>) {
         let Some(filter) = self.emg else { return };
-        let k = bufs.len();
-        assert!(k <= LANES && rngs.len() == k, "at most 8 leads at once");
-        if k == 0 {
+        assert_eq!(bufs.len(), rngs.len());
+        let Some(n) = bufs.first().map(|b| b.len()) else {
             return;
-        }
-        let n = bufs[0].len();
-        let mut states = [[0u64; LANES]; 4];
-        for l in 0..LANES {
-            let st = rngs[l.min(k - 1)].state();
-            for (w, v) in states.iter_mut().zip(st) {
-                w[l] = v;
-            }
-        }
-        scratch.clear();
-        scratch.resize(n, [0.0; LANES]);
+        };
+        let seg = n.div_ceil(EMG_SEGMENTS);
         let warm = (0.1 * self.fs) as usize;
-        emg_lanes(&filter.section, &mut states, scratch, warm);
         let g = self.emg_gain;
-        for (l, buf) in bufs.iter_mut().enumerate() {
-            for (b, e) in buf.iter_mut().zip(scratch.iter()) {
-                *b += g * e[l];
+        let mut lead = 0;
+        while lead < bufs.len() {
+            // Two leads (8 lanes) at a time, or the last one alone (4 lanes).
+            let leads_now = (bufs.len() - lead).min(2);
+            let lanes = leads_now * EMG_SEGMENTS;
+            let mut states = Vec::with_capacity(lanes);
+            for l in lead..lead + leads_now {
+                let mut r = rngs[l].clone();
+                for q in 0..EMG_SEGMENTS {
+                    states.push(r.fork(q as u64).state());
+                }
             }
+            scratch.clear();
+            scratch.resize(seg * lanes, 0.0);
+            if lanes == 8 {
+                emg_lanes::<8>(&filter.section, &states, scratch, warm);
+            } else {
+                emg_lanes::<4>(&filter.section, &states, scratch, warm);
+            }
+            for (j, buf) in bufs[lead..lead + leads_now].iter_mut().enumerate() {
+                for q in 0..EMG_SEGMENTS {
+                    let lane = j * EMG_SEGMENTS + q;
+                    let start = q * seg;
+                    let dst = &mut buf[start.min(n)..(start + seg).min(n)];
+                    for (b, e) in dst.iter_mut().zip(scratch.chunks_exact(lanes)) {
+                        *b += g * e[lane];
+                    }
+                }
+            }
+            lead += leads_now;
         }
     }
 }
 
-/// Lanes of the muscle-noise generator.
+/// Segments per lead in the muscle-noise generator.
+const EMG_SEGMENTS: usize = 4;
+
+/// Most leads whose muscle noise is generated together.
 pub const LANES: usize = 8;
 
-fn emg_lanes(
-    section: &Section,
-    states: &mut [[u64; LANES]; 4],
-    out: &mut [[f64; LANES]],
-    warm: usize,
-) {
+fn emg_lanes<const L: usize>(section: &Section, states: &[[u64; 4]], out: &mut [f64], warm: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { emg_lanes_avx2(section, states, out, warm) };
+            return unsafe { emg_lanes_avx2::<L>(section, states, out, warm) };
         }
     }
-    emg_lanes_impl(section, states, out, warm)
+    emg_lanes_impl::<L>(section, states, out, warm)
 }
 
 /// The same code compiled with AVX2 (integer and floating-point ops only, no FMA: bitwise equal
 /// to the portable path).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn emg_lanes_avx2(
+unsafe fn emg_lanes_avx2<const L: usize>(
     section: &Section,
-    states: &mut [[u64; LANES]; 4],
-    out: &mut [[f64; LANES]],
+    states: &[[u64; 4]],
+    out: &mut [f64],
     warm: usize,
 ) {
-    emg_lanes_impl(section, states, out, warm)
+    emg_lanes_impl::<L>(section, states, out, warm)
 }
 
-/// xoshiro256++ in `LANES` lanes -> uniform [-1, 1) -> biquad band-pass, per lane.
+/// xoshiro256++ in `L` lanes -> uniform [-1, 1) -> biquad band-pass, per lane; `out` holds the
+/// lanes interleaved (`L` values per sample).
 #[inline(always)]
-fn emg_lanes_impl(
+fn emg_lanes_impl<const L: usize>(
     section: &Section,
-    states: &mut [[u64; LANES]; 4],
-    out: &mut [[f64; LANES]],
+    states: &[[u64; 4]],
+    out: &mut [f64],
     warm: usize,
 ) {
     let [b0, b1, b2, _, a1, a2] = *section;
-    let [mut s0, mut s1, mut s2, mut s3] = *states;
-    let mut z0 = [0.0f64; LANES];
-    let mut z1 = [0.0f64; LANES];
-    let mut step = |s0: &mut [u64; LANES],
-                    s1: &mut [u64; LANES],
-                    s2: &mut [u64; LANES],
-                    s3: &mut [u64; LANES]|
-     -> [f64; LANES] {
-        let mut y = [0.0f64; LANES];
-        for l in 0..LANES {
+    let mut s0 = [0u64; L];
+    let mut s1 = [0u64; L];
+    let mut s2 = [0u64; L];
+    let mut s3 = [0u64; L];
+    for l in 0..L {
+        [s0[l], s1[l], s2[l], s3[l]] = states[l];
+    }
+    let mut z0 = [0.0f64; L];
+    let mut z1 = [0.0f64; L];
+    let steps = warm + out.len() / L;
+    for i in 0..steps {
+        let mut y = [0.0f64; L];
+        for l in 0..L {
             let result = s0[l]
                 .wrapping_add(s3[l])
                 .rotate_left(23)
@@ -297,15 +357,10 @@ fn emg_lanes_impl(
             z1[l] = b2 * x - a2 * v;
             y[l] = v;
         }
-        y
-    };
-    for _ in 0..warm {
-        step(&mut s0, &mut s1, &mut s2, &mut s3);
+        if i >= warm {
+            out[(i - warm) * L..(i - warm + 1) * L].copy_from_slice(&y);
+        }
     }
-    for o in out.iter_mut() {
-        *o = step(&mut s0, &mut s1, &mut s2, &mut s3);
-    }
-    *states = [s0, s1, s2, s3];
 }
 
 fn sign(rng: &mut Rng) -> f64 {
