@@ -182,11 +182,17 @@ mod _core {
             seed,
             start,
         };
-        let (signals, beats, labels) = run_detached(py, || {
-            let out = synth::synthesize(view, &cfg)?;
-            let total: usize = out.beats.iter().map(|b| b.len()).sum();
+        // Allocate the output on the calling thread, which will also free it: the allocator
+        // then reuses the same memory batch after batch instead of faulting in fresh pages.
+        let n_records = view.len_of(numpy::ndarray::Axis(0));
+        let mut signals =
+            numpy::ndarray::Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
+        let out_view = signals.view_mut();
+        let (beats, labels) = run_detached(py, || {
+            let (beats_per_record, labels) = synth::synthesize_into(view, &cfg, out_view)?;
+            let total: usize = beats_per_record.iter().map(|b| b.len()).sum();
             let mut flat = Vec::with_capacity(total * (2 + synth::FIDUCIALS.len()));
-            for (rec, rows) in out.beats.iter().enumerate() {
+            for (rec, rows) in beats_per_record.iter().enumerate() {
                 for (k, row) in rows.iter().enumerate() {
                     flat.push((start as usize + rec) as i64);
                     flat.push(k as i64);
@@ -196,8 +202,10 @@ mod _core {
             let beats =
                 numpy::ndarray::Array2::from_shape_vec((total, 2 + synth::FIDUCIALS.len()), flat)
                     .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
-            Ok((out.signals, beats, out.labels))
+            Ok((beats, labels))
         })?;
+        // SAFETY: synthesize_into succeeded, so every sample was written.
+        let signals = unsafe { signals.assume_init() };
         Ok((
             signals.into_pyarray(py),
             beats.into_pyarray(py),

@@ -579,22 +579,24 @@ def synthesize_to(
                 bar.update(stop - start)
                 continue
             tmp = [f.with_name(f.name + ".tmp") for f in files]
-            signals = np.lib.format.open_memmap(
-                tmp[0],
-                mode="w+",
-                dtype=np.float32,
-                shape=(stop - start, len(probe.lead_names), manifest["n_samples"]),
-            )
+            shape = (stop - start, len(probe.lead_names), manifest["n_samples"])
             labels, beats = [], []
-            for lo in range(start, stop, _CHUNK):
-                hi = min(stop, lo + _CHUNK)
-                part = synthesize(hi - lo, start=lo, **call)
-                signals[lo - start : hi - start] = part.signals
-                labels.append(part.labels)
-                beats.append(part.beats)
-                bar.update(hi - lo)
-            signals.flush()
-            del signals
+            # Plain appends after an .npy header (no memory map while writing: mapped dirty
+            # pages would count against this process's memory).
+            with open(tmp[0], "wb") as fh:
+                header = {
+                    "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                    "fortran_order": False,
+                    "shape": shape,
+                }
+                np.lib.format.write_array_header_1_0(fh, header)
+                for lo in range(start, stop, _CHUNK):
+                    hi = min(stop, lo + _CHUNK)
+                    part = synthesize(hi - lo, start=lo, **call)
+                    fh.write(np.ascontiguousarray(part.signals, dtype="<f4").tobytes())
+                    labels.append(part.labels)
+                    beats.append(part.beats)
+                    bar.update(hi - lo)
             pd.concat(labels).to_parquet(tmp[1])
             pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
             for t, f in zip(tmp, files, strict=True):

@@ -538,15 +538,12 @@ fn synth_record(
         }
         // Derived leads in float32 arithmetic from the float32 I and II, so the identities hold
         // exactly on the returned arrays.
-        let pairs = scratch.basis[0].iter().zip(&scratch.basis[1]);
-        let derive: fn(f32, f32) -> f32 = match lead {
-            2 => |i, ii| ii - i,
-            3 => |i, ii| -(i + ii) / 2.0,
-            4 => |i, ii| i - ii / 2.0,
-            _ => |i, ii| ii - i / 2.0,
-        };
-        for (o, (a, b)) in dst.iter_mut().zip(pairs) {
-            o.write(derive(*a as f32, *b as f32));
+        let (i, ii) = (&scratch.basis[0], &scratch.basis[1]);
+        match lead {
+            2 => write_derived(dst, i, ii, |i, ii| ii - i),
+            3 => write_derived(dst, i, ii, |i, ii| -(i + ii) / 2.0),
+            4 => write_derived(dst, i, ii, |i, ii| i - ii / 2.0),
+            _ => write_derived(dst, i, ii, |i, ii| ii - i / 2.0),
         }
     }
 
@@ -573,6 +570,19 @@ fn synth_record(
         m.t_axis,
     ]);
     (beat_rows, labels)
+}
+
+/// Write a derived limb lead from leads I and II, in float32 arithmetic.
+#[inline(always)]
+fn write_derived(
+    dst: &mut [std::mem::MaybeUninit<f32>],
+    lead_i: &[f64],
+    lead_ii: &[f64],
+    derive: impl Fn(f32, f32) -> f32,
+) {
+    for (o, (a, b)) in dst.iter_mut().zip(lead_i.iter().zip(lead_ii)) {
+        o.write(derive(*a as f32, *b as f32));
+    }
 }
 
 /// Dipole model: fill `scratch.dipole` with every beat's waves and return the fiducial times
@@ -721,6 +731,36 @@ fn check_bounds(b: &[[f64; 2]], record: usize) -> Result<()> {
 /// record `i` depends only on `(cfg.seed, cfg.start + i)`.
 pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOutput> {
     let n_records = bounds.len_of(Axis(0));
+    let mut signals = Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
+    let (beats, labels) = synthesize_into(bounds, cfg, signals.view_mut())?;
+    // SAFETY: synthesize_into succeeded, so every sample of every record was written.
+    let signals = unsafe { signals.assume_init() };
+    Ok(SynthOutput {
+        signals,
+        beats,
+        labels,
+    })
+}
+
+/// Beats per record and the labels array, as returned by [`synthesize_into`].
+pub type BeatsAndLabels = (Vec<Vec<BeatRow>>, Array2<f64>);
+
+/// [`synthesize`] into a caller-provided `(n_records, n_leads, n_samples)` array, every sample
+/// of which is written on success. Lets callers allocate where memory is best reused (e.g. on
+/// the thread that will free it).
+pub fn synthesize_into(
+    bounds: ArrayView3<f64>,
+    cfg: &SynthConfig,
+    mut signals: ndarray::ArrayViewMut3<std::mem::MaybeUninit<f32>>,
+) -> Result<BeatsAndLabels> {
+    let n_records = bounds.len_of(Axis(0));
+    if signals.shape() != [n_records, cfg.leads.len(), cfg.n_samples] {
+        return Err(crate::errors::EcgError::Internal(format!(
+            "output array has shape {:?}, expected {:?}",
+            signals.shape(),
+            [n_records, cfg.leads.len(), cfg.n_samples]
+        )));
+    }
     if bounds.len_of(Axis(1)) != PARAMS.len() || bounds.len_of(Axis(2)) != 2 {
         return Err(invalid_parameter(format!(
             "bounds must have shape (n, {}, 2), got {:?}",
@@ -752,8 +792,6 @@ pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOut
     let ctx = Context {
         emg: noise::EmgFilter::new(cfg.fs),
     };
-    // Every sample of every record is written below, so the output need not be zeroed.
-    let mut signals = Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
     let results: Vec<(Vec<BeatRow>, Vec<f64>)> = signals
         .outer_iter_mut()
         .into_par_iter()
@@ -771,13 +809,7 @@ pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOut
         }
         beats.push(rows);
     }
-    // SAFETY: synth_record writes every sample of every requested lead of its record.
-    let signals = unsafe { signals.assume_init() };
-    Ok(SynthOutput {
-        signals,
-        beats,
-        labels,
-    })
+    Ok((beats, labels))
 }
 
 #[cfg(test)]

@@ -43,19 +43,34 @@ fn interpolate(coarse: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-/// `(sin(w t), cos(w t))` for t = 0, 1/fs, ... from one rotation per sample.
+/// `(sin(w t), cos(w t))` for t = 0, 1/fs, ...: four interleaved rotations, each stepping
+/// four samples, so the recurrences overlap.
 fn sin_cos(n: usize, fs: f64, freq: f64) -> (Vec<f64>, Vec<f64>) {
-    let (rs, rc) = (TAU * freq / fs).sin_cos();
-    let (mut s, mut c) = (0.0f64, 1.0f64);
-    let mut out_s = Vec::with_capacity(n);
-    let mut out_c = Vec::with_capacity(n);
-    for _ in 0..n {
-        out_s.push(s);
-        out_c.push(c);
-        let s2 = s * rc + c * rs;
-        c = c * rc - s * rs;
-        s = s2;
+    const LANES: usize = 4;
+    let dw = TAU * freq / fs;
+    let (rs, rc) = (LANES as f64 * dw).sin_cos();
+    let mut s = [0.0; LANES];
+    let mut c = [0.0; LANES];
+    for k in 0..LANES {
+        (s[k], c[k]) = (k as f64 * dw).sin_cos();
     }
+    let padded = n.div_ceil(LANES) * LANES;
+    let mut out_s = vec![0.0; padded];
+    let mut out_c = vec![0.0; padded];
+    for (cs, cc) in out_s
+        .chunks_exact_mut(LANES)
+        .zip(out_c.chunks_exact_mut(LANES))
+    {
+        for k in 0..LANES {
+            cs[k] = s[k];
+            cc[k] = c[k];
+            let s2 = s[k] * rc + c[k] * rs;
+            c[k] = c[k] * rc - s[k] * rs;
+            s[k] = s2;
+        }
+    }
+    out_s.truncate(n);
+    out_c.truncate(n);
     (out_s, out_c)
 }
 
@@ -214,20 +229,39 @@ impl NoiseGen {
     /// drawing that lead's weights and phases from `rng`.
     pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng) {
         let lv = &self.levels;
+        let (mut w_resp, mut w_drift, mut ws, mut wc) = (0.0, 0.0, 0.0, 0.0);
         if !self.resp.is_empty() {
-            let w_resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
-            let w_drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
-            for ((b, r), d) in buf.iter_mut().zip(&self.resp).zip(&self.drift) {
-                *b += w_resp * r + w_drift * d;
-            }
+            w_resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+            w_drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
         }
         if !self.pl_sin.is_empty() {
             let amp = lv.powerline * (0.5 + 0.5 * rng.uniform());
             let (ps, pc) = (rng.uniform() * TAU).sin_cos();
-            let (ws, wc) = (amp * pc, amp * ps);
-            for ((b, s), c) in buf.iter_mut().zip(&self.pl_sin).zip(&self.pl_cos) {
-                *b += ws * s + wc * c;
+            (ws, wc) = (amp * pc, amp * ps);
+        }
+        // One pass over the lead for whichever of the two sources are on.
+        match (self.resp.is_empty(), self.pl_sin.is_empty()) {
+            (false, false) => {
+                let src = self
+                    .resp
+                    .iter()
+                    .zip(&self.drift)
+                    .zip(self.pl_sin.iter().zip(&self.pl_cos));
+                for (b, ((r, d), (s, c))) in buf.iter_mut().zip(src) {
+                    *b += w_resp * r + w_drift * d + ws * s + wc * c;
+                }
             }
+            (false, true) => {
+                for ((b, r), d) in buf.iter_mut().zip(&self.resp).zip(&self.drift) {
+                    *b += w_resp * r + w_drift * d;
+                }
+            }
+            (true, false) => {
+                for ((b, s), c) in buf.iter_mut().zip(&self.pl_sin).zip(&self.pl_cos) {
+                    *b += ws * s + wc * c;
+                }
+            }
+            (true, true) => {}
         }
         for ev in &self.motion {
             let w = rng.uniform() * 2.0 - 1.0;

@@ -1,0 +1,86 @@
+"""Synthesis at scale: labelled beats per second, and peak memory of ``synthesize_to``.
+
+    python benches/synth_throughput.py [--beats 1000000] [--batch 128] [--disk DIR]
+
+1. Generates 12-lead, 500 Hz, 10-s records with default noise in batches (as a DataLoader
+   would) until ``--beats`` labelled beats exist; prints beats/s and records/s.
+2. Runs ``synthesize_to`` for the same number of beats in a child process and reports its peak
+   resident memory (the target is < 2 GB whatever n is) and its throughput including the writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import ecgfast
+
+
+def in_memory(target_beats: int, batch: int) -> dict:
+    ecgfast.synthesize(batch, seed=0)  # warm up (page cache, thread pool)
+    beats = records = 0
+    start = time.perf_counter()
+    while beats < target_beats:
+        b = ecgfast.synthesize(batch, seed=0, start=records)
+        beats += len(b.beats)
+        records += batch
+    elapsed = time.perf_counter() - start
+    return {"beats": beats, "records": records, "seconds": elapsed,
+            "beats_per_s": beats / elapsed, "records_per_s": records / elapsed}
+
+
+def to_disk(records: int, folder: str) -> dict:
+    code = (
+        "import ecgfast, time, json, sys\n"
+        "t = time.perf_counter()\n"
+        f"ecgfast.synthesize_to({folder!r}, {records}, shard_size=10000, progress=False)\n"
+        "print(json.dumps({'seconds': time.perf_counter() - t}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    size = sum(
+        os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
+    )
+    result.update({"records": records, "peak_rss_mb": peak_kib / 1024, "disk_gb": size / 1e9})
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beats", type=float, default=1e6)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--disk", default=None, help="folder for synthesize_to (default: temp)")
+    parser.add_argument("--skip-disk", action="store_true")
+    args = parser.parse_args()
+    print(f"ecgfast {ecgfast.__version__}, {ecgfast.get_num_threads()} threads")
+    mem = in_memory(int(args.beats), args.batch)
+    print(
+        f"in memory : {mem['beats']:,} beats ({mem['records']:,} records, 12 leads, 500 Hz, 10 s, "
+        f"default noise) in {mem['seconds']:.2f} s = {mem['beats_per_s']:,.0f} beats/s, "
+        f"{mem['records_per_s']:,.0f} records/s (batches of {args.batch})"
+    )
+    if args.skip_disk:
+        return
+    folder = args.disk or tempfile.mkdtemp(prefix="ecgfast-synth-")
+    try:
+        disk = to_disk(mem["records"], folder)
+        print(
+            f"to disk   : {disk['records']:,} records in {disk['seconds']:.1f} s "
+            f"({disk['records'] / disk['seconds']:,.0f} records/s incl. writes, "
+            f"{disk['disk_gb']:.1f} GB), peak RSS {disk['peak_rss_mb']:,.0f} MB"
+        )
+    finally:
+        if args.disk is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
