@@ -50,6 +50,7 @@ format: $(STAMP)
 ## bench: speed against the peers (scipy, ...) in the same run; prints ratios
 bench: install
 	$(PY) -m pytest benches -q -o testpaths=benches -o python_files='bench_*.py' --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
+	$(PY) benches/synth_throughput.py
 
 ## demo: the main job end to end on the records shipped with the project
 demo: install
