@@ -2,6 +2,7 @@
 //! lives in plain Rust modules over ndarray views with no PyO3 types inside.
 
 pub mod complex;
+pub mod detect;
 pub mod errors;
 pub mod filter_design;
 pub mod filters;
@@ -211,6 +212,33 @@ mod _core {
             beats.into_pyarray(py),
             labels.into_pyarray(py),
         ))
+    }
+
+    /// R-peak detection on a 1-D float64 signal (see `ecgfast.detect_rpeaks`).
+    #[pyfunction]
+    fn detect_rpeaks<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray1<'py, f64>,
+        fs: f64,
+    ) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
+        let view = x.as_array();
+        let peaks = run_detached(py, || crate::detect::detect_rpeaks(view, fs))?;
+        Ok(numpy::PyArray1::from_vec(py, peaks))
+    }
+
+    /// R-peak detection on every row of a 2-D float64 array, rows in parallel.
+    #[pyfunction]
+    fn detect_rpeaks_batch<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray2<'py, f64>,
+        fs: f64,
+    ) -> PyResult<Vec<Bound<'py, numpy::PyArray1<i64>>>> {
+        let view = x.as_array();
+        let rows = run_detached(py, || crate::detect::detect_rpeaks_rows(view, fs))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| numpy::PyArray1::from_vec(py, r))
+            .collect())
     }
 
     /// Cap the number of threads used by batch kernels (0 restores the default).

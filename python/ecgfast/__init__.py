@@ -9,8 +9,9 @@ batches in parallel in the Rust core with the GIL released. Errors derive from
 
 from __future__ import annotations
 
-from . import _core
+from . import _core, evaluate
 from ._threads import get_num_threads, set_num_threads, thread_limit
+from .detect import detect_rpeaks
 from .errors import (
     DtypeError,
     EcgError,
@@ -36,6 +37,8 @@ __all__ = [
     "__version__",
     "bandpass",
     "butter_sos",
+    "detect_rpeaks",
+    "evaluate",
     "get_num_threads",
     "highpass",
     "lowpass",

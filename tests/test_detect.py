@@ -1,0 +1,253 @@
+"""R-peak detection and peak matching: shipped records, synthetic truth, edge cases, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+import wfdb
+
+import ecgfast
+from ecgfast import DtypeError, InvalidParameterError, InvalidSignalError
+from ecgfast.evaluate import match_peaks
+
+BEATS = set("NLRejAaJSVEFfQ/")
+
+
+def mitdb(path, name):
+    rec = wfdb.rdrecord(str(path / name))
+    ann = wfdb.rdann(str(path / name), "atr")
+    ref = np.array([s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in BEATS])
+    return rec.p_signal[:, 0].copy(), float(rec.fs), ref
+
+
+@pytest.fixture(scope="module")
+def rec119(shipped_mitdb):
+    return mitdb(shipped_mitdb, "119")
+
+
+class TestDetectRpeaks:
+    @pytest.mark.parametrize("name", ["101", "119"])
+    def test_shipped_mitdb_records(self, shipped_mitdb, name):
+        x, fs, ref = mitdb(shipped_mitdb, name)
+        peaks = ecgfast.detect_rpeaks(x, fs)
+        assert peaks.dtype == np.int64
+        assert np.all(np.diff(peaks) > 0)
+        m = match_peaks(peaks, ref, fs)
+        assert m.f1 >= 0.995, m.as_dict()
+        assert np.median(np.abs(m.errors_ms)) <= 15  # on the R wave, not a filter-delayed index
+
+    def test_inverted_signal(self, rec119):
+        x, fs, ref = rec119
+        assert match_peaks(ecgfast.detect_rpeaks(-x, fs), ref, fs).f1 >= 0.995
+
+    def test_baseline_wander_and_powerline(self, rec119):
+        x, fs, ref = rec119
+        t = np.arange(x.size) / fs
+        noisy = x + 1.0 * np.sin(2 * np.pi * 0.3 * t) + 0.1 * np.sin(2 * np.pi * 60 * t)
+        assert match_peaks(ecgfast.detect_rpeaks(noisy, fs), ref, fs).f1 >= 0.99
+
+    @pytest.mark.parametrize("fs_new", [100, 128, 250, 500, 1000])
+    def test_sampling_rates(self, rec119, fs_new):
+        x, fs, ref = rec119
+        n = x.size // 6  # five minutes
+        y = ss.resample_poly(x[:n], fs_new, int(fs))
+        ref_new = np.round(ref[ref < n] * fs_new / fs).astype(int)
+        m = match_peaks(ecgfast.detect_rpeaks(y, fs_new), ref_new, fs_new)
+        assert m.f1 >= 0.99, m.as_dict()
+
+    def test_2000_hz(self):
+        b = ecgfast.synthesize(3, fs=2000, seed=1, hr=70)
+        for i in range(3):
+            r = b.beats.loc[b.beats.record == i, "r_peak"].to_numpy(dtype=np.int64)
+            lead = int(np.argmax(np.abs(b.signals[i][:, r]).mean(axis=1)))  # R-dominant lead
+            m = match_peaks(ecgfast.detect_rpeaks(b.signals[i, lead], 2000), r, 2000, 0.01)
+            assert m.f1 >= 0.99
+
+    def test_synthetic_truth_within_10_ms(self):
+        b = ecgfast.synthesize(150, seed=3)
+        n = b.signals.shape[-1]
+        found = total = fp = 0
+        for i in range(150):
+            r = b.beats.loc[b.beats.record == i, "r_peak"].to_numpy(dtype=np.int64)
+            lead = int(np.argmax(np.abs(b.signals[i][:, r]).mean(axis=1)))
+            m = match_peaks(ecgfast.detect_rpeaks(b.signals[i, lead], b.fs), r, b.fs, 0.010)
+            # an R peak on the first or last sample cannot be verified as an extremum
+            inner = r[(r > 0) & (r < n - 1)]
+            m_inner = match_peaks(
+                ecgfast.detect_rpeaks(b.signals[i, lead], b.fs), inner, b.fs, 0.010
+            )
+            found += m_inner.tp
+            total += inner.size
+            fp += m.fp
+        assert found == total
+        assert fp <= 0.002 * total
+
+    @pytest.mark.parametrize(
+        ("hr", "kw", "min_f1"),
+        [
+            (35, dict(duration=30.0), 0.99),
+            (150, dict(pr=110, qrs=80, qt=260), 0.99),
+            # 240 bpm: T waves fall just after the refractory period; see the issue note
+            (240, dict(pr=90, qrs=60, qt=170, hrv=0), 0.95),
+        ],
+    )
+    def test_brady_and_tachycardia(self, hr, kw, min_f1):
+        b = ecgfast.synthesize(5, hr=hr, leads="II", noise=0.5, seed=2, **kw)
+        tp = fp = fn = 0
+        for i in range(5):
+            r = b.beats.loc[b.beats.record == i, "r_peak"].to_numpy(dtype=np.int64)
+            m = match_peaks(ecgfast.detect_rpeaks(b.signals[i, 0], b.fs), r, b.fs)
+            tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        assert tp / (tp + fn) >= 0.99
+        assert 2 * tp / (2 * tp + fp + fn) >= min_f1
+
+    def test_recovers_after_a_noise_burst(self):
+        b = ecgfast.synthesize(4, hr=70, leads="II", duration=30.0, seed=4, noise=0.3)
+        rng = np.random.default_rng(0)
+        for i in range(4):
+            x = b.signals[i, 0].astype(np.float64)
+            burst = slice(5000, 6500)  # 3 s of strong broadband noise
+            x[burst] += rng.normal(0, 1.0, 1500)
+            r = b.beats.loc[b.beats.record == i, "r_peak"].to_numpy(dtype=np.int64)
+            outside = r[(r < 4900) | (r > 6600)]
+            d = ecgfast.detect_rpeaks(x, b.fs)
+            d_out = d[(d < 4900) | (d > 6600)]
+            m = match_peaks(d_out, outside, b.fs)
+            assert m.sensitivity >= 0.97 and m.ppv >= 0.97, m.as_dict()
+
+    def test_batch_equals_rows_whatever_the_threads(self, rec119):
+        x, fs, _ = rec119
+        rows = np.stack([x[k * 36000 : (k + 1) * 36000] for k in range(6)])
+        single = [ecgfast.detect_rpeaks(r, fs) for r in rows]
+        for n in (1, 2):
+            with ecgfast.thread_limit(n):
+                batch = ecgfast.detect_rpeaks(rows, fs)
+            assert isinstance(batch, list) and len(batch) == 6
+            for a, b in zip(batch, single, strict=True):
+                np.testing.assert_array_equal(a, b)
+
+    def test_layout_dtype_and_input_untouched(self, rec119):
+        x, fs, _ = rec119
+        seg = x[:72000].copy()
+        before = seg.copy()
+        ref = ecgfast.detect_rpeaks(seg, fs)
+        np.testing.assert_array_equal(seg, before)
+        np.testing.assert_array_equal(ecgfast.detect_rpeaks(seg.astype(np.float32), fs), ref)
+        strided = np.repeat(seg, 2)[::2]
+        np.testing.assert_array_equal(ecgfast.detect_rpeaks(strided, fs), ref)
+        np.testing.assert_array_equal(ecgfast.detect_rpeaks(seg.tolist(), fs), ref)
+
+    @pytest.mark.parametrize(
+        "x",
+        [np.zeros(5000), np.full(5000, 3.3), np.zeros(10), np.sin(np.arange(40))],
+        ids=["zeros", "constant", "tiny", "shorter-than-half-a-second"],
+    )
+    def test_flat_or_short_gives_empty(self, x):
+        out = ecgfast.detect_rpeaks(x, 360)
+        assert out.dtype == np.int64 and out.size == 0
+
+    @pytest.mark.parametrize(
+        ("x", "fs", "error"),
+        [
+            (np.r_[np.zeros(100), np.nan, np.zeros(900)], 360, InvalidSignalError),
+            (np.r_[np.zeros(100), np.inf, np.zeros(900)], 360, InvalidSignalError),
+            (np.zeros(0), 360, InvalidSignalError),
+            (np.zeros((2, 2, 1000)), 360, InvalidSignalError),
+            (np.zeros(1000, dtype=complex), 360, DtypeError),
+            (np.zeros(1000), 0, InvalidParameterError),
+            (np.zeros(1000), -360, InvalidParameterError),
+            (np.zeros(1000), float("nan"), InvalidParameterError),
+            (np.zeros(1000), 1e7, InvalidParameterError),
+        ],
+    )
+    def test_bad_input(self, x, fs, error):
+        with pytest.raises(error):
+            ecgfast.detect_rpeaks(x, fs)
+
+    def test_nan_in_batch_names_the_record(self):
+        x = np.zeros((3, 2000))
+        x[2, 7] = np.nan
+        with pytest.raises(InvalidSignalError, match="record 2"):
+            ecgfast.detect_rpeaks(x, 360)
+
+
+class TestMatchPeaks:
+    def test_counts(self):
+        m = match_peaks([100, 205, 400, 900], [100, 200, 300, 400], fs=100, tolerance=0.1)
+        assert (m.tp, m.fp, m.fn) == (3, 1, 1)
+        assert m.sensitivity == pytest.approx(0.75) and m.ppv == pytest.approx(0.75)
+        assert m.f1 == pytest.approx(0.75)
+        np.testing.assert_allclose(sorted(m.errors_ms), [0, 0, 50])
+
+    def test_one_to_one(self):
+        # two detections around one reference beat: one is a false positive
+        m = match_peaks([98, 103], [100], fs=100, tolerance=0.1)
+        assert (m.tp, m.fp, m.fn) == (1, 1, 0)
+        np.testing.assert_allclose(m.errors_ms, [-20])  # the closer one is matched
+
+    def test_tolerance_boundary(self):
+        assert match_peaks([115], [100], fs=100, tolerance=0.15).tp == 1
+        assert match_peaks([116], [100], fs=100, tolerance=0.15).tp == 0
+
+    def test_empty(self):
+        m = match_peaks([], [], fs=360)
+        assert (m.tp, m.fp, m.fn) == (0, 0, 0) and np.isnan(m.f1)
+        m = match_peaks([], [5, 9], fs=360)
+        assert m.fn == 2 and m.sensitivity == 0
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [dict(fs=0), dict(fs=360, tolerance=0), dict(fs=360, tolerance=-1)],
+    )
+    def test_bad_parameters(self, kwargs):
+        with pytest.raises(InvalidParameterError):
+            match_peaks([1], [1], **kwargs)
+
+    def test_bad_arrays(self):
+        with pytest.raises(InvalidParameterError):
+            match_peaks([[1, 2]], [1], fs=360)
+        with pytest.raises(InvalidParameterError):
+            match_peaks([np.nan], [1], fs=360)
+
+
+@pytest.mark.shared_data
+class TestSharedData:
+    def test_ludb_lead_ii(self, shared_data):
+        tp = fp = fn = 0
+        for i in range(1, 101):
+            base = str(shared_data / "ludb" / "data" / str(i))
+            rec = wfdb.rdrecord(base, channel_names=["ii"])
+            ann = wfdb.rdann(base, "ii")
+            s, sym = np.asarray(ann.sample), np.asarray(ann.symbol)
+            ref = s[sym == "N"]
+            d = ecgfast.detect_rpeaks(rec.p_signal[:, 0], rec.fs)
+            d = d[(d >= s.min()) & (d <= s.max())]  # inside the annotated span
+            m = match_peaks(d, ref, rec.fs)
+            tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        assert 2 * tp / (2 * tp + fp + fn) >= 0.997
+
+    def test_mitdb_channel_0(self, shared_data):
+        # Regression guard at the level reached so far (issue 4 asks for 0.993; see BENCHMARKS.md).
+        tp = fp = fn = 0
+        for hea in sorted((shared_data / "mitdb").glob("*.hea")):
+            x, fs, ref = mitdb(shared_data / "mitdb", hea.stem)
+            m = match_peaks(ecgfast.detect_rpeaks(x, fs), ref, fs)
+            tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        assert 2 * tp / (2 * tp + fp + fn) >= 0.989
+
+    def test_cpsc2021_and_cinc2021_do_not_crash(self, shared_data):
+        tp = fp = fn = 0
+        for hea in sorted((shared_data / "cpsc2021").glob("*.hea")):
+            rec = wfdb.rdrecord(str(hea.with_suffix("")), channel_names=["II"])
+            ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
+            ref = np.array(
+                [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in BEATS]
+            )
+            m = match_peaks(ecgfast.detect_rpeaks(rec.p_signal[:, 0], rec.fs), ref, rec.fs)
+            tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        assert 2 * tp / (2 * tp + fp + fn) >= 0.99
+        for hea in sorted((shared_data / "cinc2021").glob("*.hea"))[:20]:
+            rec = wfdb.rdrecord(str(hea.with_suffix("")))
+            out = ecgfast.detect_rpeaks(np.nan_to_num(rec.p_signal.T), rec.fs)
+            assert len(out) == rec.p_signal.shape[1]
