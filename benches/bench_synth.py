@@ -23,8 +23,9 @@ def test_multilead_neurokit2(benchmark):
         warnings.simplefilter("ignore")
         benchmark.pedantic(
             nk.ecg_simulate,
-            kwargs=dict(duration=10, sampling_rate=500, heart_rate=70, method="multileads",
-                        random_state=0),
+            kwargs=dict(
+                duration=10, sampling_rate=500, heart_rate=70, method="multileads", random_state=0
+            ),
             rounds=3,
             iterations=1,
         )
@@ -42,8 +43,7 @@ def test_multilead_ecgfast(benchmark):
 def test_ecgsyn_neurokit2(benchmark):
     benchmark.pedantic(
         nk.ecg_simulate,
-        kwargs=dict(duration=10, sampling_rate=500, heart_rate=70, method="ecgsyn",
-                    random_state=0),
+        kwargs=dict(duration=10, sampling_rate=500, heart_rate=70, method="ecgsyn", random_state=0),
         rounds=5,
         iterations=1,
     )
@@ -59,8 +59,7 @@ def test_ecgsyn_ecgfast(benchmark):
 def test_lead_ii_neurokit2(benchmark):
     benchmark.pedantic(
         nk.ecg_simulate,
-        kwargs=dict(duration=10, sampling_rate=500, heart_rate=70, method="ecgsyn",
-                    random_state=0),
+        kwargs=dict(duration=10, sampling_rate=500, heart_rate=70, method="ecgsyn", random_state=0),
         rounds=5,
         iterations=1,
     )

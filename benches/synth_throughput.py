@@ -32,8 +32,13 @@ def in_memory(target_beats: int, batch: int) -> dict:
         beats += len(b.beats)
         records += batch
     elapsed = time.perf_counter() - start
-    return {"beats": beats, "records": records, "seconds": elapsed,
-            "beats_per_s": beats / elapsed, "records_per_s": records / elapsed}
+    return {
+        "beats": beats,
+        "records": records,
+        "seconds": elapsed,
+        "beats_per_s": beats / elapsed,
+        "records_per_s": records / elapsed,
+    }
 
 
 def to_disk(records: int, folder: str) -> dict:
@@ -46,9 +51,7 @@ def to_disk(records: int, folder: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    size = sum(
-        os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
-    )
+    size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
     result.update({"records": records, "peak_rss_mb": peak_kib / 1024, "disk_gb": size / 1e9})
     return result
 

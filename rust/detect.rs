@@ -2,6 +2,7 @@
 //! adaptive signal/noise levels, T-wave discrimination and search-back, as refined in
 //! Hamilton & Tompkins (1986) and sleepecg, then localisation of each beat on the input signal.
 //!
+//! 0. Block averages bring the rate down to ~100-200 Hz (the QRS features need no more).
 //! 1. Zero-phase Butterworth band-pass 5-25 Hz (order 2): keeps the QRS, removes baseline and
 //!    most of P, T and EMG.
 //! 2. Feature: squared central derivative, integrated over a centred 120-ms window (MWI).
@@ -14,7 +15,10 @@
 //!    is a P wave (or other small wave before a QRS), not a beat.
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
 //!    burst or lead-off), so detection recovers.
-//! 4. Localisation: near the band-passed signal's largest deflection, the R peak is the input
+//! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
+//!    sinusoid-like (VF filter leakage < 0.5 over 2-s windows) candidates are not reported
+//!    (optional).
+//! 5. Localisation: near the band-passed signal's largest deflection, the R peak is the input
 //!    sample deviating most from its local (±100 ms) mean within ±50 ms: the extremum of the
 //!    dominant QRS deflection, whatever its polarity.
 
@@ -31,56 +35,197 @@ fn seconds(fs: f64, s: f64) -> usize {
 }
 
 /// Detect R peaks in one lead sampled at `fs` Hz. Returns sorted, unique sample indices.
-pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64) -> Result<Vec<i64>> {
+pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Result<Vec<i64>> {
     crate::filter_design::check_fs(fs)?;
-    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+    // Work on a contiguous slice (copy only for strided input).
+    let owned;
+    let xs: &[f64] = match x.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = x.to_vec();
+            &owned
+        }
+    };
+    let n = x.len();
+    if (n as f64) < MIN_SECONDS * fs {
+        // still reject non-finite input
+        if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
+            return Err(invalid_signal(format!(
+                "signal contains NaN or infinity (first at sample {i})"
+            )));
+        }
+        return Ok(Vec::new());
+    }
+    // The QRS features need no more than ~100-200 Hz: average blocks of `m` samples (the boxcar is
+    // the anti-alias filter; the band-pass below removes what it lets through) and detect at
+    // fs / m; beats are then placed on the full-rate input. The same pass checks for non-finite
+    // samples and measures the range (flat signals have no beats).
+    let m = ((fs / 100.0).floor() as usize).max(1);
+    let fs_d = fs / m as f64;
+    let inv = 1.0 / m as f64;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut finite = true;
+    let mut xd: Vec<f64> = Vec::with_capacity(n / m + 1);
+    for c in xs.chunks_exact(m) {
+        let mut acc = 0.0;
+        for &v in c {
+            finite &= v.is_finite();
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+            acc += v;
+        }
+        xd.push(acc * inv);
+    }
+    for &v in xs.chunks_exact(m).remainder() {
+        finite &= v.is_finite();
+    }
+    if !finite {
+        let i = xs.iter().position(|v| !v.is_finite()).unwrap_or(0);
         return Err(invalid_signal(format!(
             "signal contains NaN or infinity (first at sample {i})"
         )));
     }
-    let n = x.len();
-    let high = 25.0f64.min(0.4 * fs);
-    let low = 5.0f64.min(0.5 * high);
-    let filter = SosFilter::new(butter_sos(2, &[low, high], fs, BandType::Bandpass)?)?;
-    if (n as f64) < MIN_SECONDS * fs || n <= filter.padlen() {
-        return Ok(Vec::new());
-    }
-    let (lo, hi) = x
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let x = ArrayView1::from(xs);
     if hi - lo <= 1e-12 * (1.0 + hi.abs().max(lo.abs())) {
         return Ok(Vec::new()); // flat
     }
-    let y = filter.filtfilt(x.into_dyn())?;
+    let nd = xd.len();
+    let high = 25.0f64.min(0.4 * fs_d);
+    let low = 5.0f64.min(0.5 * high);
+    let filter = SosFilter::new(butter_sos(2, &[low, high], fs_d, BandType::Bandpass)?)?;
+    if nd <= filter.padlen() + 2 {
+        return Ok(Vec::new());
+    }
+    let y = filter.filtfilt(ArrayView1::from(&xd[..]).into_dyn())?;
     let y = y.as_slice().expect("contiguous output");
+    let fs_full = fs;
+    let fs = fs_d;
+    let n_full = n;
+    let n = nd;
 
-    // Squared derivative and its centred moving integral.
-    let mut d = vec![0.0; n];
-    for i in 1..n - 1 {
-        d[i] = y[i + 1] - y[i - 1];
+    // Central derivative, and its square integrated over a centred window (running sum).
+    let mut d = Vec::with_capacity(n);
+    d.push(0.0);
+    d.extend(y.windows(3).map(|w| w[2] - w[0]));
+    d.push(0.0);
+    let half = seconds(fs, 0.12) / 2;
+    let mut mwi = vec![0.0; n];
+    let mut sum: f64 = d[..(half + 1).min(n)].iter().map(|v| v * v).sum();
+    let full_inv = 1.0 / (2 * half + 1) as f64;
+    for i in 0..n {
+        let a = i.saturating_sub(half);
+        let b = (i + half + 1).min(n);
+        mwi[i] = if b - a == 2 * half + 1 {
+            sum * full_inv
+        } else {
+            sum / (b - a) as f64
+        };
+        // slide: add the sample entering at b, drop the one leaving at a
+        if b < n {
+            sum += d[b] * d[b];
+        }
+        if i >= half {
+            sum -= d[a] * d[a];
+        }
     }
-    let w = seconds(fs, 0.12);
-    let half = w / 2;
-    let mut prefix = Vec::with_capacity(n + 1);
-    prefix.push(0.0);
-    let mut acc = 0.0;
-    for v in &d {
-        acc += v * v;
-        prefix.push(acc);
-    }
-    let mwi: Vec<f64> = (0..n)
-        .map(|i| {
-            let a = i.saturating_sub(half);
-            let b = (i + half + 1).min(n);
-            (prefix[b] - prefix[a]) / (b - a) as f64
-        })
-        .collect();
 
-    let qrs = classify(&mwi, &d, fs);
-    let peaks = localise(&qrs, x, y, fs);
-    Ok(drop_weak_edge_beats(peaks, x, &d, fs))
+    let mut qrs = classify(&mwi, &d, fs);
+    if skip_fibrillation {
+        let vf = fibrillation_mask(&xd, &qrs, fs)?;
+        qrs.retain(|&i| !vf[i]);
+    }
+    let dec = Decimation { m, fs: fs_d };
+    let peaks = localise(&qrs, x, y, &dec, fs_full);
+    debug_assert!(peaks.iter().all(|&p| p < n_full));
+    Ok(drop_weak_edge_beats(peaks, x, &d, &dec, fs_full))
+}
+
+/// Leakage below which a window counts as ventricular flutter/fibrillation.
+const VF_LEAKAGE: f64 = 0.5;
+
+/// VF filter leakage (Kuo & Dillman 1978; Amann, Tratnig & Unterkofler 2005): with `h` the
+/// signal's mean half-period, `Σ|v_i + v_{i-h}| / Σ(|v_i| + |v_{i-h}|)` is near 0 for a sinusoid
+/// and large for QRS complexes.
+fn leakage(v: &[f64]) -> f64 {
+    let num: f64 = v.iter().map(|a| a.abs()).sum();
+    let den: f64 = v.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+    if den <= 0.0 {
+        return 1.0;
+    }
+    let h = (std::f64::consts::PI * num / den + 0.5).floor() as usize;
+    if h < 1 || h >= v.len() {
+        return 1.0;
+    }
+    let (mut top, mut bottom) = (0.0, 0.0);
+    for i in h..v.len() {
+        top += (v[i] + v[i - h]).abs();
+        bottom += v[i].abs() + v[i - h].abs();
+    }
+    if bottom > 0.0 {
+        top / bottom
+    } else {
+        1.0
+    }
+}
+
+/// Samples (at the detection rate) inside ventricular flutter/fibrillation: the central second of
+/// every 2-s window (1-s hop) whose 1-30 Hz signal has a VF filter leakage below `VF_LEAKAGE`.
+/// There are no QRS complexes there, so candidates are not beats. Only windows where the
+/// candidates come faster than 120 per minute are examined (flutter and fibrillation are fast).
+fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64) -> Result<Vec<bool>> {
+    let n = xd.len();
+    let mut mask = vec![false; n];
+    let win = seconds(fs, 2.0);
+    let hop = seconds(fs, 1.0);
+    let context = seconds(fs, 1.0);
+    if n < win {
+        return Ok(mask);
+    }
+    let high = 30.0f64.min(0.4 * fs);
+    let filter = SosFilter::new(butter_sos(
+        2,
+        &[1.0f64.min(0.5 * high), high],
+        fs,
+        BandType::Bandpass,
+    )?)?;
+    let mut a = 0;
+    while a + win <= n {
+        let lo = qrs.partition_point(|&i| i < a);
+        let hi = qrs.partition_point(|&i| i < a + win);
+        if hi - lo >= 5 {
+            // band-pass the window with some context on each side, then measure
+            let ca = a.saturating_sub(context);
+            let cb = (a + win + context).min(n);
+            if cb - ca > filter.padlen() {
+                let v = filter.filtfilt(ArrayView1::from(&xd[ca..cb]).into_dyn())?;
+                let v = v.as_slice().expect("contiguous output");
+                if leakage(&v[a - ca..a - ca + win]) < VF_LEAKAGE {
+                    for m in &mut mask[a + win / 4..a + 3 * win / 4] {
+                        *m = true;
+                    }
+                }
+            }
+        }
+        a += hop;
+    }
+    Ok(mask)
+}
+
+/// How the detection rate relates to the input rate.
+struct Decimation {
+    /// input samples per detection sample
+    m: usize,
+    /// detection sampling rate, Hz
+    fs: f64,
+}
+
+impl Decimation {
+    fn to_full(&self, i: usize, n_full: usize) -> usize {
+        (i * self.m + self.m / 2).min(n_full - 1)
+    }
+    fn to_reduced(&self, p: usize) -> usize {
+        p / self.m
+    }
 }
 
 /// Amplitude of the QRS at `p`: deviation of the input from its ±100 ms mean.
@@ -88,14 +233,22 @@ fn amplitude(x: ArrayView1<f64>, p: usize, fs: f64) -> f64 {
     let base = seconds(fs, 0.1);
     let a = p.saturating_sub(base);
     let b = (p + base + 1).min(x.len());
-    let mean = x.slice(ndarray::s![a..b]).sum() / (b - a) as f64;
-    (x[p] - mean).abs()
+    let xs = x.as_slice().expect("contiguous");
+    let mean = xs[a..b].iter().sum::<f64>() / (b - a) as f64;
+    (xs[p] - mean).abs()
 }
 
 /// Near the record's ends only part of a wave is visible, so a T or P wave cut by the edge can
 /// pass for a beat: keep an edge detection only if its amplitude and steepest slope are at least
 /// half the median of the other beats'.
-fn drop_weak_edge_beats(peaks: Vec<usize>, x: ArrayView1<f64>, d: &[f64], fs: f64) -> Vec<i64> {
+fn drop_weak_edge_beats(
+    peaks: Vec<usize>,
+    x: ArrayView1<f64>,
+    d: &[f64],
+    dec: &Decimation,
+    fs: f64,
+) -> Vec<i64> {
+    let slope_of = |p: usize| slope_at(d, dec.to_reduced(p).min(d.len() - 1), dec.fs);
     let n = x.len();
     let edge = seconds(fs, 0.1);
     let near_edge = |p: usize| p < edge || p + edge >= n;
@@ -108,14 +261,14 @@ fn drop_weak_edge_beats(peaks: Vec<usize>, x: ArrayView1<f64>, d: &[f64], fs: f6
     };
     let inner: Vec<usize> = peaks.iter().copied().filter(|&p| !near_edge(p)).collect();
     let amp = median(inner.iter().map(|&p| amplitude(x, p, fs)).collect());
-    let slope = median(inner.iter().map(|&p| slope_at(d, p, fs)).collect());
+    let slope = median(inner.iter().map(|&p| slope_of(p)).collect());
     peaks
         .into_iter()
         // an extremum on the record's first or last sample is not a verifiable peak
         .filter(|&p| p > 0 && p + 1 < n)
         .filter(|&p| match (amp, slope) {
             (Some(a), Some(s)) if near_edge(p) => {
-                amplitude(x, p, fs) >= 0.5 * a && slope_at(d, p, fs) >= 0.25 * s
+                amplitude(x, p, fs) >= 0.5 * a && slope_of(p) >= 0.25 * s
             }
             _ => true,
         })
@@ -179,13 +332,13 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     };
 
     let accept = |i: usize,
-                      h: f64,
-                      weight: f64,
-                      levels: &mut Levels,
-                      qrs: &mut Vec<usize>,
-                      rr: &mut Vec<usize>,
-                      qrs_slope: &mut f64,
-                      pending: &mut Vec<(usize, f64)>| {
+                  h: f64,
+                  weight: f64,
+                  levels: &mut Levels,
+                  qrs: &mut Vec<usize>,
+                  rr: &mut Vec<usize>,
+                  qrs_slope: &mut f64,
+                  pending: &mut Vec<(usize, f64)>| {
         levels.signal += weight * (h - levels.signal);
         if let Some(&last) = qrs.last() {
             rr.push(i - last);
@@ -248,10 +401,14 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
             // A P wave (or other small wave) just before a much larger QRS: look ahead.
             let is_before_larger = {
                 let end = (i + p_window + 1).min(n);
-                let ahead_h = mwi[(i + 1).min(end)..end].iter().cloned().fold(0.0, f64::max);
+                let ahead_h = mwi[(i + 1).min(end)..end]
+                    .iter()
+                    .cloned()
+                    .fold(0.0, f64::max);
                 ahead_h > 2.0 * h && {
-                    let ahead_slope =
-                        d[(i + 1).min(end)..end].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    let ahead_slope = d[(i + 1).min(end)..end]
+                        .iter()
+                        .fold(0.0f64, |m, v| m.max(v.abs()));
                     ahead_slope > 1.5 * slope_at(d, i, fs)
                 }
             };
@@ -281,19 +438,22 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
 /// Move each detection onto the R extremum of the input signal: near the band-passed
 /// signal's largest deflection, the sample of the input that deviates most from its local mean
 /// (the dominant QRS deflection, whichever its polarity).
-fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], fs: f64) -> Vec<usize> {
+fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: f64) -> Vec<usize> {
     let n = x.len();
-    let search = seconds(fs, 0.08);
-    let refine = seconds(fs, 0.05);
+    let nd = y.len();
+    let search = seconds(dec.fs, 0.08);
+    let refine = seconds(fs, 0.05) + dec.m;
     let base = seconds(fs, 0.1);
     let mut out: Vec<usize> = Vec::with_capacity(qrs.len());
     for &i in qrs {
         let a = i.saturating_sub(search);
-        let b = (i + search + 1).min(n);
-        let p = (a..b).fold(i, |bp, j| if y[j].abs() > y[bp].abs() { j } else { bp });
+        let b = (i + search + 1).min(nd);
+        let pd = (a..b).fold(i, |bp, j| if y[j].abs() > y[bp].abs() { j } else { bp });
+        let p = dec.to_full(pd, n);
         let ba = p.saturating_sub(base);
         let bb = (p + base + 1).min(n);
-        let mean = x.slice(ndarray::s![ba..bb]).sum() / (bb - ba) as f64;
+        let xs = x.as_slice().expect("contiguous");
+        let mean = xs[ba..bb].iter().sum::<f64>() / (bb - ba) as f64;
         let ra = p.saturating_sub(refine);
         let rb = (p + refine + 1).min(n);
         let mut best = p;
@@ -313,14 +473,18 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], fs: f64) -> Vec<usize>
 }
 
 /// Detect on every row of a 2-D array in parallel.
-pub fn detect_rpeaks_rows(x: ndarray::ArrayView2<f64>, fs: f64) -> Result<Vec<Vec<i64>>> {
+pub fn detect_rpeaks_rows(
+    x: ndarray::ArrayView2<f64>,
+    fs: f64,
+    skip_fibrillation: bool,
+) -> Result<Vec<Vec<i64>>> {
     use rayon::prelude::*;
     crate::filter_design::check_fs(fs)?;
     x.outer_iter()
         .into_par_iter()
         .enumerate()
         .map(|(r, row)| {
-            detect_rpeaks(row, fs).map_err(|e| match e {
+            detect_rpeaks(row, fs, skip_fibrillation).map_err(|e| match e {
                 crate::errors::EcgError::InvalidSignal(m) => {
                     invalid_signal(format!("record {r}: {m}"))
                 }

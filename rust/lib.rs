@@ -220,9 +220,12 @@ mod _core {
         py: Python<'py>,
         x: numpy::PyReadonlyArray1<'py, f64>,
         fs: f64,
+        skip_fibrillation: bool,
     ) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
         let view = x.as_array();
-        let peaks = run_detached(py, || crate::detect::detect_rpeaks(view, fs))?;
+        let peaks = run_detached(py, || {
+            crate::detect::detect_rpeaks(view, fs, skip_fibrillation)
+        })?;
         Ok(numpy::PyArray1::from_vec(py, peaks))
     }
 
@@ -232,9 +235,12 @@ mod _core {
         py: Python<'py>,
         x: numpy::PyReadonlyArray2<'py, f64>,
         fs: f64,
+        skip_fibrillation: bool,
     ) -> PyResult<Vec<Bound<'py, numpy::PyArray1<i64>>>> {
         let view = x.as_array();
-        let rows = run_detached(py, || crate::detect::detect_rpeaks_rows(view, fs))?;
+        let rows = run_detached(py, || {
+            crate::detect::detect_rpeaks_rows(view, fs, skip_fibrillation)
+        })?;
         Ok(rows
             .into_iter()
             .map(|r| numpy::PyArray1::from_vec(py, r))
