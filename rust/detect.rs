@@ -112,10 +112,10 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let mut mwi = vec![0.0; n];
     let mut sum: f64 = d[..(half + 1).min(n)].iter().map(|v| v * v).sum();
     let full_inv = 1.0 / (2 * half + 1) as f64;
-    for i in 0..n {
+    for (i, slot) in mwi.iter_mut().enumerate() {
         let a = i.saturating_sub(half);
         let b = (i + half + 1).min(n);
-        mwi[i] = if b - a == 2 * half + 1 {
+        *slot = if b - a == 2 * half + 1 {
             sum * full_inv
         } else {
             sum / (b - a) as f64

@@ -292,8 +292,8 @@ impl NoiseGen {
             let leads_now = (bufs.len() - lead).min(2);
             let lanes = leads_now * EMG_SEGMENTS;
             let mut states = Vec::with_capacity(lanes);
-            for l in lead..lead + leads_now {
-                let mut r = rngs[l].clone();
+            for lead_rng in &rngs[lead..lead + leads_now] {
+                let mut r = lead_rng.clone();
                 for q in 0..EMG_SEGMENTS {
                     states.push(r.fork(q as u64).state());
                 }
