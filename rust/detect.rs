@@ -90,9 +90,7 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
         return Ok(Vec::new()); // flat
     }
     let nd = xd.len();
-    let high = 25.0f64.min(0.4 * fs_d);
-    let low = 5.0f64.min(0.5 * high);
-    let filter = SosFilter::new(butter_sos(2, &[low, high], fs_d, BandType::Bandpass)?)?;
+    let (filter, vf_filter) = filters_for(fs_d)?;
     if nd <= filter.padlen() + 2 {
         return Ok(Vec::new());
     }
@@ -131,13 +129,42 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
 
     let mut qrs = classify(&mwi, &d, fs);
     if skip_fibrillation {
-        let vf = fibrillation_mask(&xd, &qrs, fs)?;
+        let vf = fibrillation_mask(&xd, &qrs, fs, &vf_filter)?;
         qrs.retain(|&i| !vf[i]);
     }
     let dec = Decimation { m, fs: fs_d };
     let peaks = localise(&qrs, x, y, &dec, fs_full);
     debug_assert!(peaks.iter().all(|&p| p < n_full));
     Ok(drop_weak_edge_beats(peaks, x, &d, &dec, fs_full))
+}
+
+/// The detection band-pass (5-25 Hz) and the flutter band-pass (1-30 Hz) at the detection rate,
+/// designed once per thread and rate (batches of records share them).
+fn filters_for(fs: f64) -> Result<(SosFilter, SosFilter)> {
+    use std::cell::RefCell;
+    thread_local! {
+        static CACHE: RefCell<Option<(u64, SosFilter, SosFilter)>> = const { RefCell::new(None) };
+    }
+    if let Some(hit) = CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(key, _, _)| *key == fs.to_bits())
+            .map(|(_, a, b)| (a.clone(), b.clone()))
+    }) {
+        return Ok(hit);
+    }
+    let high = 25.0f64.min(0.4 * fs);
+    let low = 5.0f64.min(0.5 * high);
+    let qrs = SosFilter::new(butter_sos(2, &[low, high], fs, BandType::Bandpass)?)?;
+    let vf_high = 30.0f64.min(0.4 * fs);
+    let vf = SosFilter::new(butter_sos(
+        2,
+        &[1.0f64.min(0.5 * vf_high), vf_high],
+        fs,
+        BandType::Bandpass,
+    )?)?;
+    CACHE.with(|c| *c.borrow_mut() = Some((fs.to_bits(), qrs.clone(), vf.clone())));
+    Ok((qrs, vf))
 }
 
 /// Leakage below which a window counts as ventricular flutter/fibrillation.
@@ -172,7 +199,7 @@ fn leakage(v: &[f64]) -> f64 {
 /// every 2-s window (1-s hop) whose 1-30 Hz signal has a VF filter leakage below `VF_LEAKAGE`.
 /// There are no QRS complexes there, so candidates are not beats. Only windows where the
 /// candidates come faster than 120 per minute are examined (flutter and fibrillation are fast).
-fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64) -> Result<Vec<bool>> {
+fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64, filter: &SosFilter) -> Result<Vec<bool>> {
     let n = xd.len();
     let mut mask = vec![false; n];
     let win = seconds(fs, 2.0);
@@ -181,13 +208,6 @@ fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64) -> Result<Vec<bool>> {
     if n < win {
         return Ok(mask);
     }
-    let high = 30.0f64.min(0.4 * fs);
-    let filter = SosFilter::new(butter_sos(
-        2,
-        &[1.0f64.min(0.5 * high), high],
-        fs,
-        BandType::Bandpass,
-    )?)?;
     let mut a = 0;
     while a + win <= n {
         let lo = qrs.partition_point(|&i| i < a);
