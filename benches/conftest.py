@@ -1,5 +1,6 @@
 """Print speed ratios against the anchor of each group (the benchmark named after the peer:
-``..._scipy``, ``..._neurokit2``, ``..._sleepecg``; ``..._1thread`` for thread scaling), measured in the same run. Benchmarks that
+``..._scipy``, ``..._neurokit2``, ``..._sleepecg``; ``..._1thread`` for thread scaling),
+measured in the same run. Benchmarks that
 process several records per call set ``benchmark.extra_info["records"]`` so times compare per
 record. pytest-benchmark's own table shows the absolute times."""
 

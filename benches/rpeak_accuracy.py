@@ -1,0 +1,133 @@
+"""R-peak accuracy of ecgfast and its peers on the shared annotated data, one script, one run.
+
+    python benches/rpeak_accuracy.py [--data ../shared/data] [--out runs/rpeak_accuracy]
+
+Protocol (DESIGN.md): one-to-one matching within 150 ms, F1 = 2TP / (2TP + FP + FN) pooled over
+records. MIT-BIH: channel 0, whole record, every beat annotation (N L R e j A a J S V E F / f Q),
+nothing excluded. LUDB: lead II inside the annotated span, reference = the `N` marks. CPSC 2021:
+lead II, beat annotations. Peers: sleepecg ``detect_heartbeats``; NeuroKit2 ``ecg_clean`` +
+``ecg_peaks`` with ``method="neurokit"`` and ``"pantompkins1985"``; wfdb ``xqrs_detect``.
+Writes a Markdown table to stdout and ``<out>/rpeak_accuracy.md`` plus per-record CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import wfdb
+from tqdm.auto import tqdm
+
+import ecgfast
+from ecgfast.evaluate import match_peaks
+
+BEATS = set("NLRejAaJSVEFfQ/")
+
+
+def detectors() -> dict:
+    out = {"ecgfast": lambda x, fs: ecgfast.detect_rpeaks(x, fs)}
+    try:
+        import sleepecg
+
+        out["sleepecg"] = lambda x, fs: sleepecg.detect_heartbeats(x, fs)
+    except ImportError:
+        print("sleepecg not installed: skipped")
+    try:
+        import neurokit2 as nk
+
+        def nk_method(method):
+            def run(x, fs):
+                clean = nk.ecg_clean(x, sampling_rate=round(fs), method=method)
+                _, info = nk.ecg_peaks(clean, sampling_rate=round(fs), method=method)
+                return np.asarray(info["ECG_R_Peaks"])
+
+            return run
+
+        out["neurokit2 (neurokit)"] = nk_method("neurokit")
+        out["neurokit2 (pantompkins1985)"] = nk_method("pantompkins1985")
+    except ImportError:
+        print("neurokit2 not installed: skipped")
+    from wfdb import processing
+
+    out["wfdb xqrs"] = lambda x, fs: processing.xqrs_detect(x, fs, verbose=False)
+    return out
+
+
+def records(data: Path):
+    for hea in sorted((data / "mitdb").glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
+        ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
+        ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
+        yield "MIT-BIH DS1 (22, ch 0)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
+    for i in range(1, 101):
+        base = data / "ludb" / "data" / str(i)
+        if not base.with_suffix(".hea").exists():
+            continue
+        rec = wfdb.rdrecord(str(base), channel_names=["ii"])
+        ann = wfdb.rdann(str(base), "ii")
+        s, y = np.asarray(ann.sample), np.asarray(ann.symbol)
+        yield "LUDB 1-100 (II)", str(i), rec.p_signal[:, 0], rec.fs, s[y == "N"], (s.min(), s.max())
+    for hea in sorted((data / "cpsc2021").glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")), channel_names=["II"])
+        ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
+        ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
+        yield "CPSC 2021 (18, II)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(here.parent / "shared" / "data"))
+    parser.add_argument("--out", default=str(here / "runs" / "rpeak_accuracy"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dets = detectors()
+    rows = []
+    recs = list(records(Path(args.data)))
+    for db, name, x, fs, ref, span in tqdm(recs, desc="records"):
+        for det, fn in dets.items():
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    peaks = np.asarray(fn(np.ascontiguousarray(x), fs), dtype=np.int64)
+            except Exception as exc:  # a peer failing on a record counts as no detections
+                print(f"{det} failed on {db} {name}: {exc}")
+                peaks = np.zeros(0, dtype=np.int64)
+            elapsed = time.perf_counter() - start
+            if span is not None:
+                peaks = peaks[(peaks >= span[0]) & (peaks <= span[1])]
+            m = match_peaks(peaks, ref, fs)
+            rows.append(
+                {"db": db, "record": name, "detector": det, **m.as_dict(), "seconds": elapsed}
+            )
+    df = pd.DataFrame(rows)
+    df.to_csv(out / "rpeak_accuracy_per_record.csv", index=False)
+    pooled = df.groupby(["db", "detector"], sort=False)[["tp", "fp", "fn", "seconds"]].sum()
+    pooled["Se %"] = 100 * pooled.tp / (pooled.tp + pooled.fn)
+    pooled["PPV %"] = 100 * pooled.tp / (pooled.tp + pooled.fp)
+    pooled["F1 %"] = 100 * 2 * pooled.tp / (2 * pooled.tp + pooled.fp + pooled.fn)
+    table = pooled.reset_index().round(3)
+    lines = [
+        "| database | detector | TP | FP | FN | Se % | PPV % | F1 % | time s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.db} | {r.detector} | {r.tp} | {r.fp} | {r.fn} | {r._6:.2f} | "
+            f"{r._7:.2f} | {r._8:.3f} | {r.seconds:.1f} |"
+        )
+    mit = df[df.db.str.startswith("MIT")].pivot(index="record", columns="detector", values="f1")
+    lines += ["", "MIT-BIH per record, F1:", "", mit.round(4).to_markdown()]
+    text = "\n".join(lines)
+    print(text)
+    (out / "rpeak_accuracy.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
