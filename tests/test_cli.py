@@ -18,10 +18,13 @@ def test_demo_on_shipped_records(tmp_path, capsys):
         assert row["fs"] == 360.0
         assert row["max_abs_diff_mV"] < 1e-9  # agrees with scipy
         assert row["ecgfast_ms"] > 0
+        assert row["rpeak_f1"] >= 0.995  # R peaks against the shipped beat annotations
+        assert row["beats_detected"] > 1800
     assert report["batch"]["windows"] == 2 * 180
     assert report["batch"]["max_abs_diff_mV"] < 1e-9
     out = capsys.readouterr().out
     assert "| 119 | MLII |" in out
+    assert "R-peak detection" in out
 
 
 def test_demo_reports_unreadable_records(tmp_path, capsys):

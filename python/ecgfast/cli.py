@@ -5,8 +5,8 @@ Commands
 demo
     The main job end to end on the MIT-BIH records shipped with ecgfast (or ``--root``): today it
     cleans real ECG (band-pass + powerline notch) with ecgfast and with scipy, checks the results
-    agree, and reports the speed-up; later stages (synthesis, detection, delineation, training)
-    join it as they land.
+    agree and reports the speed-up, then detects R peaks and scores them against the annotated
+    beats; later stages (delineation, training) join it as they land.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def _best_time(fn, repeat: int = 3) -> float:
     return best
 
 
+_BEAT_SYMBOLS = set("NLRejAaJSVEFfQ/")
+
+
 def _read_lead(path: Path, preferred: str = "MLII"):
     import wfdb
 
@@ -42,6 +45,18 @@ def _read_lead(path: Path, preferred: str = "MLII"):
     names = list(rec.sig_name)
     channel = names.index(preferred) if preferred in names else 0
     return rec.p_signal[:, channel].astype(np.float64), float(rec.fs), names[channel]
+
+
+def _read_beats(path: Path) -> np.ndarray | None:
+    """Reference beat positions from a WFDB ``.atr`` file, or None if there is none."""
+    import wfdb
+
+    if not path.with_suffix(".atr").exists():
+        return None
+    ann = wfdb.rdann(str(path), "atr")
+    return np.array(
+        [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in _BEAT_SYMBOLS]
+    )
 
 
 def _scipy_clean(x, fs, low, high, order, powerline):
@@ -110,6 +125,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         t_ours = _best_time(lambda x=x, fs=fs: _ecgfast_clean(x, fs, **params))
         t_ref = _best_time(lambda x=x, fs=fs: _scipy_clean(x, fs, **params))
         plot = _plot_record(out, name, x, ours, fs)
+        from .detect import detect_rpeaks
+        from .evaluate import match_peaks
+
+        peaks = detect_rpeaks(x, fs)
+        t_detect = _best_time(lambda x=x, fs=fs: detect_rpeaks(x, fs))
+        ref_beats = _read_beats(root / name)
+        match = match_peaks(peaks, ref_beats, fs) if ref_beats is not None else None
         n_win = int(10 * fs)
         windows_all.append((fs, x[: len(x) // n_win * n_win].reshape(-1, n_win)))
         rows.append(
@@ -122,6 +144,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "scipy_ms": round(t_ref * 1e3, 2),
                 "speedup": round(t_ref / t_ours, 2),
                 "max_abs_diff_mV": float(np.abs(ours - ref).max()),
+                "beats_detected": len(peaks),
+                "detect_ms": round(t_detect * 1e3, 2),
+                "rpeak_f1": round(match.f1, 5) if match else None,
+                "rpeak_se": round(match.sensitivity, 5) if match else None,
+                "rpeak_ppv": round(match.ppv, 5) if match else None,
                 "plot": str(plot) if plot else None,
             }
         )
@@ -164,6 +191,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"| batch of {b['windows']} x 10-s windows | | | {b['ecgfast_ms']} | {b['scipy_ms']} | "
         f"{b['speedup']}x | {b['max_abs_diff_mV']:.1e} |"
     )
+    print("\nR-peak detection (ecgfast.detect_rpeaks) against the cardiologists' beat labels:\n")
+    print("| record | beats found | ms | Se | PPV | F1 |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        scores = [
+            "-" if r[k] is None else f"{r[k]:.4f}" for k in ("rpeak_se", "rpeak_ppv", "rpeak_f1")
+        ]
+        print(
+            f"| {r['record']} | {r['beats_detected']} | {r['detect_ms']} | {' | '.join(scores)} |"
+        )
     for s in skipped:
         print(f"skipped {s['record']}: {s['error']}")
     report = {
