@@ -109,9 +109,9 @@ def main() -> None:
     df = pd.DataFrame(rows)
     df.to_csv(out / "rpeak_accuracy_per_record.csv", index=False)
     pooled = df.groupby(["db", "detector"], sort=False)[["tp", "fp", "fn", "seconds"]].sum()
-    pooled["Se %"] = 100 * pooled.tp / (pooled.tp + pooled.fn)
-    pooled["PPV %"] = 100 * pooled.tp / (pooled.tp + pooled.fp)
-    pooled["F1 %"] = 100 * 2 * pooled.tp / (2 * pooled.tp + pooled.fp + pooled.fn)
+    pooled["se"] = 100 * pooled.tp / (pooled.tp + pooled.fn)
+    pooled["ppv"] = 100 * pooled.tp / (pooled.tp + pooled.fp)
+    pooled["f1"] = 100 * 2 * pooled.tp / (2 * pooled.tp + pooled.fp + pooled.fn)
     table = pooled.reset_index().round(3)
     lines = [
         "| database | detector | TP | FP | FN | Se % | PPV % | F1 % | time s |",
@@ -119,8 +119,8 @@ def main() -> None:
     ]
     for r in table.itertuples():
         lines.append(
-            f"| {r.db} | {r.detector} | {r.tp} | {r.fp} | {r.fn} | {r._6:.2f} | "
-            f"{r._7:.2f} | {r._8:.3f} | {r.seconds:.1f} |"
+            f"| {r.db} | {r.detector} | {r.tp} | {r.fp} | {r.fn} | {r.se:.2f} | "
+            f"{r.ppv:.2f} | {r.f1:.3f} | {r.seconds:.1f} |"
         )
     mit = df[df.db.str.startswith("MIT")].pivot(index="record", columns="detector", values="f1")
     lines += ["", "MIT-BIH per record, F1:", "", mit.round(4).to_markdown()]

@@ -2,7 +2,7 @@
 //! adaptive signal/noise levels, T-wave discrimination and search-back, as refined in
 //! Hamilton & Tompkins (1986) and sleepecg, then localisation of each beat on the input signal.
 //!
-//! 0. Block averages bring the rate down to ~100-200 Hz (the QRS features need no more).
+//! 0. Block averages bring the rate down to 150-300 Hz (the QRS features need no more).
 //! 1. Zero-phase Butterworth band-pass 5-25 Hz (order 2): keeps the QRS, removes baseline and
 //!    most of P, T and EMG.
 //! 2. Feature: squared central derivative, integrated over a centred 120-ms window (MWI).
@@ -56,11 +56,11 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
         }
         return Ok(Vec::new());
     }
-    // The QRS features need no more than ~100-200 Hz: average blocks of `m` samples (the boxcar is
+    // The QRS features need no more than 150-300 Hz: average blocks of `m` samples (the boxcar is
     // the anti-alias filter; the band-pass below removes what it lets through) and detect at
     // fs / m; beats are then placed on the full-rate input. The same pass checks for non-finite
     // samples and measures the range (flat signals have no beats).
-    let m = ((fs / 100.0).floor() as usize).max(1);
+    let m = ((fs / 150.0).floor() as usize).max(1);
     let fs_d = fs / m as f64;
     let inv = 1.0 / m as f64;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -464,6 +464,8 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
     let search = seconds(dec.fs, 0.08);
     let refine = seconds(fs, 0.05) + dec.m;
     let base = seconds(fs, 0.1);
+    // half-width of the spike-rejecting median: 4 ms (at most 16 samples)
+    let spike = ((0.004 * fs).round() as usize).clamp(1, 16);
     let mut out: Vec<usize> = Vec::with_capacity(qrs.len());
     for &i in qrs {
         let a = i.saturating_sub(search);
@@ -476,12 +478,35 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
         let mean = xs[ba..bb].iter().sum::<f64>() / (bb - ba) as f64;
         let ra = p.saturating_sub(refine);
         let rb = (p + refine + 1).min(n);
-        let mut best = p;
+        // Deviation of a short running median, so a pacing spike (a few ms wide) cannot be
+        // taken for the R wave; then the raw extremum next to it.
+        let median_at = |j: usize| -> f64 {
+            let a = j.saturating_sub(spike);
+            let b = (j + spike + 1).min(n);
+            let mut w: [f64; 33] = [0.0; 33];
+            let k = (b - a).min(33);
+            w[..k].copy_from_slice(&xs[a..a + k]);
+            let w = &mut w[..k];
+            w.sort_unstable_by(|p, q| p.total_cmp(q));
+            w[k / 2]
+        };
+        let mut centre = p;
         let mut best_v = f64::NEG_INFINITY;
         for j in ra..rb {
-            let v = (x[j] - mean).abs();
+            let v = (median_at(j) - mean).abs();
             if v > best_v {
                 best_v = v;
+                centre = j;
+            }
+        }
+        let sign = if median_at(centre) >= mean { 1.0 } else { -1.0 };
+        let (fa, fb) = (centre.saturating_sub(spike), (centre + spike + 1).min(n));
+        let mut best = centre;
+        let mut best_raw = f64::NEG_INFINITY;
+        for (j, &xj) in xs.iter().enumerate().take(fb).skip(fa) {
+            let v = sign * (xj - mean);
+            if v > best_raw {
+                best_raw = v;
                 best = j;
             }
         }
