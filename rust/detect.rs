@@ -63,22 +63,34 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let m = ((fs / 150.0).floor() as usize).max(1);
     let fs_d = fs / m as f64;
     let inv = 1.0 / m as f64;
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    // Four running minima/maxima so the loop vectorises.
+    let mut lo4 = [f64::INFINITY; 4];
+    let mut hi4 = [f64::NEG_INFINITY; 4];
     let mut finite = true;
-    let mut xd: Vec<f64> = Vec::with_capacity(n / m + 1);
-    for c in xs.chunks_exact(m) {
-        let mut acc = 0.0;
-        for &v in c {
-            finite &= v.is_finite();
-            lo = if v < lo { v } else { lo };
-            hi = if v > hi { v } else { hi };
-            acc += v;
+    let mut quads = xs.chunks_exact(4);
+    for c in &mut quads {
+        for k in 0..4 {
+            let v = c[k];
+            finite &= v.abs() < f64::INFINITY;
+            lo4[k] = if v < lo4[k] { v } else { lo4[k] };
+            hi4[k] = if v > hi4[k] { v } else { hi4[k] };
         }
-        xd.push(acc * inv);
     }
-    for &v in xs.chunks_exact(m).remainder() {
-        finite &= v.is_finite();
+    for &v in quads.remainder() {
+        finite &= v.abs() < f64::INFINITY;
+        lo4[0] = lo4[0].min(v);
+        hi4[0] = hi4[0].max(v);
     }
+    let lo = lo4.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = hi4.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let xd: Vec<f64> = match m {
+        1 => xs.to_vec(),
+        2 => xs.chunks_exact(2).map(|c| (c[0] + c[1]) * inv).collect(),
+        _ => xs
+            .chunks_exact(m)
+            .map(|c| c.iter().sum::<f64>() * inv)
+            .collect(),
+    };
     if !finite {
         let i = xs.iter().position(|v| !v.is_finite()).unwrap_or(0);
         return Err(invalid_signal(format!(
@@ -94,8 +106,8 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     if nd <= filter.padlen() + 2 {
         return Ok(Vec::new());
     }
-    let y = filter.filtfilt(ArrayView1::from(&xd[..]).into_dyn())?;
-    let y = y.as_slice().expect("contiguous output");
+    let y = filtfilt_segmented(&filter, &xd, fs_d)?;
+    let y = &y[..];
     let fs_full = fs;
     let fs = fs_d;
     let n_full = n;
@@ -107,35 +119,57 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     d.extend(y.windows(3).map(|w| w[2] - w[0]));
     d.push(0.0);
     let half = seconds(fs, 0.12) / 2;
-    let mut mwi = vec![0.0; n];
-    let mut sum: f64 = d[..(half + 1).min(n)].iter().map(|v| v * v).sum();
-    let full_inv = 1.0 / (2 * half + 1) as f64;
-    for (i, slot) in mwi.iter_mut().enumerate() {
-        let a = i.saturating_sub(half);
-        let b = (i + half + 1).min(n);
-        *slot = if b - a == 2 * half + 1 {
-            sum * full_inv
-        } else {
-            sum / (b - a) as f64
-        };
-        // slide: add the sample entering at b, drop the one leaving at a
-        if b < n {
-            sum += d[b] * d[b];
-        }
-        if i >= half {
-            sum -= d[a] * d[a];
-        }
-    }
+    let mwi = moving_energy(&d, half);
 
     let mut qrs = classify(&mwi, &d, fs);
     if skip_fibrillation {
-        let vf = fibrillation_mask(&xd, &qrs, fs, &vf_filter)?;
-        qrs.retain(|&i| !vf[i]);
+        let vf = fibrillation_spans(&xd, &qrs, fs, &vf_filter)?;
+        if !vf.is_empty() {
+            qrs.retain(|&i| !vf.iter().any(|&(a, b)| a <= i && i < b));
+        }
     }
     let dec = Decimation { m, fs: fs_d };
     let peaks = localise(&qrs, x, y, &dec, fs_full);
     debug_assert!(peaks.iter().all(|&p| p < n_full));
     Ok(drop_weak_edge_beats(peaks, x, &d, &dec, fs_full))
+}
+
+/// Zero-phase filtering of a long signal as four overlapping segments run as interleaved lanes
+/// (the IIR recurrence is latency-bound; four independent ones overlap). Each interior boundary
+/// has 1 s of real signal on both sides, far longer than the band-pass's memory, so the result
+/// equals whole-signal filtering to ~1e-12 of the signal; it depends only on the signal length.
+fn filtfilt_segmented(filter: &SosFilter, x: &[f64], fs: f64) -> Result<Vec<f64>> {
+    const SEGMENTS: usize = 4;
+    let n = x.len();
+    let overlap = seconds(fs, 1.0);
+    let core = n.div_ceil(SEGMENTS);
+    let len = core + 2 * overlap;
+    if core < 4 * overlap || len > n || len <= filter.padlen() {
+        let y = filter.filtfilt(ArrayView1::from(x).into_dyn())?;
+        return Ok(y.into_raw_vec_and_offset().0);
+    }
+    let starts: Vec<usize> = (0..SEGMENTS)
+        .map(|k| (k * core).saturating_sub(overlap).min(n - len))
+        .collect();
+    let mut rows = ndarray::Array2::<f64>::zeros((SEGMENTS, len));
+    for (mut row, &st) in rows.outer_iter_mut().zip(&starts) {
+        row.as_slice_mut()
+            .expect("row")
+            .copy_from_slice(&x[st..st + len]);
+    }
+    let filtered = filter.filtfilt(rows.view().into_dyn())?;
+    let filtered = filtered
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
+    let mut y = vec![0.0; n];
+    for (k, &st) in starts.iter().enumerate() {
+        let a = k * core;
+        let b = ((k + 1) * core).min(n);
+        for i in a..b {
+            y[i] = filtered[[k, i - st]];
+        }
+    }
+    Ok(y)
 }
 
 /// The detection band-pass (5-25 Hz) and the flutter band-pass (1-30 Hz) at the detection rate,
@@ -195,13 +229,18 @@ fn leakage(v: &[f64]) -> f64 {
     }
 }
 
-/// Samples (at the detection rate) inside ventricular flutter/fibrillation: the central second of
+/// Spans (at the detection rate, end exclusive) of ventricular flutter/fibrillation: the central second of
 /// every 2-s window (1-s hop) whose 1-30 Hz signal has a VF filter leakage below `VF_LEAKAGE`.
 /// There are no QRS complexes there, so candidates are not beats. Only windows where the
 /// candidates come faster than 120 per minute are examined (flutter and fibrillation are fast).
-fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64, filter: &SosFilter) -> Result<Vec<bool>> {
+fn fibrillation_spans(
+    xd: &[f64],
+    qrs: &[usize],
+    fs: f64,
+    filter: &SosFilter,
+) -> Result<Vec<(usize, usize)>> {
     let n = xd.len();
-    let mut mask = vec![false; n];
+    let mut mask: Vec<(usize, usize)> = Vec::new();
     let win = seconds(fs, 2.0);
     let hop = seconds(fs, 1.0);
     let context = seconds(fs, 1.0);
@@ -220,15 +259,47 @@ fn fibrillation_mask(xd: &[f64], qrs: &[usize], fs: f64, filter: &SosFilter) -> 
                 let v = filter.filtfilt(ArrayView1::from(&xd[ca..cb]).into_dyn())?;
                 let v = v.as_slice().expect("contiguous output");
                 if leakage(&v[a - ca..a - ca + win]) < VF_LEAKAGE {
-                    for m in &mut mask[a + win / 4..a + 3 * win / 4] {
-                        *m = true;
-                    }
+                    mask.push((a + win / 4, a + 3 * win / 4));
                 }
             }
         }
         a += hop;
     }
     Ok(mask)
+}
+
+/// Mean of `d²` over the centred window `[i - half, i + half]` (truncated at the ends), from
+/// prefix sums built as four independent chains (one per quarter) so they overlap in the CPU.
+fn moving_energy(d: &[f64], half: usize) -> Vec<f64> {
+    const CHAINS: usize = 4;
+    let n = d.len();
+    let mut p = vec![0.0; n + 1];
+    let q = n.div_ceil(CHAINS);
+    let mut acc = [0.0f64; CHAINS];
+    for j in 0..q {
+        for (k, a) in acc.iter_mut().enumerate() {
+            let i = k * q + j;
+            if i < n {
+                *a += d[i] * d[i];
+                p[i + 1] = *a;
+            }
+        }
+    }
+    for k in 1..CHAINS {
+        let start = (k * q).min(n);
+        let end = ((k + 1) * q).min(n);
+        let off = p[start];
+        for v in &mut p[start + 1..=end] {
+            *v += off;
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let a = i.saturating_sub(half);
+            let b = (i + half + 1).min(n);
+            (p[b] - p[a]) / (b - a) as f64
+        })
+        .collect()
 }
 
 /// How the detection rate relates to the input rate.
@@ -279,6 +350,9 @@ fn drop_weak_edge_beats(
         v.sort_by(|a, b| a.total_cmp(b));
         Some(v[v.len() / 2])
     };
+    if !peaks.iter().any(|&p| near_edge(p)) {
+        return peaks.into_iter().map(|p| p as i64).collect();
+    }
     let inner: Vec<usize> = peaks.iter().copied().filter(|&p| !near_edge(p)).collect();
     let amp = median(inner.iter().map(|&p| amplitude(x, p, fs)).collect());
     let slope = median(inner.iter().map(|&p| slope_of(p)).collect());
@@ -490,13 +564,25 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
             w.sort_unstable_by(|p, q| p.total_cmp(q));
             w[k / 2]
         };
+        // Largest raw deviation first; only if it is a narrow spike (the short median
+        // disagrees with it by more than half its height) search again on the median.
         let mut centre = p;
         let mut best_v = f64::NEG_INFINITY;
-        for j in ra..rb {
-            let v = (median_at(j) - mean).abs();
+        for (j, &xj) in xs.iter().enumerate().take(rb).skip(ra) {
+            let v = (xj - mean).abs();
             if v > best_v {
                 best_v = v;
                 centre = j;
+            }
+        }
+        if (xs[centre] - median_at(centre)).abs() > 0.5 * best_v {
+            best_v = f64::NEG_INFINITY;
+            for j in ra..rb {
+                let v = (median_at(j) - mean).abs();
+                if v > best_v {
+                    best_v = v;
+                    centre = j;
+                }
             }
         }
         let sign = if median_at(centre) >= mean { 1.0 } else { -1.0 };
