@@ -161,8 +161,8 @@ pub fn generate(
     (z, beats)
 }
 
-/// Beyond this many widths a wave's push is negligible (exp(-12.5) ~ 4e-6 of its peak).
-const CUT: f64 = 5.0;
+/// Beyond this many widths a wave's push is negligible (exp(-10.1) ~ 4e-5 of its peak).
+const CUT: f64 = 4.5;
 
 /// One wave's term `-a d exp(-d^2 / 2b^2)` of the z equation, on the half-step grid: `d`, the
 /// wrapped angle from the wave's centre, grows by `step` per half step, and the Gaussian follows
