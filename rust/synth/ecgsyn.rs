@@ -167,6 +167,10 @@ const CUT: f64 = 4.5;
 /// One wave's term `-a d exp(-d^2 / 2b^2)` of the z equation, on the half-step grid: `d`, the
 /// wrapped angle from the wave's centre, grows by `step` per half step, and the Gaussian follows
 /// by the recurrence g <- g r, r <- r q (two products instead of an exp).
+///
+/// Out of reach (|d| ≥ CUT·b) a wave sleeps: `idle` counts the half steps left before it comes
+/// back into reach, and `d` already holds its angle at that half step, so sleeping waves cost a
+/// decrement.
 struct HalfStepWave {
     width: f64,
     inv_width: f64,
@@ -177,6 +181,7 @@ struct HalfStepWave {
     r: f64,
     q: f64,
     active: bool,
+    idle: u32,
 }
 
 impl HalfStepWave {
@@ -193,13 +198,38 @@ impl HalfStepWave {
             r: 0.0,
             q: 0.0,
             active: false,
+            idle: 0,
         };
         w.set_step(step);
         w
     }
 
+    /// Half steps (≥ 1) from angle `d`, out of reach, until the wave is in reach again.
+    fn steps_to_reach(&self, d: f64, step: f64) -> u32 {
+        let reach = CUT * self.width;
+        let distance = if d <= -reach {
+            -reach - d
+        } else {
+            TAU - reach - d
+        };
+        (distance / step).ceil().max(1.0) as u32
+    }
+
     /// New angular step per half step (a new RR interval).
     fn set_step(&mut self, step: f64) {
+        if self.idle > 0 || (!self.active && self.q != 0.0) {
+            // angle at the next call, then sleep again at the new speed
+            let d_next = self.d - self.idle as f64 * self.step;
+            if (d_next * self.inv_width).abs() < CUT {
+                self.idle = 0;
+                self.d = d_next;
+            } else {
+                let k = self.steps_to_reach(d_next, step);
+                self.idle = k;
+                let d = d_next + k as f64 * step;
+                self.d = d - (d / TAU).round() * TAU;
+            }
+        }
         self.step = step;
         let delta = step / self.width;
         self.q = (-delta * delta).exp();
@@ -212,8 +242,12 @@ impl HalfStepWave {
     /// This wave's forcing at the current half step, then advance one half step.
     #[inline(always)]
     fn forcing_and_advance(&mut self) -> f64 {
+        if self.idle > 0 {
+            self.idle -= 1;
+            return 0.0;
+        }
         let x = self.d * self.inv_width;
-        let out = if x.abs() < CUT {
+        if x.abs() < CUT {
             if !self.active {
                 let delta = self.step / self.width;
                 self.g = (-0.5 * x * x).exp();
@@ -223,16 +257,20 @@ impl HalfStepWave {
             let v = -self.amp * self.d * self.g;
             self.g *= self.r;
             self.r *= self.q;
+            self.d += self.step;
+            if self.d > PI {
+                self.d -= TAU;
+                self.active = false;
+            }
             v
         } else {
+            // out of reach: sleep until the half step where it comes back
             self.active = false;
+            let k = self.steps_to_reach(self.d, self.step);
+            self.idle = k - 1;
+            let d = self.d + k as f64 * self.step;
+            self.d = d - (d / TAU).round() * TAU;
             0.0
-        };
-        self.d += self.step;
-        if self.d > PI {
-            self.d -= TAU;
-            self.active = false;
         }
-        out
     }
 }
