@@ -43,16 +43,16 @@ fn interpolate(coarse: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-/// `(sin(w t), cos(w t))` for t = 0, 1/fs, ...: four interleaved rotations, each stepping
-/// four samples, so the recurrences overlap.
-fn sin_cos(n: usize, fs: f64, freq: f64) -> (Vec<f64>, Vec<f64>) {
+/// `(sin(w t + phase), cos(w t + phase))` for t = 0, 1/fs, ..., by rotation (no per-sample
+/// trig): four interleaved oscillators, each stepping four samples, so the recurrences overlap.
+fn sin_cos(n: usize, fs: f64, freq: f64, phase: f64) -> (Vec<f64>, Vec<f64>) {
     const LANES: usize = 4;
     let dw = TAU * freq / fs;
     let (rs, rc) = (LANES as f64 * dw).sin_cos();
     let mut s = [0.0; LANES];
     let mut c = [0.0; LANES];
     for k in 0..LANES {
-        (s[k], c[k]) = (k as f64 * dw).sin_cos();
+        (s[k], c[k]) = (phase + k as f64 * dw).sin_cos();
     }
     let padded = n.div_ceil(LANES) * LANES;
     let mut out_s = vec![0.0; padded];
@@ -74,28 +74,9 @@ fn sin_cos(n: usize, fs: f64, freq: f64) -> (Vec<f64>, Vec<f64>) {
     (out_s, out_c)
 }
 
-/// `sin(w t + phase)` for t = 0, 1/fs, ..., by rotation (no per-sample trig): four interleaved
-/// oscillators, each stepping four samples, so the recurrences overlap.
+/// `sin(w t + phase)` for t = 0, 1/fs, ...
 fn sinusoid(n: usize, fs: f64, freq: f64, phase: f64) -> Vec<f64> {
-    const LANES: usize = 4;
-    let dw = TAU * freq / fs;
-    let (rs, rc) = (LANES as f64 * dw).sin_cos();
-    let mut s = [0.0; LANES];
-    let mut c = [0.0; LANES];
-    for k in 0..LANES {
-        (s[k], c[k]) = (phase + k as f64 * dw).sin_cos();
-    }
-    let mut out = vec![0.0; n.div_ceil(LANES) * LANES];
-    for chunk in out.chunks_exact_mut(LANES) {
-        for k in 0..LANES {
-            chunk[k] = s[k];
-            let s2 = s[k] * rc + c[k] * rs;
-            c[k] = c[k] * rc - s[k] * rs;
-            s[k] = s2;
-        }
-    }
-    out.truncate(n);
-    out
+    sin_cos(n, fs, freq, phase).0
 }
 
 /// An electrode-motion transient: its first sample and its shape (amplitude included).
@@ -186,7 +167,7 @@ impl NoiseGen {
             gen.drift = interpolate(&drift, n);
         }
         if levels.powerline > 0.0 && levels.powerline_freq < fs / 2.0 {
-            (gen.pl_sin, gen.pl_cos) = sin_cos(n, fs, levels.powerline_freq);
+            (gen.pl_sin, gen.pl_cos) = sin_cos(n, fs, levels.powerline_freq, 0.0);
         }
         if levels.emg > 0.0 {
             if let Some(f) = emg {
