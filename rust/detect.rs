@@ -12,7 +12,8 @@
 //!    slope is at least half that QRS's (else it is a T wave). When no QRS came for 1.66 mean RR,
 //!    the largest candidate since the last QRS above half the threshold is taken (search-back).
 //!    A candidate followed within 300 ms by a wave with twice its energy and 1.5 times its slope
-//!    is a P wave (or other small wave before a QRS), not a beat.
+//!    is a P wave (or other small wave before a QRS), not a beat; a wave 1.4 times steeper than
+//!    the last beat inside its refractory period replaces it (that "beat" was a P or T wave).
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
 //!    burst or lead-off), so detection recovers.
 //! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
@@ -482,6 +483,23 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
         let last = qrs.last().copied();
         if let Some(last) = last {
             if i - last < refractory {
+                // A much steeper wave inside the refractory period means the last "beat" was a
+                // T or P wave (as when T waves are taller than R at high rates): take this one.
+                let slope = slope_at(d, i, fs);
+                if h > levels.threshold() && slope > 1.4 * qrs_slope {
+                    qrs.pop();
+                    rr.pop();
+                    accept(
+                        i,
+                        h,
+                        0.125,
+                        &mut levels,
+                        &mut qrs,
+                        &mut rr,
+                        &mut qrs_slope,
+                        &mut pending,
+                    );
+                }
                 continue;
             }
         }
