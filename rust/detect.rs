@@ -485,8 +485,7 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
             if i - last < refractory {
                 // A much steeper wave inside the refractory period means the last "beat" was a
                 // T or P wave (as when T waves are taller than R at high rates): take this one.
-                let slope = slope_at(d, i, fs);
-                if h > levels.threshold() && slope > 1.4 * qrs_slope {
+                if h > levels.threshold() && slope_at(d, i, fs) > 1.4 * qrs_slope {
                     qrs.pop();
                     rr.pop();
                     accept(
