@@ -304,6 +304,15 @@ class TestErrors:
             ecgfast.synthesize(n, **kwargs)
 
 
+def test_plot_rejects_bad_arguments(batch):
+    pytest.importorskip("matplotlib")
+    for kwargs in (dict(i=24), dict(i=-25), dict(i=1.5), dict(i=0, seconds=0)):
+        with pytest.raises(InvalidParameterError):
+            batch.plot(**kwargs)
+    with pytest.raises(InvalidParameterError, match="empty"):
+        ecgfast.synthesize(0).plot(0)
+
+
 def test_plot_draws_a_record(tmp_path, batch):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

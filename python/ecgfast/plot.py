@@ -59,6 +59,18 @@ def ecg(
     -------
     matplotlib.figure.Figure
     """
+    from ._validate import check_int
+
+    i = check_int(i, name="i", low=-len(batch), high=len(batch) - 1) if len(batch) else None
+    if i is None:
+        from .errors import InvalidParameterError
+
+        raise InvalidParameterError("the batch is empty: nothing to plot")
+    i = i % len(batch)
+    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
+        from .errors import InvalidParameterError
+
+        raise InvalidParameterError(f"seconds must be a positive number, got {seconds!r}")
     plt = _pyplot()
     sig = batch.signals[i]
     fs = batch.fs
