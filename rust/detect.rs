@@ -322,12 +322,17 @@ impl Decimation {
 
 /// Amplitude of the QRS at `p`: deviation of the input from its ±100 ms mean.
 fn amplitude(x: ArrayView1<f64>, p: usize, fs: f64) -> f64 {
+    let xs = x.as_slice().expect("contiguous");
+    (xs[p] - local_mean(xs, p, fs)).abs()
+}
+
+/// Mean of the input over ±100 ms around `p` (truncated at the ends): the local baseline a QRS
+/// deflection is measured from.
+fn local_mean(xs: &[f64], p: usize, fs: f64) -> f64 {
     let base = seconds(fs, 0.1);
     let a = p.saturating_sub(base);
-    let b = (p + base + 1).min(x.len());
-    let xs = x.as_slice().expect("contiguous");
-    let mean = xs[a..b].iter().sum::<f64>() / (b - a) as f64;
-    (xs[p] - mean).abs()
+    let b = (p + base + 1).min(xs.len());
+    xs[a..b].iter().sum::<f64>() / (b - a) as f64
 }
 
 /// Near the record's ends only part of a wave is visible, so a T or P wave cut by the edge can
@@ -401,6 +406,44 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
     }
 }
 
+/// The decisions so far: accepted beats, their RR intervals, the running levels and the
+/// candidates rejected since the last beat (for search-back).
+struct Decisions<'a> {
+    d: &'a [f64],
+    fs: f64,
+    levels: Levels,
+    qrs: Vec<usize>,
+    rr: Vec<usize>,
+    /// steepest slope of the last accepted beat
+    qrs_slope: f64,
+    pending: Vec<(usize, f64)>,
+}
+
+impl Decisions<'_> {
+    /// Accept candidate `i` of height `h` as a beat; `weight` updates the signal level.
+    fn accept(&mut self, i: usize, h: f64, weight: f64) {
+        self.levels.signal += weight * (h - self.levels.signal);
+        if let Some(&last) = self.qrs.last() {
+            self.rr.push(i - last);
+        }
+        self.qrs.push(i);
+        self.qrs_slope = slope_at(self.d, i, self.fs);
+        self.pending.retain(|&(j, _)| j > i);
+    }
+
+    /// Reject candidate `i`: it updates the noise level and waits for a possible search-back.
+    fn reject(&mut self, i: usize, h: f64) {
+        self.levels.noise += 0.125 * (h - self.levels.noise);
+        self.pending.push((i, h));
+    }
+
+    /// Mean of the last (up to) 8 RR intervals, in samples.
+    fn mean_rr(&self) -> Option<f64> {
+        let k = self.rr.len().min(8);
+        (k > 0).then(|| self.rr[self.rr.len() - k..].iter().sum::<usize>() as f64 / k as f64)
+    }
+}
+
 /// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
 fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
@@ -409,39 +452,16 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let p_window = seconds(fs, 0.3);
     let edge = seconds(fs, 0.06);
     let reset_after = seconds(fs, 2.5);
-    let mut levels = init_levels(mwi, 0, fs);
-    let mut qrs: Vec<usize> = Vec::new();
-    let mut qrs_slope = 0.0;
-    let mut rr: Vec<usize> = Vec::new();
-    // candidates since the last QRS, for search-back: (index, height)
-    let mut pending: Vec<(usize, f64)> = Vec::new();
+    let mut st = Decisions {
+        d,
+        fs,
+        levels: init_levels(mwi, 0, fs),
+        qrs: Vec::new(),
+        rr: Vec::new(),
+        qrs_slope: 0.0,
+        pending: Vec::new(),
+    };
     let mut last_reset = 0usize;
-
-    let mean_rr = |rr: &[usize]| -> Option<f64> {
-        if rr.is_empty() {
-            None
-        } else {
-            let k = rr.len().min(8);
-            Some(rr[rr.len() - k..].iter().sum::<usize>() as f64 / k as f64)
-        }
-    };
-
-    let accept = |i: usize,
-                  h: f64,
-                  weight: f64,
-                  levels: &mut Levels,
-                  qrs: &mut Vec<usize>,
-                  rr: &mut Vec<usize>,
-                  qrs_slope: &mut f64,
-                  pending: &mut Vec<(usize, f64)>| {
-        levels.signal += weight * (h - levels.signal);
-        if let Some(&last) = qrs.last() {
-            rr.push(i - last);
-        }
-        qrs.push(i);
-        *qrs_slope = slope_at(d, i, fs);
-        pending.retain(|&(j, _)| j > i);
-    };
 
     for i in 0..n {
         // local maxima, the record's ends included (a beat may sit right at an edge)
@@ -452,98 +472,67 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
         }
         let h = mwi[i];
         // Search-back: a beat was probably missed.
-        if let (Some(&last), Some(m)) = (qrs.last(), mean_rr(&rr)) {
+        if let (Some(&last), Some(m)) = (st.qrs.last(), st.mean_rr()) {
             if (i - last) as f64 > 1.66 * m {
-                let half_thr = 0.5 * levels.threshold();
-                if let Some(&(j, hj)) = pending
+                let half_thr = 0.5 * st.levels.threshold();
+                if let Some(&(j, hj)) = st
+                    .pending
                     .iter()
                     .filter(|&&(j, hj)| hj > half_thr && j - last >= refractory)
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                 {
-                    accept(
-                        j,
-                        hj,
-                        0.25,
-                        &mut levels,
-                        &mut qrs,
-                        &mut rr,
-                        &mut qrs_slope,
-                        &mut pending,
-                    );
+                    st.accept(j, hj, 0.25);
                 }
             }
         }
         // Re-initialise the levels after a long gap (noise burst, lead-off, pause).
-        let last_event = qrs.last().copied().unwrap_or(0).max(last_reset);
+        let last_event = st.qrs.last().copied().unwrap_or(0).max(last_reset);
         if i - last_event > reset_after {
-            levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs);
-            rr.clear();
+            st.levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs);
+            st.rr.clear();
             last_reset = i;
         }
-        let last = qrs.last().copied();
+        let last = st.qrs.last().copied();
         if let Some(last) = last {
             if i - last < refractory {
                 // A much steeper wave inside the refractory period means the last "beat" was a
                 // T or P wave (as when T waves are taller than R at high rates): take this one.
-                if h > levels.threshold() && slope_at(d, i, fs) > 1.4 * qrs_slope {
-                    qrs.pop();
-                    rr.pop();
-                    accept(
-                        i,
-                        h,
-                        0.125,
-                        &mut levels,
-                        &mut qrs,
-                        &mut rr,
-                        &mut qrs_slope,
-                        &mut pending,
-                    );
+                if h > st.levels.threshold() && slope_at(d, i, fs) > 1.4 * st.qrs_slope {
+                    st.qrs.pop();
+                    st.rr.pop();
+                    st.accept(i, h, 0.125);
                 }
                 continue;
             }
         }
         // Within 60 ms of the record's ends at most half a QRS is visible.
         let edge_factor = if i < edge || i + edge >= n { 0.5 } else { 1.0 };
-        if h > edge_factor * levels.threshold() {
+        if h > edge_factor * st.levels.threshold() {
+            let slope = slope_at(d, i, fs);
             let is_t_wave = match last {
-                Some(last) if i - last < t_window => slope_at(d, i, fs) < 0.5 * qrs_slope,
+                Some(last) if i - last < t_window => slope < 0.5 * st.qrs_slope,
                 _ => false,
             };
             // A P wave (or other small wave) just before a much larger QRS: look ahead.
             let is_before_larger = {
                 let end = (i + p_window + 1).min(n);
-                let ahead_h = mwi[(i + 1).min(end)..end]
-                    .iter()
-                    .cloned()
-                    .fold(0.0, f64::max);
+                let ahead = (i + 1).min(end)..end;
+                let ahead_h = mwi[ahead.clone()].iter().cloned().fold(0.0, f64::max);
                 ahead_h > 2.0 * h && {
-                    let ahead_slope = d[(i + 1).min(end)..end]
-                        .iter()
-                        .fold(0.0f64, |m, v| m.max(v.abs()));
-                    ahead_slope > 1.5 * slope_at(d, i, fs)
+                    let ahead_slope = d[ahead].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    ahead_slope > 1.5 * slope
                 }
             };
             if is_t_wave || is_before_larger {
-                levels.noise += 0.125 * (h - levels.noise);
-                pending.push((i, h));
+                st.reject(i, h);
             } else {
-                accept(
-                    i,
-                    h,
-                    0.125,
-                    &mut levels,
-                    &mut qrs,
-                    &mut rr,
-                    &mut qrs_slope,
-                    &mut pending,
-                );
+                st.accept(i, h, 0.125);
             }
         } else {
-            levels.noise += 0.125 * (h - levels.noise);
-            pending.push((i, h));
+            st.reject(i, h);
         }
     }
-    qrs
+    st.qrs
 }
 
 /// Move each detection onto the R extremum of the input signal: near the band-passed
@@ -554,7 +543,6 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
     let nd = y.len();
     let search = seconds(dec.fs, 0.08);
     let refine = seconds(fs, 0.05) + dec.m;
-    let base = seconds(fs, 0.1);
     // half-width of the spike-rejecting median: 4 ms (at most 16 samples)
     let spike = ((0.004 * fs).round() as usize).clamp(1, 16);
     let mut out: Vec<usize> = Vec::with_capacity(qrs.len());
@@ -563,10 +551,8 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
         let b = (i + search + 1).min(nd);
         let pd = (a..b).fold(i, |bp, j| if y[j].abs() > y[bp].abs() { j } else { bp });
         let p = dec.to_full(pd, n);
-        let ba = p.saturating_sub(base);
-        let bb = (p + base + 1).min(n);
         let xs = x.as_slice().expect("contiguous");
-        let mean = xs[ba..bb].iter().sum::<f64>() / (bb - ba) as f64;
+        let mean = local_mean(xs, p, fs);
         let ra = p.saturating_sub(refine);
         let rb = (p + refine + 1).min(n);
         // Deviation of a short running median, so a pacing spike (a few ms wide) cannot be
