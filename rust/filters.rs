@@ -107,10 +107,6 @@ impl SosFilter {
         })
     }
 
-    pub fn sections(&self) -> &[Section] {
-        &self.sections
-    }
-
     /// Samples of odd extension added at each end; signals must be longer than this.
     pub fn padlen(&self) -> usize {
         self.padlen

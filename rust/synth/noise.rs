@@ -304,9 +304,6 @@ impl NoiseGen {
 /// Segments per lead in the muscle-noise generator.
 const EMG_SEGMENTS: usize = 4;
 
-/// Most leads whose muscle noise is generated together.
-pub const LANES: usize = 8;
-
 fn emg_lanes<const L: usize>(section: &Section, states: &[[u64; 4]], out: &mut [f64], warm: usize) {
     #[cfg(target_arch = "x86_64")]
     {
