@@ -2,6 +2,7 @@
 //! lives in plain Rust modules over ndarray views with no PyO3 types inside.
 
 pub mod complex;
+pub mod delineate;
 pub mod detect;
 pub mod errors;
 pub mod filter_design;
@@ -245,6 +246,114 @@ mod _core {
             .into_iter()
             .map(|r| numpy::PyArray1::from_vec(py, r))
             .collect())
+    }
+
+    fn beats_to_array(beats: &[crate::delineate::Beat]) -> numpy::ndarray::Array2<i64> {
+        let flat: Vec<i64> = beats.iter().flat_map(|b| b.iter().copied()).collect();
+        numpy::ndarray::Array2::from_shape_vec((beats.len(), 9), flat).expect("n x 9")
+    }
+
+    /// Delineate one record `(n_leads, n_samples)` (see `ecgfast.delineate`). Returns
+    /// `(per-lead fiducials (n_leads, n_beats, 9), global fiducials (n_beats, 9), beat positions)`
+    /// with -1 for missing.
+    #[allow(clippy::type_complexity)]
+    #[pyfunction]
+    #[pyo3(signature = (x, fs, rpeaks=None))]
+    fn delineate<'py>(
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        fs: f64,
+        rpeaks: Option<Vec<i64>>,
+    ) -> PyResult<(
+        Bound<'py, numpy::PyArray3<i64>>,
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, numpy::PyArray1<i64>>,
+    )> {
+        let view = x.as_array();
+        let (per_lead, global, beats) = run_detached(py, || {
+            crate::delineate::delineate_record(view, fs, rpeaks.as_deref())
+        })?;
+        let n_beats = global.len();
+        let mut flat = Vec::with_capacity(per_lead.len() * n_beats * 9);
+        for lead in &per_lead {
+            for b in lead {
+                flat.extend_from_slice(b);
+            }
+        }
+        let per_lead = numpy::ndarray::Array3::from_shape_vec((per_lead.len(), n_beats, 9), flat)
+            .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))
+            .map_err(crate::errors::to_pyerr)?;
+        let beats: Vec<i64> = beats.into_iter().map(|b| b as i64).collect();
+        Ok((
+            per_lead.into_pyarray(py),
+            beats_to_array(&global).into_pyarray(py),
+            numpy::PyArray1::from_vec(py, beats),
+        ))
+    }
+
+    /// Delineate a batch `(n_records, n_leads, n_samples)` in parallel. Returns
+    /// `(record index per beat, global fiducials (n_total_beats, 9))`.
+    #[allow(clippy::type_complexity)]
+    #[pyfunction]
+    fn delineate_batch<'py>(
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        fs: f64,
+    ) -> PyResult<(Bound<'py, numpy::PyArray1<i64>>, Bound<'py, PyArray2<i64>>)> {
+        let records = if let Ok(arr) = x.cast::<numpy::PyArray3<f32>>() {
+            let ro = arr.readonly();
+            let view = ro.as_array();
+            run_detached(py, || crate::delineate::delineate_batch(view, fs))?
+        } else {
+            let arr = x.cast::<numpy::PyArray3<f64>>().map_err(|_| {
+                PyTypeError::new_err("x must be a 3-D float32 or float64 numpy array")
+            })?;
+            let ro = arr.readonly();
+            let view = ro.as_array();
+            run_detached(py, || crate::delineate::delineate_batch(view, fs))?
+        };
+        let mut index = Vec::new();
+        let mut all = Vec::new();
+        for (i, rec) in records.iter().enumerate() {
+            index.extend(std::iter::repeat_n(i as i64, rec.len()));
+            all.extend_from_slice(rec);
+        }
+        Ok((
+            numpy::PyArray1::from_vec(py, index),
+            beats_to_array(&all).into_pyarray(py),
+        ))
+    }
+
+    /// Record intervals of a batch `(n_records, n_leads, n_samples)`: `(n_records, 8)` float64
+    /// in the order of `interval_names()`, NaN where undefined.
+    #[pyfunction]
+    fn intervals_batch<'py>(
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        fs: f64,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let out = if let Ok(arr) = x.cast::<numpy::PyArray3<f32>>() {
+            let ro = arr.readonly();
+            let view = ro.as_array();
+            run_detached(py, || crate::delineate::intervals_batch(view, fs))?
+        } else {
+            let arr = x.cast::<numpy::PyArray3<f64>>().map_err(|_| {
+                PyTypeError::new_err("x must be a 3-D float32 or float64 numpy array")
+            })?;
+            let ro = arr.readonly();
+            let view = ro.as_array();
+            run_detached(py, || crate::delineate::intervals_batch(view, fs))?
+        };
+        Ok(out.into_pyarray(py))
+    }
+
+    /// Names of the delineation columns and of the interval columns.
+    #[pyfunction]
+    fn delineation_schema() -> (Vec<&'static str>, Vec<&'static str>) {
+        (
+            crate::delineate::FIDUCIALS.to_vec(),
+            crate::delineate::INTERVALS.to_vec(),
+        )
     }
 
     /// Cap the number of threads used by batch kernels (0 restores the default).

@@ -48,3 +48,44 @@ def test_version(capsys):
         cli.main(["--version"])
     assert info.value.code == 0
     assert "ecgfast" in capsys.readouterr().out
+
+
+class TestLabel:
+    def test_labels_shipped_ludb_against_annotations(self, tmp_path, capsys):
+        import shutil
+
+        import numpy as np
+        import pandas as pd
+        import wfdb
+
+        from ecgfast import evaluate
+        from ecgfast._data import SHIPPED_LUDB
+
+        data = tmp_path / "data"
+        shutil.copytree(SHIPPED_LUDB, data)
+        (data / "broken.hea").write_text("this is not a header\n")
+        out = tmp_path / "labels.parquet"
+        assert cli.main(["label", str(data), "--out", str(out)]) == 0
+        table = pd.read_parquet(out).set_index("record")
+        assert len(table) == 2
+        assert "skipped" in capsys.readouterr().err
+        sinus = table.loc[str(data / "1")]
+        # record 1, lead II: intervals from the cardiologists' marks
+        ann = wfdb.rdann(str(data / "1"), "ii")
+        ref = evaluate.fiducials_from_annotation(ann.sample, ann.symbol).astype(float)
+        rr = np.diff(ref["r_peak"].dropna().to_numpy()) * 2.0
+        assert abs(sinus["hr"] - 60000 / np.median(rr)) < 1.0
+        assert abs(sinus["qrs"] - np.nanmedian((ref.qrs_off - ref.qrs_on) * 2.0)) < 25
+        assert abs(sinus["qt"] - np.nanmedian((ref.t_off - ref.qrs_on) * 2.0)) < 40
+        assert sinus["n_leads"] == 12 and sinus["fs"] == 500.0
+        af = table.loc[str(data / "38")]
+        assert np.isnan(af["pr"])  # atrial fibrillation: no P waves, no PR
+
+    def test_csv_output_and_missing_path(self, tmp_path, capsys):
+        from ecgfast._data import SHIPPED_LUDB
+
+        out = tmp_path / "labels.csv"
+        assert cli.main(["label", str(SHIPPED_LUDB / "1.hea"), "--out", str(out)]) == 0
+        assert out.read_text().count("\n") == 2
+        assert cli.main(["label", str(tmp_path / "nope"), "--out", str(out)]) == 2
+        assert "not a folder" in capsys.readouterr().err

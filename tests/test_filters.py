@@ -68,6 +68,13 @@ class TestButterSos:
             cutoff = f1 * nyq
         ours = ecgfast.butter_sos(order, cutoff, fs, btype)
         ref = scipy_sos(order, cutoff, fs, btype)
+        if btype in ("bandpass", "bandstop") and abs(sum(cutoff) - nyq) < 1e-9 * nyq:
+            # band symmetric about fs/4: poles are equidistant from the zeros at +1 and -1, so
+            # zpk2sos's pairing is a rounding-level tie; any pairing is the same filter
+            _, h_ours = ss.sosfreqz(ours, worN=256)
+            _, h_ref = ss.sosfreqz(ref, worN=256)
+            np.testing.assert_allclose(h_ours, h_ref, rtol=0, atol=1e-8)
+            return
         np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-10)
 
     @pytest.mark.parametrize("alias", ["low", "LOWPASS", "high", "band", "stop", "pass"])

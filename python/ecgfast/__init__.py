@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import _core, evaluate
 from ._threads import get_num_threads, set_num_threads, thread_limit
+from .delineation import delineate, intervals
 from .detect import detect_rpeaks
 from .errors import (
     DtypeError,
@@ -37,10 +38,12 @@ __all__ = [
     "__version__",
     "bandpass",
     "butter_sos",
+    "delineate",
     "detect_rpeaks",
     "evaluate",
     "get_num_threads",
     "highpass",
+    "intervals",
     "lowpass",
     "notch",
     "set_num_threads",

@@ -11,3 +11,7 @@ SHIPPED_MITDB = Path(__file__).resolve().parent / "data" / "mitdb"
 def shipped_records() -> list[str]:
     """Names of the shipped MIT-BIH records, sorted."""
     return sorted(p.stem for p in SHIPPED_MITDB.glob("*.hea"))
+
+
+#: Folder of the LUDB records shipped with ecgfast (1: sinus rhythm, 38: atrial fibrillation).
+SHIPPED_LUDB = Path(__file__).resolve().parent / "data" / "ludb"
