@@ -51,7 +51,9 @@ format: $(STAMP)
 bench: install
 	$(PY) -m pytest benches -q -o testpaths=benches -o python_files='bench_*.py' --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
 	$(PY) benches/synth_throughput.py
+	$(PY) benches/intervals_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
+	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 
 ## demo: the main job end to end on the records shipped with the project
 demo: install

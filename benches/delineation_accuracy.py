@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 import ecgfast
 from ecgfast.evaluate import FIDUCIALS, delineation, fiducials_from_annotation
 
+KEYS = ("hr", "pr", "qrs", "qt")
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 NK_COLUMNS = {
     "p_on": "ECG_P_Onsets",
@@ -100,18 +101,26 @@ def global_reference(tables: list[pd.DataFrame], fs: float) -> dict:
             vals = []
             for t in tables:
                 rp = np.asarray(t["r_peak"].astype("Float64").fillna(-1e9), dtype=float)
+                if rp.size == 0:
+                    continue
                 k = int(np.argmin(np.abs(rp - r)))
                 if abs(rp[k] - r) < 0.1 * fs and not pd.isna(t[name].iloc[k]):
                     vals.append(float(t[name].iloc[k]))
             beat[name] = (min(vals) if name.endswith("_on") else max(vals)) if vals else np.nan
         rows.append(beat)
-    g = pd.DataFrame(rows)
+    g = pd.DataFrame(rows, columns=list(FIDUCIALS), dtype=float)
     rr = np.diff(np.asarray(base["r_peak"].dropna(), dtype=float)) * ms
+
+    def med(v):
+        v = np.asarray(v, dtype=float)
+        v = v[np.isfinite(v)]
+        return float(np.median(v)) if v.size else np.nan
+
     return {
-        "hr": 60000.0 / np.median(rr),
-        "pr": np.nanmedian((g["qrs_on"] - g["p_on"]) * ms),
-        "qrs": np.nanmedian((g["qrs_off"] - g["qrs_on"]) * ms),
-        "qt": np.nanmedian((g["t_off"] - g["qrs_on"]) * ms),
+        "hr": 60000.0 / np.median(rr) if rr.size else np.nan,
+        "pr": med((g["qrs_on"] - g["p_on"]) * ms),
+        "qrs": med((g["qrs_off"] - g["qrs_on"]) * ms),
+        "qt": med((g["t_off"] - g["qrs_on"]) * ms),
     }
 
 
@@ -169,12 +178,17 @@ def main(argv: list[str] | None = None) -> int:
                 per_method[m][1].append(refs[li])
                 per_method[m][2].append(spans[li])
             row.update({f"{m}_{k}": v for k, v in record_intervals(dets[1], fs, spans[1]).items()})
+        if "ecgfast" in methods or "neurokit2" in methods:
+            row.update({f"ref12_{k}": v for k, v in global_reference(refs, fs).items()})
         if "ecgfast" in methods:
             x12 = np.stack([signal[:, names.index(lead)] for lead in LEADS])
             ours = ecgfast.intervals(x12, fs)
-            ref_g = global_reference(refs, fs)
-            row.update({f"ref12_{k}": v for k, v in ref_g.items()})
-            row.update({f"ecgfast12_{k}": float(ours[k]) for k in ("hr", "pr", "qrs", "qt")})
+            row.update(
+                {f"ecgfast12_{k}": float(ours[k]) if pd.notna(ours[k]) else np.nan for k in KEYS}
+            )
+        if "neurokit2" in methods:
+            nk_tables = per_method["neurokit2"][0][-len(LEADS) :]
+            row.update({f"neurokit2_12_{k}": v for k, v in global_reference(nk_tables, fs).items()})
         interval_rows.append(row)
 
     lines = ["## Delineation on LUDB (per lead, inside the annotated span, 150 ms window)", ""]
@@ -204,10 +218,15 @@ def main(argv: list[str] | None = None) -> int:
             r[k] = d.mean()
             r[f"{k}_n"] = int(d.notna().sum())
         mae_rows.append(r)
-    if "ecgfast12_hr" in iv:
-        r = {"method": "ecgfast (12-lead intervals vs global reference)"}
-        for k in ("hr", "pr", "qrs", "qt"):
-            d = (iv[f"ecgfast12_{k}"] - iv[f"ref12_{k}"]).abs()
+    for col, label in (
+        ("ecgfast12", "ecgfast (12 leads: `intervals`)"),
+        ("neurokit2_12", "neurokit2 (12 leads: earliest onset / latest offset over leads)"),
+    ):
+        if f"{col}_hr" not in iv or "ref12_hr" not in iv:
+            continue
+        r = {"method": label}
+        for k in KEYS:
+            d = (iv[f"{col}_{k}"] - iv[f"ref12_{k}"]).abs()
             r[k] = d.mean()
             r[f"{k}_n"] = int(d.notna().sum())
         mae_rows.append(r)

@@ -73,6 +73,8 @@ mod k {
     /// Farthest QRS onset before / offset after the beat position.
     pub const QRS_PRE: f64 = 0.12;
     pub const QRS_POST: f64 = 0.16;
+    /// Positive part of a QRS below this fraction of its extent: a QS complex (no R wave).
+    pub const QS_FRACTION: f64 = 0.03;
     /// Cut-off of the slow-wave (P, T) low-pass, Hz.
     pub const LOW_HZ: f64 = 15.0;
     /// T search starts this long after QRS offset and ends at min(T_END_RR · RR, T_END_MAX).
@@ -315,9 +317,19 @@ fn qrs_bounds(lead: &Lead, r: usize, lo: usize, hi: usize, fs: f64) -> Option<(u
 }
 
 /// The R wave's peak: the most positive point of the QRS above the line joining its onset and
-/// offset.
+/// offset. A QS complex (positive part under `QS_FRACTION` of the complex) has no R wave; its
+/// mark is then halfway between that highest point and the trough, where cardiologists place
+/// it on average (LUDB).
 fn r_wave(y: &[f64], on: usize, off: usize) -> Option<usize> {
-    argmax_by(on..=off, |i| y[i] - line_at(y, on, off, i))
+    let rel = |i: usize| y[i] - line_at(y, on, off, i);
+    let top = argmax_by(on..=off, rel)?;
+    let trough = argmax_by(on..=off, |i| -rel(i))?;
+    let (up, down) = (rel(top), -rel(trough));
+    if up < k::QS_FRACTION * (up + down) {
+        Some((top + trough) / 2)
+    } else {
+        Some(top)
+    }
 }
 
 /// Where the QRS of beat `b` may lie: a fixed reach around it, at most 45 % of the RR intervals.
@@ -525,15 +537,17 @@ fn keep_consistent_p(out: &mut [Beat], beats: &[usize], fs: f64) {
 }
 
 fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
+    let n = v.len();
+    if n == 0 {
         return f64::NAN;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
+    let (lower, mid, _) = v.select_nth_unstable_by(n / 2, |a, b| a.total_cmp(b));
+    let upper = *mid;
+    if n % 2 == 1 {
+        upper
     } else {
-        0.5 * (v[m - 1] + v[m])
+        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (below + upper)
     }
 }
 
@@ -636,6 +650,7 @@ fn global_beats(per_lead: &[Vec<Beat>], beats: &[usize], fs: f64) -> Vec<Beat> {
                 if vals.is_empty() {
                     vals.push(med.round());
                 }
+                vals.sort_unstable_by(|a, b| a.total_cmp(b));
                 let q = k::GLOBAL_Q;
                 let pos = |f: f64| vals[((vals.len() - 1) as f64 * f).round() as usize];
                 g[c] = match j {

@@ -39,6 +39,27 @@ pub(crate) fn run_detached<T: Send>(
     .map_err(errors::to_pyerr)
 }
 
+/// Like [`run_detached`] but on the calling thread: for small single-lane work, where handing
+/// the job to the pool would cost more than the work itself. `f` must not use rayon.
+pub(crate) fn run_detached_inline<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> PyResult<T> {
+    py.detach(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(EcgError::Internal(format!(
+                "internal error in the ecgfast core (please report): {what}"
+            )))
+        })
+    })
+    .map_err(errors::to_pyerr)
+}
+
 #[pymodule]
 mod _core {
     use super::run_detached;
@@ -224,7 +245,8 @@ mod _core {
         skip_fibrillation: bool,
     ) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
         let view = x.as_array();
-        let peaks = run_detached(py, || {
+        // one lead: the detector's filters run their segments as interleaved lanes, no rayon
+        let peaks = super::run_detached_inline(py, || {
             crate::detect::detect_rpeaks(view, fs, skip_fibrillation)
         })?;
         Ok(numpy::PyArray1::from_vec(py, peaks))
@@ -270,9 +292,13 @@ mod _core {
         Bound<'py, numpy::PyArray1<i64>>,
     )> {
         let view = x.as_array();
-        let (per_lead, global, beats) = run_detached(py, || {
-            crate::delineate::delineate_record(view, fs, rpeaks.as_deref())
-        })?;
+        let work = || crate::delineate::delineate_record(view, fs, rpeaks.as_deref());
+        // one lead never fans out (filtering runs lanes in parallel only beyond one group)
+        let (per_lead, global, beats) = if view.nrows() == 1 {
+            super::run_detached_inline(py, work)?
+        } else {
+            run_detached(py, work)?
+        };
         let n_beats = global.len();
         let mut flat = Vec::with_capacity(per_lead.len() * n_beats * 9);
         for lead in &per_lead {

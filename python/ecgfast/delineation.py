@@ -36,7 +36,7 @@ def _table(rows: np.ndarray) -> pd.DataFrame:
         name: pd.arrays.IntegerArray(np.maximum(rows[:, k], 0), rows[:, k] < 0)
         for k, name in enumerate(FIDUCIALS)
     }
-    frame = pd.DataFrame(data)
+    frame = pd.DataFrame(data, copy=False)
     frame.index.name = "beat"
     return frame
 
@@ -90,7 +90,10 @@ def delineate(
     fibrillation). ``r_peak`` is the R wave: the most positive point of the QRS above the line
     joining its onset and offset (the convention of LUDB's cardiologists), which in leads
     with a dominant negative deflection differs from :func:`ecgfast.detect_rpeaks`' beat
-    position. Several leads give global fiducials: per beat the earliest onset and latest
+    position; a QS complex (no R wave) is marked halfway between its highest point and its
+    trough. Per record, QRS onset and offset come from the spatial velocity (the norm of all
+    leads' slopes, a noisy lead left out), P and T edges from the leads' own (10th/90th
+    percentile of the leads close to the median). Several leads give global fiducials: per beat the earliest onset and latest
     offset over leads after dropping leads far from the median (robust to a noisy lead); a wave
     is present when at least a third of the leads see it.
 
