@@ -81,21 +81,23 @@ def delineate(
 ) -> pd.DataFrame | list[pd.DataFrame] | dict[str, pd.DataFrame]:
     """Delineate P, QRS and T waves: onset, peak and offset of each, beat by beat.
 
-    Per lead: zero-phase band-pass 0.5-40 Hz; QRS onset/offset where the slope falls below a
-    fraction of the first/last QRS wave's steepest slope (after a wavelet delineator, Martínez
-    et al. 2004); T and P peak = the point farthest from the line joining the ends of an
-    RR-scaled search window of the 12-Hz low-passed lead, their onset/offset by the trapezium
-    method (Vázquez-Seisdedos et al. 2011). P waves are reported only where they stand out of
-    the noise and their timing to the QRS is consistent beat to beat (none in atrial
-    fibrillation). ``r_peak`` is the R wave: the most positive point of the QRS above the line
-    joining its onset and offset (the convention of LUDB's cardiologists), which in leads
-    with a dominant negative deflection differs from :func:`ecgfast.detect_rpeaks`' beat
-    position; a QS complex (no R wave) is marked halfway between its highest point and its
-    trough. Per record, QRS onset and offset come from the spatial velocity (the norm of all
-    leads' slopes, a noisy lead left out), P and T edges from the leads' own (10th/90th
-    percentile of the leads close to the median). Several leads give global fiducials: per beat the earliest onset and latest
-    offset over leads after dropping leads far from the median (robust to a noisy lead); a wave
-    is present when at least a third of the leads see it.
+    Per lead: zero-phase band-pass 0.5-40 Hz; QRS onset/offset where the slope stays below a
+    fraction of the first/last QRS wave's steepest slope for 12 ms (after the wavelet
+    delineator of Martínez et al. 2004); P and T waves on the 15-Hz low-passed lead with the
+    QRS complexes bridged by straight lines: peak = the point farthest from the line joining the
+    ends of an RR-scaled search window, onset/offset by the trapezium method (Vázquez-Seisdedos
+    et al. 2011). P waves are reported only where they stand out of the noise and their timing
+    to the QRS is consistent beat to beat (none in atrial fibrillation). ``r_peak`` is the R
+    wave: the most positive point of the QRS above the line joining its onset and offset (the
+    convention of LUDB's cardiologists), which in leads with a dominant negative deflection
+    differs from :func:`ecgfast.detect_rpeaks`' beat position; a QS complex (no R wave) is
+    marked halfway between its highest point and its trough.
+
+    Several leads give global fiducials, as 12-lead measuring systems do: QRS onset and offset
+    from the spatial velocity (the norm of all leads' slopes; a lead far noisier than the others
+    is left out), P and T onsets (offsets) as the 10th (90th) percentile of the leads' own after
+    dropping leads far from their median, so one noisy lead cannot move them; a wave is present
+    when at least a third of the leads see it; ``r_peak`` is the fused beat position.
 
     Parameters
     ----------
