@@ -2,26 +2,30 @@
 //! leads, and the record intervals built on them (HR, PR, QRS, QT, QTc).
 //!
 //! Per lead (native rate, no resampling):
-//! 1. Zero-phase Butterworth band-pass 0.5-40 Hz (`y`) and a 12-Hz low-pass of it (`yl`, for
-//!    the slow P and T waves); slopes are central differences over ±4 ms of `y` (`ds`) and
-//!    ±10 ms of `yl` (`dl`), as the small and large scales of a wavelet delineator
-//!    (Martínez et al., IEEE TBME 51:570, 2004).
-//! 2. QRS: around the beat, the region where `|ds|` exceeds a fraction of the beat's steepest
-//!    slope (gaps under 30 ms bridged) spans the QRS waves. Its first and last slope maxima are
-//!    followed outwards until `|ds|` falls below a fraction of that maximum or stops falling:
-//!    QRS onset and offset. The R peak is the QRS's most positive point above the line joining
-//!    onset and offset (the R wave, as cardiologists and LUDB mark it).
-//! 3. T wave: in a window after the QRS that scales with RR, the point of `yl` farthest from the
-//!    line joining its ends is the T peak. T offset is where the trapezium spanned by the
-//!    steepest descending point and a later point of `yl` has the largest area (Vázquez-
-//!    Seisdedos et al., Med Biol Eng Comput 49:1073, 2011); T onset is the mirror image.
-//! 4. P wave: the same in a window before QRS onset, kept only where the wave stands out of the
-//!    lead's noise and, per lead, only if the P-to-R time is consistent from beat to beat (no
-//!    P wave is invented in atrial fibrillation or flutter).
+//! 1. Zero-phase Butterworth band-pass 0.5-40 Hz (`y`); its slope `ds` is a central difference
+//!    over ±4 ms (the small scale of a wavelet delineator, Martínez et al., IEEE TBME 51:570,
+//!    2004).
+//! 2. QRS: around the beat, the region where `|ds|` exceeds 40 % of the beat's steepest slope
+//!    (gaps under 45 ms bridged) spans the QRS waves. From the steepest slope of its first and
+//!    last wave, onset and offset are the last points (going outwards) before `|ds|` stays
+//!    below 5 % / 8 % of that slope for 12 ms. The R peak is the QRS's most positive point above
+//!    the line joining onset and offset (the R wave, as cardiologists and LUDB mark it); a QS
+//!    complex is marked halfway between its highest point and its trough.
+//! 3. Slow waves: every QRS is bridged by the line joining its onset and offset and the result
+//!    low-passed at 15 Hz (`yl`, slope `dl` over ±10 ms), so no QRS energy leaks into P or T.
+//! 4. T wave: in a window after the QRS that scales with RR, the point of `yl` farthest from the
+//!    line joining the window's ends is the T peak. T offset is where the trapezium spanned by
+//!    the steepest descending point and a later point has the largest area (Vázquez-Seisdedos et
+//!    al., Med Biol Eng Comput 49:1073, 2011); T onset is the mirror image.
+//! 5. P wave: the same in a window before QRS onset, kept only where the wave stands out of the
+//!    lead's noise and, per lead, only if the P-to-R time is consistent from beat to beat (no P
+//!    wave is invented in atrial fibrillation or flutter).
 //!
-//! Across leads (global fiducials, as 12-lead measuring systems do): per beat, each onset is the
-//! earliest and each offset the latest over leads after dropping leads far from the median
-//! (robust to one noisy lead); a wave is present when at least a third of the leads see it.
+//! Across leads (global fiducials, as 12-lead measuring systems do): beats are R peaks detected
+//! on every lead and kept when half the leads agree; QRS onset and offset come from the spatial
+//! velocity (the norm of all leads' `ds`, a lead far noisier than the rest left out) with the
+//! per-lead rule; P and T onsets (offsets) are the 10th (90th) percentile of the leads' own after
+//! dropping leads far from their median; a wave is present when a third of the leads see it.
 
 use crate::errors::{invalid_parameter, invalid_signal, EcgError, Result};
 use crate::filter_design::{butter_sos, BandType};

@@ -301,3 +301,26 @@ class TestLUDB:
     def test_no_p_waves_invented_in_atrial_fibrillation(self, ludb_scores):
         _, af_p = ludb_scores
         assert np.mean(af_p) <= 0.15, af_p
+
+
+class TestShippedLUDB:
+    """The two LUDB records shipped with ecgfast: runs on any machine."""
+
+    def test_sinus_record_against_cardiologists(self):
+        from ecgfast._data import SHIPPED_LUDB
+
+        x, fs, refs, spans = _read_ludb(SHIPPED_LUDB / "1")
+        dets = [ecgfast.delineate(x[li], fs) for li in range(12)]
+        s = evaluate.delineation(dets, refs, fs, span=spans)
+        assert (s["f1"] >= 0.9).all(), s
+        assert s.loc[["qrs_on", "qrs_off", "r_peak", "t_peak"], "mae_ms"].max() <= 16, s
+        assert s.loc[["p_on", "p_off", "t_off"], "mae_ms"].max() <= 30, s
+
+    def test_atrial_fibrillation_has_no_p_waves(self):
+        from ecgfast._data import SHIPPED_LUDB
+
+        x, fs, refs, _ = _read_ludb(SHIPPED_LUDB / "38")
+        assert all(r["p_on"].isna().all() for r in refs)  # the cardiologists marked none
+        table = ecgfast.delineate(x, fs)
+        assert table["p_on"].notna().mean() <= 0.1
+        assert pd.isna(ecgfast.intervals(x, fs)["pr"])
