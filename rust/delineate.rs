@@ -375,6 +375,7 @@ fn spatial_qrs(leads: &[Lead], beats: &[usize], global: &mut [Beat], fs: f64) {
         }
     }
     ds.iter_mut().for_each(|v| *v = v.sqrt());
+
     let comb = Lead {
         y: Vec::new(),
         yl: Vec::new(),

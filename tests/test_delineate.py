@@ -324,3 +324,30 @@ class TestShippedLUDB:
         table = ecgfast.delineate(x, fs)
         assert table["p_on"].notna().mean() <= 0.1
         assert pd.isna(ecgfast.intervals(x, fs)["pr"])
+
+
+class TestPlot:
+    def test_draws_record_with_reference(self, tmp_path, synth):
+        pytest.importorskip("matplotlib")
+        from ecgfast import plot
+
+        x = synth.signals[0, :3]
+        ref = [_truth(synth, 0)] * 3
+        path = tmp_path / "d.png"
+        fig = plot.delineation(x, synth.fs, reference=ref, lead_names=["I", "II", "III"], path=path)
+        assert path.stat().st_size > 10_000
+        assert len(fig.axes) == 3
+        # a single lead with its own delineation
+        fig = plot.delineation(synth.signals[0, 1], synth.fs, seconds=3)
+        assert len(fig.axes) == 1
+
+    def test_bad_arguments(self, synth):
+        pytest.importorskip("matplotlib")
+        from ecgfast import plot
+
+        with pytest.raises(InvalidParameterError):
+            plot.delineation(synth.signals[0, :2], synth.fs, lead_names=["I"])
+        with pytest.raises(InvalidParameterError):
+            plot.delineation(synth.signals[:2], synth.fs)
+        with pytest.raises(InvalidParameterError):
+            plot.delineation(synth.signals[0, 1], synth.fs, seconds=-1)

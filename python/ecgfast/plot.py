@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ecg"]
+__all__ = ["delineation", "ecg"]
 
 _MARKS = {
     "p_on": ("P on", "C0", "|"),
@@ -27,6 +27,123 @@ def _pyplot():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("plotting needs matplotlib: pip install 'ecgfast[plot]'") from exc
     return plt
+
+
+def _trace(ax, t: np.ndarray, y: np.ndarray) -> None:
+    """The signal on a light ECG-paper grid (0.2 s, 0.5 mV)."""
+    ax.plot(t, y, color="k", lw=0.7)
+    for x in np.arange(0, t[-1] + 1e-9, 0.2):
+        ax.axvline(x, color="#f4b6b6", lw=0.4, zorder=0)
+    lo, hi = np.floor(y.min()), np.ceil(y.max())
+    for v in np.arange(lo, hi + 1e-9, 0.5):
+        ax.axhline(v, color="#f4b6b6", lw=0.4, zorder=0)
+
+
+def _marks(ax, table: Any, y: np.ndarray, fs: float, *, hollow: bool = False) -> None:
+    """Fiducials of ``table`` (columns as ``ecgfast.delineate``) on the trace ``y``."""
+    for col, (_, color, marker) in _MARKS.items():
+        if col not in table:
+            continue
+        idx = np.asarray(table[col].dropna(), dtype=np.int64)
+        idx = idx[(idx >= 0) & (idx < len(y))]
+        style = {"facecolors": "none", "edgecolors": color, "s": 40} if hollow else {"color": color}
+        ax.scatter(
+            idx / fs,
+            y[idx],
+            marker=marker if not hollow else "o",
+            zorder=3,
+            lw=1,
+            **({"s": 36} | style),
+        )
+
+
+def delineation(
+    x: Any,
+    fs: float,
+    table: Any = None,
+    *,
+    reference: Any = None,
+    lead_names: Any = None,
+    seconds: float | None = None,
+    title: str | None = None,
+    path: str | None = None,
+):
+    """Draw a lead or a record with the fiducials of :func:`ecgfast.delineate`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_samples,) or (n_leads, n_samples)
+    fs : float
+        Sampling rate in Hz.
+    table : DataFrame, optional
+        Fiducials to mark (default: ``ecgfast.delineate(x, fs)``; global ones for a record).
+    reference : DataFrame or list of DataFrames, optional
+        Reference fiducials (e.g. annotations), drawn as hollow circles; one per lead or one for
+        all leads.
+    lead_names : sequence of str, optional
+    seconds : float, optional
+        Show only the first ``seconds``.
+    title, path : str, optional
+        Figure title; file to save the figure to.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ._validate import as_signal, check_fs
+    from .delineation import delineate, intervals
+    from .errors import InvalidParameterError
+
+    fs = check_fs(fs)
+    sig = as_signal(x).astype(np.float64, copy=False)
+    if sig.ndim == 1:
+        sig = sig[None, :]
+    if sig.ndim != 2:
+        raise InvalidParameterError(f"x must be 1-D or 2-D, got shape {sig.shape}")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
+        raise InvalidParameterError(f"seconds must be a positive number, got {seconds!r}")
+    if table is None:
+        table = delineate(sig if len(sig) > 1 else sig[0], fs)
+    names = list(lead_names) if lead_names is not None else [f"lead {k}" for k in range(len(sig))]
+    if len(names) != len(sig):
+        raise InvalidParameterError(f"{len(names)} lead names for {len(sig)} leads")
+    refs = reference if isinstance(reference, (list, tuple)) else [reference] * len(sig)
+    plt = _pyplot()
+    n = sig.shape[1] if seconds is None else min(sig.shape[1], int(seconds * fs))
+    t = np.arange(n) / fs
+    fig, axes = plt.subplots(
+        len(sig), 1, figsize=(11, 1.3 * len(sig) + 0.9), sharex=True, squeeze=False
+    )
+    from .filters import bandpass
+
+    for k, ax in enumerate(axes[:, 0]):
+        y = bandpass(sig[k], fs, 0.5, min(40.0, 0.4 * fs))[:n]
+        _trace(ax, t, y)
+        _marks(ax, table, y, fs)
+        if refs[k] is not None:
+            _marks(ax, refs[k], y, fs, hollow=True)
+        ax.set_ylabel(names[k], rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+        ax.margins(x=0)
+    axes[-1, 0].set_xlabel("time (s)")
+    iv = intervals(sig if len(sig) > 1 else sig[0], fs)
+
+    def fmt(v: Any) -> str:
+        return "n/a" if v is None or v != v else f"{float(v):.0f}"
+
+    fig.suptitle(
+        title
+        or (
+            f"HR {fmt(iv['hr'])} bpm, PR {fmt(iv['pr'])} ms, QRS {fmt(iv['qrs'])} ms, "
+            f"QT {fmt(iv['qt'])} ms (filled: ecgfast"
+            + (", hollow: reference)" if reference is not None else ")")
+        ),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
 
 
 def ecg(
@@ -91,17 +208,9 @@ def ecg(
             ax.axis("off")
             continue
         y = sig[k, :n]
-        ax.plot(t, y, color="k", lw=0.7)
-        for x in np.arange(0, t[-1] + 1e-9, 0.2):
-            ax.axvline(x, color="#f4b6b6", lw=0.4, zorder=0)
-        lo, hi = np.floor(y.min()), np.ceil(y.max())
-        for v in np.arange(lo, hi + 1e-9, 0.5):
-            ax.axhline(v, color="#f4b6b6", lw=0.4, zorder=0)
+        _trace(ax, t, y)
         if fiducials and len(beats):
-            for col, (_, color, marker) in _MARKS.items():
-                idx = beats[col].dropna().to_numpy(dtype=np.int64)
-                idx = idx[idx < n]
-                ax.scatter(idx / fs, y[idx], s=14, color=color, marker=marker, zorder=3, lw=1)
+            _marks(ax, beats, y, fs)
         ax.set_ylabel(batch.lead_names[k], rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
         ax.margins(x=0)
