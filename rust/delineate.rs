@@ -33,10 +33,9 @@ use crate::filters::{Sample, SosFilter};
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
-/// Column order of a beat row.
-pub const FIDUCIALS: [&str; 9] = [
-    "p_on", "p_peak", "p_off", "qrs_on", "r_peak", "qrs_off", "t_on", "t_peak", "t_off",
-];
+/// Column order of a beat row: the synthesizer's fiducials, so that measured and generated
+/// beats mean the same.
+pub use crate::synth::FIDUCIALS;
 /// Columns of [`record_intervals`].
 pub const INTERVALS: [&str; 8] = [
     "hr",
@@ -112,30 +111,22 @@ fn secs(fs: f64, s: f64) -> usize {
     ((fs * s).round() as usize).max(1)
 }
 
-/// The delineation filters at one sampling rate, designed once per thread and rate.
+/// The delineation filters at one sampling rate: the 0.5-40 Hz band-pass and the slow-wave
+/// low-pass, designed once per thread and rate.
 fn filters_for(fs: f64) -> Result<(SosFilter, SosFilter)> {
-    use std::cell::RefCell;
-    thread_local! {
-        static CACHE: RefCell<Option<(u64, SosFilter, SosFilter)>> = const { RefCell::new(None) };
-    }
-    if let Some(hit) = CACHE.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|(key, _, _)| *key == fs.to_bits())
-            .map(|(_, a, b)| (a.clone(), b.clone()))
-    }) {
-        return Ok(hit);
-    }
-    let high = 40.0f64.min(0.4 * fs);
-    let band = SosFilter::new(butter_sos(2, &[0.5, high], fs, BandType::Bandpass)?)?;
-    let low = SosFilter::new(butter_sos(
-        2,
-        &[k::LOW_HZ.min(0.3 * fs)],
-        fs,
-        BandType::Lowpass,
-    )?)?;
-    CACHE.with(|c| *c.borrow_mut() = Some((fs.to_bits(), band.clone(), low.clone())));
-    Ok((band, low))
+    let f = crate::filters::cached("delineate", fs, || {
+        let high = 40.0f64.min(0.4 * fs);
+        Ok(vec![
+            SosFilter::new(butter_sos(2, &[0.5, high], fs, BandType::Bandpass)?)?,
+            SosFilter::new(butter_sos(
+                2,
+                &[k::LOW_HZ.min(0.3 * fs)],
+                fs,
+                BandType::Lowpass,
+            )?)?,
+        ])
+    })?;
+    Ok((f[0].clone(), f[1].clone()))
 }
 
 /// Shortest signal delineated, s (shorter ones give no beats).
@@ -774,4 +765,87 @@ pub fn intervals_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Array2<f6
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// A train of Gaussian "P, QRS, T" waves at 500 Hz with known edges.
+    fn gaussian_beats(n_beats: usize, rr: usize) -> (Array2<f64>, Vec<usize>) {
+        let n = rr * (n_beats + 1);
+        let mut x = Array2::<f64>::zeros((1, n));
+        let mut r = Vec::new();
+        for b in 1..=n_beats {
+            let c = b * rr;
+            r.push(c);
+            for (centre, width, amp) in [(c - 80, 10.0, 0.15), (c, 5.0, 1.0), (c + 160, 25.0, 0.3)]
+            {
+                for i in 0..n {
+                    let d = (i as f64 - centre as f64) / width;
+                    x[[0, i]] += amp * (-0.5 * d * d).exp();
+                }
+            }
+        }
+        (x, r)
+    }
+
+    #[test]
+    fn median_odd_even_and_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&mut []).is_nan());
+    }
+
+    #[test]
+    fn last_active_stops_after_quiet_run() {
+        let ds = [0.0, 5.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 9.0];
+        // bridging gaps of 2: reaches index 4, then three quiet samples stop it before 8
+        assert_eq!(last_active(&ds, 0, 1..ds.len(), 1.0, 3), 4);
+        assert_eq!(last_active(&ds, 0, 1..ds.len(), 1.0, 1), 1);
+    }
+
+    #[test]
+    fn gaussian_waves_are_found_in_order() {
+        let (x, r) = gaussian_beats(8, 400);
+        let (per_lead, global, beats) = delineate_record(x.view(), 500.0, None).unwrap();
+        assert_eq!(beats.len(), r.len());
+        assert_eq!(per_lead[0], global);
+        for (b, &c) in global.iter().zip(&r) {
+            assert!(b.iter().all(|&v| v != MISSING), "{b:?}");
+            assert!(b.windows(2).all(|w| w[0] <= w[1]), "{b:?}");
+            assert!((b[R_PEAK] - c as i64).abs() <= 1);
+            assert!((b[P_PEAK] - (c as i64 - 80)).abs() <= 2);
+            assert!((b[T_PEAK] - (c as i64 + 160)).abs() <= 2);
+            // QRS edges of a Gaussian of sd 5 samples lie within ~3 sd of its centre
+            assert!(
+                (c as i64 - b[QRS_ON]) <= 18 && (c as i64 - b[QRS_ON]) >= 6,
+                "{b:?}"
+            );
+            assert!(
+                (b[QRS_OFF] - c as i64) <= 18 && (b[QRS_OFF] - c as i64) >= 6,
+                "{b:?}"
+            );
+        }
+        let iv = record_intervals(&global, 500.0);
+        assert!((iv[0] - 75.0).abs() < 1e-9); // HR from RR = 400 samples
+        assert!((iv[5] - iv[4] / 0.8f64.sqrt()).abs() < 1e-9);
+        assert_eq!(iv[7], 8.0);
+    }
+
+    #[test]
+    fn bad_beats_and_signals_are_errors() {
+        let (x, _) = gaussian_beats(3, 400);
+        assert!(delineate_record(x.view(), 500.0, Some(&[10, 5])).is_err());
+        assert!(delineate_record(x.view(), 500.0, Some(&[-1])).is_err());
+        assert!(delineate_record(x.view(), 500.0, Some(&[1_000_000])).is_err());
+        let mut bad = x.clone();
+        bad[[0, 7]] = f64::NAN;
+        assert!(matches!(
+            delineate_record(bad.view(), 500.0, None),
+            Err(EcgError::InvalidSignal(_))
+        ));
+        assert!(delineate_record(x.view(), -1.0, None).is_err());
+    }
 }

@@ -176,30 +176,21 @@ fn filtfilt_segmented(filter: &SosFilter, x: &[f64], fs: f64) -> Result<Vec<f64>
 /// The detection band-pass (5-25 Hz) and the flutter band-pass (1-30 Hz) at the detection rate,
 /// designed once per thread and rate (batches of records share them).
 fn filters_for(fs: f64) -> Result<(SosFilter, SosFilter)> {
-    use std::cell::RefCell;
-    thread_local! {
-        static CACHE: RefCell<Option<(u64, SosFilter, SosFilter)>> = const { RefCell::new(None) };
-    }
-    if let Some(hit) = CACHE.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|(key, _, _)| *key == fs.to_bits())
-            .map(|(_, a, b)| (a.clone(), b.clone()))
-    }) {
-        return Ok(hit);
-    }
-    let high = 25.0f64.min(0.4 * fs);
-    let low = 5.0f64.min(0.5 * high);
-    let qrs = SosFilter::new(butter_sos(2, &[low, high], fs, BandType::Bandpass)?)?;
-    let vf_high = 30.0f64.min(0.4 * fs);
-    let vf = SosFilter::new(butter_sos(
-        2,
-        &[1.0f64.min(0.5 * vf_high), vf_high],
-        fs,
-        BandType::Bandpass,
-    )?)?;
-    CACHE.with(|c| *c.borrow_mut() = Some((fs.to_bits(), qrs.clone(), vf.clone())));
-    Ok((qrs, vf))
+    let f = crate::filters::cached("detect", fs, || {
+        let high = 25.0f64.min(0.4 * fs);
+        let low = 5.0f64.min(0.5 * high);
+        let vf_high = 30.0f64.min(0.4 * fs);
+        Ok(vec![
+            SosFilter::new(butter_sos(2, &[low, high], fs, BandType::Bandpass)?)?,
+            SosFilter::new(butter_sos(
+                2,
+                &[1.0f64.min(0.5 * vf_high), vf_high],
+                fs,
+                BandType::Bandpass,
+            )?)?,
+        ])
+    })?;
+    Ok((f[0].clone(), f[1].clone()))
 }
 
 /// Leakage below which a window counts as ventricular flutter/fibrillation.

@@ -441,6 +441,35 @@ fn cascade_any<'a>(
     }
 }
 
+/// Filters designed once per thread, name and sampling rate: kernels that run record after
+/// record at one rate (batches) reuse them instead of redesigning.
+pub fn cached(
+    name: &'static str,
+    fs: f64,
+    build: impl FnOnce() -> Result<Vec<SosFilter>>,
+) -> Result<Vec<SosFilter>> {
+    type Entry = (&'static str, u64, Vec<SosFilter>);
+    thread_local! {
+        static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = fs.to_bits();
+    if let Some(hit) = CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(n, k, _)| *n == name && *k == key)
+            .map(|(_, _, f)| f.clone())
+    }) {
+        return Ok(hit);
+    }
+    let filters = build()?;
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(n, _, _)| *n != name); // one rate per name: batches share a rate
+        c.push((name, key, filters.clone()));
+    });
+    Ok(filters)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

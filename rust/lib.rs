@@ -13,6 +13,18 @@ pub mod synth;
 use errors::{EcgError, Result};
 use pyo3::prelude::*;
 
+/// A panic caught at the boundary, as an `ecgfast` internal error.
+fn panic_error<T>(payload: Box<dyn std::any::Any + Send>) -> Result<T> {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    Err(EcgError::Internal(format!(
+        "internal error in the ecgfast core (please report): {what}"
+    )))
+}
+
 /// Run `f` with the GIL released inside the ecgfast thread pool, turning a panic into an
 /// `ecgfast` error instead of letting it reach Python.
 pub(crate) fn run_detached<T: Send>(
@@ -20,21 +32,8 @@ pub(crate) fn run_detached<T: Send>(
     f: impl FnOnce() -> Result<T> + Send,
 ) -> PyResult<T> {
     py.detach(|| {
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parallel::install(f)));
-        match outcome {
-            Ok(result) => result,
-            Err(payload) => {
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                Err(EcgError::Internal(format!(
-                    "internal error in the ecgfast core (please report): {what}"
-                )))
-            }
-        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parallel::install(f)))
+            .unwrap_or_else(panic_error)
     })
     .map_err(errors::to_pyerr)
 }
@@ -46,16 +45,7 @@ pub(crate) fn run_detached_inline<T: Send>(
     f: impl FnOnce() -> Result<T> + Send,
 ) -> PyResult<T> {
     py.detach(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(EcgError::Internal(format!(
-                "internal error in the ecgfast core (please report): {what}"
-            )))
-        })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(panic_error)
     })
     .map_err(errors::to_pyerr)
 }

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import check_fs, check_positive
+from .delineation import FIDUCIALS
 from .errors import InvalidParameterError
 
 __all__ = ["FIDUCIALS", "PeakMatch", "delineation", "fiducials_from_annotation", "match_peaks"]
@@ -91,18 +92,6 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
     )
 
 
-#: Fiducial columns of :func:`ecgfast.delineate`, in time order within a beat.
-FIDUCIALS = (
-    "p_on",
-    "p_peak",
-    "p_off",
-    "qrs_on",
-    "r_peak",
-    "qrs_off",
-    "t_on",
-    "t_peak",
-    "t_off",
-)
 
 _WAVE_COLUMNS = {
     "p": ("p_on", "p_peak", "p_off"),
