@@ -92,7 +92,6 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
     )
 
 
-
 _WAVE_COLUMNS = {
     "p": ("p_on", "p_peak", "p_off"),
     "N": ("qrs_on", "r_peak", "qrs_off"),
