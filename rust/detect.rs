@@ -14,6 +14,8 @@
 //!    A candidate followed within 300 ms by a wave with twice its energy and 1.5 times its slope
 //!    is a P wave (or other small wave before a QRS), not a beat; a wave 1.4 times steeper than
 //!    the last beat inside its refractory period replaces it (that "beat" was a P or T wave).
+//!    At fast rates (RR < 400 ms) each beat moves to a markedly (1.25×) steeper deflection
+//!    within 150 ms if there is one, so a T wave taller than R cannot capture the rhythm.
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
 //!    burst or lead-off), so detection recovers.
 //! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
@@ -122,7 +124,7 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let half = seconds(fs, 0.12) / 2;
     let mwi = moving_energy(&d, half);
 
-    let mut qrs = classify(&mwi, &d, fs);
+    let mut qrs = prefer_steeper(&classify(&mwi, &d, fs), &d, fs);
     if skip_fibrillation {
         let vf = fibrillation_spans(&xd, &qrs, fs, &vf_filter)?;
         if !vf.is_empty() {
@@ -436,6 +438,69 @@ impl Decisions<'_> {
 }
 
 /// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
+/// At fast rates (RR < 400 ms) a T wave can pass every test and, once taken for a beat, push
+/// the next R wave into its refractory period, so the detector locks onto T waves. R waves are
+/// steeper: move each fast beat to a markedly steeper deflection within 150 ms (not inside the
+/// previous beat's refractory period), then keep the steeper of any two beats that end up
+/// closer than the refractory period.
+fn prefer_steeper(qrs: &[usize], d: &[f64], fs: f64) -> Vec<usize> {
+    let n = d.len();
+    if n == 0 || qrs.len() < 3 {
+        return qrs.to_vec();
+    }
+    let fast = seconds(fs, 0.4);
+    let near = seconds(fs, 0.03);
+    let reach = seconds(fs, 0.15);
+    let refractory = seconds(fs, 0.18);
+    let steep = |i: usize| {
+        d[i.saturating_sub(near)..(i + near + 1).min(n)]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+    };
+    let mut out = qrs.to_vec();
+    for k in 0..out.len() {
+        let rr = if k == 0 {
+            out[1] - out[0]
+        } else if k + 1 == out.len() {
+            out[k] - out[k - 1]
+        } else {
+            (out[k + 1] - out[k - 1]) / 2
+        };
+        if rr >= fast {
+            continue;
+        }
+        let i = out[k];
+        let mut lo = i.saturating_sub(reach);
+        if k > 0 {
+            lo = lo.max(out[k - 1] + refractory);
+        }
+        let hi = (i + reach).min(n - 1);
+        if lo >= hi {
+            continue;
+        }
+        let j = (lo..=hi).fold(lo, |b, j| if d[j].abs() > d[b].abs() { j } else { b });
+        if steep(j) > STEEPER * steep(i) {
+            out[k] = j;
+        }
+    }
+    out.sort_unstable();
+    let mut merged: Vec<usize> = Vec::with_capacity(out.len());
+    for i in out {
+        match merged.last() {
+            Some(&l) if i - l < refractory => {
+                if steep(i) > steep(l) {
+                    *merged.last_mut().expect("non-empty") = i;
+                }
+            }
+            _ => merged.push(i),
+        }
+    }
+    merged
+}
+
+/// How much steeper a nearby deflection must be to take a fast beat's place.
+const STEEPER: f64 = 1.25;
+
 fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
     let refractory = seconds(fs, 0.18);

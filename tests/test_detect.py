@@ -89,8 +89,9 @@ class TestDetectRpeaks:
         [
             (35, dict(duration=30.0), 0.99),
             (150, dict(pr=110, qrs=80, qt=260), 0.99),
-            # 240 bpm: T waves fall just after the refractory period; see the issue note
-            (240, dict(pr=90, qrs=60, qt=170, hrv=0), 0.95),
+            # 240-250 bpm with T waves taller than R just after the refractory period
+            (240, dict(pr=90, qrs=60, qt=170, hrv=0), 0.99),
+            (250, dict(pr=80, qrs=50, qt=160, hrv=0), 0.99),
         ],
     )
     def test_brady_and_tachycardia(self, hr, kw, min_f1):

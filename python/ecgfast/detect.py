@@ -22,9 +22,10 @@ def detect_rpeaks(
     band-pass 5-25 Hz, squared derivative integrated over 120 ms, adaptive signal and noise
     levels with a 180-ms refractory period, T-wave rejection by slope within 360 ms, search-back
     after 1.66 mean RR with half the threshold, and a level reset after 2.5 s without a beat (so
-    it recovers from noise bursts). Detection runs at 150-300 Hz (block averages of the input).
-    Each beat is then placed on the R wave's extremum of the
-    input signal: the polarity of the dominant band-passed deflection picks maximum or minimum
+    it recovers from noise bursts); at rates above 150 bpm each beat moves to a markedly steeper
+    deflection within 150 ms, so T waves taller than R cannot capture the rhythm. Detection
+    runs at 150-300 Hz (block averages of the input). Each beat is then placed on the R wave's
+    extremum of the input signal: the polarity of the dominant band-passed deflection picks maximum or minimum
     within ±50 ms, so inverted and negative-dominant QRS are handled; a 4-ms running median
     keeps pacing spikes from being taken for the R wave.
 
