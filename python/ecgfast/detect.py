@@ -25,9 +25,9 @@ def detect_rpeaks(
     it recovers from noise bursts); at rates above 150 bpm each beat moves to a markedly steeper
     deflection within 150 ms, so T waves taller than R cannot capture the rhythm. Detection
     runs at 150-300 Hz (block averages of the input). Each beat is then placed on the R wave's
-    extremum of the input signal: the polarity of the dominant band-passed deflection picks maximum or minimum
-    within ±50 ms, so inverted and negative-dominant QRS are handled; a 4-ms running median
-    keeps pacing spikes from being taken for the R wave.
+    extremum of the input signal: the polarity of the dominant band-passed deflection picks
+    maximum or minimum within ±50 ms, so inverted and negative-dominant QRS are handled; a 4-ms
+    running median keeps pacing spikes from being taken for the R wave.
 
     Parameters
     ----------
