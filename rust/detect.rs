@@ -437,7 +437,6 @@ impl Decisions<'_> {
     }
 }
 
-/// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
 /// At fast rates (RR < 400 ms) a T wave can pass every test and, once taken for a beat, push
 /// the next R wave into its refractory period, so the detector locks onto T waves. R waves are
 /// steeper: move each fast beat to a markedly steeper deflection within 150 ms (not inside the
@@ -501,6 +500,7 @@ fn prefer_steeper(qrs: &[usize], d: &[f64], fs: f64) -> Vec<usize> {
 /// How much steeper a nearby deflection must be to take a fast beat's place.
 const STEEPER: f64 = 1.25;
 
+/// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
 fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
     let refractory = seconds(fs, 0.18);
