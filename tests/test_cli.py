@@ -89,3 +89,29 @@ class TestLabel:
         assert out.read_text().count("\n") == 2
         assert cli.main(["label", str(tmp_path / "nope"), "--out", str(out)]) == 2
         assert "not a folder" in capsys.readouterr().err
+
+
+def test_bench_smoke_on_two_shipped_records(tmp_path, capsys):
+    import shutil
+
+    from ecgfast._data import SHIPPED_LUDB
+
+    data = tmp_path / "data"
+    shutil.copytree(SHIPPED_LUDB, data)
+    out = tmp_path / "bench"
+    args = ["bench", "--quick", "--stages", "filtering,rpeaks,real", "--data", str(data)]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    report = json.loads((out / "bench.json").read_text())
+    stages = {r["stage"] for r in report["rows"]}
+    assert {"filtering", "R peaks", "R peaks (real)", "delineation (real)"} <= stages
+    filt = next(r for r in report["rows"] if r["stage"] == "filtering")
+    assert filt["ecgfast_ms"] > 0 and "max |diff|" in filt["accuracy"]
+    assert report["meta"]["versions"]["ecgfast"] and report["meta"]["threads"] >= 1
+    assert (out / "bench.md").read_text().startswith("# ecgfast bench")
+    assert "| stage |" in capsys.readouterr().out
+
+
+def test_bench_rejects_unknown_stage_and_missing_folder(tmp_path, capsys):
+    assert cli.main(["bench", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert cli.main(["bench", "--stages", "everything", "--out", str(tmp_path)]) == 2
+    assert "unknown stage" in capsys.readouterr().err

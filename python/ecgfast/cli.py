@@ -2,6 +2,8 @@
 
 Commands
 --------
+bench
+    ecgfast against NeuroKit2, scipy and sleepecg, speed and accuracy per stage (tables, plots).
 pretrain
     Regression pretraining on synthetic ECG (checkpoint, metrics JSON, plots); needs torch.
 label
@@ -431,6 +433,20 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    if args.data is not None and not Path(args.data).is_dir():
+        print(f"error: {args.data} is not a folder", file=sys.stderr)
+        return 2
+    report = run_bench(args.data, quick=args.quick, out=args.out, stages=args.stages)
+    print(report["markdown"])
+    print(
+        f"wrote {Path(args.out) / 'bench.md'}, bench.json and plots ({', '.join(report['plots'])})"
+    )
+    return 0
+
+
 def _scipy_version() -> str:
     import scipy
 
@@ -506,6 +522,20 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--out", required=True, help="output folder")
     pre.set_defaults(func=cmd_pretrain)
+
+    bench = sub.add_parser(
+        "bench",
+        help="speed and accuracy against NeuroKit2 / scipy / sleepecg, stage by stage",
+    )
+    bench.add_argument("--data", default=None, help="folder of WFDB records (default: shipped)")
+    bench.add_argument("--quick", action="store_true", help="small inputs, about a minute")
+    bench.add_argument("--out", default="runs/bench", help="output folder")
+    bench.add_argument(
+        "--stages",
+        default="filtering,rpeaks,delineation,intervals,synthesis,real,scaling",
+        help="comma-separated subset of the stages",
+    )
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
