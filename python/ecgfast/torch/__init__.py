@@ -26,15 +26,32 @@ from .datasets import (
     SyntheticECG,
     TargetScaler,
 )
+from .finetune import (
+    POLICIES,
+    FinetuneConfig,
+    FinetuneResult,
+    classification_metrics,
+    finetune_classifier,
+)
 from .models import MODELS, Inception1d, ResNet1d, XResNet1d, create_model
+from .real import AAMI_CLASSES, AAMI_MAP, DS1, DS2, PACED, MITBIHBeats, patient_split
 from .train import PretrainConfig, TrainResult, load, pretrain_regression, save_checkpoint
 
 __all__ = [
+    "AAMI_CLASSES",
+    "AAMI_MAP",
     "BEAT_TARGETS",
+    "DS1",
+    "DS2",
     "MODELS",
+    "PACED",
+    "POLICIES",
     "TARGETS",
     "BlockBatchSampler",
+    "FinetuneConfig",
+    "FinetuneResult",
     "Inception1d",
+    "MITBIHBeats",
     "PretrainConfig",
     "ResNet1d",
     "ShardDataset",
@@ -43,8 +60,11 @@ __all__ = [
     "TargetScaler",
     "TrainResult",
     "XResNet1d",
+    "classification_metrics",
     "create_model",
+    "finetune_classifier",
     "load",
+    "patient_split",
     "pretrain_regression",
     "save_checkpoint",
 ]

@@ -1,0 +1,226 @@
+"""Real ECG datasets for classification transfer: MIT-BIH beats (AAMI EC57 classes) with the de
+Chazal inter-patient split and patient-wise validation splits.
+
+Records are read with ``wfdb``; a record that fails to read is reported with its path (the
+dataset is built from the others), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from .._validate import check_positive
+from ..errors import InvalidParameterError
+from .datasets import NORMALIZATIONS, _normalize
+
+__all__ = [
+    "AAMI_CLASSES",
+    "AAMI_MAP",
+    "DS1",
+    "DS2",
+    "PACED",
+    "MITBIHBeats",
+    "patient_split",
+]
+
+#: AAMI EC57 beat classes, in label order.
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+#: MIT-BIH beat symbol -> AAMI class (non-beat symbols are not beats).
+AAMI_MAP = {
+    **dict.fromkeys("NLRej", "N"),
+    **dict.fromkeys("AaJS", "S"),
+    **dict.fromkeys("VE", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ", "Q"),
+}
+#: de Chazal et al. (2004) inter-patient split (paced records 102, 104, 107, 217 excluded).
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
+       "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")  # fmt: skip
+DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
+       "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")  # fmt: skip
+PACED = ("102", "104", "107", "217")
+#: Records of the same patient (MIT-BIH 201 and 202 come from one man).
+SAME_PATIENT = {"202": "201"}
+
+
+def patient_of(record: str) -> str:
+    return SAME_PATIENT.get(str(record), str(record))
+
+
+def patient_split(
+    records: Sequence[str], val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Split records into train and validation by patient (no patient in both).
+
+    Returns ``(train_records, val_records)``; at least one patient goes to each side.
+    """
+    if not 0 < val_fraction < 1:
+        raise InvalidParameterError("val_fraction must be in (0, 1)")
+    patients = sorted({patient_of(r) for r in records})
+    if len(patients) < 2:
+        raise InvalidParameterError("need records of at least two patients to split")
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(patients))
+    k = min(len(patients) - 1, max(1, round(val_fraction * len(patients))))
+    val_patients = set(order[:k])
+    train = [r for r in records if patient_of(r) not in val_patients]
+    val = [r for r in records if patient_of(r) in val_patients]
+    return train, val
+
+
+class MITBIHBeats(Dataset):
+    """One window per annotated beat of MIT-BIH records, centred on its R peak, with its AAMI
+    class (0..4 for N, S, V, F, Q).
+
+    Parameters
+    ----------
+    root : path
+        Folder with the WFDB records (``.hea``, ``.dat``, ``.atr``).
+    records : sequence of str, optional
+        Record names (default: every record in ``root``); paced records are rejected.
+    window : float
+        Window length in seconds.
+    fs : float, optional
+        Resample records to this rate first (polyphase); default keep theirs.
+    lead : str
+        Lead by name (``"MLII"``; record 114 has it as its second channel); records without it
+        use their first channel, with a warning.
+    normalize : {"zscore", "minmax", None}
+        Per window.
+    fraction : float
+        Keep this fraction of each record's beats (stratified by class, seeded): low-data
+        experiments without moving a patient across splits.
+    seed : int
+        For ``fraction``.
+
+    Attributes
+    ----------
+    meta : DataFrame
+        One row per item: ``record, patient, sample, symbol, label``.
+    skipped : list of (path, reason)
+        Records that could not be read.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        records: Sequence[str] | None = None,
+        *,
+        window: float = 0.8,
+        fs: float | None = None,
+        lead: str = "MLII",
+        normalize: str | None = "zscore",
+        fraction: float = 1.0,
+        seed: int = 0,
+        transform: Any = None,
+    ) -> None:
+        import wfdb
+
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InvalidParameterError(f"{self.root} is not a folder")
+        if records is None:
+            records = sorted(p.stem for p in self.root.glob("*.hea"))
+        records = [str(r) for r in records]
+        paced = sorted(set(records) & set(PACED))
+        if paced:
+            raise InvalidParameterError(f"paced records are excluded from AAMI evaluation: {paced}")
+        if normalize not in NORMALIZATIONS:
+            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        if not 0 < fraction <= 1:
+            raise InvalidParameterError("fraction must be in (0, 1]")
+        self.window = check_positive(window, name="window")
+        self.normalize = normalize
+        self.transform = transform
+        self.classes = AAMI_CLASSES
+        self.skipped: list[tuple[str, str]] = []
+        xs, metas = [], []
+        self.fs = None if fs is None else check_positive(fs, name="fs")
+        for rec in records:
+            path = self.root / rec
+            try:
+                record = wfdb.rdrecord(str(path))
+                ann = wfdb.rdann(str(path), "atr")
+            except Exception as exc:  # unreadable record: report it, build from the others
+                self.skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+                warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
+                continue
+            names = list(record.sig_name)
+            if lead in names:
+                ch = names.index(lead)
+            else:
+                ch = 0
+                warnings.warn(f"{path}: no lead {lead!r}, using {names[0]!r}", stacklevel=2)
+            x = np.asarray(record.p_signal[:, ch], dtype=np.float64)
+            x = np.nan_to_num(x)
+            src_fs = float(record.fs)
+            out_fs = self.fs or src_fs
+            if self.fs is None:
+                self.fs = src_fs
+            if out_fs != src_fs:
+                from scipy.signal import resample_poly
+
+                ratio = Fraction(out_fs / src_fs).limit_denominator(1000)
+                x = resample_poly(x, ratio.numerator, ratio.denominator)
+            half = round(self.window * out_fs) // 2
+            length = 2 * half
+            keep = [
+                (round(s * out_fs / src_fs), sym)
+                for s, sym in zip(ann.sample, ann.symbol, strict=True)
+                if sym in AAMI_MAP
+            ]
+            keep = [(s, sym) for s, sym in keep if s - half >= 0 and s + half <= len(x)]
+            if fraction < 1 and keep:
+                rng = np.random.default_rng([seed, int(rec) if rec.isdigit() else len(rec)])
+                labels = np.array([AAMI_MAP[sym] for _, sym in keep])
+                chosen = []
+                for c in AAMI_CLASSES:
+                    idx = np.flatnonzero(labels == c)
+                    if idx.size:
+                        m = max(1, round(fraction * idx.size))
+                        chosen.extend(rng.choice(idx, m, replace=False).tolist())
+                keep = [keep[i] for i in sorted(chosen)]
+            if not keep:
+                continue
+            xs.append(
+                np.stack([x[s - half : s - half + length] for s, _ in keep]).astype(np.float32)
+            )
+            metas.append(
+                pd.DataFrame(
+                    {
+                        "record": rec,
+                        "patient": patient_of(rec),
+                        "sample": [s for s, _ in keep],
+                        "symbol": [sym for _, sym in keep],
+                        "label": [AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep],
+                    }
+                )
+            )
+        if not xs:
+            raise InvalidParameterError(f"no beats found in {self.root} for records {records}")
+        self.x = np.concatenate(xs)[:, None, :]
+        self.meta = pd.concat(metas, ignore_index=True)
+        self.labels = self.meta["label"].to_numpy(dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _normalize(self.x[i].astype(np.float64), self.normalize)
+        y = self.labels[i]
+        if self.transform is not None:
+            x, y = self.transform(x, y)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
+        return dict(zip(AAMI_CLASSES, counts.tolist(), strict=True))

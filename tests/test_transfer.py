@@ -1,0 +1,157 @@
+"""Real-data side of the torch layer: MIT-BIH beats, splits, classification metrics, policies."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ecgfast._data import SHIPPED_MITDB  # noqa: E402
+from ecgfast.errors import InvalidParameterError  # noqa: E402
+from ecgfast.torch import (  # noqa: E402
+    AAMI_CLASSES,
+    AAMI_MAP,
+    DS1,
+    DS2,
+    PACED,
+    MITBIHBeats,
+    classification_metrics,
+    create_model,
+    finetune_classifier,
+    patient_split,
+)
+
+
+@pytest.fixture(scope="module")
+def beats():
+    return MITBIHBeats(SHIPPED_MITDB, window=0.8, fs=250)
+
+
+class TestMITBIHBeats:
+    def test_windows_classes_and_meta(self, beats):
+        import wfdb
+
+        assert beats[0][0].shape == (1, 200) and beats[0][1].dtype == torch.int64
+        for rec in ("101", "119"):
+            ann = wfdb.rdann(str(SHIPPED_MITDB / rec), "atr")
+            n_beats = sum(sym in AAMI_MAP for sym in ann.symbol)
+            got = int((beats.meta["record"] == rec).sum())
+            assert n_beats - 2 <= got <= n_beats  # only beats at the very ends lack a full window
+        counts = beats.class_counts()
+        assert counts["N"] > 3000 and counts["V"] > 400  # 119 has bigeminy
+        assert set(beats.meta["label"]) <= set(range(len(AAMI_CLASSES)))
+        v = beats.meta[beats.meta["symbol"] == "V"]
+        assert (v["label"] == AAMI_CLASSES.index("V")).all()
+
+    def test_aami_map_and_splits(self):
+        assert AAMI_MAP["L"] == "N" and AAMI_MAP["a"] == "S" and AAMI_MAP["E"] == "V"
+        assert AAMI_MAP["/"] == "Q" and "+" not in AAMI_MAP and "~" not in AAMI_MAP
+        assert not set(DS1) & set(DS2) and not (set(DS1) | set(DS2)) & set(PACED)
+        train, val = patient_split([*DS2], 0.25, seed=3)
+        assert not set(train) & set(val) and sorted(train + val) == sorted(DS2)
+        # 201 and 202 are one patient: never on both sides
+        for seed in range(10):
+            tr, _ = patient_split(["201", "202", "203", "205"], 0.5, seed=seed)
+            assert ("201" in tr) == ("202" in tr)
+
+    def test_fraction_keeps_classes_deterministically(self):
+        a = MITBIHBeats(SHIPPED_MITDB, ["119"], fraction=0.1, seed=1)
+        b = MITBIHBeats(SHIPPED_MITDB, ["119"], fraction=0.1, seed=1)
+        full = MITBIHBeats(SHIPPED_MITDB, ["119"])
+        assert len(a) == len(b) and (a.meta["sample"] == b.meta["sample"]).all()
+        assert 0.08 * len(full) <= len(a) <= 0.12 * len(full)
+        assert set(a.meta["label"]) == set(full.meta["label"])
+
+    def test_unreadable_record_reported(self, tmp_path):
+        for f in SHIPPED_MITDB.glob("101.*"):
+            shutil.copy(f, tmp_path)
+        (tmp_path / "999.hea").write_text("garbage\n")
+        with pytest.warns(UserWarning, match="999"):
+            ds = MITBIHBeats(tmp_path)
+        assert len(ds.skipped) == 1 and "999" in ds.skipped[0][0]
+        assert set(ds.meta["record"]) == {"101"}
+
+    @pytest.mark.parametrize(
+        "kwargs", [{"records": ["102"]}, {"fraction": 0.0}, {"normalize": "l1"}, {"window": -1}]
+    )
+    def test_bad_arguments(self, kwargs):
+        with pytest.raises(InvalidParameterError):
+            MITBIHBeats(SHIPPED_MITDB, **kwargs)
+
+    def test_bad_root(self, tmp_path):
+        with pytest.raises(InvalidParameterError):
+            MITBIHBeats(tmp_path / "none")
+        with pytest.raises(InvalidParameterError):
+            MITBIHBeats(tmp_path)  # no records
+
+
+def test_classification_metrics():
+    y = np.array([0, 0, 1, 1, 2])
+    p = np.eye(3)[[0, 1, 1, 1, 2]] * 0.9 + 0.05
+    m = classification_metrics(y, p, ("a", "b", "c"))
+    assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [0, 0, 1]]
+    assert m["accuracy"] == pytest.approx(0.8)
+    assert m["per_class_f1"]["a"] == pytest.approx(2 / 3) and m["per_class_f1"]["c"] == 1.0
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 1.0) / 3)
+    perfect = classification_metrics(y, np.eye(3)[y], ("a", "b", "c"))
+    assert perfect["macro_auroc"] == 1.0 and perfect["macro_f1"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def small(beats):
+    idx = np.r_[np.flatnonzero(beats.labels == 0)[:96], np.flatnonzero(beats.labels == 2)[:32]]
+    sub = torch.utils.data.Subset(beats, idx)
+    sub.labels = beats.labels[idx]
+    sub.classes = beats.classes
+    return sub
+
+
+class TestPolicies:
+    @pytest.mark.parametrize("policy", ["scratch", "linear", "partial", "full"])
+    def test_which_parameters_train(self, small, policy):
+        torch.manual_seed(0)
+        model = create_model("xresnet1d", 1, 5, widths=(8, 8, 16, 16))
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        res = finetune_classifier(
+            model,
+            small,
+            small,
+            policy=policy,
+            freeze_stages=2,
+            epochs=1,
+            batch_size=32,
+            progress=False,
+        )
+        after = model.state_dict()
+        backbone_changed = [
+            k for k in before if k.startswith("backbone.") and not torch.equal(before[k], after[k])
+        ]
+        stem_changed = [k for k in backbone_changed if k.startswith(("backbone.0.", "backbone.1."))]
+        head_changed = any(
+            not torch.equal(before[k], after[k]) for k in before if k.startswith("head.")
+        )
+        assert head_changed
+        if policy == "linear":
+            assert backbone_changed == []  # weights and batch-norm statistics frozen
+        elif policy == "partial":
+            assert stem_changed == [] and backbone_changed
+        else:
+            assert stem_changed
+        assert set(res.metrics) >= {
+            "accuracy",
+            "macro_f1",
+            "per_class_f1",
+            "macro_auroc",
+            "confusion",
+        }
+        assert all(p.requires_grad for p in model.parameters())  # unfrozen afterwards
+
+    def test_bad_policy(self, small):
+        model = create_model("xresnet1d", 1, 5, widths=(8, 8, 16, 16))
+        with pytest.raises(InvalidParameterError):
+            finetune_classifier(model, small, small, policy="half")
+        with pytest.raises(InvalidParameterError):
+            finetune_classifier(model, small, small, balance="smote")
