@@ -155,3 +155,80 @@ class TestPolicies:
             finetune_classifier(model, small, small, policy="half")
         with pytest.raises(InvalidParameterError):
             finetune_classifier(model, small, small, balance="smote")
+
+
+def test_cli_pretrain_beats_then_finetune(tmp_path, capsys):
+    """The transfer path end to end on the shipped records: a beat-level lead-II backbone,
+    then fine-tuning on MIT-BIH beats with patient-wise validation."""
+    import json
+
+    from ecgfast import cli
+
+    pre = tmp_path / "pre"
+    args = [
+        "pretrain",
+        "--beats",
+        "--leads",
+        "II",
+        "--fs",
+        "125",
+        "--window",
+        "0.8",
+        "--duration",
+        "6",
+        "--n-train",
+        "32",
+        "--n-val",
+        "8",
+        "--epochs",
+        "1",
+        "--out",
+        str(pre),
+    ]
+    assert cli.main(args) == 0
+    fine = tmp_path / "fine"
+    args = [
+        "finetune",
+        "--pretrained",
+        str(pre),
+        "--policy",
+        "linear",
+        "--epochs",
+        "1",
+        "--out",
+        str(fine),
+    ]
+    assert cli.main(args) == 0
+    report = json.loads((fine / "finetune.json").read_text())
+    assert report["policy"] == "linear"
+    assert not set(report["train_records"]) & set(report["val_records"])
+    assert set(report["metrics"]) >= {"accuracy", "macro_f1", "macro_auroc", "confusion"}
+    assert "macro-F1" in capsys.readouterr().out
+
+
+def test_cli_finetune_rejects_multilead_backbone(tmp_path, capsys):
+    from ecgfast import cli
+
+    pre = tmp_path / "pre"
+    args = [
+        "pretrain",
+        "--leads",
+        "I,II",
+        "--fs",
+        "100",
+        "--duration",
+        "4",
+        "--n-train",
+        "16",
+        "--n-val",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--out",
+        str(pre),
+    ]
+    assert cli.main(args) == 0
+    assert cli.main(["finetune", "--pretrained", str(pre), "--out", str(tmp_path / "f")]) == 2
+    assert "takes 2 leads" in capsys.readouterr().err

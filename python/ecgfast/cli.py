@@ -2,6 +2,8 @@
 
 Commands
 --------
+finetune
+    Fine-tune a pretrained backbone on MIT-BIH beats with a transfer policy; needs torch.
 bench
     ecgfast against NeuroKit2, scipy and sleepecg, speed and accuracy per stage (tables, plots).
 pretrain
@@ -375,7 +377,7 @@ def _plot_pretrain(out: Path, result: Any) -> list[str]:
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     try:
-        from .torch import SyntheticECG, create_model, pretrain_regression
+        from .torch import SyntheticBeats, SyntheticECG, create_model, pretrain_regression
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -386,9 +388,19 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         "duration": args.duration,
         "leads": args.leads.split(",") if "," in args.leads else args.leads,
     }
-    train = SyntheticECG(args.n_train, targets=args.targets, seed=args.seed, **synth)
-    val = SyntheticECG(
-        args.n_val, targets=train.targets, seed=args.seed + 1_000_003, scaler=train.scaler, **synth
+    if args.beats:
+        # beat-centred windows; --n-train/--n-val count records (beats_per_record windows each)
+        kind, extra = SyntheticBeats, {"window": args.window, "beats_per_record": 8}
+    else:
+        kind, extra = SyntheticECG, {}
+    train = kind(args.n_train, targets=args.targets, seed=args.seed, **extra, **synth)
+    val = kind(
+        args.n_val,
+        targets=train.targets,
+        seed=args.seed + 1_000_003,
+        scaler=train.scaler,
+        **extra,
+        **synth,
     )
     model = create_model(args.model, len(train.lead_names), len(train.targets))
     print(
@@ -444,6 +456,90 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(
         f"wrote {Path(args.out) / 'bench.md'}, bench.json and plots ({', '.join(report['plots'])})"
     )
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    try:
+        from .torch import (
+            DS1,
+            MITBIHBeats,
+            create_model,
+            finetune_classifier,
+            load,
+            patient_split,
+        )
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(args.root) if args.root else SHIPPED_MITDB
+    if args.dataset != "mitdb":
+        print(f"error: unknown dataset {args.dataset!r} (supported: mitdb)", file=sys.stderr)
+        return 2
+    available = sorted(p.stem for p in root.glob("*.hea"))
+    records = [r for r in (args.records or DS1) if r in available] or available
+    train_recs, val_recs = patient_split(records, args.val_fraction, seed=args.seed)
+    meta: dict[str, Any] = {}
+    if args.pretrained:
+        ckpt = Path(args.pretrained)
+        ckpt = ckpt / "model.pt" if ckpt.is_dir() else ckpt
+        model, meta = load(ckpt)
+        fs = float(meta.get("data", {}).get("fs") or args.fs)
+        model.replace_head(5)
+    else:
+        fs = args.fs
+        model = create_model(args.model, 1, 5)
+    window = args.window
+    train = MITBIHBeats(
+        root, train_recs, window=window, fs=fs, fraction=args.fraction, seed=args.seed
+    )
+    val = MITBIHBeats(root, val_recs, window=window, fs=fs)
+    in_ch = model.config["in_channels"]
+    if in_ch != 1:
+        print(
+            f"error: the pretrained model takes {in_ch} leads; MIT-BIH beats have one "
+            "(pretrain with --leads II --beats)",
+            file=sys.stderr,
+        )
+        return 2
+    policy = args.policy if args.pretrained else "scratch"
+    print(
+        f"fine-tuning ({policy}) on {len(train)} beats of {len(train_recs)} patients, "
+        f"validating on {len(val)} beats of {len(val_recs)} other patients"
+    )
+    result = finetune_classifier(
+        model,
+        train,
+        val,
+        policy=policy,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+    )
+    report = {
+        "ecgfast_version": __version__,
+        "policy": policy,
+        "pretrained": args.pretrained,
+        "train_records": train_recs,
+        "val_records": val_recs,
+        "train_counts": train.class_counts(),
+        "val_counts": val.class_counts(),
+        "best_epoch": result.best_epoch,
+        "metrics": result.metrics,
+        "history": result.history,
+        "pretraining": meta.get("metrics"),
+    }
+    (out / "finetune.json").write_text(json.dumps(report, indent=1, default=float))
+    m = result.metrics
+    print(
+        f"best epoch {result.best_epoch}: accuracy {m['accuracy']:.3f}, "
+        f"macro-F1 {m['macro_f1']:.3f}, macro AUROC {m['macro_auroc']:.3f}; per class "
+        + ", ".join(f"{c} {v:.2f}" for c, v in m["per_class_f1"].items() if v == v)
+    )
+    print(f"wrote {out / 'finetune.json'}")
     return 0
 
 
@@ -513,6 +609,10 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--fs", type=float, default=250.0, help="sampling rate of the records, Hz")
     pre.add_argument("--duration", type=float, default=10.0, help="record length, s")
     pre.add_argument("--leads", default="12", help="'12', a lead name or a comma list")
+    pre.add_argument(
+        "--beats", action="store_true", help="beat-level: windows centred on each beat"
+    )
+    pre.add_argument("--window", type=float, default=0.8, help="beat window, s (with --beats)")
     pre.add_argument("--epochs", type=int, default=20)
     pre.add_argument("--batch-size", type=int, default=64)
     pre.add_argument("--lr", type=float, default=3e-3)
@@ -522,6 +622,27 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--out", required=True, help="output folder")
     pre.set_defaults(func=cmd_pretrain)
+
+    fine = sub.add_parser(
+        "finetune",
+        help="fine-tune a (pretrained) model on real ECG beats (MIT-BIH, AAMI classes)",
+    )
+    fine.add_argument("--pretrained", default=None, help="checkpoint or folder of `pretrain`")
+    fine.add_argument("--dataset", default="mitdb", help="mitdb")
+    fine.add_argument("--root", default=None, help="WFDB folder (default: shipped records)")
+    fine.add_argument("--records", nargs="*", help="records to use (default: DS1 present)")
+    fine.add_argument("--policy", default="full", help="scratch | linear | partial | full")
+    fine.add_argument("--model", default="xresnet1d", help="architecture without --pretrained")
+    fine.add_argument("--fs", type=float, default=250.0, help="rate without --pretrained")
+    fine.add_argument("--window", type=float, default=0.8, help="beat window, s")
+    fine.add_argument("--fraction", type=float, default=1.0, help="fraction of training beats")
+    fine.add_argument("--val-fraction", type=float, default=0.25, help="patients for validation")
+    fine.add_argument("--epochs", type=int, default=10)
+    fine.add_argument("--batch-size", type=int, default=128)
+    fine.add_argument("--lr", type=float, default=1e-3)
+    fine.add_argument("--seed", type=int, default=0)
+    fine.add_argument("--out", required=True, help="output folder")
+    fine.set_defaults(func=cmd_finetune)
 
     bench = sub.add_parser(
         "bench",
