@@ -186,24 +186,27 @@ def _stage_filtering(peers: dict[str, Any], quick: bool) -> list[dict]:
 def _stage_rpeaks(peers: dict[str, Any], quick: bool) -> list[dict]:
     nk, sl = peers["neurokit2"], peers["sleepecg"]
     minutes = 2 if quick else 10
-    lead = synthesize(1, seed=2, leads="II", duration=60.0 * minutes)
-    x = lead.signals[0, 0].astype(np.float64)
-    truth, fs = lead.beats["r_peak"].dropna().to_numpy(int), lead.fs
-    with thread_limit(1):
-        t_ours = _timeit(lambda: detect_rpeaks(x, fs))
-    f1 = match_peaks(detect_rpeaks(x, fs), truth, fs).f1
     rows = []
-    case = f"{minutes}-min lead, 500 Hz (1 thread)"
-    for name, fn in (
-        ("neurokit2", (lambda: _nk_peaks(nk, x, fs)) if nk else None),
-        ("sleepecg", (lambda: sl.detect_heartbeats(x, fs)) if sl else None),
-    ):
-        if fn is None:
-            continue
-        t_peer = _timeit(fn, budget=1.0, max_repeat=5)
-        acc = f"F1 {f1:.4f} vs {match_peaks(fn(), truth, fs).f1:.4f}"
-        rows.append(_row("R peaks", case, name, t_ours, t_peer, x.size, acc))
-    return rows or [_row("R peaks", case, "-", t_ours, None, x.size, f"F1 {f1:.4f}")]
+    for fs in (500.0,) if quick else (250.0, 500.0, 1000.0):
+        lead = synthesize(1, seed=2, leads="II", duration=60.0 * minutes, fs=fs)
+        x = lead.signals[0, 0].astype(np.float64)
+        truth = lead.beats["r_peak"].dropna().to_numpy(int)
+        with thread_limit(1):
+            t_ours = _timeit(lambda x=x, fs=fs: detect_rpeaks(x, fs))
+        f1 = match_peaks(detect_rpeaks(x, fs), truth, fs).f1
+        case = f"{minutes}-min lead, {fs:g} Hz (1 thread)"
+        peer_rows = []
+        for name, fn in (
+            ("neurokit2", (lambda x=x, fs=fs: _nk_peaks(nk, x, fs)) if nk else None),
+            ("sleepecg", (lambda x=x, fs=fs: sl.detect_heartbeats(x, fs)) if sl else None),
+        ):
+            if fn is None:
+                continue
+            t_peer = _timeit(fn, budget=1.0, max_repeat=5)
+            acc = f"F1 {f1:.4f} vs {match_peaks(fn(), truth, fs).f1:.4f}"
+            peer_rows.append(_row("R peaks", case, name, t_ours, t_peer, x.size, acc))
+        rows += peer_rows or [_row("R peaks", case, "-", t_ours, None, x.size, f"F1 {f1:.4f}")]
+    return rows
 
 
 def _short_records(quick: bool):
