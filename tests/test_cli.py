@@ -105,7 +105,7 @@ def test_bench_smoke_on_two_shipped_records(tmp_path, capsys):
     stages = {r["stage"] for r in report["rows"]}
     assert {"filtering", "R peaks", "R peaks (real)", "delineation (real)"} <= stages
     filt = next(r for r in report["rows"] if r["stage"] == "filtering")
-    assert filt["ecgfast_ms"] > 0 and "max |diff|" in filt["accuracy"]
+    assert filt["ecgfast_ms"] > 0 and "max abs diff" in filt["accuracy"]
     assert report["meta"]["versions"]["ecgfast"] and report["meta"]["threads"] >= 1
     assert (out / "bench.md").read_text().startswith("# ecgfast bench")
     assert "| stage |" in capsys.readouterr().out

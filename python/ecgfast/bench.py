@@ -179,7 +179,7 @@ def _stage_filtering(peers: dict[str, Any], quick: bool) -> list[dict]:
     diff = float(np.abs(bandpass(flat, 500.0, 0.5, 40.0) - sp.signal.sosfiltfilt(sos, flat)).max())
     case = f"{len(flat)} leads x 10 s, 500 Hz"
     return [
-        _row("filtering", case, "scipy", t_ours, t_peer, flat.size, f"max |diff| {diff:.1e} mV")
+        _row("filtering", case, "scipy", t_ours, t_peer, flat.size, f"max abs diff {diff:.1e} mV")
     ]
 
 
