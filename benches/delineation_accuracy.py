@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +27,11 @@ import wfdb
 from tqdm.auto import tqdm
 
 import ecgfast
+from ecgfast.bench import earliest_latest_intervals, nk_delineate
 from ecgfast.evaluate import FIDUCIALS, delineation, fiducials_from_annotation
 
 KEYS = ("hr", "pr", "qrs", "qt")
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
-NK_COLUMNS = {
-    "p_on": "ECG_P_Onsets",
-    "p_peak": "ECG_P_Peaks",
-    "p_off": "ECG_P_Offsets",
-    "qrs_on": "ECG_R_Onsets",
-    "qrs_off": "ECG_R_Offsets",
-    "t_on": "ECG_T_Onsets",
-    "t_peak": "ECG_T_Peaks",
-    "t_off": "ECG_T_Offsets",
-}
 
 
 def parse_records(spec: str) -> list[int]:
@@ -50,24 +40,6 @@ def parse_records(spec: str) -> list[int]:
         lo, _, hi = part.partition("-")
         out.extend(range(int(lo), int(hi or lo) + 1))
     return out
-
-
-def neurokit_delineate(x: np.ndarray, fs: float) -> pd.DataFrame:
-    import neurokit2 as nk
-
-    fsi = round(fs)
-    clean = nk.ecg_clean(x, sampling_rate=fsi)
-    _, info = nk.ecg_peaks(clean, sampling_rate=fsi)
-    rpeaks = np.asarray(info["ECG_R_Peaks"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, waves = nk.ecg_delineate(clean, rpeaks, sampling_rate=fsi, method="dwt")
-    table = {"r_peak": rpeaks}
-    for ours, theirs in NK_COLUMNS.items():
-        v = np.asarray(waves.get(theirs, []), dtype=float)
-        table[ours] = v[: len(rpeaks)] if v.size else np.full(len(rpeaks), np.nan)
-    frame = pd.DataFrame({k: pd.array(v, dtype="Float64") for k, v in table.items()})
-    return frame[list(FIDUCIALS)].round().astype("Int64")
 
 
 def record_intervals(table: pd.DataFrame, fs: float, span: tuple[int, int]) -> dict:
@@ -87,40 +59,6 @@ def record_intervals(table: pd.DataFrame, fs: float, span: tuple[int, int]) -> d
         "pr": med((t["qrs_on"] - t["p_on"]) * ms),
         "qrs": med((t["qrs_off"] - t["qrs_on"]) * ms),
         "qt": med((t["t_off"] - t["qrs_on"]) * ms),
-    }
-
-
-def global_reference(tables: list[pd.DataFrame], fs: float) -> dict:
-    """12-lead reference intervals: per beat earliest onset and latest offset over leads."""
-    base = tables[1].astype("Float64")  # lead II beats
-    ms = 1000.0 / fs
-    rows = []
-    for r in base["r_peak"].dropna():
-        beat = {}
-        for name in FIDUCIALS:
-            vals = []
-            for t in tables:
-                rp = np.asarray(t["r_peak"].astype("Float64").fillna(-1e9), dtype=float)
-                if rp.size == 0:
-                    continue
-                k = int(np.argmin(np.abs(rp - r)))
-                if abs(rp[k] - r) < 0.1 * fs and not pd.isna(t[name].iloc[k]):
-                    vals.append(float(t[name].iloc[k]))
-            beat[name] = (min(vals) if name.endswith("_on") else max(vals)) if vals else np.nan
-        rows.append(beat)
-    g = pd.DataFrame(rows, columns=list(FIDUCIALS), dtype=float)
-    rr = np.diff(np.asarray(base["r_peak"].dropna(), dtype=float)) * ms
-
-    def med(v):
-        v = np.asarray(v, dtype=float)
-        v = v[np.isfinite(v)]
-        return float(np.median(v)) if v.size else np.nan
-
-    return {
-        "hr": 60000.0 / np.median(rr) if rr.size else np.nan,
-        "pr": med((g["qrs_on"] - g["p_on"]) * ms),
-        "qrs": med((g["qrs_off"] - g["qrs_on"]) * ms),
-        "qt": med((g["t_off"] - g["qrs_on"]) * ms),
     }
 
 
@@ -185,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         return 0
     methods = [m for m in args.methods.split(",") if m]
+    nk = None
     if "neurokit2" in methods:
         try:
-            import neurokit2  # noqa: F401
+            import neurokit2 as nk
         except ImportError:
             print("neurokit2 not installed: skipped")
             methods.remove("neurokit2")
@@ -217,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     det = ecgfast.delineate(x, fs)
                 else:
                     try:
-                        det = neurokit_delineate(x, fs)
+                        det = nk_delineate(nk, x, fs)
                     except Exception as exc:  # NeuroKit2 fails on some leads
                         print(f"neurokit2 failed on {rec}/{lead}: {exc}")
                         det = pd.DataFrame({c: pd.array([], dtype="Int64") for c in FIDUCIALS})
@@ -228,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 per_method[m][2].append(spans[li])
             row.update({f"{m}_{k}": v for k, v in record_intervals(dets[1], fs, spans[1]).items()})
         if "ecgfast" in methods or "neurokit2" in methods:
-            row.update({f"ref12_{k}": v for k, v in global_reference(refs, fs).items()})
+            row.update({f"ref12_{k}": v for k, v in earliest_latest_intervals(refs, fs).items()})
         if "ecgfast" in methods:
             x12 = np.stack([signal[:, names.index(lead)] for lead in LEADS])
             ours = ecgfast.intervals(x12, fs)
@@ -237,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "neurokit2" in methods:
             nk_tables = per_method["neurokit2"][0][-len(LEADS) :]
-            row.update({f"neurokit2_12_{k}": v for k, v in global_reference(nk_tables, fs).items()})
+            row.update(
+                {
+                    f"neurokit2_12_{k}": v
+                    for k, v in earliest_latest_intervals(nk_tables, fs).items()
+                }
+            )
         interval_rows.append(row)
 
     lines = ["## Delineation on LUDB (per lead, inside the annotated span, 150 ms window)", ""]

@@ -260,6 +260,24 @@ mod _core {
             .collect())
     }
 
+    /// Run a batch kernel on a 3-D float32 or float64 array (no conversion), GIL released.
+    macro_rules! on_batch3 {
+        ($py:expr, $x:expr, |$view:ident| $body:expr) => {
+            if let Ok(arr) = $x.cast::<numpy::PyArray3<f32>>() {
+                let ro = arr.readonly();
+                let $view = ro.as_array();
+                run_detached($py, || $body)?
+            } else {
+                let arr = $x.cast::<numpy::PyArray3<f64>>().map_err(|_| {
+                    PyTypeError::new_err("x must be a 3-D float32 or float64 numpy array")
+                })?;
+                let ro = arr.readonly();
+                let $view = ro.as_array();
+                run_detached($py, || $body)?
+            }
+        };
+    }
+
     fn beats_to_array(beats: &[crate::delineate::Beat]) -> numpy::ndarray::Array2<i64> {
         let flat: Vec<i64> = beats.iter().flat_map(|b| b.iter().copied()).collect();
         numpy::ndarray::Array2::from_shape_vec((beats.len(), 9), flat).expect("n x 9")
@@ -316,18 +334,7 @@ mod _core {
         x: &Bound<'py, PyAny>,
         fs: f64,
     ) -> PyResult<(Bound<'py, numpy::PyArray1<i64>>, Bound<'py, PyArray2<i64>>)> {
-        let records = if let Ok(arr) = x.cast::<numpy::PyArray3<f32>>() {
-            let ro = arr.readonly();
-            let view = ro.as_array();
-            run_detached(py, || crate::delineate::delineate_batch(view, fs))?
-        } else {
-            let arr = x.cast::<numpy::PyArray3<f64>>().map_err(|_| {
-                PyTypeError::new_err("x must be a 3-D float32 or float64 numpy array")
-            })?;
-            let ro = arr.readonly();
-            let view = ro.as_array();
-            run_detached(py, || crate::delineate::delineate_batch(view, fs))?
-        };
+        let records = on_batch3!(py, x, |view| crate::delineate::delineate_batch(view, fs));
         let mut index = Vec::new();
         let mut all = Vec::new();
         for (i, rec) in records.iter().enumerate() {
@@ -348,18 +355,7 @@ mod _core {
         x: &Bound<'py, PyAny>,
         fs: f64,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let out = if let Ok(arr) = x.cast::<numpy::PyArray3<f32>>() {
-            let ro = arr.readonly();
-            let view = ro.as_array();
-            run_detached(py, || crate::delineate::intervals_batch(view, fs))?
-        } else {
-            let arr = x.cast::<numpy::PyArray3<f64>>().map_err(|_| {
-                PyTypeError::new_err("x must be a 3-D float32 or float64 numpy array")
-            })?;
-            let ro = arr.readonly();
-            let view = ro.as_array();
-            run_detached(py, || crate::delineate::intervals_batch(view, fs))?
-        };
+        let out = on_batch3!(py, x, |view| crate::delineate::intervals_batch(view, fs));
         Ok(out.into_pyarray(py))
     }
 

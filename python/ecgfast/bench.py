@@ -79,9 +79,11 @@ _NK_COLUMNS = {
 }
 
 
-def _nk_delineate(
+def nk_delineate(
     nk: Any, x: np.ndarray, fs: float, rpeaks: np.ndarray | None = None
 ) -> pd.DataFrame:
+    """NeuroKit2's delineation of one lead as an ecgfast fiducial table: ``ecg_clean``, its
+    ``ecg_peaks`` (unless given), ``ecg_delineate(method="dwt")``; QRS on/off = its R on/off."""
     fsi = round(fs)
     clean = nk.ecg_clean(x, sampling_rate=fsi)
     if rpeaks is None:
@@ -97,26 +99,21 @@ def _nk_delineate(
     return frame[list(FIDUCIALS)].round().astype("Int64")
 
 
-def _nk_intervals(nk: Any, record: np.ndarray, fs: float) -> dict[str, float]:
-    """NeuroKit2's intervals of a 12-lead record: per-lead delineation, then per beat the
-    earliest onset and latest offset over leads (the same global rule as ecgfast)."""
-    tables = []
-    for lead in record:
-        try:
-            tables.append(_nk_delineate(nk, lead, fs).astype("Float64"))
-        except Exception:  # NeuroKit2 raises on some leads
-            continue
+def earliest_latest_intervals(tables: list[pd.DataFrame], fs: float, base: int = 1) -> dict:
+    """Record intervals (ms; HR in bpm) from per-lead fiducial tables with the global rule: per
+    beat of lead ``base`` (lead II of a standard 12-lead order), the earliest onset and latest
+    offset over the leads whose beat lies within 100 ms; medians over beats."""
     if not tables:
         return {k: np.nan for k in ("hr", "pr", "qrs", "qt")}
-    base = tables[min(1, len(tables) - 1)]
+    ref = tables[min(base, len(tables) - 1)].astype("Float64")
     ms = 1000.0 / fs
+    peaks = [np.asarray(t["r_peak"].astype("Float64").fillna(-1e12), dtype=float) for t in tables]
     rows = []
-    for r in base["r_peak"].dropna():
+    for r in ref["r_peak"].dropna():
         beat = {}
         for name in FIDUCIALS:
             vals = []
-            for t in tables:
-                rp = np.asarray(t["r_peak"].fillna(-1e12), dtype=float)
+            for t, rp in zip(tables, peaks, strict=True):
                 if rp.size == 0:
                     continue
                 k = int(np.argmin(np.abs(rp - r)))
@@ -125,7 +122,7 @@ def _nk_intervals(nk: Any, record: np.ndarray, fs: float) -> dict[str, float]:
             beat[name] = (min(vals) if name.endswith("_on") else max(vals)) if vals else np.nan
         rows.append(beat)
     g = pd.DataFrame(rows, columns=list(FIDUCIALS), dtype=float)
-    rr = np.diff(np.asarray(base["r_peak"].dropna(), dtype=float)) * ms
+    rr = np.diff(np.asarray(ref["r_peak"].dropna(), dtype=float)) * ms
 
     def med(v: Any) -> float:
         v = np.asarray(v, dtype=float)
@@ -138,6 +135,18 @@ def _nk_intervals(nk: Any, record: np.ndarray, fs: float) -> dict[str, float]:
         "qrs": med((g["qrs_off"] - g["qrs_on"]) * ms),
         "qt": med((g["t_off"] - g["qrs_on"]) * ms),
     }
+
+
+def _nk_intervals(nk: Any, record: np.ndarray, fs: float) -> dict[str, float]:
+    """NeuroKit2's intervals of a 12-lead record: per-lead delineation, then the same global
+    rule as the annotations' (:func:`earliest_latest_intervals`)."""
+    tables = []
+    for lead in record:
+        try:
+            tables.append(nk_delineate(nk, lead, fs))
+        except Exception:  # NeuroKit2 raises on some leads
+            continue
+    return earliest_latest_intervals(tables, fs)
 
 
 def _row(
@@ -234,8 +243,8 @@ def _stage_delineation(peers: dict[str, Any], quick: bool, errors: dict) -> list
         acc = ", ".join(f"{f} MAE {s_ours.loc[f, 'mae_ms']:.1f} ms" for f in fids)
         return [_row("delineation", case, "-", t_ours, None, x0.size, acc)]
     rp = _nk_peaks(nk, nk.ecg_clean(x0, sampling_rate=500), 500.0)
-    t_peer = _timeit(lambda: _nk_delineate(nk, x0, 500.0, rp), budget=1.0, max_repeat=5)
-    theirs = [_nk_delineate(nk, b.signals[i, 1].astype(np.float64), b.fs) for i in range(n_rec)]
+    t_peer = _timeit(lambda: nk_delineate(nk, x0, 500.0, rp), budget=1.0, max_repeat=5)
+    theirs = [nk_delineate(nk, b.signals[i, 1].astype(np.float64), b.fs) for i in range(n_rec)]
     s_peer = score_delineation(theirs, truths, b.fs)
     errors["synthetic"]["neurokit2"] = _errors(theirs, truths, b.fs)
     acc = ", ".join(
@@ -353,7 +362,7 @@ def _real_records(data: Path, peers: dict[str, Any], quick: bool, errors: dict) 
                 ludb_dets["ecgfast"].append(delineate(x, fs))
                 if nk is not None:
                     try:
-                        ludb_dets["neurokit2"].append(_nk_delineate(nk, x, fs))
+                        ludb_dets["neurokit2"].append(nk_delineate(nk, x, fs))
                     except Exception:
                         ludb_dets["neurokit2"].append(pd.DataFrame(columns=list(FIDUCIALS)))
     if ludb_refs:
