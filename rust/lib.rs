@@ -11,6 +11,9 @@ pub mod parallel;
 pub mod synth;
 
 use errors::{EcgError, Result};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use pyo3::prelude::*;
 
 /// A panic caught at the boundary, as an `ecgfast` internal error.
