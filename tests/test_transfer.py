@@ -232,3 +232,44 @@ def test_cli_finetune_rejects_multilead_backbone(tmp_path, capsys):
     assert cli.main(args) == 0
     assert cli.main(["finetune", "--pretrained", str(pre), "--out", str(tmp_path / "f")]) == 2
     assert "takes 2 leads" in capsys.readouterr().err
+
+
+class TestWFDBDataset:
+    def test_single_and_multi_label(self, tmp_path):
+        import pandas as pd
+
+        from ecgfast._data import SHIPPED_LUDB
+        from ecgfast.torch import WFDBDataset
+
+        table = pd.DataFrame({"record": ["1", "38"], "label": ["sinus", "afib"]})
+        ds = WFDBDataset(SHIPPED_LUDB, table, fs=250, duration=8.0, leads=["II", "v1"])
+        assert len(ds) == 2 and ds.classes == ("afib", "sinus") and ds.lead_names == ("ii", "v1")
+        x, y = ds[1]
+        assert x.shape == (2, 2000) and int(y) == 0
+        csv = tmp_path / "labels.csv"
+        pd.DataFrame({"record": ["1", "38", "nope"], "AF": [0, 1, 0], "LVH": [1, 0, 0]}).to_csv(
+            csv, index=False
+        )
+        with pytest.warns(UserWarning, match="nope"):
+            multi = WFDBDataset(SHIPPED_LUDB, csv, duration=12.0)
+        with pytest.warns(UserWarning, match="nope"):
+            raw = WFDBDataset(SHIPPED_LUDB, csv, duration=12.0, normalize=None)
+        assert multi.classes == ("AF", "LVH") and multi.records == ["1", "38"]
+        x, y = multi[0]
+        assert x.shape == (12, 6000) and y.tolist() == [0.0, 1.0]
+        assert float(raw[0][0][:, 5000:].abs().sum()) == 0.0  # zero-padded past the 10-s record
+        assert float(raw[0][0][:, :5000].abs().sum()) > 0.0
+        assert len(multi.skipped) == 1
+
+    def test_errors(self, tmp_path):
+        import pandas as pd
+
+        from ecgfast._data import SHIPPED_LUDB
+        from ecgfast.torch import WFDBDataset
+
+        with pytest.raises(InvalidParameterError):
+            WFDBDataset(tmp_path / "none", pd.DataFrame({"record": ["1"], "label": ["a"]}))
+        with pytest.raises(InvalidParameterError):
+            WFDBDataset(SHIPPED_LUDB, pd.DataFrame({"record": ["1"]}))
+        with pytest.warns(UserWarning), pytest.raises(InvalidParameterError):
+            WFDBDataset(SHIPPED_LUDB, pd.DataFrame({"record": ["x"], "label": ["a"]}))

@@ -34,7 +34,16 @@ from .finetune import (
     finetune_classifier,
 )
 from .models import MODELS, Inception1d, ResNet1d, XResNet1d, create_model
-from .real import AAMI_CLASSES, AAMI_MAP, DS1, DS2, PACED, MITBIHBeats, patient_split
+from .real import (
+    AAMI_CLASSES,
+    AAMI_MAP,
+    DS1,
+    DS2,
+    PACED,
+    MITBIHBeats,
+    WFDBDataset,
+    patient_split,
+)
 from .train import PretrainConfig, TrainResult, load, pretrain_regression, save_checkpoint
 
 __all__ = [
@@ -59,6 +68,7 @@ __all__ = [
     "SyntheticECG",
     "TargetScaler",
     "TrainResult",
+    "WFDBDataset",
     "XResNet1d",
     "classification_metrics",
     "create_model",

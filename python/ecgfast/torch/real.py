@@ -29,6 +29,7 @@ __all__ = [
     "DS2",
     "PACED",
     "MITBIHBeats",
+    "WFDBDataset",
     "patient_split",
 ]
 
@@ -224,3 +225,115 @@ class MITBIHBeats(Dataset):
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
         return dict(zip(AAMI_CLASSES, counts.tolist(), strict=True))
+
+
+class WFDBDataset(Dataset):
+    """A folder of WFDB records with a label table: record-level classification.
+
+    Parameters
+    ----------
+    root : path
+        Folder with the records (searched recursively for ``.hea``).
+    labels : DataFrame or path to a CSV
+        Column ``record`` (name or path relative to ``root``, without extension) and either one
+        ``label`` column (single-label: classes sorted, targets are class indices) or several
+        0/1 columns (multi-label: targets are float multi-hot vectors, in column order).
+    fs : float, optional
+        Resample every record to this rate (default: the first record's).
+    duration : float
+        Seconds per item: longer records are cut (from the start), shorter ones zero-padded.
+    leads : sequence of str, optional
+        Leads by name (case-insensitive); default every lead of the first record.
+    normalize : {"zscore", "minmax", None}
+        Per item and lead.
+
+    Attributes
+    ----------
+    classes : tuple of str
+    records : list of str
+        The records in item order (those that could be read).
+    skipped : list of (path, reason)
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        labels: Any,
+        *,
+        fs: float | None = None,
+        duration: float = 10.0,
+        leads: Sequence[str] | None = None,
+        normalize: str | None = "zscore",
+        transform: Any = None,
+    ) -> None:
+        import wfdb
+
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InvalidParameterError(f"{self.root} is not a folder")
+        table = pd.read_csv(labels) if isinstance(labels, (str, Path)) else pd.DataFrame(labels)
+        if "record" not in table.columns or len(table.columns) < 2:
+            raise InvalidParameterError("labels needs a 'record' column and label column(s)")
+        if normalize not in NORMALIZATIONS:
+            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        self.duration = check_positive(duration, name="duration")
+        self.normalize = normalize
+        self.transform = transform
+        label_cols = [c for c in table.columns if c != "record"]
+        self.multilabel = label_cols != ["label"]
+        if self.multilabel:
+            self.classes = tuple(str(c) for c in label_cols)
+        else:
+            self.classes = tuple(sorted(str(v) for v in table["label"].unique()))
+        self.fs = None if fs is None else check_positive(fs, name="fs")
+        wanted = None if leads is None else [str(v).lower() for v in leads]
+        self.skipped: list[tuple[str, str]] = []
+        xs, ys, names = [], [], []
+        for _, row in table.iterrows():
+            path = self.root / str(row["record"])
+            try:
+                rec = wfdb.rdrecord(str(path))
+                sig = np.nan_to_num(np.asarray(rec.p_signal, dtype=np.float64).T)
+                lead_names = [n.lower() for n in rec.sig_name]
+                if wanted is None:
+                    wanted = lead_names
+                idx = [lead_names.index(n) for n in wanted]
+            except Exception as exc:  # unreadable record or missing lead: report, go on
+                self.skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+                warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
+                continue
+            sig = sig[idx]
+            src = float(rec.fs)
+            if self.fs is None:
+                self.fs = src
+            if self.fs != src:
+                from scipy.signal import resample_poly
+
+                ratio = Fraction(self.fs / src).limit_denominator(1000)
+                sig = resample_poly(sig, ratio.numerator, ratio.denominator, axis=-1)
+            n = round(self.duration * self.fs)
+            out = np.zeros((len(idx), n), dtype=np.float32)
+            out[:, : min(n, sig.shape[1])] = sig[:, :n]
+            xs.append(out)
+            if self.multilabel:
+                ys.append(np.asarray([float(row[c]) for c in label_cols], dtype=np.float32))
+            else:
+                ys.append(self.classes.index(str(row["label"])))
+            names.append(str(row["record"]))
+        if not xs:
+            raise InvalidParameterError(f"no readable records among {len(table)} in {self.root}")
+        self.lead_names = tuple(wanted or ())
+        self.records = names
+        self.x = np.stack(xs)
+        self.y = np.stack(ys) if self.multilabel else np.asarray(ys, dtype=np.int64)
+        self.labels = None if self.multilabel else self.y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _normalize(self.x[i].astype(np.float64), self.normalize)
+        y = self.y[i]
+        if self.transform is not None:
+            x, y = self.transform(x, y)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
