@@ -273,3 +273,100 @@ class TestWFDBDataset:
             WFDBDataset(SHIPPED_LUDB, pd.DataFrame({"record": ["1"]}))
         with pytest.warns(UserWarning), pytest.raises(InvalidParameterError):
             WFDBDataset(SHIPPED_LUDB, pd.DataFrame({"record": ["x"], "label": ["a"]}))
+
+
+@pytest.fixture(scope="module")
+def ptbxl_root(tmp_path_factory):
+    """A tiny PTB-XL copy in the official layout, signals from the shipped LUDB records and the
+    synthesizer, written with wfdb (records100/ at 100 Hz, records500/ at 500 Hz)."""
+    import pandas as pd
+    import wfdb
+
+    import ecgfast
+
+    root = tmp_path_factory.mktemp("ptbxl")
+    leads = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    codes = [
+        "{'NORM': 100.0, 'SR': 0.0}",
+        "{'IMI': 50.0, 'LVH': 100.0}",
+        "{'NDT': 100.0}",
+        "{'CLBBB': 100.0}",
+        "{'SR': 0.0}",  # no diagnostic superclass: left out
+        "{'NORM': 80.0}",
+    ]
+    folds = [1, 2, 9, 10, 3, 9]
+    rows = []
+    batch = ecgfast.synthesize(len(codes), seed=7)
+    for k, (code, fold) in enumerate(zip(codes, folds, strict=True)):
+        ecg_id = k + 1
+        names = {}
+        for fs, folder, suffix in ((100, "records100", "lr"), (500, "records500", "hr")):
+            sig = batch.signals[k].T.astype(np.float64)[:: 500 // fs]
+            sub = root / folder / "00000"
+            sub.mkdir(parents=True, exist_ok=True)
+            name = f"{ecg_id:05d}_{suffix}"
+            wfdb.wrsamp(
+                name,
+                fs=fs,
+                units=["mV"] * 12,
+                sig_name=leads,
+                p_signal=sig,
+                fmt=["16"] * 12,
+                write_dir=str(sub),
+            )
+            names[suffix] = f"{folder}/00000/{name}"
+        rows.append(
+            {
+                "ecg_id": ecg_id,
+                "patient_id": 100 + k,
+                "scp_codes": code,
+                "strat_fold": fold,
+                "filename_lr": names["lr"],
+                "filename_hr": names["hr"],
+            }
+        )
+    pd.DataFrame(rows).to_csv(root / "ptbxl_database.csv", index=False)
+    scp = pd.DataFrame(
+        {
+            "diagnostic": [1, 1, 1, 1, 1, np.nan],
+            "diagnostic_class": ["NORM", "MI", "HYP", "STTC", "CD", np.nan],
+        },
+        index=["NORM", "IMI", "LVH", "NDT", "CLBBB", "SR"],
+    )
+    scp.to_csv(root / "scp_statements.csv")
+    return root
+
+
+class TestPTBXL:
+    def test_splits_and_superclasses(self, ptbxl_root):
+        from ecgfast.torch import PTBXL, PTBXL_SUPERCLASSES
+
+        train = PTBXL(ptbxl_root, 100, split="train")
+        assert list(train.meta.index) == [1, 2]  # fold 3 record has no superclass
+        x, y = train[1]
+        assert x.shape == (12, 1000)
+        assert dict(zip(PTBXL_SUPERCLASSES, y.tolist(), strict=True)) == {
+            "NORM": 0.0,
+            "MI": 1.0,
+            "STTC": 0.0,
+            "CD": 0.0,
+            "HYP": 1.0,
+        }
+        val = PTBXL(ptbxl_root, 500, split="val")
+        assert list(val.meta.index) == [3, 6] and val[0][0].shape == (12, 5000)
+        assert val.y[0].tolist() == [0, 0, 1, 0, 0]
+        test = PTBXL(ptbxl_root, 100, split="test")
+        assert test.y.tolist() == [[0, 0, 0, 1, 0]]
+        assert not set(train.meta.patient_id) & set(val.meta.patient_id)
+
+    def test_errors(self, ptbxl_root, tmp_path):
+        from ecgfast.torch import PTBXL
+
+        with pytest.raises(InvalidParameterError):
+            PTBXL(tmp_path)
+        with pytest.raises(InvalidParameterError):
+            PTBXL(ptbxl_root, 250)
+        with pytest.raises(InvalidParameterError):
+            PTBXL(ptbxl_root, split="holdout")
+        with pytest.raises(InvalidParameterError):
+            PTBXL(ptbxl_root, task="rhythm")

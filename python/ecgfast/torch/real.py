@@ -28,6 +28,9 @@ __all__ = [
     "DS1",
     "DS2",
     "PACED",
+    "PTBXL",
+    "PTBXL_FOLDS",
+    "PTBXL_SUPERCLASSES",
     "MITBIHBeats",
     "WFDBDataset",
     "patient_split",
@@ -327,6 +330,102 @@ class WFDBDataset(Dataset):
         self.x = np.stack(xs)
         self.y = np.stack(ys) if self.multilabel else np.asarray(ys, dtype=np.int64)
         self.labels = None if self.multilabel else self.y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _normalize(self.x[i].astype(np.float64), self.normalize)
+        y = self.y[i]
+        if self.transform is not None:
+            x, y = self.transform(x, y)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
+
+
+#: PTB-XL diagnostic superclasses, in target order.
+PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+#: The recommended split of PTB-XL's ``strat_fold`` (Wagner et al. 2020).
+PTBXL_FOLDS = {"train": tuple(range(1, 9)), "val": (9,), "test": (10,)}
+
+
+class PTBXL(Dataset):
+    """PTB-XL in its official layout (``ptbxl_database.csv``, ``scp_statements.csv``,
+    ``records100/``, ``records500/``), the five diagnostic superclasses as multi-label targets.
+
+    Parameters
+    ----------
+    root : path
+        The PTB-XL folder.
+    sampling_rate : {100, 500}
+        Which copy of the signals to read (``filename_lr`` or ``filename_hr``).
+    split : {"train", "val", "test"} or sequence of int
+        ``strat_fold`` 1-8, 9, 10 (the recommended split) or explicit folds.
+    task : "superdiagnostic"
+        Targets: multi-hot over :data:`PTBXL_SUPERCLASSES`; records with no diagnostic
+        superclass are left out, as in the PTB-XL benchmark.
+    normalize : {"zscore", "minmax", None}
+
+    Attributes
+    ----------
+    meta : DataFrame
+        The database rows in item order (``ecg_id`` index, ``patient_id``, ``strat_fold``...).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        sampling_rate: int = 100,
+        *,
+        split: Any = "train",
+        task: str = "superdiagnostic",
+        normalize: str | None = "zscore",
+        transform: Any = None,
+    ) -> None:
+        import ast
+
+        import wfdb
+
+        self.root = Path(root)
+        db_path = self.root / "ptbxl_database.csv"
+        scp_path = self.root / "scp_statements.csv"
+        if not db_path.is_file() or not scp_path.is_file():
+            raise InvalidParameterError(
+                f"{self.root} is not a PTB-XL folder (needs ptbxl_database.csv and "
+                "scp_statements.csv)"
+            )
+        if sampling_rate not in (100, 500):
+            raise InvalidParameterError("sampling_rate must be 100 or 500")
+        if task != "superdiagnostic":
+            raise InvalidParameterError("task must be 'superdiagnostic'")
+        if normalize not in NORMALIZATIONS:
+            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        folds = PTBXL_FOLDS.get(split) if isinstance(split, str) else tuple(split)
+        if folds is None:
+            raise InvalidParameterError(f"split must be train, val, test or folds, not {split!r}")
+        db = pd.read_csv(db_path, index_col="ecg_id")
+        scp = pd.read_csv(scp_path, index_col=0)
+        diagnostic = scp[scp["diagnostic"] == 1]["diagnostic_class"].to_dict()
+        db = db[db["strat_fold"].isin(folds)]
+        targets, keep = [], []
+        for ecg_id, codes in db["scp_codes"].items():
+            classes = {diagnostic[c] for c in ast.literal_eval(codes) if c in diagnostic}
+            if classes:
+                targets.append([float(c in classes) for c in PTBXL_SUPERCLASSES])
+                keep.append(ecg_id)
+        self.meta = db.loc[keep]
+        self.classes = PTBXL_SUPERCLASSES
+        self.fs = float(sampling_rate)
+        self.normalize = normalize
+        self.transform = transform
+        column = "filename_lr" if sampling_rate == 100 else "filename_hr"
+        xs = []
+        for name in self.meta[column]:
+            signal, _ = wfdb.rdsamp(str(self.root / name))
+            xs.append(np.asarray(signal, dtype=np.float32).T)
+        if not xs:
+            raise InvalidParameterError(f"no records with a diagnostic superclass in folds {folds}")
+        self.x = np.stack(xs)
+        self.y = np.asarray(targets, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.x)
