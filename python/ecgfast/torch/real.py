@@ -81,7 +81,27 @@ def patient_split(
     return train, val
 
 
-class MITBIHBeats(Dataset):
+class _ArrayDataset(Dataset):
+    """Items from arrays held in memory: ``x`` (items, leads, samples) float32 and ``y``
+    targets; normalisation per item and lead, then the ``transform`` hook."""
+
+    x: np.ndarray
+    y: np.ndarray
+    normalize: str | None
+    transform: Any
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _normalize(self.x[i].astype(np.float64), self.normalize)
+        y = self.y[i]
+        if self.transform is not None:
+            x, y = self.transform(x, y)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
+
+
+class MITBIHBeats(_ArrayDataset):
     """One window per annotated beat of MIT-BIH records, centred on its R peak, with its AAMI
     class (0..4 for N, S, V, F, Q).
 
@@ -214,23 +234,14 @@ class MITBIHBeats(Dataset):
         self.x = np.concatenate(xs)[:, None, :]
         self.meta = pd.concat(metas, ignore_index=True)
         self.labels = self.meta["label"].to_numpy(dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _normalize(self.x[i].astype(np.float64), self.normalize)
-        y = self.labels[i]
-        if self.transform is not None:
-            x, y = self.transform(x, y)
-        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
+        self.y = self.labels
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
         return dict(zip(AAMI_CLASSES, counts.tolist(), strict=True))
 
 
-class WFDBDataset(Dataset):
+class WFDBDataset(_ArrayDataset):
     """A folder of WFDB records with a label table: record-level classification.
 
     Parameters
@@ -331,16 +342,6 @@ class WFDBDataset(Dataset):
         self.y = np.stack(ys) if self.multilabel else np.asarray(ys, dtype=np.int64)
         self.labels = None if self.multilabel else self.y
 
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _normalize(self.x[i].astype(np.float64), self.normalize)
-        y = self.y[i]
-        if self.transform is not None:
-            x, y = self.transform(x, y)
-        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
-
 
 #: PTB-XL diagnostic superclasses, in target order.
 PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -348,7 +349,7 @@ PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 PTBXL_FOLDS = {"train": tuple(range(1, 9)), "val": (9,), "test": (10,)}
 
 
-class PTBXL(Dataset):
+class PTBXL(_ArrayDataset):
     """PTB-XL in its official layout (``ptbxl_database.csv``, ``scp_statements.csv``,
     ``records100/``, ``records500/``), the five diagnostic superclasses as multi-label targets.
 
@@ -426,13 +427,3 @@ class PTBXL(Dataset):
             raise InvalidParameterError(f"no records with a diagnostic superclass in folds {folds}")
         self.x = np.stack(xs)
         self.y = np.asarray(targets, dtype=np.float32)
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _normalize(self.x[i].astype(np.float64), self.normalize)
-        y = self.y[i]
-        if self.transform is not None:
-            x, y = self.transform(x, y)
-        return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
