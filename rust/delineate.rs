@@ -36,17 +36,10 @@ use rayon::prelude::*;
 /// Column order of a beat row: the synthesizer's fiducials, so that measured and generated
 /// beats mean the same.
 pub use crate::synth::FIDUCIALS;
-/// Columns of [`record_intervals`].
-pub const INTERVALS: [&str; 8] = [
-    "hr",
-    "rr_std",
-    "pr",
-    "qrs",
-    "qt",
-    "qtc_bazett",
-    "qtc_fridericia",
-    "n_beats",
-];
+/// Columns of [`record_intervals`]: the synthesizer's record labels (the first eight), so that
+/// measured and generated intervals mean the same.
+pub const INTERVALS: &[&str] = crate::synth::LABELS.split_at(8).0;
+const _: () = assert!(INTERVALS.len() == 8);
 /// A beat's fiducials (sample indices, [`MISSING`] where the wave was not found).
 pub type Beat = [i64; 9];
 pub const MISSING: i64 = -1;

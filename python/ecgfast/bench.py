@@ -34,7 +34,7 @@ from .evaluate import fiducials_from_annotation, match_peaks
 from .filters import bandpass, butter_sos
 from .synth import synthesize
 
-__all__ = ["STAGES", "run_bench"]
+__all__ = ["STAGES", "earliest_latest_intervals", "nk_delineate", "run_bench"]
 
 _BEATS = set("NLRejAaJSVEFfQ/")
 

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from ..errors import InvalidParameterError
+from .train import _evaluate, train_epoch
 
 __all__ = [
     "POLICIES",
@@ -207,37 +208,23 @@ def finetune_classifier(
     stale = 0
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
-        model.train()
-        for m in frozen:
-            m.eval()
-        total, count = 0.0, 0
-        bar = tqdm(
+        train_loss = train_epoch(
+            model,
             train_loader,
+            loss_fn,
+            opt,
+            sched,
+            device,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not cfg.progress,
-            leave=False,
+            progress=cfg.progress,
+            frozen=frozen,
         )
-        for x, y in bar:
-            x, y = x.to(device), y.to(device)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(x)
-            count += len(x)
-        model.eval()
-        probs, trues = [], []
-        with torch.no_grad():
-            for x, y in val_loader:
-                probs.append(torch.softmax(model(x.to(device)), dim=1).cpu())
-                trues.append(y)
-        y_true = torch.cat(trues).numpy()
-        y_prob = torch.cat(probs).numpy()
+        y_true, logits = _evaluate(model, val_loader, device)
+        y_prob = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
         metrics = classification_metrics(y_true, y_prob, classes or tuple(map(str, range(k))))
         row = {
             "epoch": epoch + 1,
-            "train_loss": total / max(count, 1),
+            "train_loss": train_loss,
             "val_accuracy": metrics["accuracy"],
             "val_macro_f1": metrics["macro_f1"],
             "val_macro_auroc": metrics["macro_auroc"],

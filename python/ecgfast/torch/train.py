@@ -89,6 +89,38 @@ def _loader(dataset: Any, cfg: PretrainConfig, shuffle: bool, seed: int) -> Data
     return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=shuffle, generator=gen, **kwargs)
 
 
+def train_epoch(
+    model: torch.nn.Module,
+    loader: DataLoader,
+    loss_fn: Any,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    device: torch.device,
+    *,
+    desc: str,
+    progress: bool,
+    frozen: Any = (),
+) -> float:
+    """One pass over ``loader`` (optimizer and scheduler step per batch); modules in ``frozen``
+    stay in eval mode. Returns the mean training loss."""
+    model.train()
+    for m in frozen:
+        m.eval()
+    total, count = 0.0, 0
+    bar = tqdm(loader, desc=desc, disable=not progress, leave=False)
+    for x, y in bar:
+        x, y = x.to(device), y.to(device)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.item() * len(x)
+        count += len(x)
+        bar.set_postfix(loss=f"{total / count:.4f}")
+    return total / max(count, 1)
+
+
 def _evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device):
     model.eval()
     preds, trues = [], []
@@ -145,26 +177,18 @@ def pretrain_regression(
     stale = 0
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
-        model.train()
         if hasattr(train_loader.batch_sampler, "set_epoch"):
             train_loader.batch_sampler.set_epoch(epoch)
-        total, count = 0.0, 0
-        bar = tqdm(
+        train_loss = train_epoch(
+            model,
             train_loader,
+            loss_fn,
+            opt,
+            sched,
+            device,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not cfg.progress,
-            leave=False,
+            progress=cfg.progress,
         )
-        for x, y in bar:
-            x, y = x.to(device), y.to(device)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(x)
-            count += len(x)
-            bar.set_postfix(loss=f"{total / count:.4f}")
         y_true, y_pred = _evaluate(model, val_loader, device)
         val_loss = float(np.abs(y_pred - y_true).mean())
         if scaler is not None:
@@ -172,7 +196,7 @@ def pretrain_regression(
         mae = {t: float(np.abs(y_pred[:, k] - y_true[:, k]).mean()) for k, t in enumerate(targets)}
         row = {
             "epoch": epoch + 1,
-            "train_loss": total / max(count, 1),
+            "train_loss": train_loss,
             "val_loss": val_loss,
             "lr": sched.get_last_lr()[0],
             "seconds": time.perf_counter() - start,
