@@ -67,23 +67,26 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let fs_d = fs / m as f64;
     let inv = 1.0 / m as f64;
     // Four running minima/maxima so the loop vectorises.
+    // `v * 0` is ±0 for finite samples and NaN for NaN/inf, so the sums stay 0 exactly when
+    // every sample is finite (vectorises, unlike a boolean flag).
     let mut lo4 = [f64::INFINITY; 4];
     let mut hi4 = [f64::NEG_INFINITY; 4];
-    let mut finite = true;
+    let mut bad4 = [0.0f64; 4];
     let mut quads = xs.chunks_exact(4);
     for c in &mut quads {
         for k in 0..4 {
             let v = c[k];
-            finite &= v.abs() < f64::INFINITY;
+            bad4[k] += v * 0.0;
             lo4[k] = if v < lo4[k] { v } else { lo4[k] };
             hi4[k] = if v > hi4[k] { v } else { hi4[k] };
         }
     }
     for &v in quads.remainder() {
-        finite &= v.abs() < f64::INFINITY;
+        bad4[0] += v * 0.0;
         lo4[0] = lo4[0].min(v);
         hi4[0] = hi4[0].max(v);
     }
+    let finite = bad4.iter().sum::<f64>() == 0.0;
     let lo = lo4.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = hi4.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let xd: Vec<f64> = match m {
@@ -142,7 +145,7 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
 /// has 1 s of real signal on both sides, far longer than the band-pass's memory, so the result
 /// equals whole-signal filtering to ~1e-12 of the signal; it depends only on the signal length.
 fn filtfilt_segmented(filter: &SosFilter, x: &[f64], fs: f64) -> Result<Vec<f64>> {
-    const SEGMENTS: usize = 4;
+    const SEGMENTS: usize = crate::filters::GROUP;
     let n = x.len();
     let overlap = seconds(fs, 1.0);
     let core = n.div_ceil(SEGMENTS);
@@ -151,26 +154,18 @@ fn filtfilt_segmented(filter: &SosFilter, x: &[f64], fs: f64) -> Result<Vec<f64>
         let y = filter.filtfilt(ArrayView1::from(x).into_dyn())?;
         return Ok(y.into_raw_vec_and_offset().0);
     }
-    let starts: Vec<usize> = (0..SEGMENTS)
-        .map(|k| (k * core).saturating_sub(overlap).min(n - len))
-        .collect();
-    let mut rows = ndarray::Array2::<f64>::zeros((SEGMENTS, len));
-    for (mut row, &st) in rows.outer_iter_mut().zip(&starts) {
-        row.as_slice_mut()
-            .expect("row")
-            .copy_from_slice(&x[st..st + len]);
-    }
-    let filtered = filter.filtfilt(rows.view().into_dyn())?;
-    let filtered = filtered
-        .into_dimensionality::<ndarray::Ix2>()
-        .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
-    let mut y = vec![0.0; n];
+    let starts: [usize; SEGMENTS] =
+        std::array::from_fn(|k| (k * core).saturating_sub(overlap).min(n - len));
+    let (filtered, offset) = filter.filtfilt_windows(x, &starts, len)?;
+    let mut y = Vec::with_capacity(n);
     for (k, &st) in starts.iter().enumerate() {
         let a = k * core;
         let b = ((k + 1) * core).min(n);
-        for i in a..b {
-            y[i] = filtered[[k, i - st]];
-        }
+        y.extend(
+            filtered[offset + a - st..offset + b - st]
+                .iter()
+                .map(|row| row[k]),
+        );
     }
     Ok(y)
 }
@@ -287,13 +282,26 @@ fn moving_energy(d: &[f64], half: usize) -> Vec<f64> {
             *v += off;
         }
     }
-    (0..n)
-        .map(|i| {
-            let a = i.saturating_sub(half);
-            let b = (i + half + 1).min(n);
-            (p[b] - p[a]) / (b - a) as f64
-        })
-        .collect()
+    let edge_value = |i: usize| {
+        let a = i.saturating_sub(half);
+        let b = (i + half + 1).min(n);
+        (p[b] - p[a]) / (b - a) as f64
+    };
+    if n < 2 * half + 2 {
+        return (0..n).map(edge_value).collect();
+    }
+    // Full windows (all but `half` samples at each end) divide by the same width.
+    let inv = 1.0 / (2 * half + 1) as f64;
+    let mut out = Vec::with_capacity(n);
+    out.extend((0..half).map(edge_value));
+    out.extend(
+        p[2 * half + 1..=n]
+            .iter()
+            .zip(&p[..n - 2 * half])
+            .map(|(b, a)| (b - a) * inv),
+    );
+    out.extend((n - half..n).map(edge_value));
+    out
 }
 
 /// How the detection rate relates to the input rate.
@@ -325,12 +333,22 @@ fn local_mean(xs: &[f64], p: usize, fs: f64) -> f64 {
     let base = seconds(fs, 0.1);
     let a = p.saturating_sub(base);
     let b = (p + base + 1).min(xs.len());
-    xs[a..b].iter().sum::<f64>() / (b - a) as f64
+    // four partial sums: independent chains instead of one latency-bound one
+    let w = &xs[a..b];
+    let mut acc = [0.0f64; 4];
+    let quads = w.chunks_exact(4);
+    let rest: f64 = quads.remainder().iter().sum();
+    for q in quads {
+        for k in 0..4 {
+            acc[k] += q[k];
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3]) + rest) / (b - a) as f64
 }
 
 /// Near the record's ends only part of a wave is visible, so a T or P wave cut by the edge can
-/// pass for a beat: keep an edge detection only if its amplitude and steepest slope are at least
-/// half the median of the other beats'.
+/// pass for a beat: keep an edge detection only if its amplitude is at least half, and its
+/// steepest slope a quarter, of the median of the nearest inner beats'.
 fn drop_weak_edge_beats(
     peaks: Vec<usize>,
     x: ArrayView1<f64>,
@@ -352,22 +370,37 @@ fn drop_weak_edge_beats(
     if !peaks.iter().any(|&p| near_edge(p)) {
         return peaks.into_iter().map(|p| p as i64).collect();
     }
+    // Each end is compared with its own neighbourhood: the (up to) NEIGHBOURS inner beats
+    // nearest to it.
     let inner: Vec<usize> = peaks.iter().copied().filter(|&p| !near_edge(p)).collect();
-    let amp = median(inner.iter().map(|&p| amplitude(x, p, fs)).collect());
-    let slope = median(inner.iter().map(|&p| slope_of(p)).collect());
+    let k = inner.len().min(NEIGHBOURS);
+    let reference = |beats: &[usize]| {
+        (
+            median(beats.iter().map(|&p| amplitude(x, p, fs)).collect()),
+            median(beats.iter().map(|&p| slope_of(p)).collect()),
+        )
+    };
+    let first = reference(&inner[..k]);
+    let last = reference(&inner[inner.len() - k..]);
     peaks
         .into_iter()
         // an extremum on the record's first or last sample is not a verifiable peak
         .filter(|&p| p > 0 && p + 1 < n)
-        .filter(|&p| match (amp, slope) {
-            (Some(a), Some(s)) if near_edge(p) => {
-                amplitude(x, p, fs) >= 0.5 * a && slope_of(p) >= 0.25 * s
+        .filter(|&p| {
+            let (amp, slope) = if p < n / 2 { first } else { last };
+            match (amp, slope) {
+                (Some(a), Some(s)) if near_edge(p) => {
+                    amplitude(x, p, fs) >= 0.5 * a && slope_of(p) >= 0.25 * s
+                }
+                _ => true,
             }
-            _ => true,
         })
         .map(|p| p as i64)
         .collect()
 }
+
+/// Inner beats an edge detection is compared with.
+const NEIGHBOURS: usize = 15;
 
 /// Steepest |slope| of the band-passed signal within ±75 ms of `i`.
 fn slope_at(d: &[f64], i: usize, fs: f64) -> f64 {
@@ -500,6 +533,40 @@ fn prefer_steeper(qrs: &[usize], d: &[f64], fs: f64) -> Vec<usize> {
 /// How much steeper a nearby deflection must be to take a fast beat's place.
 const STEEPER: f64 = 1.25;
 
+/// Indices `i` with `v[i] >= v[i - 1]` and `v[i] > v[i + 1]` (a missing neighbour at either end
+/// counts as satisfied), in order. Branch-free: most samples are not maxima, and an
+/// unpredictable branch per sample cost more than the decisions on the maxima.
+fn local_maxima(v: &[f64]) -> Vec<usize> {
+    let n = v.len();
+    if n < 3 {
+        return (0..n)
+            .filter(|&i| (i == 0 || v[i] >= v[i - 1]) && (i + 1 == n || v[i] > v[i + 1]))
+            .collect();
+    }
+    // Compacted through a small stack buffer per block (no record-sized scratch to zero).
+    const BLOCK: usize = 2048;
+    let mut out = Vec::with_capacity(n / 16 + 2);
+    if v[0] > v[1] {
+        out.push(0);
+    }
+    let mut buf = [0u32; BLOCK];
+    let mut i0 = 0;
+    while i0 + 2 < n {
+        let i1 = (i0 + BLOCK).min(n - 2);
+        let mut k = 0;
+        for (j, w) in v[i0..i1 + 2].windows(3).enumerate() {
+            buf[k] = j as u32;
+            k += ((w[1] >= w[0]) & (w[1] > w[2])) as usize;
+        }
+        out.extend(buf[..k].iter().map(|&j| i0 + 1 + j as usize));
+        i0 = i1;
+    }
+    if v[n - 1] >= v[n - 2] {
+        out.push(n - 1);
+    }
+    out
+}
+
 /// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
 fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
@@ -519,13 +586,10 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     };
     let mut last_reset = 0usize;
 
-    for i in 0..n {
-        // local maxima, the record's ends included (a beat may sit right at an edge)
-        let left_ok = i == 0 || mwi[i] >= mwi[i - 1];
-        let right_ok = i + 1 == n || mwi[i] > mwi[i + 1];
-        if !(left_ok && right_ok) {
-            continue;
-        }
+    // Candidates: the MWI's local maxima, the record's ends included (a beat may sit right at
+    // an edge). The max of the MWI over any window lies on one of them or on the window's ends.
+    let cands = local_maxima(mwi);
+    for (ci, &i) in cands.iter().enumerate() {
         let h = mwi[i];
         // Search-back: a beat was probably missed.
         if let (Some(&last), Some(m)) = (st.qrs.last(), st.mean_rr()) {
@@ -573,7 +637,14 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
             let is_before_larger = {
                 let end = (i + p_window + 1).min(n);
                 let ahead = (i + 1).min(end)..end;
-                let ahead_h = mwi[ahead.clone()].iter().cloned().fold(0.0, f64::max);
+                let ahead_h = if ahead.is_empty() {
+                    0.0
+                } else {
+                    cands[ci + 1..]
+                        .iter()
+                        .take_while(|&&j| j < end)
+                        .fold(mwi[ahead.start].max(mwi[end - 1]), |m, &j| m.max(mwi[j]))
+                };
                 ahead_h > 2.0 * h && {
                     let ahead_slope = d[ahead].iter().fold(0.0f64, |m, v| m.max(v.abs()));
                     ahead_slope > 1.5 * slope
@@ -605,7 +676,12 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
     for &i in qrs {
         let a = i.saturating_sub(search);
         let b = (i + search + 1).min(nd);
-        let pd = (a..b).fold(i, |bp, j| if y[j].abs() > y[bp].abs() { j } else { bp });
+        let (mut pd, mut top) = (i, y[i].abs());
+        for (j, v) in y.iter().enumerate().take(b).skip(a) {
+            if v.abs() > top {
+                (pd, top) = (j, v.abs());
+            }
+        }
         let p = dec.to_full(pd, n);
         let xs = x.as_slice().expect("contiguous");
         let mean = local_mean(xs, p, fs);
@@ -682,4 +758,54 @@ pub fn detect_rpeaks_rows(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one sample at a time.
+    fn naive_maxima(v: &[f64]) -> Vec<usize> {
+        let n = v.len();
+        (0..n)
+            .filter(|&i| (i == 0 || v[i] >= v[i - 1]) && (i + 1 == n || v[i] > v[i + 1]))
+            .collect()
+    }
+
+    #[test]
+    fn local_maxima_match_the_definition() {
+        // plateaus, ties, ends and lengths around the block size
+        let mut state = 12345u64;
+        for n in [0, 1, 2, 3, 4, 5, 17, 2047, 2048, 2049, 2050, 4097, 10_000] {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 60) % 5) as f64 // few levels: many plateaus
+                })
+                .collect();
+            assert_eq!(local_maxima(&v), naive_maxima(&v), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn windows_filter_like_whole_lanes() {
+        let fs = 180.0;
+        let filter =
+            SosFilter::new(butter_sos(2, &[5.0, 25.0], fs, BandType::Bandpass).unwrap()).unwrap();
+        let x: Vec<f64> = (0..5000)
+            .map(|i| (i as f64 * 0.07).sin() + 0.3 * (i as f64 * 0.9).cos())
+            .collect();
+        let (starts, len) = ([0, 1000, 2500, 3900], 1100);
+        let (rows, offset) = filter.filtfilt_windows(&x, &starts, len).unwrap();
+        for (k, &s) in starts.iter().enumerate() {
+            let alone = filter
+                .filtfilt(ArrayView1::from(&x[s..s + len]).into_dyn())
+                .unwrap();
+            for j in 0..len {
+                assert_eq!(rows[offset + j][k].to_bits(), alone[j].to_bits());
+            }
+        }
+    }
 }

@@ -46,7 +46,7 @@ impl Sample for f32 {
 type LanePair<'a, T> = (usize, ArrayView1<'a, T>, ArrayViewMut1<'a, MaybeUninit<T>>);
 
 /// Lanes filtered together in one interleaved pass.
-const GROUP: usize = 4;
+pub const GROUP: usize = 4;
 
 /// A validated SOS cascade with its precomputed steady-state initial conditions.
 #[derive(Clone, Debug)]
@@ -158,6 +158,39 @@ impl SosFilter {
             ext[edge + n + i] = 2.0 * last - x[n - 2 - i].to_f64();
         }
         Ok(())
+    }
+
+    /// Zero-phase filter `GROUP` windows `x[s..s + len]` (`s` in `starts`) of one finite signal
+    /// together, each exactly as [`SosFilter::filtfilt`] filters it alone (odd padding, steady
+    /// state start). Returns the filtered windows interleaved, with the padding: element
+    /// `offset + j` of the returned `(rows, offset)` holds sample `j` of every window. Reads `x`
+    /// once, with no intermediate copies.
+    pub fn filtfilt_windows(
+        &self,
+        x: &[f64],
+        starts: &[usize; GROUP],
+        len: usize,
+    ) -> Result<(Vec<[f64; GROUP]>, usize)> {
+        let edge = self.padlen;
+        if len <= edge || starts.iter().any(|&s| s + len > x.len()) {
+            return Err(EcgError::Internal("filtfilt_windows: bad window".into()));
+        }
+        let m = len + 2 * edge;
+        let mut inter: Vec<[f64; GROUP]> = Vec::with_capacity(m);
+        let first = starts.map(|s| x[s]);
+        let last = starts.map(|s| x[s + len - 1]);
+        inter.extend(
+            (0..edge).map(|i| std::array::from_fn(|k| 2.0 * first[k] - x[starts[k] + edge - i])),
+        );
+        inter.extend((0..len).map(|j| std::array::from_fn(|k| x[starts[k] + j])));
+        inter.extend(
+            (0..edge).map(|i| std::array::from_fn(|k| 2.0 * last[k] - x[starts[k] + len - 2 - i])),
+        );
+        let x0 = inter[0];
+        cascade_group(&self.sections, &self.zi, x0, inter.iter_mut());
+        let y0 = inter[m - 1];
+        cascade_group(&self.sections, &self.zi, y0, inter.iter_mut().rev());
+        Ok((inter, edge))
     }
 
     /// Filter `GROUP` lanes of equal length together: their samples are interleaved so the
