@@ -89,13 +89,18 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let finite = bad4.iter().sum::<f64>() == 0.0;
     let lo = lo4.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = hi4.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let xd: Vec<f64> = match m {
-        1 => xs.to_vec(),
-        2 => xs.chunks_exact(2).map(|c| (c[0] + c[1]) * inv).collect(),
+    let xd: std::borrow::Cow<[f64]> = match m {
+        1 => xs.into(),
+        2 => xs
+            .chunks_exact(2)
+            .map(|c| (c[0] + c[1]) * inv)
+            .collect::<Vec<_>>()
+            .into(),
         _ => xs
             .chunks_exact(m)
             .map(|c| c.iter().sum::<f64>() * inv)
-            .collect(),
+            .collect::<Vec<_>>()
+            .into(),
     };
     if !finite {
         let i = xs.iter().position(|v| !v.is_finite()).unwrap_or(0);

@@ -65,6 +65,41 @@ class TestMITBIHBeats:
         assert 0.08 * len(full) <= len(a) <= 0.12 * len(full)
         assert set(a.meta["label"]) == set(full.meta["label"])
 
+    def test_subset_equals_reading_the_records(self, beats):
+        for fraction, seed in ((1.0, 0), (0.1, 1), (0.3, 7)):
+            direct = MITBIHBeats(
+                SHIPPED_MITDB, ["119", "223"], fs=250, fraction=fraction, seed=seed
+            )
+            sub = beats.subset(["119", "223"], fraction=fraction, seed=seed)
+            assert np.array_equal(sub.x, direct.x)
+            assert (sub.meta["sample"].to_numpy() == direct.meta["sample"].to_numpy()).all()
+            assert np.array_equal(sub.labels, direct.labels)
+        assert len(beats.subset()) == len(beats)
+        with pytest.raises(InvalidParameterError, match="999"):
+            beats.subset(["999"])
+        with pytest.raises(InvalidParameterError):
+            beats.subset(["119"], fraction=1.5)
+        counts = beats.record_class_counts()
+        assert list(counts.columns) == list(AAMI_CLASSES)
+        assert counts.loc["119"].sum() == int((beats.meta["record"] == "119").sum())
+
+    def test_stratified_patient_split(self, beats):
+        counts = beats.record_class_counts()
+        records = list(counts.index)
+        for seed in range(5):
+            train, val = patient_split(records, 1 / 3, seed=seed, class_counts=counts)
+            assert not set(train) & set(val) and sorted(train + val) == sorted(records)
+            assert len(val) == 2
+            # every class carried by two or more patients lands on both sides
+            for c in AAMI_CLASSES:
+                carriers = counts.index[counts[c] > 0]
+                if len(carriers) >= 2:
+                    assert counts.loc[train, c].sum() > 0 and counts.loc[val, c].sum() > 0, c
+            again = patient_split(records, 1 / 3, seed=seed, class_counts=counts)
+            assert again == (train, val)
+        with pytest.raises(InvalidParameterError, match="999"):
+            patient_split([*records, "999"], 0.3, class_counts=counts)
+
     def test_unreadable_record_reported(self, tmp_path):
         for f in SHIPPED_MITDB.glob("101.*"):
             shutil.copy(f, tmp_path)
@@ -155,6 +190,17 @@ class TestPolicies:
             finetune_classifier(model, small, small, policy="half")
         with pytest.raises(InvalidParameterError):
             finetune_classifier(model, small, small, balance="smote")
+
+
+def test_class_weights():
+    from ecgfast.torch.finetune import class_weights
+
+    labels = np.array([0] * 90 + [1] * 9 + [3])  # class 2 absent
+    w = class_weights(labels, 4, "weights")
+    assert w == pytest.approx([100 / 360, 100 / 36, 0.0, 100 / 4])
+    assert (w[labels]).mean() == pytest.approx(3 / 4)  # each present class weighs n / k in all
+    assert class_weights(labels, 4, "sqrt") == pytest.approx(np.sqrt(w))
+    assert list(class_weights(labels, 4, None)) == [1.0, 1.0, 0.0, 1.0]
 
 
 def test_cli_pretrain_beats_then_finetune(tmp_path, capsys):

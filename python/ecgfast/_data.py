@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Folder of the MIT-BIH Arrhythmia Database records shipped with ecgfast (101, 119).
+#: Folder of the MIT-BIH Arrhythmia Database records shipped with ecgfast (101, 106, 119, 208,
+#: 209, 223: six DS1 patients covering the AAMI classes).
 SHIPPED_MITDB = Path(__file__).resolve().parent / "data" / "mitdb"
 
 

@@ -11,17 +11,15 @@ pretrain
 label
     Record intervals (HR, PR, QRS, QT, QTc) of a folder of WFDB records into one Parquet table.
 demo
-    The main job end to end on the MIT-BIH records shipped with ecgfast (or ``--root``): today it
-    cleans real ECG (band-pass + powerline notch) with ecgfast and with scipy, checks the results
-    agree and reports the speed-up, then detects R peaks and scores them against the annotated
-    beats; later stages (delineation, training) join it as they land.
+    The main job end to end (needs torch): synthesize lead-II beats, pretrain a backbone to regress
+    their HR/PR/QRS/QT, fine-tune it on real MIT-BIH beats (shipped records, or ``--root``) with
+    the scratch and transfer policies at equal budget, report a table, plots and JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,199 +28,33 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._data import SHIPPED_MITDB, shipped_records
+from ._data import SHIPPED_MITDB
 from .errors import EcgError
 
 
-def _best_time(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-_BEAT_SYMBOLS = set("NLRejAaJSVEFfQ/")
-
-
-def _read_lead(path: Path, preferred: str = "MLII"):
-    import wfdb
-
-    rec = wfdb.rdrecord(str(path))
-    names = list(rec.sig_name)
-    channel = names.index(preferred) if preferred in names else 0
-    return rec.p_signal[:, channel].astype(np.float64), float(rec.fs), names[channel]
-
-
-def _read_beats(path: Path) -> np.ndarray | None:
-    """Reference beat positions from a WFDB ``.atr`` file, or None if there is none."""
-    import wfdb
-
-    if not path.with_suffix(".atr").exists():
-        return None
-    ann = wfdb.rdann(str(path), "atr")
-    return np.array(
-        [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in _BEAT_SYMBOLS]
-    )
-
-
-def _scipy_clean(x, fs, low, high, order, powerline):
-    import scipy.signal as ss
-
-    sos = ss.butter(order, [low, high], btype="band", fs=fs, output="sos")
-    y = ss.sosfiltfilt(sos, x, axis=-1)
-    b, a = ss.iirnotch(powerline, 30.0, fs=fs)
-    return ss.filtfilt(b, a, y, axis=-1)
-
-
-def _ecgfast_clean(x, fs, low, high, order, powerline):
-    from .filters import bandpass, notch
-
-    return notch(bandpass(x, fs, low, high, order), fs, powerline)
-
-
-def _plot_record(out: Path, name: str, raw, clean, fs) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    n = int(10 * fs)
-    t = np.arange(n) / fs
-    fig, ax = plt.subplots(figsize=(11, 3.2))
-    ax.plot(t, raw[:n], color="0.6", lw=0.8, label="raw")
-    ax.plot(t, clean[:n], color="C3", lw=0.9, label="ecgfast band-pass 0.5-40 Hz + notch")
-    ax.set(xlabel="time (s)", ylabel="mV", title=f"MIT-BIH {name}: first 10 s")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path = out / f"clean_{name}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from ._threads import get_num_threads
-
-    root = Path(args.root) if args.root else SHIPPED_MITDB
-    records = args.records or (shipped_records() if not args.root else None)
-    if records is None:
-        records = sorted(p.stem for p in root.glob("*.hea"))
-    if not records:
-        print(f"error: no WFDB records found in {root}", file=sys.stderr)
+    try:
+        from .torch.demo import DemoConfig, run_demo
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    params = dict(low=0.5, high=40.0, order=4, powerline=args.powerline)
-
-    rows, windows_all, skipped = [], [], []
-    for name in tqdm(records, desc="cleaning records", unit="record"):
-        try:
-            x, fs, lead = _read_lead(root / name)
-        except Exception as exc:  # unreadable record: report and go on
-            skipped.append({"record": name, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        ours = _ecgfast_clean(x, fs, **params)
-        ref = _scipy_clean(x, fs, **params)
-        t_ours = _best_time(lambda x=x, fs=fs: _ecgfast_clean(x, fs, **params))
-        t_ref = _best_time(lambda x=x, fs=fs: _scipy_clean(x, fs, **params))
-        plot = _plot_record(out, name, x, ours, fs)
-        from .detect import detect_rpeaks
-        from .evaluate import match_peaks
-
-        peaks = detect_rpeaks(x, fs)
-        t_detect = _best_time(lambda x=x, fs=fs: detect_rpeaks(x, fs))
-        ref_beats = _read_beats(root / name)
-        match = match_peaks(peaks, ref_beats, fs) if ref_beats is not None else None
-        n_win = int(10 * fs)
-        windows_all.append((fs, x[: len(x) // n_win * n_win].reshape(-1, n_win)))
-        rows.append(
-            {
-                "record": name,
-                "lead": lead,
-                "fs": fs,
-                "minutes": round(len(x) / fs / 60, 1),
-                "ecgfast_ms": round(t_ours * 1e3, 2),
-                "scipy_ms": round(t_ref * 1e3, 2),
-                "speedup": round(t_ref / t_ours, 2),
-                "max_abs_diff_mV": float(np.abs(ours - ref).max()),
-                "beats_detected": len(peaks),
-                "detect_ms": round(t_detect * 1e3, 2),
-                "rpeak_f1": round(match.f1, 5) if match else None,
-                "rpeak_se": round(match.sensitivity, 5) if match else None,
-                "rpeak_ppv": round(match.ppv, 5) if match else None,
-                "plot": str(plot) if plot else None,
-            }
-        )
-    if not rows:
-        print("error: no record could be read", file=sys.stderr)
-        for s in skipped:
-            print(f"  {s['record']}: {s['error']}", file=sys.stderr)
-        return 2
-
-    # The same cleaning on a batch of 10-s windows (how training data is prepared).
-    fs0 = windows_all[0][0]
-    batch = np.concatenate([w for fs, w in windows_all if fs == fs0])
-    t_batch = _best_time(lambda: _ecgfast_clean(batch, fs0, **params))
-    t_batch_ref = _best_time(lambda: _scipy_clean(batch, fs0, **params))
-    batch_row = {
-        "windows": int(batch.shape[0]),
-        "samples_per_window": int(batch.shape[1]),
-        "ecgfast_ms": round(t_batch * 1e3, 2),
-        "scipy_ms": round(t_batch_ref * 1e3, 2),
-        "speedup": round(t_batch_ref / t_batch, 2),
-        "max_abs_diff_mV": float(
-            np.abs(_ecgfast_clean(batch, fs0, **params) - _scipy_clean(batch, fs0, **params)).max()
-        ),
-    }
-
-    print(
-        f"\necgfast {__version__} demo: ECG cleaning (band-pass 0.5-40 Hz order 4 + "
-        f"{args.powerline:g} Hz notch), {get_num_threads()} thread(s), vs scipy {_scipy_version()}"
+    cfg = DemoConfig(
+        pretrain_records=args.pretrain_records,
+        pretrain_epochs=args.pretrain_epochs,
+        pretrain_minutes=args.pretrain_minutes,
+        epochs=args.epochs,
+        policies=tuple(args.policies.split(",")),
+        fractions=tuple(float(f) for f in args.fractions.split(",")),
+        seeds=tuple(range(args.seeds)),
+        test_fraction=args.test_fraction,
+        model=args.model,
     )
-    print(f"data: {root}\n")
-    print("| record | lead | minutes | ecgfast ms | scipy ms | speed-up | max |diff| mV |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['record']} | {r['lead']} | {r['minutes']} | {r['ecgfast_ms']} | "
-            f"{r['scipy_ms']} | {r['speedup']}x | {r['max_abs_diff_mV']:.1e} |"
-        )
-    b = batch_row
+    report = run_demo(args.root, args.records, args.out, cfg)
+    print("\n" + report["markdown"])
     print(
-        f"| batch of {b['windows']} x 10-s windows | | | {b['ecgfast_ms']} | {b['scipy_ms']} | "
-        f"{b['speedup']}x | {b['max_abs_diff_mV']:.1e} |"
+        f"finished in {report['seconds'] / 60:.1f} min; wrote {Path(args.out) / 'report.json'}, "
+        f"report.md and plots ({', '.join(Path(p).name for p in report['plots'])})"
     )
-    print("\nR-peak detection (ecgfast.detect_rpeaks) against the cardiologists' beat labels:\n")
-    print("| record | beats found | ms | Se | PPV | F1 |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        scores = [
-            "-" if r[k] is None else f"{r[k]:.4f}" for k in ("rpeak_se", "rpeak_ppv", "rpeak_f1")
-        ]
-        print(
-            f"| {r['record']} | {r['beats_detected']} | {r['detect_ms']} | {' | '.join(scores)} |"
-        )
-    for s in skipped:
-        print(f"skipped {s['record']}: {s['error']}")
-    report = {
-        "ecgfast_version": __version__,
-        "python": platform.python_version(),
-        "threads": get_num_threads(),
-        "data": str(root),
-        "filter": params,
-        "records": rows,
-        "batch": batch_row,
-        "skipped": skipped,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"\nreport: {out / 'report.json'}; plots: {out}/clean_*.png")
     return 0
 
 
@@ -331,56 +163,14 @@ def cmd_label(args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
-def _plot_pretrain(out: Path, result: Any) -> list[str]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
-    written = []
-    hist = result.history
-    epochs = [h["epoch"] for h in hist]
-    fig, axes = plt.subplots(
-        1, 1 + len(result.targets), figsize=(4 * (1 + len(result.targets)), 3.2)
-    )
-    axes[0].plot(epochs, [h["train_loss"] for h in hist], label="train")
-    axes[0].plot(epochs, [h["val_loss"] for h in hist], label="validation")
-    axes[0].set(xlabel="epoch", ylabel="L1 loss (standardised)", title="learning curves")
-    axes[0].legend()
-    for ax, t in zip(axes[1:], result.targets, strict=True):
-        ax.plot(epochs, [h[f"val_mae_{t}"] for h in hist], color="C1")
-        ax.set(xlabel="epoch", ylabel=f"validation MAE ({'bpm' if t == 'hr' else 'ms'})", title=t)
-    fig.tight_layout()
-    fig.savefig(out / "learning_curves.png", dpi=110)
-    written.append(str(out / "learning_curves.png"))
-    plt.close(fig)
-    fig, axes = plt.subplots(1, len(result.targets), figsize=(3.6 * len(result.targets), 3.4))
-    axes = np.atleast_1d(axes)
-    for k, (ax, t) in enumerate(zip(axes, result.targets, strict=True)):
-        yt, yp = result.y_true[:, k], result.y_pred[:, k]
-        ax.scatter(yt, yp, s=3, alpha=0.4)
-        lo, hi = float(min(yt.min(), yp.min())), float(max(yt.max(), yp.max()))
-        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-        ax.set(
-            xlabel=f"true {t}",
-            ylabel=f"predicted {t}",
-            title=f"{t}: MAE {np.abs(yp - yt).mean():.2f}",
-        )
-    fig.tight_layout()
-    fig.savefig(out / "pred_vs_true.png", dpi=110)
-    written.append(str(out / "pred_vs_true.png"))
-    plt.close(fig)
-    return written
-
-
 def cmd_pretrain(args: argparse.Namespace) -> int:
     try:
         from .torch import SyntheticBeats, SyntheticECG, create_model, pretrain_regression
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from .plot import pretraining
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     synth = {
@@ -433,7 +223,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         "seconds": result.seconds,
         "history": result.history,
         "checkpoint": result.checkpoint,
-        "plots": _plot_pretrain(out, result),
+        "plots": pretraining(result, out),
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=1))
     units = {t: ("bpm" if t == "hr" else "ms") for t in result.targets}
@@ -480,7 +270,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         return 2
     available = sorted(p.stem for p in root.glob("*.hea"))
     records = [r for r in (args.records or DS1) if r in available] or available
-    train_recs, val_recs = patient_split(records, args.val_fraction, seed=args.seed)
     meta: dict[str, Any] = {}
     if args.pretrained:
         ckpt = Path(args.pretrained)
@@ -491,11 +280,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     else:
         fs = args.fs
         model = create_model(args.model, 1, 5)
-    window = args.window
-    train = MITBIHBeats(
-        root, train_recs, window=window, fs=fs, fraction=args.fraction, seed=args.seed
+    beats = MITBIHBeats(root, records, window=args.window, fs=fs)
+    # patients split stratified by beat symbol (bundle-branch-block beats on both sides if possible)
+    train_recs, val_recs = patient_split(
+        sorted(set(beats.meta["record"])),
+        args.val_fraction,
+        seed=args.seed,
+        class_counts=beats.record_class_counts(by="symbol"),
     )
-    val = MITBIHBeats(root, val_recs, window=window, fs=fs)
+    train = beats.subset(train_recs, fraction=args.fraction, seed=args.seed)
+    val = beats.subset(val_recs)
     in_ch = model.config["in_channels"]
     if in_ch != 1:
         print(
@@ -517,6 +311,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        balance=None if args.balance == "none" else args.balance,
         seed=args.seed,
     )
     report = {
@@ -556,13 +351,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecgfast {__version__}")
     parser.add_argument("--threads", type=int, default=None, help="cap worker threads")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the main job end to end on shipped records")
-    demo.add_argument(
-        "--root", help="folder of WFDB records (default: records shipped with ecgfast)"
+    demo = sub.add_parser(
+        "demo",
+        help="the main job: synthetic pretraining, then transfer to real MIT-BIH beats",
+        description="Synthesize lead-II beats, pretrain a backbone on their HR/PR/QRS/QT, "
+        "fine-tune on MIT-BIH beats (patient-wise split) with each policy at equal budget, "
+        "report table + plots + JSON. About 10 minutes on 2 CPU cores with the defaults.",
     )
-    demo.add_argument("--records", nargs="*", help="record names inside --root (default: all)")
+    demo.add_argument(
+        "--root", help="folder of MIT-BIH records (default: the records shipped with ecgfast)"
+    )
+    demo.add_argument(
+        "--records", nargs="*", help="records inside --root (default: DS1; DS2 = test)"
+    )
     demo.add_argument("--out", default="runs/demo", help="output folder for the report and plots")
-    demo.add_argument("--powerline", type=float, default=60.0, help="mains frequency in Hz")
+    demo.add_argument("--model", default="xresnet1d", help="inception1d | resnet1d | xresnet1d")
+    demo.add_argument(
+        "--pretrain-records", type=int, default=4000, help="synthetic 10-s records (8 beats each)"
+    )
+    demo.add_argument("--pretrain-epochs", type=int, default=3)
+    demo.add_argument("--pretrain-minutes", type=float, default=6.0, help="pretraining budget")
+    demo.add_argument("--epochs", type=int, default=8, help="fine-tuning epochs per policy")
+    demo.add_argument(
+        "--policies", default="scratch,linear,partial,full", help="comma list of policies"
+    )
+    demo.add_argument("--fractions", default="1,0.1", help="comma list of training-beat fractions")
+    demo.add_argument("--seeds", type=int, default=1, help="fine-tuning seeds per setting")
+    demo.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="share of DS1 patients held out as a test set when --root has no DS2 record",
+    )
     demo.set_defaults(func=cmd_demo)
 
     synth = sub.add_parser(
@@ -640,6 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     fine.add_argument("--epochs", type=int, default=10)
     fine.add_argument("--batch-size", type=int, default=128)
     fine.add_argument("--lr", type=float, default=1e-3)
+    fine.add_argument(
+        "--balance", default="sqrt", help="class weights: weights | sqrt | sampler | none"
+    )
     fine.add_argument("--seed", type=int, default=0)
     fine.add_argument("--out", required=True, help="output folder")
     fine.set_defaults(func=cmd_finetune)

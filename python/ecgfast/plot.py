@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["delineation", "ecg"]
+__all__ = ["delineation", "ecg", "pretraining"]
 
 _MARKS = {
     "p_on": ("P on", "C0", "|"),
@@ -229,3 +229,53 @@ def ecg(
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+def pretraining(result: Any, out: Any, prefix: str = "") -> list[str]:
+    """Plots of a regression pretraining run (a ``ecgfast.torch.TrainResult``) written to the
+    folder ``out``: ``{prefix}learning_curves.png`` (train/validation loss and validation MAE
+    per target by epoch) and ``{prefix}pred_vs_true.png`` (best epoch's validation predictions).
+
+    Returns the paths written; none when matplotlib is missing.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        plt = _pyplot()
+    except ImportError:
+        return []
+    from pathlib import Path
+
+    out = Path(out)
+    written = []
+    hist = result.history
+    epochs = [h["epoch"] for h in hist]
+    k = len(result.targets)
+    fig, axes = plt.subplots(1, 1 + k, figsize=(4 * (1 + k), 3.2))
+    axes[0].plot(epochs, [h["train_loss"] for h in hist], marker="o", label="train")
+    axes[0].plot(epochs, [h["val_loss"] for h in hist], marker="o", label="validation")
+    axes[0].set(xlabel="epoch", ylabel="L1 loss (standardised)", title="learning curves")
+    axes[0].legend()
+    for ax, t in zip(axes[1:], result.targets, strict=True):
+        ax.plot(epochs, [h[f"val_mae_{t}"] for h in hist], marker="o", color="C1")
+        ax.set(xlabel="epoch", ylabel=f"validation MAE ({'bpm' if t == 'hr' else 'ms'})", title=t)
+    fig.tight_layout()
+    path = out / f"{prefix}learning_curves.png"
+    fig.savefig(path, dpi=110)
+    written.append(str(path))
+    plt.close(fig)
+    fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.4))
+    for j, (ax, t) in enumerate(zip(np.atleast_1d(axes), result.targets, strict=True)):
+        yt, yp = result.y_true[:, j], result.y_pred[:, j]
+        ax.scatter(yt, yp, s=3, alpha=0.4)
+        lo, hi = float(min(yt.min(), yp.min())), float(max(yt.max(), yp.max()))
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
+        ax.set(xlabel=f"true {t}", ylabel=f"predicted {t}",
+               title=f"{t}: MAE {np.abs(yp - yt).mean():.2f}")  # fmt: skip
+    fig.tight_layout()
+    path = out / f"{prefix}pred_vs_true.png"
+    fig.savefig(path, dpi=110)
+    written.append(str(path))
+    plt.close(fig)
+    return written

@@ -30,6 +30,7 @@ from .finetune import (
     POLICIES,
     FinetuneConfig,
     FinetuneResult,
+    class_weights,
     classification_metrics,
     finetune_classifier,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "TrainResult",
     "WFDBDataset",
     "XResNet1d",
+    "class_weights",
     "classification_metrics",
     "create_model",
     "finetune_classifier",

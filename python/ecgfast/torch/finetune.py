@@ -3,8 +3,9 @@
 Policies: ``scratch`` (all trainable; pass a freshly initialised model), ``linear`` (backbone
 frozen, batch-norm statistics too), ``partial`` (the first ``freeze_stages`` children of the
 backbone frozen), ``full`` (all trainable; the backbone at ``backbone_lr_factor`` × the LR).
-Imbalance: class-weighted cross-entropy (``balance="weights"``) or a class-balanced sampler
-(``"sampler"``). Early stopping on validation macro-F1.
+Imbalance: class-weighted cross-entropy with weights ∝ 1/frequency (``balance="weights"``) or
+∝ 1/√frequency (``"sqrt"``, milder: a class of a handful of beats does not dominate the loss), or
+a class-balanced sampler (``"sampler"``). Early stopping on validation macro-F1.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ __all__ = [
     "POLICIES",
     "FinetuneConfig",
     "FinetuneResult",
+    "class_weights",
     "classification_metrics",
     "finetune_classifier",
 ]
 
 POLICIES = ("scratch", "linear", "partial", "full")
+BALANCING = ("weights", "sqrt", "sampler", None)
 
 
 @dataclass
@@ -51,8 +54,8 @@ class FinetuneConfig:
     def validate(self) -> FinetuneConfig:
         if self.policy not in POLICIES:
             raise InvalidParameterError(f"policy must be one of {POLICIES}, got {self.policy!r}")
-        if self.balance not in ("weights", "sampler", None):
-            raise InvalidParameterError("balance must be 'weights', 'sampler' or None")
+        if self.balance not in BALANCING:
+            raise InvalidParameterError(f"balance must be one of {BALANCING}")
         for name in ("epochs", "batch_size", "patience"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -120,6 +123,19 @@ def classification_metrics(
     }
 
 
+def class_weights(
+    labels: np.ndarray, n_classes: int, balance: str | None = "weights"
+) -> np.ndarray:
+    """Per-class loss weights: ``n / (k · n_c)`` for ``"weights"`` and ``"sampler"`` (each class
+    then weighs n / k in all), its square root for ``"sqrt"``, ones for ``None``; 0 for classes
+    absent from ``labels``."""
+    counts = np.bincount(np.asarray(labels), minlength=n_classes).astype(np.float64)
+    if balance is None:
+        return np.where(counts > 0, 1.0, 0.0)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return np.sqrt(weights) if balance == "sqrt" else weights
+
+
 def _freeze(module: torch.nn.Module) -> None:
     for p in module.parameters():
         p.requires_grad_(False)
@@ -178,8 +194,7 @@ def finetune_classifier(
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(device)
     frozen = _apply_policy(model, cfg)
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
-    weights = np.where(counts > 0, counts.sum() / (k * np.maximum(counts, 1)), 0.0)
+    weights = class_weights(labels, k, cfg.balance)
     gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.balance == "sampler":
         sample_w = torch.as_tensor(weights[labels], dtype=torch.double)

@@ -7,6 +7,7 @@ dataset is built from the others), never a stack trace.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from fractions import Fraction
@@ -61,11 +62,29 @@ def patient_of(record: str) -> str:
 
 
 def patient_split(
-    records: Sequence[str], val_fraction: float = 0.2, seed: int = 0
+    records: Sequence[str],
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    class_counts: Any = None,
 ) -> tuple[list[str], list[str]]:
     """Split records into train and validation by patient (no patient in both).
 
-    Returns ``(train_records, val_records)``; at least one patient goes to each side.
+    Parameters
+    ----------
+    records : sequence of str
+    val_fraction : float
+        Share of the patients that go to validation (at least one patient on each side).
+    seed : int
+    class_counts : DataFrame or mapping, optional
+        Beats per record and class (rows = records, e.g.
+        :meth:`MITBIHBeats.record_class_counts`). When given, the split is stratified: of 256
+        seeded candidate splits, the one that puts every class carried by two or more patients
+        on both sides and brings each class's validation share closest to ``val_fraction`` is
+        returned. Without it, patients are drawn at random.
+
+    Returns
+    -------
+    (train_records, val_records)
     """
     if not 0 < val_fraction < 1:
         raise InvalidParameterError("val_fraction must be in (0, 1)")
@@ -73,9 +92,35 @@ def patient_split(
     if len(patients) < 2:
         raise InvalidParameterError("need records of at least two patients to split")
     rng = np.random.default_rng(seed)
-    order = list(rng.permutation(patients))
     k = min(len(patients) - 1, max(1, round(val_fraction * len(patients))))
-    val_patients = set(order[:k])
+    if class_counts is None:
+        val_patients = set(list(rng.permutation(patients))[:k])
+    else:
+        table = pd.DataFrame(class_counts)
+        table.index = table.index.map(str)
+        absent = sorted(set(map(str, records)) - set(table.index))
+        if absent:
+            raise InvalidParameterError(f"class_counts has no row for records {absent}")
+        per_patient = (
+            table.loc[[str(r) for r in records]]
+            .groupby(lambda r: patient_of(r))
+            .sum()
+            .reindex(patients)
+            .to_numpy(dtype=np.float64)
+        )
+        total = per_patient.sum(axis=0)
+        present = total > 0
+        shared = (per_patient > 0).sum(axis=0) >= 2
+        best_cost, val_patients = None, set()
+        for _ in range(256):
+            order = rng.permutation(len(patients))
+            mask = np.zeros(len(patients), dtype=bool)
+            mask[order[:k]] = True
+            share = per_patient[mask].sum(axis=0)[present] / total[present]
+            one_sided = int(np.sum(((share == 0) | (share == 1)) & shared[present]))
+            cost = (one_sided, float(np.abs(share - k / len(patients)).mean()))
+            if best_cost is None or cost < best_cost:
+                best_cost, val_patients = cost, {patients[i] for i in order[:k]}
     train = [r for r in records if patient_of(r) not in val_patients]
     val = [r for r in records if patient_of(r) in val_patients]
     return train, val
@@ -204,15 +249,8 @@ class MITBIHBeats(_ArrayDataset):
             ]
             keep = [(s, sym) for s, sym in keep if s - half >= 0 and s + half <= len(x)]
             if fraction < 1 and keep:
-                rng = np.random.default_rng([seed, int(rec) if rec.isdigit() else len(rec)])
-                labels = np.array([AAMI_MAP[sym] for _, sym in keep])
-                chosen = []
-                for c in AAMI_CLASSES:
-                    idx = np.flatnonzero(labels == c)
-                    if idx.size:
-                        m = max(1, round(fraction * idx.size))
-                        chosen.extend(rng.choice(idx, m, replace=False).tolist())
-                keep = [keep[i] for i in sorted(chosen)]
+                labels = np.array([AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep])
+                keep = [keep[i] for i in _stratified_pick(labels, fraction, seed, rec)]
             if not keep:
                 continue
             xs.append(
@@ -239,6 +277,64 @@ class MITBIHBeats(_ArrayDataset):
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
         return dict(zip(AAMI_CLASSES, counts.tolist(), strict=True))
+
+    def subset(
+        self, records: Sequence[str] | None = None, *, fraction: float = 1.0, seed: int = 0
+    ) -> MITBIHBeats:
+        """The beats of ``records`` (default: all), optionally a class-stratified ``fraction``
+        of each record's beats, without reading the records again.
+
+        ``ds.subset(recs, fraction=f, seed=s)`` holds the same windows as
+        ``MITBIHBeats(root, recs, fraction=f, seed=s)`` with the same other arguments.
+        """
+        if not 0 < fraction <= 1:
+            raise InvalidParameterError("fraction must be in (0, 1]")
+        have = list(dict.fromkeys(self.meta["record"]))
+        wanted = have if records is None else [str(r) for r in records]
+        missing = sorted(set(wanted) - set(have))
+        if missing:
+            raise InvalidParameterError(f"records not in this dataset: {missing}")
+        rows = []
+        for rec in wanted:
+            idx = np.flatnonzero(self.meta["record"].to_numpy() == rec)
+            if fraction < 1:
+                idx = idx[_stratified_pick(self.labels[idx], fraction, seed, rec)]
+            rows.append(idx)
+        sel = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        if sel.size == 0:
+            raise InvalidParameterError("the subset holds no beats")
+        out = copy.copy(self)
+        out.x = self.x[sel]
+        out.meta = self.meta.iloc[sel].reset_index(drop=True)
+        out.labels = out.meta["label"].to_numpy(dtype=np.int64)
+        out.y = out.labels
+        return out
+
+    def record_class_counts(self, by: str = "class") -> pd.DataFrame:
+        """Beats per record (rows) and AAMI class (``by="class"``) or annotation symbol
+        (``by="symbol"``: N, L, R, A, V, ... — finer than the classes, e.g. bundle-branch-block
+        beats are class N but look like no other N beat) (columns)."""
+        if by == "symbol":
+            return pd.crosstab(self.meta["record"], self.meta["symbol"])
+        if by != "class":
+            raise InvalidParameterError("by must be 'class' or 'symbol'")
+        table = pd.crosstab(self.meta["record"], self.meta["label"])
+        table = table.reindex(columns=range(len(AAMI_CLASSES)), fill_value=0)
+        table.columns = list(AAMI_CLASSES)
+        return table
+
+
+def _stratified_pick(labels: np.ndarray, fraction: float, seed: int, record: str) -> np.ndarray:
+    """Sorted indices of a class-stratified ``fraction`` of one record's beats (at least one
+    beat of every class present), seeded by ``(seed, record)``."""
+    rng = np.random.default_rng([seed, int(record) if record.isdigit() else len(record)])
+    chosen: list[int] = []
+    for c in range(len(AAMI_CLASSES)):
+        idx = np.flatnonzero(labels == c)
+        if idx.size:
+            m = max(1, round(fraction * idx.size))
+            chosen.extend(rng.choice(idx, m, replace=False).tolist())
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 class WFDBDataset(_ArrayDataset):
