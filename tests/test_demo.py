@@ -134,11 +134,13 @@ def test_bad_data(tmp_path):
 def test_cli_demo_tiny(tmp_path, capsys):
     args = ["demo", "--out", str(tmp_path), "--records", "101", "119", "223"]
     args += ["--pretrain-records", "16", "--pretrain-epochs", "1", "--epochs", "1"]
-    args += ["--policies", "scratch,full", "--fractions", "0.05"]
+    args += ["--policies", "scratch,full", "--fractions", "0.05", "--fs", "125", "--window", "0.6"]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "| scratch | 0.05 |" in out and "| full | 0.05 |" in out
-    assert (tmp_path / "report.json").is_file()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["fs"] == 125.0 and report["config"]["window"] == 0.6
+    assert report["config"]["balance"] == "sqrt"
 
 
 def test_cli_demo_errors(tmp_path, capsys):

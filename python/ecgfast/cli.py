@@ -47,7 +47,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         fractions=tuple(float(f) for f in args.fractions.split(",")),
         seeds=tuple(range(args.seeds)),
         test_fraction=args.test_fraction,
+        val_fraction=args.val_fraction,
         model=args.model,
+        fs=args.fs,
+        window=args.window,
+        balance=None if args.balance == "none" else args.balance,
     )
     report = run_demo(args.root, args.records, args.out, cfg)
     print("\n" + report["markdown"])
@@ -369,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--pretrain-records", type=int, default=4000, help="synthetic 10-s records (8 beats each)"
     )
+    demo.add_argument("--fs", type=float, default=250.0, help="model sampling rate, Hz")
+    demo.add_argument("--window", type=float, default=0.8, help="beat window, s")
     demo.add_argument("--pretrain-epochs", type=int, default=3)
     demo.add_argument("--pretrain-minutes", type=float, default=6.0, help="pretraining budget")
     demo.add_argument("--epochs", type=int, default=8, help="fine-tuning epochs per policy")
@@ -377,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--fractions", default="1,0.1", help="comma list of training-beat fractions")
     demo.add_argument("--seeds", type=int, default=1, help="fine-tuning seeds per setting")
+    demo.add_argument(
+        "--val-fraction", type=float, default=1 / 3, help="share of patients for validation"
+    )
+    demo.add_argument(
+        "--balance", default="sqrt", help="class weights: weights | sqrt | sampler | none"
+    )
     demo.add_argument(
         "--test-fraction",
         type=float,
