@@ -48,6 +48,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seeds=tuple(range(args.seeds)),
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
+        split_seed=args.split_seed,
         model=args.model,
         fs=args.fs,
         window=args.window,
@@ -385,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seeds", type=int, default=1, help="fine-tuning seeds per setting")
     demo.add_argument(
         "--val-fraction", type=float, default=1 / 3, help="share of patients for validation"
+    )
+    demo.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the patient split and of pretraining"
     )
     demo.add_argument(
         "--balance", default="sqrt", help="class weights: weights | sqrt | sampler | none"

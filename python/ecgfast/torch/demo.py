@@ -73,6 +73,7 @@ class DemoConfig:
     val_fraction: float = 1 / 3
     #: share of DS1 patients held out for testing when ``root`` has no DS2 record
     test_fraction: float = 0.0
+    #: seeds the patient splits and the pretraining (data and initialisation)
     split_seed: int = 0
     progress: bool = True
 
