@@ -152,3 +152,13 @@ def test_cli_demo_errors(tmp_path, capsys):
     assert "error:" in err
     assert cli.main(["demo", "--policies", "magic", "--out", str(tmp_path / "o")]) == 2
     assert "policies" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad", [["--fractions", "1,abc"], ["--balance", "smote"], ["--fractions", ""]]
+)
+def test_cli_demo_rejects_malformed_options(bad, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", "--out", str(tmp_path), *bad])
+    assert info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err

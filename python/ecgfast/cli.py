@@ -44,7 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pretrain_minutes=args.pretrain_minutes,
         epochs=args.epochs,
         policies=tuple(args.policies.split(",")),
-        fractions=tuple(float(f) for f in args.fractions.split(",")),
+        fractions=args.fractions,
         seeds=tuple(range(args.seeds)),
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
@@ -52,7 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         model=args.model,
         fs=args.fs,
         window=args.window,
-        balance=None if args.balance == "none" else args.balance,
+        balance=args.balance,
     )
     report = run_demo(args.root, args.records, args.out, cfg)
     print("\n" + report["markdown"])
@@ -316,7 +316,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
-        balance=None if args.balance == "none" else args.balance,
+        balance=args.balance,
         seed=args.seed,
     )
     report = {
@@ -347,6 +347,28 @@ def _scipy_version() -> str:
     import scipy
 
     return scipy.__version__
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    """argparse type: ``"1,0.1"`` -> ``(1.0, 0.1)``; anything else is a usage error."""
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _add_balance(parser: argparse.ArgumentParser) -> None:
+    """The class-imbalance option shared by ``finetune`` and ``demo``."""
+    parser.add_argument(
+        "--balance",
+        default="sqrt",
+        type=lambda v: None if v == "none" else v,
+        choices=("weights", "sqrt", "sampler", None),
+        metavar="{weights,sqrt,sampler,none}",
+        help="class weights ∝ 1/frequency, ∝ 1/sqrt(frequency), a balanced sampler, or none",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -382,7 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--policies", default="scratch,linear,partial,full", help="comma list of policies"
     )
-    demo.add_argument("--fractions", default="1,0.1", help="comma list of training-beat fractions")
+    demo.add_argument(
+        "--fractions",
+        type=_float_list,
+        default=(1.0, 0.1),
+        help="comma list of training-beat fractions (default 1,0.1)",
+    )
     demo.add_argument("--seeds", type=int, default=1, help="fine-tuning seeds per setting")
     demo.add_argument(
         "--val-fraction", type=float, default=1 / 3, help="share of patients for validation"
@@ -390,9 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--split-seed", type=int, default=0, help="seed of the patient split and of pretraining"
     )
-    demo.add_argument(
-        "--balance", default="sqrt", help="class weights: weights | sqrt | sampler | none"
-    )
+    _add_balance(demo)
     demo.add_argument(
         "--test-fraction",
         type=float,
@@ -476,9 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     fine.add_argument("--epochs", type=int, default=10)
     fine.add_argument("--batch-size", type=int, default=128)
     fine.add_argument("--lr", type=float, default=1e-3)
-    fine.add_argument(
-        "--balance", default="sqrt", help="class weights: weights | sqrt | sampler | none"
-    )
+    _add_balance(fine)
     fine.add_argument("--seed", type=int, default=0)
     fine.add_argument("--out", required=True, help="output folder")
     fine.set_defaults(func=cmd_finetune)
