@@ -27,7 +27,7 @@ import wfdb
 from tqdm.auto import tqdm
 
 import ecgfast
-from ecgfast.bench import earliest_latest_intervals, nk_delineate
+from ecgfast.apps.bench import earliest_latest_intervals, nk_delineate
 from ecgfast.evaluate import FIDUCIALS, delineation, fiducials_from_annotation
 
 KEYS = ("hr", "pr", "qrs", "qt")

@@ -382,4 +382,10 @@ mod _core {
     fn get_num_threads() -> usize {
         parallel::num_threads()
     }
+
+    /// The thread count set by `set_num_threads` (0: none set, the default applies).
+    #[pyfunction]
+    fn requested_num_threads() -> usize {
+        parallel::requested_num_threads()
+    }
 }

@@ -43,6 +43,11 @@ pub fn num_threads() -> usize {
     }
 }
 
+/// The count set by [`set_num_threads`]; 0 when none is set (the default applies).
+pub fn requested_num_threads() -> usize {
+    REQUESTED.load(Ordering::Relaxed)
+}
+
 /// Cap the number of threads (0 restores the default).
 pub fn set_num_threads(n: usize) {
     REQUESTED.store(n, Ordering::Relaxed);
@@ -98,7 +103,9 @@ mod tests {
         assert_eq!(num_threads(), 3);
         let inside = install(rayon::current_num_threads);
         assert_eq!(inside, 3);
+        assert_eq!(requested_num_threads(), 3);
         set_num_threads(0);
+        assert_eq!(requested_num_threads(), 0);
         assert_eq!(num_threads(), default_num_threads());
     }
 }

@@ -40,23 +40,22 @@ class TestShapesAndTypes:
 
     def test_labels_table(self, batch):
         lab = batch.labels
-        assert list(lab.columns[:9]) == [
+        assert list(lab.columns[:8]) == [
             "hr",
             "rr_std",
             "pr",
             "qrs",
             "qt",
-            "qtc",
             "qtc_bazett",
             "qtc_fridericia",
             "n_beats",
         ]
         assert lab.index.name == "record"
         assert list(lab.index) == list(range(24))
-        assert (lab["qtc"] == lab["qtc_bazett"]).all()
+        assert "qtc" not in lab.columns  # one meaning per name: the parameter is Fridericia
         assert lab["n_beats"].dtype == np.int64
         assert any(c.startswith("param_") for c in lab.columns)
-        assert lab[["hr", "pr", "qrs", "qt", "qtc"]].notna().all().all()
+        assert lab[["hr", "pr", "qrs", "qt", "qtc_bazett"]].notna().all().all()
 
     def test_beats_table(self, batch):
         beats = batch.beats

@@ -239,9 +239,11 @@ class TestPretrain:
         model.eval()
         with torch.no_grad():
             torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
-        scaler = TargetScaler.from_dict(meta["scaler"])
-        assert scaler.names == ("hr", "qrs") and meta["ecgfast_version"] == ecgfast.__version__
-        assert meta["data"]["fs"] == 100.0
+        scaler = meta["scaler"]
+        assert isinstance(scaler, TargetScaler) and scaler.names == ("hr", "qrs")
+        assert meta["ecgfast_version"] == ecgfast.__version__ and meta["finished"]
+        pre = meta["preprocessing"]
+        assert pre.fs == 100.0 and pre.kind == "record" and pre.leads == val.lead_names
 
     def test_bad_config(self, trained):
         model, _, val = trained

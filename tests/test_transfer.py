@@ -18,7 +18,6 @@ from ecgfast.torch import (  # noqa: E402
     DS2,
     PACED,
     MITBIHBeats,
-    classification_metrics,
     create_model,
     finetune_classifier,
     patient_split,
@@ -124,6 +123,8 @@ class TestMITBIHBeats:
 
 
 def test_classification_metrics():
+    from ecgfast.evaluate import classification as classification_metrics
+
     y = np.array([0, 0, 1, 1, 2])
     p = np.eye(3)[[0, 1, 1, 1, 2]] * 0.9 + 0.05
     m = classification_metrics(y, p, ("a", "b", "c"))
@@ -133,63 +134,6 @@ def test_classification_metrics():
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 1.0) / 3)
     perfect = classification_metrics(y, np.eye(3)[y], ("a", "b", "c"))
     assert perfect["macro_auroc"] == 1.0 and perfect["macro_f1"] == 1.0
-
-
-@pytest.fixture(scope="module")
-def small(beats):
-    idx = np.r_[np.flatnonzero(beats.labels == 0)[:96], np.flatnonzero(beats.labels == 2)[:32]]
-    sub = torch.utils.data.Subset(beats, idx)
-    sub.labels = beats.labels[idx]
-    sub.classes = beats.classes
-    return sub
-
-
-class TestPolicies:
-    @pytest.mark.parametrize("policy", ["scratch", "linear", "partial", "full"])
-    def test_which_parameters_train(self, small, policy):
-        torch.manual_seed(0)
-        model = create_model("xresnet1d", 1, 5, widths=(8, 8, 16, 16))
-        before = {k: v.clone() for k, v in model.state_dict().items()}
-        res = finetune_classifier(
-            model,
-            small,
-            small,
-            policy=policy,
-            freeze_stages=2,
-            epochs=1,
-            batch_size=32,
-            progress=False,
-        )
-        after = model.state_dict()
-        backbone_changed = [
-            k for k in before if k.startswith("backbone.") and not torch.equal(before[k], after[k])
-        ]
-        stem_changed = [k for k in backbone_changed if k.startswith(("backbone.0.", "backbone.1."))]
-        head_changed = any(
-            not torch.equal(before[k], after[k]) for k in before if k.startswith("head.")
-        )
-        assert head_changed
-        if policy == "linear":
-            assert backbone_changed == []  # weights and batch-norm statistics frozen
-        elif policy == "partial":
-            assert stem_changed == [] and backbone_changed
-        else:
-            assert stem_changed
-        assert set(res.metrics) >= {
-            "accuracy",
-            "macro_f1",
-            "per_class_f1",
-            "macro_auroc",
-            "confusion",
-        }
-        assert all(p.requires_grad for p in model.parameters())  # unfrozen afterwards
-
-    def test_bad_policy(self, small):
-        model = create_model("xresnet1d", 1, 5, widths=(8, 8, 16, 16))
-        with pytest.raises(InvalidParameterError):
-            finetune_classifier(model, small, small, policy="half")
-        with pytest.raises(InvalidParameterError):
-            finetune_classifier(model, small, small, balance="smote")
 
 
 def test_class_weights():

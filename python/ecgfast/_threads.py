@@ -32,14 +32,16 @@ def get_num_threads() -> int:
 
 @contextmanager
 def thread_limit(n: int | None) -> Iterator[None]:
-    """Context manager: run the block with at most ``n`` threads, then restore the setting.
+    """Context manager: run the block with at most ``n`` threads, then restore the setting as
+    it was: a count set before, or the default (``ECGFAST_NUM_THREADS`` / all cores, read
+    anew) if none was set.
 
     >>> import ecgfast
     >>> with ecgfast.thread_limit(1):
     ...     ecgfast.get_num_threads()
     1
     """
-    previous = _core.get_num_threads()
+    previous = _core.requested_num_threads()  # 0: no count set, the default applies
     set_num_threads(n)
     try:
         yield

@@ -1,7 +1,9 @@
-"""Evaluation against reference annotations (the protocol of ``DESIGN.md``)."""
+"""Evaluation against references: R peaks and fiducials against annotations, and the metrics of
+classification and regression models (the protocols of ``docs/DESIGN.md``)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,7 +14,17 @@ from ._validate import check_fs, check_positive
 from .delineation import FIDUCIALS
 from .errors import InvalidParameterError
 
-__all__ = ["FIDUCIALS", "PeakMatch", "delineation", "fiducials_from_annotation", "match_peaks"]
+__all__ = [
+    "FIDUCIALS",
+    "PeakMatch",
+    "auroc",
+    "classification",
+    "delineation",
+    "fiducials_from_annotation",
+    "match_peaks",
+    "multilabel",
+    "regression",
+]
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,11 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
     )
 
 
+#: Annotation symbols that mark a QRS complex: WFDB's beat codes (``N L R B A a J S V r F e j n
+#: E / f Q ?``) and ``!`` (ventricular flutter wave). ``u`` (U wave) and the other non-beat codes
+#: are not QRS complexes.
+QRS_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?!")
+
 _WAVE_COLUMNS = {
     "p": ("p_on", "p_peak", "p_off"),
     "N": ("qrs_on", "r_peak", "qrs_off"),
@@ -103,7 +120,8 @@ def fiducials_from_annotation(samples: Any, symbols: Any) -> pd.DataFrame:
     """Turn WFDB wave annotations (LUDB, QTDB style) into a fiducial table.
 
     Each wave is written as ``(`` onset, a peak symbol (``p`` P wave, ``N`` QRS complex, ``t``
-    T wave; other beat symbols count as QRS too), ``)`` offset. Beats are built around the QRS
+    T wave; the other beat symbols of :data:`QRS_SYMBOLS` count as QRS too, ``u`` U waves and
+    other non-beat symbols are ignored), ``)`` offset. Beats are built around the QRS
     complexes: a P wave belongs to the next QRS, a T wave to the previous one. Waves without a
     QRS on that side are dropped; a missing bracket gives ``<NA>``.
 
@@ -128,7 +146,7 @@ def fiducials_from_annotation(samples: Any, symbols: Any) -> pd.DataFrame:
         if sym in ("(", ")"):
             continue
         kind = sym if sym in ("p", "t") else "N"
-        if sym in ("p", "t", "N") or sym.isalpha() or sym in ("/", "!"):
+        if kind in ("p", "t") or sym in QRS_SYMBOLS:
             on = int(samples[k - 1]) if k > 0 and symbols[k - 1] == "(" else None
             off = int(samples[k + 1]) if k + 1 < len(symbols) and symbols[k + 1] == ")" else None
             waves.append((kind, on, int(samples[k]), off))
@@ -276,3 +294,117 @@ def _pair(det: np.ndarray, ref: np.ndarray, tol: float) -> tuple[np.ndarray, np.
             used_d[i] = used_r[j] = True
             errors.append(det[i] - ref[j])
     return used_d, np.asarray(errors, dtype=np.float64)
+
+
+# -- model metrics ----------------------------------------------------------------------------
+
+
+def auroc(y: Any, score: Any) -> float:
+    """Area under the ROC curve of a binary problem (Mann-Whitney U, ties averaged); NaN when
+    ``y`` holds one class only."""
+    from scipy.stats import rankdata
+
+    pos = np.asarray(y).astype(bool)
+    score = np.asarray(score, dtype=np.float64)
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _f1(tp: float, fp: float, fn: float) -> float:
+    return float(2 * tp / (2 * tp + fp + fn)) if (2 * tp + fp + fn) else float("nan")
+
+
+def classification(y_true: Any, y_prob: Any, classes: Any) -> dict[str, Any]:
+    """Single-label classification metrics.
+
+    Parameters
+    ----------
+    y_true : array_like of int, shape (n,)
+        True class indices.
+    y_prob : array_like, shape (n, k)
+        Class probabilities (or any scores: the prediction is the arg-max).
+    classes : sequence of str
+        The ``k`` class names.
+
+    Returns
+    -------
+    dict
+        ``accuracy``; ``macro_f1`` over the classes present in ``y_true`` or predicted;
+        ``per_class_f1``; ``macro_auroc`` (one-vs-rest, over the classes present in ``y_true``);
+        ``confusion`` (rows = truth, columns = prediction).
+    """
+    classes = tuple(str(c) for c in classes)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    k = len(classes)
+    if y_prob.ndim != 2 or y_prob.shape != (y_true.size, k):
+        raise InvalidParameterError(
+            f"y_prob must have shape ({y_true.size}, {k}), got {y_prob.shape}"
+        )
+    if y_true.size and (y_true.min() < 0 or y_true.max() >= k):
+        raise InvalidParameterError(f"y_true holds class indices outside 0..{k - 1}")
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_prob.argmax(axis=1)), 1)
+    tp = np.diag(cm)
+    f1 = {
+        classes[c]: _f1(tp[c], cm[:, c].sum() - tp[c], cm[c, :].sum() - tp[c]) for c in range(k)
+    }
+    present = [c for c in range(k) if cm[c, :].sum() > 0 or cm[:, c].sum() > 0]
+    aucs = [auroc(y_true == c, y_prob[:, c]) for c in range(k) if cm[c, :].sum() > 0]
+    return {
+        "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+        "macro_f1": float(np.mean([f1[classes[c]] for c in present])) if present else math.nan,
+        "per_class_f1": f1,
+        "macro_auroc": float(np.nanmean(aucs)) if aucs else math.nan,
+        "confusion": cm.tolist(),
+    }
+
+
+def multilabel(y_true: Any, y_prob: Any, classes: Any, thresholds: Any = 0.5) -> dict[str, Any]:
+    """Multi-label metrics: per-label AUROC and F1 at ``thresholds`` (one value, or one per
+    label), their macro means over the labels with both positives and negatives, and the
+    exact-match accuracy."""
+    classes = tuple(str(c) for c in classes)
+    y_true = np.asarray(y_true, dtype=np.float64) > 0.5
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    if y_true.ndim != 2 or y_prob.shape != y_true.shape or y_true.shape[1] != len(classes):
+        raise InvalidParameterError(
+            f"y_true and y_prob must both have shape (n, {len(classes)}), got "
+            f"{y_true.shape} and {y_prob.shape}"
+        )
+    thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (len(classes),))
+    pred = y_prob >= thr
+    per_auc, per_f1 = {}, {}
+    for c, name in enumerate(classes):
+        t, p = y_true[:, c], pred[:, c]
+        per_auc[name] = auroc(t, y_prob[:, c])
+        per_f1[name] = _f1(np.sum(t & p), np.sum(~t & p), np.sum(t & ~p))
+    usable = [n for n in classes if per_auc[n] == per_auc[n]]
+    return {
+        "macro_auroc": float(np.mean([per_auc[n] for n in usable])) if usable else math.nan,
+        "macro_f1": float(np.mean([per_f1[n] for n in usable])) if usable else math.nan,
+        "per_label_auroc": per_auc,
+        "per_label_f1": per_f1,
+        "exact_match": float(np.mean(np.all(pred == y_true, axis=1))) if len(y_true) else math.nan,
+        "thresholds": thr.tolist(),
+    }
+
+
+def regression(y_true: Any, y_pred: Any, names: Any) -> dict[str, Any]:
+    """Mean absolute error per target (``mae``: name -> value, in the targets' units), its
+    mean over targets (``mean_mae``) and the error's mean (``bias``) per target."""
+    names = tuple(str(n) for n in names)
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1, len(names))
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1, len(names))
+    err = y_pred - y_true
+    mae = {n: float(np.abs(err[:, k]).mean()) if len(err) else math.nan
+           for k, n in enumerate(names)}  # fmt: skip
+    return {
+        "mae": mae,
+        "mean_mae": float(np.mean(list(mae.values()))) if mae else math.nan,
+        "bias": {n: float(err[:, k].mean()) if len(err) else math.nan
+                 for k, n in enumerate(names)},  # fmt: skip
+    }

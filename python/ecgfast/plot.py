@@ -221,7 +221,7 @@ def ecg(
         title
         or (
             f"record {record}: HR {lab['hr']:.0f} bpm, PR {lab['pr']:.0f} ms, "
-            f"QRS {lab['qrs']:.0f} ms, QT {lab['qt']:.0f} ms, QTc {lab['qtc']:.0f} ms"
+            f"QRS {lab['qrs']:.0f} ms, QT {lab['qt']:.0f} ms, QTc (Bazett) {lab['qtc_bazett']:.0f} ms"
         ),
         fontsize=10,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,8 @@ DEFAULTS: dict[str, tuple[float, float]] = {
 }
 
 #: Default noise amplitudes in mV (mild, as in a decent resting recording), sampled per record.
+#: The default has no powerline noise at fs <= 120 Hz, where 60 Hz is at or above Nyquist
+#: (a 50 Hz hum can still be asked for explicitly at 100 < fs <= 120 Hz).
 DEFAULT_NOISE: dict[str, tuple[float, float]] = {
     "baseline": (0.0, 0.1),
     "powerline": (0.0, 0.02),
@@ -78,8 +81,9 @@ class SynthBatch:
         The ECG in mV.
     labels : DataFrame
         One row per record (index = record number in the stream): ``hr`` (bpm), ``rr_std``,
-        ``pr``, ``qrs``, ``qt``, ``qtc`` (= ``qtc_bazett``), ``qtc_bazett``, ``qtc_fridericia``
-        (ms), ``n_beats``, then the sampled generator parameters (``param_*``).
+        ``pr``, ``qrs``, ``qt``, ``qtc_bazett``, ``qtc_fridericia`` (ms), ``n_beats``, then the
+        sampled generator parameters (``param_*``; ``param_qtc`` is the Fridericia QTc the
+        record's beats were generated with).
     beats : DataFrame
         One row per beat: ``record, beat, p_on, p_peak, p_off, qrs_on, r_peak, qrs_off, t_on,
         t_peak, t_off`` as sample indices (nullable Int64; <NA> where the point lies outside the
@@ -147,7 +151,11 @@ def _as_bounds(name: str, value: Any, n: int, limits: tuple[float, float]) -> np
     return out
 
 
-def _noise_bounds(noise: Any, n: int) -> tuple[dict[str, np.ndarray], float]:
+def _noise_bounds(noise: Any, n: int, fs: float) -> tuple[dict[str, np.ndarray], float]:
+    """Amplitude bounds per noise source and the powerline frequency (0: 50 or 60 at random).
+
+    Powerline noise the sampling rate cannot carry is an error when asked for, and absent from
+    the default (see :data:`DEFAULT_NOISE`): never dropped while the labels report it."""
     keys = tuple(DEFAULT_NOISE)
     freq = 0.0
     if noise is None or (isinstance(noise, str) and noise == "default"):
@@ -171,7 +179,17 @@ def _noise_bounds(noise: Any, n: int) -> tuple[dict[str, np.ndarray], float]:
             "noise must be None (default), a scale factor (0 = clean) or a dict of "
             f"{', '.join(keys)} amplitudes in mV; got {noise!r}"
         )
-    return {k: _as_bounds(f"noise[{k!r}]", spec[k], n, LIMITS[k]) for k in keys}, float(freq)
+    bounds = {k: _as_bounds(f"noise[{k!r}]", spec[k], n, LIMITS[k]) for k in keys}
+    highest = float(freq) or 60.0  # random choice: 50 or 60 Hz
+    if highest >= fs / 2 and bounds["powerline"].size and bounds["powerline"].max() > 0:
+        if isinstance(noise, Mapping) and "powerline" in noise:
+            raise InvalidParameterError(
+                f"powerline noise at {highest:g} Hz cannot be represented at fs={fs:g} Hz "
+                f"(Nyquist {fs / 2:g} Hz); set noise['powerline']=0"
+                + (", or powerline_freq=50" if fs > 100 else "")
+            )
+        bounds["powerline"] = np.zeros_like(bounds["powerline"])  # the documented default
+    return bounds, float(freq)
 
 
 def _lead_indices(leads: Any) -> list[int]:
@@ -238,7 +256,7 @@ def _resolve(
         "qtc": _as_bounds("qtc", qtc if qtc is not None else DEFAULTS["qtc"], n, LIMITS["qtc"]),
     }
     b["qt"] = _as_bounds("qt", qt, n, LIMITS["qt"]) if qt is not None else np.full((n, 2), np.nan)
-    noise_b, pl_freq = _noise_bounds(noise, n)
+    noise_b, pl_freq = _noise_bounds(noise, n, fs)
     if n:
         rr_min = 60.0 / b["hr"][:, 1]  # s, shortest mean RR of each record
         if np.any(duration < 60.0 / b["hr"][:, 0]):
@@ -305,7 +323,7 @@ def synthesize(
     hrv: Any = DEFAULTS["hrv"],
     fs: float = 500.0,
     duration: float = 10.0,
-    leads: str | Sequence[str] = "12",
+    leads: str | Sequence[str] | None = None,
     noise: Any = None,
     seed: int = 0,
     start: int = 0,
@@ -335,9 +353,9 @@ def synthesize(
         Sampling rate in Hz (>= 100).
     duration : float
         Record length in seconds.
-    leads : "12", str or list of str
-        Output leads in order: ``"12"`` for I, II, III, aVR, aVL, aVF, V1-V6, one name such as
-        ``"II"``, or a list of names.
+    leads : "12", str or list of str, optional
+        Output leads in order: ``"12"`` for I, II, III, aVR, aVL, aVF, V1-V6 (the default of
+        ``method="dipole"``), one name such as ``"II"``, or a list of names.
     noise : None, float or dict
         None: mild default noise. A float scales the defaults (0 = clean). A dict sets amplitudes
         in mV per source (``baseline``, ``powerline``, ``emg``, ``motion``; each a scalar, range
@@ -351,9 +369,9 @@ def synthesize(
     method : {"dipole", "ecgsyn"}
         ``"dipole"`` (default): the 12-lead dipole model above. ``"ecgsyn"``: McSharry's
         classic single-lead ECGSYN ODE with its published wave parameters (one lead named
-        ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does); ``pr``, ``qrs``, ``qt`` and ``qtc``
-        are then fixed by the model and must be left None, and the labels are measured from the
-        model's phase.
+        ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does; ``leads`` must be left None or be
+        ``"ECG"``); ``pr``, ``qrs``, ``qt`` and ``qtc`` are then fixed by the model and must be
+        left None, and the labels are measured from the model's phase.
 
     Returns
     -------
@@ -371,8 +389,8 @@ def synthesize(
     >>> batch = ecgfast.synthesize(4, hr=(60, 100), seed=1)
     >>> batch.signals.shape
     (4, 12, 5000)
-    >>> list(batch.labels.columns[:6])
-    ['hr', 'rr_std', 'pr', 'qrs', 'qt', 'qtc']
+    >>> list(batch.labels.columns[:7])
+    ['hr', 'rr_std', 'pr', 'qrs', 'qt', 'qtc_bazett', 'qtc_fridericia']
     """
     n = check_int(n, name="n", low=0, high=2**40)
     seed = check_int(seed, name="seed", low=0, high=2**64 - 1)
@@ -388,11 +406,14 @@ def synthesize(
                 f"method='ecgsyn' uses McSharry's fixed wave parameters; {', '.join(given)} "
                 "cannot be set (use method='dipole')"
             )
-        if not (isinstance(leads, str) and leads in ("12", "ECG", "II")):
-            raise InvalidParameterError("method='ecgsyn' makes a single lead named 'ECG'")
+        if leads is not None and leads != "ECG":
+            raise InvalidParameterError(
+                f"method='ecgsyn' makes a single lead named 'ECG', so leads={leads!r} cannot be "
+                "honoured; leave leads unset or use method='dipole' for 12 leads"
+            )
         lead_idx = [1]
     else:
-        lead_idx = _lead_indices(leads)
+        lead_idx = _lead_indices("12" if leads is None else leads)
     bounds, fs, n_samples = _resolve(
         n, hr=hr, pr=pr, qrs=qrs, qt=qt, qtc=qtc, hrv=hrv, fs=fs, duration=duration, noise=noise
     )
@@ -406,7 +427,6 @@ def synthesize(
             bounds, fs, n_samples, lead_idx, seed, start, method
         )
     labels = pd.DataFrame(labels_arr, columns=list(_LABELS))
-    labels.insert(labels.columns.get_loc("qtc_bazett"), "qtc", labels["qtc_bazett"])
     labels["n_beats"] = labels["n_beats"].astype(np.int64)
     labels.index = pd.RangeIndex(start, start + n, name="record")
     beats = _beats_frame(beats_arr)
@@ -494,29 +514,11 @@ def synthesize_to(
     dict
         The manifest.
     """
-    import json
-    import os
-    from pathlib import Path
-
     from tqdm.auto import tqdm
-
-    from . import __version__
 
     n = check_int(n, name="n", low=0, high=2**40)
     shard_size = check_int(shard_size, name="shard_size", low=1, high=10**7)
-    unknown = set(params) - {
-        "hr",
-        "pr",
-        "qrs",
-        "qt",
-        "qtc",
-        "hrv",
-        "fs",
-        "duration",
-        "leads",
-        "noise",
-        "seed",
-    }
+    unknown = set(params) - _SHARD_PARAMS
     if unknown:
         raise InvalidParameterError(f"unknown parameter(s) for synthesize_to: {sorted(unknown)}")
     for name, value in params.items():
@@ -528,12 +530,35 @@ def synthesize_to(
     # Validate everything (and learn the layout) before touching the disk.
     probe = synthesize(0, **params)
     out = Path(out_dir)
-    manifest = {
+    manifest = _manifest(probe, n, shard_size)
+    _claim_folder(out, manifest, overwrite)
+    bar = tqdm(total=n, unit="rec", desc="synthesizing", disable=not progress)
+    try:
+        for shard in manifest["shards"]:
+            files = [out / f for f in shard["files"]]
+            if not all(f.exists() for f in files):
+                _write_shard(files, shard["start"], shard["stop"], probe, params, bar)
+            else:
+                bar.update(shard["stop"] - shard["start"])
+    finally:
+        bar.close()
+    return manifest
+
+
+_SHARD_PARAMS = {"hr", "pr", "qrs", "qt", "qtc", "hrv", "fs", "duration", "leads", "noise", "seed"}
+
+
+def _manifest(probe: SynthBatch, n: int, shard_size: int) -> dict[str, Any]:
+    """Everything that identifies a sharded dataset: parameters, seed, layout, version."""
+    from . import __version__
+
+    n_shards = -(-n // shard_size)
+    return {
         "format": "ecgfast-synth-shards/1",
         "ecgfast_version": __version__,
         "n_records": n,
         "shard_size": shard_size,
-        "n_shards": -(-n // shard_size),
+        "n_shards": n_shards,
         "fs": probe.fs,
         "n_samples": probe.signals.shape[-1],
         "lead_names": list(probe.lead_names),
@@ -547,9 +572,17 @@ def synthesize_to(
                 "stop": min(n, (i + 1) * shard_size),
                 "files": list(_shard_names(i)),
             }
-            for i in range(-(-n // shard_size))
+            for i in range(n_shards)
         ],
     }
+
+
+def _claim_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
+    """Write the manifest into ``out``: resuming the same dataset keeps its shards; another
+    dataset there raises unless ``overwrite`` (then its shards are deleted)."""
+    import json
+    import os
+
     path = out / MANIFEST
     if path.exists():
         old = json.loads(path.read_text())
@@ -569,38 +602,34 @@ def synthesize_to(
     tmp_manifest.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp_manifest, path)
 
-    call = {k: v for k, v in params.items()}
-    bar = tqdm(total=n, unit="rec", desc="synthesizing", disable=not progress)
-    try:
-        for shard in manifest["shards"]:
-            start, stop = shard["start"], shard["stop"]
-            files = [out / f for f in shard["files"]]
-            if all(f.exists() for f in files):
-                bar.update(stop - start)
-                continue
-            tmp = [f.with_name(f.name + ".tmp") for f in files]
-            shape = (stop - start, len(probe.lead_names), manifest["n_samples"])
-            labels, beats = [], []
-            # Plain appends after an .npy header (no memory map while writing: mapped dirty
-            # pages would count against this process's memory).
-            with open(tmp[0], "wb") as fh:
-                header = {
-                    "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-                    "fortran_order": False,
-                    "shape": shape,
-                }
-                np.lib.format.write_array_header_1_0(fh, header)
-                for lo in range(start, stop, _CHUNK):
-                    hi = min(stop, lo + _CHUNK)
-                    part = synthesize(hi - lo, start=lo, **call)
-                    fh.write(np.ascontiguousarray(part.signals, dtype="<f4").tobytes())
-                    labels.append(part.labels)
-                    beats.append(part.beats)
-                    bar.update(hi - lo)
-            pd.concat(labels).to_parquet(tmp[1])
-            pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
-            for t, f in zip(tmp, files, strict=True):
-                os.replace(t, f)
-    finally:
-        bar.close()
-    return manifest
+
+def _write_shard(
+    files: list[Path], start: int, stop: int, probe: SynthBatch, params: dict, bar: Any
+) -> None:
+    """Records ``start..stop`` into the shard's three files, under temporary names renamed
+    only when all are complete (an interrupted shard is made again on resume)."""
+    import os
+
+    tmp = [f.with_name(f.name + ".tmp") for f in files]
+    shape = (stop - start, len(probe.lead_names), probe.signals.shape[-1])
+    labels, beats = [], []
+    # Plain appends after an .npy header (no memory map while writing: mapped dirty pages
+    # would count against this process's memory).
+    with open(tmp[0], "wb") as fh:
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+            "fortran_order": False,
+            "shape": shape,
+        }
+        np.lib.format.write_array_header_1_0(fh, header)
+        for lo in range(start, stop, _CHUNK):
+            hi = min(stop, lo + _CHUNK)
+            part = synthesize(hi - lo, start=lo, **params)
+            fh.write(np.ascontiguousarray(part.signals, dtype="<f4").tobytes())
+            labels.append(part.labels)
+            beats.append(part.beats)
+            bar.update(hi - lo)
+    pd.concat(labels).to_parquet(tmp[1])
+    pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
+    for t, f in zip(tmp, files, strict=True):
+        os.replace(t, f)

@@ -1,11 +1,13 @@
-"""ecgfast's torch layer (needs the ``torch`` extra): datasets over synthetic ECG, ECG models
-split into backbone and head, and regression pretraining.
+"""ecgfast's torch layer (needs the ``torch`` extra): datasets over synthetic and real ECG,
+models split into backbone stages and head, and one training engine (:func:`fit`) that
+pretraining, fine-tuning and every experiment use.
 
 >>> from ecgfast.torch import SyntheticECG, create_model, pretrain_regression  # doctest: +SKIP
 >>> train = SyntheticECG(20_000, targets=("hr", "pr", "qrs", "qt"), seed=0, fs=250)
 >>> val = SyntheticECG(2_000, targets=train.targets, seed=1, fs=250, scaler=train.scaler)
 >>> model = create_model("inception1d", in_channels=12, n_outputs=4)
 >>> result = pretrain_regression(model, train, val, epochs=10, checkpoint="runs/x/model.pt")
+>>> model, meta = load("runs/x/model.pt")      # meta["preprocessing"] turns raw ECG into inputs
 """
 
 from __future__ import annotations
@@ -26,15 +28,11 @@ from .datasets import (
     SyntheticECG,
     TargetScaler,
 )
-from .finetune import (
-    POLICIES,
-    FinetuneConfig,
-    FinetuneResult,
-    class_weights,
-    classification_metrics,
-    finetune_classifier,
-)
-from .models import MODELS, Inception1d, ResNet1d, XResNet1d, create_model
+from .engine import FitConfig, FitResult, fit, load, predict, save_checkpoint
+from .finetune import BALANCING, FinetuneConfig, class_weights, finetune_classifier
+from .models import MODELS, ECGModel, Inception1d, ResNet1d, XResNet1d, create_model
+from .policies import POLICIES, apply_policy
+from .pretrain import pretrain_regression
 from .real import (
     AAMI_CLASSES,
     AAMI_MAP,
@@ -47,11 +45,12 @@ from .real import (
     WFDBDataset,
     patient_split,
 )
-from .train import PretrainConfig, TrainResult, load, pretrain_regression, save_checkpoint
+from .tasks import FocalLoss, Task
 
 __all__ = [
     "AAMI_CLASSES",
     "AAMI_MAP",
+    "BALANCING",
     "BEAT_TARGETS",
     "DS1",
     "DS2",
@@ -62,25 +61,29 @@ __all__ = [
     "PTBXL_SUPERCLASSES",
     "TARGETS",
     "BlockBatchSampler",
+    "ECGModel",
     "FinetuneConfig",
-    "FinetuneResult",
+    "FitConfig",
+    "FitResult",
+    "FocalLoss",
     "Inception1d",
     "MITBIHBeats",
-    "PretrainConfig",
     "ResNet1d",
     "ShardDataset",
     "SyntheticBeats",
     "SyntheticECG",
+    "Task",
     "TargetScaler",
-    "TrainResult",
     "WFDBDataset",
     "XResNet1d",
+    "apply_policy",
     "class_weights",
-    "classification_metrics",
     "create_model",
     "finetune_classifier",
+    "fit",
     "load",
     "patient_split",
+    "predict",
     "pretrain_regression",
     "save_checkpoint",
 ]

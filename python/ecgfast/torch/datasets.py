@@ -25,6 +25,7 @@ from .. import synth as _synth
 from .._threads import set_num_threads
 from .._validate import check_int, check_positive
 from ..errors import InvalidParameterError
+from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normalize, resample
 
 __all__ = [
     "BEAT_TARGETS",
@@ -37,10 +38,9 @@ __all__ = [
 ]
 
 #: Record-level targets (columns of ``SynthBatch.labels``; ms, HR in bpm).
-TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc", "qtc_bazett", "qtc_fridericia")
+TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia")
 #: Beat-level targets of :class:`SyntheticBeats` (this beat's intervals, local HR from its RR).
 BEAT_TARGETS = ("hr", "pr", "qrs", "qt")
-NORMALIZATIONS = ("zscore", "minmax", None)
 
 
 @dataclass
@@ -87,19 +87,6 @@ def _check_targets(targets: Any, allowed: Sequence[str]) -> tuple[str, ...]:
         if t not in allowed:
             raise InvalidParameterError(f"unknown target {t!r}; choose from {', '.join(allowed)}")
     return targets
-
-
-def _normalize(x: np.ndarray, how: str | None) -> np.ndarray:
-    """Per record and lead, over time: z-score, or min-max to [0, 1]."""
-    if how is None:
-        return x
-    if how == "zscore":
-        mean = x.mean(axis=-1, keepdims=True)
-        std = x.std(axis=-1, keepdims=True)
-        return (x - mean) / (std + 1e-6)
-    lo = x.min(axis=-1, keepdims=True)
-    hi = x.max(axis=-1, keepdims=True)
-    return (x - lo) / (hi - lo + 1e-6)
 
 
 def _runs(indices: Sequence[int]) -> list[tuple[int, int, list[int]]]:
@@ -155,12 +142,20 @@ class _RecordDataset(Dataset):
         self.seed = check_int(seed, name="seed", low=0, high=2**63 - 1)
         self.scaler: TargetScaler | None = None
 
-    # subclasses provide: fs, n_leads, n_samples and _load(start, stop) -> (x, y)
+    # subclasses provide: fs, lead_names, n_samples and _load(start, stop) -> (x, y)
     fs: float
     lead_names: tuple[str, ...]
+    n_samples: int
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The input pipeline (stored in checkpoints): records cut to ``crop`` seconds from
+        their start at inference (training crops at a random offset)."""
+        length = self.crop if self.crop is not None else self.n_samples / self.fs
+        return Preprocessing("record", self.fs, self.lead_names, length, self.normalize)
 
     def _load(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -186,7 +181,7 @@ class _RecordDataset(Dataset):
                 rng = np.random.default_rng([self.seed, i, 0x5EED])
                 off = int(rng.integers(0, x.shape[-1] - length + 1))
                 x = x[:, off : off + length]
-        x = _normalize(x, self.normalize)
+        x = normalize(x, self.normalize)
         if self.scaler is not None:
             y = self.scaler.transform(y)
         if self.transform is not None:
@@ -321,16 +316,21 @@ class SyntheticBeats(_RecordDataset):
         probe = _synth.synthesize(0, seed=self.seed, **synth_params)
         self.fs = probe.fs
         self.lead_names = tuple(probe.lead_names)
-        self.n_samples = round(self.window * self.fs)
+        self.n_samples, _ = beat_window(self.window, self.fs)
         if self.n_samples >= probe.signals.shape[-1]:
             raise InvalidParameterError("window must be shorter than the records (duration)")
         self._fit_scaler(scaler)
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """Beat windows of ``window`` seconds centred on the R peak."""
+        return Preprocessing("beat", self.fs, self.lead_names, self.window, self.normalize)
 
     def _load(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         k = self.beats_per_record
         r0, r1 = start // k, (stop - 1) // k + 1
         b = _synth.synthesize(r1 - r0, seed=self.seed, start=r0, **self.synth_params)
-        half = self.n_samples // 2
+        _, half = beat_window(self.window, self.fs)
         total = b.signals.shape[-1]
         xs = np.zeros((stop - start, b.signals.shape[1], self.n_samples), dtype=np.float32)
         ys = np.zeros((stop - start, len(self.targets)), dtype=np.float64)
@@ -438,6 +438,7 @@ class ShardDataset(_RecordDataset):
         self.lead_names = tuple(all_leads[k] for k in self._lead_idx)
         self.source_fs = float(self.manifest["fs"])
         self.fs = self.source_fs if fs is None else check_positive(fs, name="fs")
+        self.n_samples = round(int(self.manifest["n_samples"]) * self.fs / self.source_fs)
         self._starts = np.array([s["start"] for s in shards])
         self._signals: dict[int, np.ndarray] = {}
         self._labels: dict[int, np.ndarray] = {}
@@ -459,20 +460,16 @@ class ShardDataset(_RecordDataset):
             j = int(rec - self._starts[k])
             xs.append(np.asarray(sig[j, self._lead_idx], dtype=np.float32))
             ys.append(lab[j])
-        x = np.stack(xs)
-        if self.fs != self.source_fs:
-            from fractions import Fraction
-
-            from scipy.signal import resample_poly
-
-            ratio = Fraction(self.fs / self.source_fs).limit_denominator(1000)
-            x = resample_poly(x, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
+        x = resample(np.stack(xs), self.source_fs, self.fs).astype(np.float32, copy=False)
         return x, np.stack(ys)
 
 
 class BlockBatchSampler(Sampler[list[int]]):
     """Batches of ``batch_size`` consecutive indices, the blocks in a seeded random order that
-    changes with :meth:`set_epoch` (call it once per epoch, as with ``DistributedSampler``)."""
+    changes with :meth:`set_epoch` (call it once per epoch, as with ``DistributedSampler``).
+
+    A last block of a single index joins the block before it (batch norm cannot train on a
+    batch of one)."""
 
     def __init__(
         self,
@@ -493,15 +490,21 @@ class BlockBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
+    def _starts(self) -> list[tuple[int, int]]:
+        blocks = [(s, min(self.n, s + self.batch_size)) for s in range(0, self.n, self.batch_size)]
+        if self.drop_last and blocks and blocks[-1][1] - blocks[-1][0] < self.batch_size:
+            blocks.pop()
+        elif len(blocks) > 1 and blocks[-1][1] - blocks[-1][0] == 1:
+            blocks[-2:] = [(blocks[-2][0], self.n)]
+        return blocks
+
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
+        return len(self._starts())
 
     def __iter__(self) -> Iterator[list[int]]:
-        starts = np.arange(0, self.n, self.batch_size)
-        if self.drop_last and self.n % self.batch_size:
-            starts = starts[:-1]
+        blocks = self._starts()
+        order = np.arange(len(blocks))
         if self.shuffle:
-            starts = np.random.default_rng([self.seed, self.epoch]).permutation(starts)
-        for s in starts:
-            yield list(range(int(s), min(self.n, int(s) + self.batch_size)))
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+        for k in order:
+            yield list(range(*blocks[int(k)]))

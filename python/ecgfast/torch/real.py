@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from torch.utils.data import Dataset
 
 from .._validate import check_positive
 from ..errors import InvalidParameterError
-from .datasets import NORMALIZATIONS, _normalize
+from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normalize, resample
 
 __all__ = [
     "AAMI_CLASSES",
@@ -139,11 +138,35 @@ class _ArrayDataset(Dataset):
         return len(self.x)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _normalize(self.x[i].astype(np.float64), self.normalize)
+        x = normalize(self.x[i].astype(np.float64), self.normalize)
         y = self.y[i]
         if self.transform is not None:
             x, y = self.transform(x, y)
         return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(y)
+
+
+def _skip(skipped: list[tuple[str, str]], path: Any, why: str) -> None:
+    """Report an unusable record: kept in ``skipped`` and warned, the dataset built without it."""
+    skipped.append((str(path), why))
+    warnings.warn(f"skipped {path}: {why}", stacklevel=3)
+
+
+def _nan_free(x: np.ndarray, starts: np.ndarray, length: int, margin: int) -> np.ndarray:
+    """Which windows ``[start - margin, start + length + margin)`` of ``x`` hold no NaN/inf."""
+    bad = np.concatenate([[0], np.cumsum(~np.isfinite(x))])
+    lo = np.clip(starts - margin, 0, x.size)
+    hi = np.clip(starts + length + margin, 0, x.size)
+    return bad[hi] - bad[lo] == 0
+
+
+def _fill_gaps(x: np.ndarray) -> np.ndarray:
+    """NaN/inf replaced by linear interpolation, only so that resampling does not spread them;
+    windows touching them are dropped by the caller."""
+    ok = np.isfinite(x)
+    if ok.all() or not ok.any():
+        return x
+    idx = np.arange(x.size)
+    return np.interp(idx, idx[ok], x[ok])
 
 
 class MITBIHBeats(_ArrayDataset):
@@ -155,7 +178,8 @@ class MITBIHBeats(_ArrayDataset):
     root : path
         Folder with the WFDB records (``.hea``, ``.dat``, ``.atr``).
     records : sequence of str, optional
-        Record names (default: every record in ``root``); paced records are rejected.
+        Record names (default: every record in ``root``); paced records are rejected, and so
+        are records missing from ``root``.
     window : float
         Window length in seconds.
     fs : float, optional
@@ -176,7 +200,8 @@ class MITBIHBeats(_ArrayDataset):
     meta : DataFrame
         One row per item: ``record, patient, sample, symbol, label``.
     skipped : list of (path, reason)
-        Records that could not be read.
+        Records that could not be read, and records with beats left out because their window
+        holds missing (NaN) samples (never zero-filled).
     """
 
     def __init__(
@@ -192,17 +217,17 @@ class MITBIHBeats(_ArrayDataset):
         seed: int = 0,
         transform: Any = None,
     ) -> None:
-        import wfdb
-
         self.root = Path(root)
         if not self.root.is_dir():
             raise InvalidParameterError(f"{self.root} is not a folder")
-        if records is None:
-            records = sorted(p.stem for p in self.root.glob("*.hea"))
-        records = [str(r) for r in records]
+        available = sorted(p.stem for p in self.root.glob("*.hea"))
+        records = available if records is None else [str(r) for r in records]
         paced = sorted(set(records) & set(PACED))
         if paced:
             raise InvalidParameterError(f"paced records are excluded from AAMI evaluation: {paced}")
+        missing = sorted(set(records) - set(available))
+        if missing:
+            raise InvalidParameterError(f"records not found in {self.root}: {missing}")
         if normalize not in NORMALIZATIONS:
             raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
         if not 0 < fraction <= 1:
@@ -210,69 +235,77 @@ class MITBIHBeats(_ArrayDataset):
         self.window = check_positive(window, name="window")
         self.normalize = normalize
         self.transform = transform
+        self.lead = lead
         self.classes = AAMI_CLASSES
         self.skipped: list[tuple[str, str]] = []
-        xs, metas = [], []
         self.fs = None if fs is None else check_positive(fs, name="fs")
+        xs, metas = [], []
         for rec in records:
-            path = self.root / rec
-            try:
-                record = wfdb.rdrecord(str(path))
-                ann = wfdb.rdann(str(path), "atr")
-            except Exception as exc:  # unreadable record: report it, build from the others
-                self.skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
-                warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
-                continue
-            names = list(record.sig_name)
-            if lead in names:
-                ch = names.index(lead)
-            else:
-                ch = 0
-                warnings.warn(f"{path}: no lead {lead!r}, using {names[0]!r}", stacklevel=2)
-            x = np.asarray(record.p_signal[:, ch], dtype=np.float64)
-            x = np.nan_to_num(x)
-            src_fs = float(record.fs)
-            out_fs = self.fs or src_fs
-            if self.fs is None:
-                self.fs = src_fs
-            if out_fs != src_fs:
-                from scipy.signal import resample_poly
-
-                ratio = Fraction(out_fs / src_fs).limit_denominator(1000)
-                x = resample_poly(x, ratio.numerator, ratio.denominator)
-            half = round(self.window * out_fs) // 2
-            length = 2 * half
-            keep = [
-                (round(s * out_fs / src_fs), sym)
-                for s, sym in zip(ann.sample, ann.symbol, strict=True)
-                if sym in AAMI_MAP
-            ]
-            keep = [(s, sym) for s, sym in keep if s - half >= 0 and s + half <= len(x)]
-            if fraction < 1 and keep:
-                labels = np.array([AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep])
-                keep = [keep[i] for i in _stratified_pick(labels, fraction, seed, rec)]
-            if not keep:
-                continue
-            xs.append(
-                np.stack([x[s - half : s - half + length] for s, _ in keep]).astype(np.float32)
-            )
-            metas.append(
-                pd.DataFrame(
-                    {
-                        "record": rec,
-                        "patient": patient_of(rec),
-                        "sample": [s for s, _ in keep],
-                        "symbol": [sym for _, sym in keep],
-                        "label": [AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep],
-                    }
-                )
-            )
+            got = self._read(rec, fraction, seed)
+            if got is not None:
+                xs.append(got[0])
+                metas.append(got[1])
         if not xs:
             raise InvalidParameterError(f"no beats found in {self.root} for records {records}")
         self.x = np.concatenate(xs)[:, None, :]
         self.meta = pd.concat(metas, ignore_index=True)
         self.labels = self.meta["label"].to_numpy(dtype=np.int64)
         self.y = self.labels
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing("beat", float(self.fs or 0), (self.lead,), self.window,
+                             self.normalize)  # fmt: skip
+
+    def _read(self, rec: str, fraction: float, seed: int) -> tuple[np.ndarray, Any] | None:
+        """Windows and meta rows of one record's beats (None if it has none usable)."""
+        import wfdb
+
+        path = self.root / rec
+        try:
+            record = wfdb.rdrecord(str(path))
+            ann = wfdb.rdann(str(path), "atr")
+        except Exception as exc:  # unreadable record: report it, build from the others
+            _skip(self.skipped, path, f"{type(exc).__name__}: {exc}")
+            return None
+        names = list(record.sig_name)
+        if self.lead in names:
+            ch = names.index(self.lead)
+        else:
+            ch = 0
+            warnings.warn(f"{path}: no lead {self.lead!r}, using {names[0]!r}", stacklevel=3)
+        raw = np.asarray(record.p_signal[:, ch], dtype=np.float64)
+        src_fs = float(record.fs)
+        self.fs = self.fs or src_fs
+        x = resample(_fill_gaps(raw), src_fs, self.fs)
+        n, half = beat_window(self.window, self.fs)
+        beats = [(s, sym) for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in AAMI_MAP]
+        centre = np.array([round(s * self.fs / src_fs) for s, _ in beats], dtype=np.int64)
+        fits = (centre - half >= 0) & (centre - half + n <= len(x))
+        src_len = round(n * src_fs / self.fs)
+        starts = np.array([s for s, _ in beats], dtype=np.int64) - src_len // 2
+        clean = _nan_free(raw, starts, src_len, margin=round(0.1 * src_fs))
+        if np.any(fits & ~clean):
+            _skip(self.skipped, path, f"{int(np.sum(fits & ~clean))} beats left out: their "
+                  "window holds missing (NaN) samples")  # fmt: skip
+        keep = [(int(c), sym) for c, (_, sym), ok in zip(centre, beats, fits & clean,
+                                                          strict=True) if ok]  # fmt: skip
+        if fraction < 1 and keep:
+            labels = np.array([AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep])
+            keep = [keep[i] for i in _stratified_pick(labels, fraction, seed, rec)]
+        if not keep:
+            return None
+        windows = np.stack([x[c - half : c - half + n] for c, _ in keep]).astype(np.float32)
+        meta = pd.DataFrame(
+            {
+                "record": rec,
+                "patient": patient_of(rec),
+                "sample": [c for c, _ in keep],
+                "symbol": [sym for _, sym in keep],
+                "label": [AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep],
+            }
+        )
+        return windows, meta
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
@@ -403,24 +436,20 @@ class WFDBDataset(_ArrayDataset):
             path = self.root / str(row["record"])
             try:
                 rec = wfdb.rdrecord(str(path))
-                sig = np.nan_to_num(np.asarray(rec.p_signal, dtype=np.float64).T)
+                sig = np.asarray(rec.p_signal, dtype=np.float64).T
                 lead_names = [n.lower() for n in rec.sig_name]
                 if wanted is None:
                     wanted = lead_names
                 idx = [lead_names.index(n) for n in wanted]
             except Exception as exc:  # unreadable record or missing lead: report, go on
-                self.skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
-                warnings.warn(f"skipped {path}: {exc}", stacklevel=2)
+                _skip(self.skipped, path, f"{type(exc).__name__}: {exc}")
                 continue
             sig = sig[idx]
-            src = float(rec.fs)
-            if self.fs is None:
-                self.fs = src
-            if self.fs != src:
-                from scipy.signal import resample_poly
-
-                ratio = Fraction(self.fs / src).limit_denominator(1000)
-                sig = resample_poly(sig, ratio.numerator, ratio.denominator, axis=-1)
+            if not np.all(np.isfinite(sig)):
+                _skip(self.skipped, path, "missing (NaN) samples; not zero-filled")
+                continue
+            self.fs = self.fs or float(rec.fs)
+            sig = resample(sig, float(rec.fs), self.fs)
             n = round(self.duration * self.fs)
             out = np.zeros((len(idx), n), dtype=np.float32)
             out[:, : min(n, sig.shape[1])] = sig[:, :n]
@@ -437,6 +466,12 @@ class WFDBDataset(_ArrayDataset):
         self.x = np.stack(xs)
         self.y = np.stack(ys) if self.multilabel else np.asarray(ys, dtype=np.int64)
         self.labels = None if self.multilabel else self.y
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """Records cut from their start (or zero-padded) to ``duration`` seconds."""
+        return Preprocessing("record", float(self.fs or 0), self.lead_names, self.duration,
+                             self.normalize)  # fmt: skip
 
 
 #: PTB-XL diagnostic superclasses, in target order.
@@ -515,11 +550,25 @@ class PTBXL(_ArrayDataset):
         self.normalize = normalize
         self.transform = transform
         column = "filename_lr" if sampling_rate == 100 else "filename_hr"
-        xs = []
-        for name in self.meta[column]:
-            signal, _ = wfdb.rdsamp(str(self.root / name))
+        xs, kept = [], []
+        self.skipped: list[tuple[str, str]] = []
+        self.lead_names: tuple[str, ...] = ()
+        for k, name in enumerate(self.meta[column]):
+            signal, fields = wfdb.rdsamp(str(self.root / name))
+            if not np.all(np.isfinite(signal)):
+                _skip(self.skipped, self.root / name, "missing (NaN) samples; not zero-filled")
+                continue
+            self.lead_names = tuple(fields["sig_name"])
             xs.append(np.asarray(signal, dtype=np.float32).T)
+            kept.append(k)
         if not xs:
             raise InvalidParameterError(f"no records with a diagnostic superclass in folds {folds}")
+        self.meta = self.meta.iloc[kept]
         self.x = np.stack(xs)
-        self.y = np.asarray(targets, dtype=np.float32)
+        self.y = np.asarray(targets, dtype=np.float32)[kept]
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The 10-s records as they are, normalised per lead."""
+        return Preprocessing("record", self.fs, self.lead_names, self.x.shape[-1] / self.fs,
+                             self.normalize)  # fmt: skip

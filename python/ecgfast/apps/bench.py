@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__
-from ._threads import get_num_threads, thread_limit
-from .delineation import FIDUCIALS, delineate, intervals
-from .detect import detect_rpeaks
-from .errors import InvalidParameterError
-from .evaluate import delineation as score_delineation
-from .evaluate import fiducials_from_annotation, match_peaks
-from .filters import bandpass, butter_sos
-from .synth import synthesize
+from .. import __version__
+from .._threads import get_num_threads, thread_limit
+from ..delineation import FIDUCIALS, delineate, intervals
+from ..detect import detect_rpeaks
+from ..errors import InvalidParameterError
+from ..evaluate import delineation as score_delineation
+from ..evaluate import fiducials_from_annotation, match_peaks
+from ..filters import bandpass, butter_sos
+from ..synth import synthesize
 
 __all__ = ["STAGES", "earliest_latest_intervals", "nk_delineate", "run_bench"]
 
@@ -296,7 +296,7 @@ def _stage_synthesis(peers: dict[str, Any]) -> list[dict]:
 def _errors(
     dets: list[pd.DataFrame], refs: list[pd.DataFrame], fs: float
 ) -> dict[str, list[float]]:
-    from .evaluate import _fiducial_positions, _pair
+    from ..evaluate import _fiducial_positions, _pair
 
     out: dict[str, list[float]] = {}
     for name in FIDUCIALS:
@@ -554,7 +554,7 @@ def run_bench(
     ``quick``: smaller inputs and shorter scaling curves (about a minute);
     ``stages``: a subset of :data:`STAGES`.
     """
-    from ._data import SHIPPED_LUDB, SHIPPED_MITDB
+    from .._data import SHIPPED_LUDB, SHIPPED_MITDB
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

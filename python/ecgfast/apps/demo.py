@@ -31,17 +31,29 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from .. import __version__
 from .._data import SHIPPED_MITDB
 from .._threads import get_num_threads
 from ..errors import InvalidParameterError
-from .datasets import SyntheticBeats
-from .finetune import POLICIES, classification_metrics, finetune_classifier
-from .models import create_model
-from .real import AAMI_CLASSES, DS1, DS2, PACED, MITBIHBeats, patient_split
-from .train import _evaluate, pretrain_regression
+from ..evaluate import classification
+from ..torch import (
+    AAMI_CLASSES,
+    DS1,
+    DS2,
+    PACED,
+    POLICIES,
+    ECGModel,
+    FitResult,
+    MITBIHBeats,
+    SyntheticBeats,
+    Task,
+    create_model,
+    finetune_classifier,
+    patient_split,
+    predict,
+    pretrain_regression,
+)
 
 __all__ = ["DemoConfig", "run_demo"]
 
@@ -124,12 +136,6 @@ def _fmt(s: dict[str, float], n_seeds: int) -> str:
     return f"{s['mean']:.3f}" + (f" ± {s['sd']:.3f}" if n_seeds > 1 else "")
 
 
-def _predict(model: torch.nn.Module, ds: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    device = next(model.parameters()).device
-    y_true, logits = _evaluate(model, DataLoader(ds, batch_size=batch_size), device)
-    return y_true, torch.softmax(torch.from_numpy(logits), dim=1).numpy()
-
-
 def run_demo(
     root: str | Path | None = None,
     records: list[str] | None = None,
@@ -160,8 +166,47 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     say = print if cfg.progress else (lambda *a, **k: None)
     start = time.perf_counter()
+    data = _real_data(root, records, cfg, say)
+    backbone, pre, n_pre = _pretrain(cfg, out, say)
+    runs = _finetune_all(backbone, data, cfg, say)
+    report = {
+        "ecgfast_version": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": {"ecgfast": get_num_threads(), "torch": torch.get_num_threads()},
+        "data": str(root),
+        "config": asdict(cfg),
+        "splits": data.splits,
+        "pretraining": {
+            "beats": n_pre,
+            "best_epoch": pre.best_epoch,
+            "val_mae": pre.best_mae,
+            "seconds": pre.seconds,
+            "history": pre.history,
+            "checkpoint": pre.checkpoint,
+        },
+        "runs": runs,
+    }
+    report["summary"] = _summarise(runs, cfg, data.test is not None)
+    report["markdown"] = _markdown(report, cfg)
+    report["plots"] = _plots(out, report, pre, cfg)
+    report["seconds"] = time.perf_counter() - start
+    (out / "report.md").write_text(report["markdown"])
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
+    return report
 
-    # 1. real data and the patient-wise splits
+
+@dataclass
+class _RealData:
+    beats: MITBIHBeats
+    train_records: list[str]
+    val: MITBIHBeats
+    test: MITBIHBeats | None
+    splits: dict[str, Any]
+
+
+def _real_data(root: Path, records: list[str] | None, cfg: DemoConfig, say: Any) -> _RealData:
+    """MIT-BIH beats and the patient-wise train / validation (/ test) split."""
     dev_records, test_records = _choose_records(root, records)
     if len(dev_records) < 2:
         raise InvalidParameterError(
@@ -187,7 +232,7 @@ def run_demo(
     )
     val = beats.subset(val_records)
     test = beats.subset(test_records) if test_records else None
-    splits = {
+    splits: dict[str, Any] = {
         "train": {
             "records": train_records,
             "counts": {k: int(v) for k, v in counts.loc[train_records].sum().items()},
@@ -196,11 +241,14 @@ def run_demo(
     }
     if test is not None:
         splits["test"] = {"records": test_records, "counts": test.class_counts(), "kind": test_kind}
-    for name, s in splits.items():
-        c = ", ".join(f"{k} {v}" for k, v in s["counts"].items())
-        say(f"{name}: records {' '.join(s['records'])} ({c})")
+    for name, sp in splits.items():
+        c = ", ".join(f"{k} {v}" for k, v in sp["counts"].items())
+        say(f"{name}: records {' '.join(sp['records'])} ({c})")
+    return _RealData(beats, train_records, val, test, splits)
 
-    # 2. pretraining on synthetic beats
+
+def _pretrain(cfg: DemoConfig, out: Path, say: Any) -> tuple[ECGModel, FitResult, int]:
+    """Beat-level regression pretraining on synthetic lead-II beats."""
     synth = {"fs": cfg.fs, "leads": "II", "duration": 10.0}
     pre_train = SyntheticBeats(
         cfg.pretrain_records, targets=cfg.targets, window=cfg.window, seed=cfg.split_seed, **synth
@@ -214,13 +262,13 @@ def run_demo(
         **synth,
     )
     torch.manual_seed(cfg.split_seed)
-    backbone_model = create_model(cfg.model, 1, len(pre_train.targets))
+    model = create_model(cfg.model, 1, len(pre_train.targets))
     say(
         f"\npretraining {cfg.model} on {len(pre_train):,} synthetic lead-II beats "
         f"({cfg.fs:g} Hz, {cfg.window:g} s windows; targets {', '.join(pre_train.targets)})"
     )
     pre = pretrain_regression(
-        backbone_model,
+        model,
         pre_train,
         pre_val,
         epochs=cfg.pretrain_epochs,
@@ -229,25 +277,28 @@ def run_demo(
         seed=cfg.split_seed,
         max_minutes=cfg.pretrain_minutes,
         progress=cfg.progress,
-        checkpoint=str(out / "pretrained.pt"),
+        checkpoint=out / "pretrained.pt",
     )
     say(
         f"pretrained in {pre.seconds / 60:.1f} min; synthetic validation MAE "
         + ", ".join(f"{t} {v:.2f}" for t, v in pre.best_mae.items())
     )
+    return model, pre, len(pre_train)
 
-    # 3. fine-tuning: every fraction × seed × policy at the same budget
+
+def _finetune_all(
+    backbone: ECGModel, data: _RealData, cfg: DemoConfig, say: Any
+) -> list[dict[str, Any]]:
+    """Every fraction × seed × policy at the same budget."""
     runs: list[dict[str, Any]] = []
+    task = Task.classification(AAMI_CLASSES)  # turns outputs into probabilities for the test
     for fraction in cfg.fractions:
         for seed in cfg.seeds:
-            train = beats.subset(train_records, fraction=fraction, seed=seed)
+            train = data.beats.subset(data.train_records, fraction=fraction, seed=seed)
             for policy in cfg.policies:
+                model = copy.deepcopy(backbone)
                 torch.manual_seed(seed)
-                if policy == "scratch":
-                    model = create_model(cfg.model, 1, len(AAMI_CLASSES))
-                else:
-                    model = copy.deepcopy(backbone_model)
-                    model.replace_head(len(AAMI_CLASSES))
+                model.replace_head(len(AAMI_CLASSES))  # scratch re-initialises it all
                 say(
                     f"\nfine-tuning: policy {policy}, fraction {fraction:g} "
                     f"({len(train):,} beats), seed {seed}"
@@ -255,7 +306,7 @@ def run_demo(
                 res = finetune_classifier(
                     model,
                     train,
-                    val,
+                    data.val,
                     policy=policy,
                     epochs=cfg.epochs,
                     batch_size=cfg.batch_size,
@@ -275,36 +326,11 @@ def run_demo(
                     "history": res.history,
                     "val": res.metrics,
                 }
-                if test is not None:
-                    y_true, y_prob = _predict(model, test, cfg.batch_size)
-                    run["test"] = classification_metrics(y_true, y_prob, AAMI_CLASSES)
+                if data.test is not None:
+                    y_true, y_prob = predict(model, data.test, task, batch_size=cfg.batch_size)
+                    run["test"] = classification(y_true, y_prob, AAMI_CLASSES)
                 runs.append(run)
-
-    report = {
-        "ecgfast_version": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": {"ecgfast": get_num_threads(), "torch": torch.get_num_threads()},
-        "data": str(root),
-        "config": asdict(cfg),
-        "splits": splits,
-        "pretraining": {
-            "beats": len(pre_train),
-            "best_epoch": pre.best_epoch,
-            "val_mae": pre.best_mae,
-            "seconds": pre.seconds,
-            "history": pre.history,
-            "checkpoint": pre.checkpoint,
-        },
-        "runs": runs,
-    }
-    report["summary"] = _summarise(runs, cfg, test is not None)
-    report["markdown"] = _markdown(report, cfg)
-    report["plots"] = _plots(out, report, pre, cfg)
-    report["seconds"] = time.perf_counter() - start
-    (out / "report.md").write_text(report["markdown"])
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=float))
-    return report
+    return runs
 
 
 def _summarise(runs: list[dict], cfg: DemoConfig, has_test: bool) -> list[dict[str, Any]]:

@@ -1,0 +1,191 @@
+"""The input pipeline between a raw recording and a model: resampling, lead selection, cutting
+(a fixed-length record, or one window per beat) and normalisation.
+
+Every ecgfast dataset describes what it does to its signals as a :class:`Preprocessing`
+(``dataset.preprocessing``); training stores it in the checkpoint, and
+``ecgfast.torch.load`` gives it back, so a trained model can be applied to new raw recordings
+exactly as it was trained::
+
+    model, meta = ecgfast.torch.load("runs/x/model.pt")
+    x = meta["preprocessing"](signal, fs=360, lead_names=["MLII", "V1"])   # model input
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_fs, check_positive
+from .errors import InvalidParameterError, InvalidSignalError
+
+__all__ = ["KINDS", "NORMALIZATIONS", "Preprocessing", "normalize", "resample"]
+
+NORMALIZATIONS = ("zscore", "minmax", None)
+KINDS = ("record", "beat")
+
+
+def normalize(x: np.ndarray, how: str | None) -> np.ndarray:
+    """Per lead over the last axis: ``"zscore"`` (mean 0, sd 1), ``"minmax"`` (to [0, 1]) or
+    ``None`` (unchanged). Returns a new array; flat signals stay finite (ε in the divisor)."""
+    if how not in NORMALIZATIONS:
+        raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}, not {how!r}")
+    if how is None:
+        return x
+    if how == "zscore":
+        return (x - x.mean(axis=-1, keepdims=True)) / (x.std(axis=-1, keepdims=True) + 1e-6)
+    lo = x.min(axis=-1, keepdims=True)
+    hi = x.max(axis=-1, keepdims=True)
+    return (x - lo) / (hi - lo + 1e-6)
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling along the last axis (``scipy.signal.resample_poly``, ratio as a
+    fraction with denominator ≤ 1000); the input itself when the rates are equal."""
+    if fs_in == fs_out:
+        return x
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+
+
+def beat_window(window: float, fs: float) -> tuple[int, int]:
+    """(samples per beat window, samples before the R peak) for a window of ``window`` s."""
+    n = round(window * fs)
+    return n, n // 2
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How raw signals become model inputs.
+
+    Attributes
+    ----------
+    kind : {"record", "beat"}
+        ``"record"``: one input per recording, cut from its start (or zero-padded) to
+        ``length`` seconds. ``"beat"``: one input per beat, a ``length``-second window with the
+        R peak at its centre (``n // 2`` samples before it).
+    fs : float
+        Model sampling rate (Hz); inputs are resampled to it.
+    leads : tuple of str
+        Lead names in model channel order.
+    length : float
+        Seconds per input.
+    normalize : {"zscore", "minmax", None}
+        Per input and lead.
+    """
+
+    kind: str
+    fs: float
+    leads: tuple[str, ...]
+    length: float
+    normalize: str | None = "zscore"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InvalidParameterError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        check_fs(self.fs)
+        check_positive(self.length, name="length")
+        object.__setattr__(self, "leads", tuple(str(v) for v in self.leads))
+
+    @property
+    def n_samples(self) -> int:
+        return round(self.length * self.fs)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["leads"] = list(self.leads)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
+        return cls(**{**d, "leads": tuple(d.get("leads", ()))})
+
+    def select_leads(self, x: np.ndarray, lead_names: Any = None) -> np.ndarray:
+        """Rows of ``x`` (leads, samples) in this pipeline's lead order, found by name
+        (case-insensitive) when ``lead_names`` is given, else ``x`` must have as many leads."""
+        if lead_names is None:
+            if x.shape[0] != len(self.leads):
+                raise InvalidSignalError(
+                    f"expected {len(self.leads)} leads ({', '.join(self.leads)}), got "
+                    f"{x.shape[0]}; pass lead_names to select them by name"
+                )
+            return x
+        lookup = {str(n).lower(): k for k, n in enumerate(lead_names)}
+        if len(lookup) != x.shape[0]:
+            raise InvalidSignalError(f"{len(lead_names)} lead names for {x.shape[0]} leads")
+        missing = [n for n in self.leads if n.lower() not in lookup]
+        if missing:
+            raise InvalidSignalError(f"leads {missing} not in {list(lead_names)}")
+        return x[[lookup[n.lower()] for n in self.leads]]
+
+    def __call__(
+        self, signal: Any, fs: float, *, lead_names: Any = None, rpeaks: Any = None
+    ) -> np.ndarray:
+        """Model input(s) from a raw recording.
+
+        Parameters
+        ----------
+        signal : array_like, shape (leads, samples) or (samples,)
+            In mV; NaN/inf raise (clean or drop those stretches first).
+        fs : float
+            Its sampling rate.
+        lead_names : sequence of str, optional
+            Names of ``signal``'s leads, to pick this pipeline's leads by name.
+        rpeaks : array_like of int, optional
+            ``kind="beat"``: R-peak samples of ``signal`` (default: ``ecgfast.detect_rpeaks``
+            on the first selected lead).
+
+        Returns
+        -------
+        ndarray, float32
+            ``(leads, n_samples)`` for a record; ``(beats, leads, n_samples)`` for beats
+            (beats whose window does not fit in the recording are left out; see
+            :meth:`beats`).
+        """
+        x = self._prepare(signal, fs, lead_names)
+        if self.kind == "record":
+            n = self.n_samples
+            out = np.zeros((x.shape[0], n), dtype=np.float64)
+            out[:, : min(n, x.shape[1])] = x[:, :n]
+            return normalize(out, self.normalize).astype(np.float32)
+        return self.beats(x, self.fs, rpeaks=self._rpeaks(x, fs, rpeaks))[0]
+
+    def _prepare(self, signal: Any, fs: float, lead_names: Any) -> np.ndarray:
+        fs = check_fs(fs)
+        x = np.asarray(signal, dtype=np.float64)
+        x = x[None, :] if x.ndim == 1 else x
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise InvalidSignalError(f"signal must be (leads, samples), got shape {x.shape}")
+        x = self.select_leads(x, lead_names)
+        if not np.all(np.isfinite(x)):
+            raise InvalidSignalError("signal contains NaN or infinity; clean or cut it first")
+        return resample(x, fs, self.fs)
+
+    def _rpeaks(self, x: np.ndarray, fs: float, rpeaks: Any) -> np.ndarray:
+        if rpeaks is None:
+            from .detect import detect_rpeaks
+
+            return detect_rpeaks(x[0], self.fs)
+        r = np.asarray(rpeaks, dtype=np.float64)
+        return np.round(r * self.fs / float(fs)).astype(np.int64)
+
+    def beats(
+        self, x: np.ndarray, fs: float, *, rpeaks: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Beat windows of ``x`` (leads, samples) already at this pipeline's rate.
+
+        Returns ``(windows float32 (beats, leads, n), index of each kept beat in rpeaks)``."""
+        if float(fs) != self.fs:
+            raise InvalidParameterError(f"x must be at {self.fs:g} Hz here, got {fs:g}")
+        r = np.asarray(rpeaks, dtype=np.int64)
+        n, half = beat_window(self.length, self.fs)
+        keep = np.flatnonzero((r - half >= 0) & (r - half + n <= x.shape[-1]))
+        idx = (r[keep] - half)[:, None] + np.arange(n)
+        windows = np.moveaxis(x[:, idx], 0, 1)  # (beats, leads, n)
+        return normalize(windows, self.normalize).astype(np.float32), keep
