@@ -35,10 +35,11 @@ test-rust: $(STAMP)
 test-python: $(STAMP)
 	$(PY) -m pytest -q tests
 
-## lint: ruff, clippy (warnings are errors) and rustfmt
+## lint: ruff, mypy (python/ecgfast), clippy (warnings are errors) and rustfmt
 lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/mypy
 	$(CARGO_ENV) cargo clippy --release --all-targets -- -D warnings
 	cargo fmt --check
 

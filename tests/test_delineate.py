@@ -259,6 +259,13 @@ class TestEvaluateDelineation:
         with pytest.raises(InvalidParameterError):
             evaluate.fiducials_from_annotation([1, 2], ["N"])
 
+    def test_u_waves_and_non_beat_marks_are_not_qrs(self):
+        # QTDB marks U waves with "u"; they used to become QRS complexes
+        samples = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130]
+        symbols = ["(", "N", ")", "(", "t", ")", "(", "u", ")", "x", "(", "V", ")"]
+        t = evaluate.fiducials_from_annotation(samples, symbols)
+        assert list(t["r_peak"]) == [20, 120] and t.loc[0, "t_peak"] == 50
+
 
 @pytest.fixture(scope="module")
 def ludb_scores(shared_data):

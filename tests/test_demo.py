@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ecgfast import cli  # noqa: E402
+from ecgfast.apps.demo import DemoConfig, run_demo  # noqa: E402
 from ecgfast.errors import InvalidParameterError  # noqa: E402
 from ecgfast.torch import AAMI_CLASSES, POLICIES  # noqa: E402
-from ecgfast.apps.demo import DemoConfig, run_demo  # noqa: E402
 
 RECORDS = ["101", "106", "119", "223"]
 TINY = dict(

@@ -88,16 +88,27 @@ class TestPolicies:
         setup = apply_policy(model, policy, 1e-3, backbone_lr_factor=0.1, seed=0)
         stages = model.stages()
         n_frozen = frozen_stage_count(model, policy)
-        expected = {"scratch": 0, "full": 0, "linear": len(stages),
-                    "partial": 1 + max(1, (len(stages) - 1) // 2)}[policy]  # fmt: skip
+        expected = {
+            "scratch": 0,
+            "full": 0,
+            "linear": len(stages),
+            "partial": 1 + max(1, (len(stages) - 1) // 2),
+        }[policy]
         assert n_frozen == expected
         for k, stage in enumerate(stages):
             assert all(p.requires_grad == (k >= n_frozen) for p in stage.parameters())
         assert all(p.requires_grad for p in model.head.parameters())
         lrs = [g["lr"] for g in setup.param_groups]
         # the trainable backbone gets the same reduced rate under partial and full
-        assert lrs == {"scratch": [1e-3, 1e-3], "full": [1e-3, 1e-4], "partial": [1e-3, 1e-4],
-                       "linear": [1e-3]}[policy]  # fmt: skip
+        assert (
+            lrs
+            == {
+                "scratch": [1e-3, 1e-3],
+                "full": [1e-3, 1e-4],
+                "partial": [1e-3, 1e-4],
+                "linear": [1e-3],
+            }[policy]
+        )
         assert setup.frozen == stages[:n_frozen]
 
     @pytest.mark.parametrize("name", sorted(MODELS))
@@ -124,8 +135,11 @@ class TestPolicies:
             for t in [*stage.parameters(), *stage.buffers()]:
                 k = names[id(t)]
                 assert torch.equal(before[k], model.state_dict()[k]), k  # incl. BN statistics
-        assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items()
-                   if k.startswith("head."))  # fmt: skip
+        assert any(
+            not torch.equal(before[k], v)
+            for k, v in model.state_dict().items()
+            if k.startswith("head.")
+        )
 
     def test_bad_policy(self):
         with pytest.raises(InvalidParameterError, match="policy"):
@@ -192,7 +206,9 @@ class TestFit:
         data, val = Arrays(40), Arrays(20, seed=1)
         cfg = FitConfig(epochs=4, batch_size=16, progress=False, patience=10, seed=3)
         straight = _model()
-        ref = fit(straight, data, val, Task.classification("abc"), cfg, checkpoint=tmp_path / "a.pt")
+        ref = fit(
+            straight, data, val, Task.classification("abc"), cfg, checkpoint=tmp_path / "a.pt"
+        )
         calls = {"n": 0}
         real = engine_module._validate
 
@@ -210,19 +226,41 @@ class TestFit:
         _, meta = load(tmp_path / "b.pt")
         assert not meta["finished"] and len(meta["history"]) == 2
         resumed = _model()
-        res = fit(resumed, data, val, Task.classification("abc"), cfg,
-                  checkpoint=tmp_path / "b.pt", resume=True)  # fmt: skip
+        res = fit(
+            resumed,
+            data,
+            val,
+            Task.classification("abc"),
+            cfg,
+            checkpoint=tmp_path / "b.pt",
+            resume=True,
+        )
         assert res.resumed_from == 2 and len(res.history) == 4
         for k, v in straight.state_dict().items():
             assert torch.equal(v, resumed.state_dict()[k]), k
         assert [h["train_loss"] for h in res.history] == [h["train_loss"] for h in ref.history]
         # a finished run resumes to itself without training
-        again = fit(_model(), data, val, Task.classification("abc"), cfg,
-                    checkpoint=tmp_path / "b.pt", resume=True)  # fmt: skip
+        again = fit(
+            _model(),
+            data,
+            val,
+            Task.classification("abc"),
+            cfg,
+            checkpoint=tmp_path / "b.pt",
+            resume=True,
+        )
         assert again.history == res.history
         with pytest.raises(InvalidParameterError, match="other settings"):
-            fit(_model(), data, val, Task.classification("abc"), cfg, lr=1e-2,
-                checkpoint=tmp_path / "b.pt", resume=True)  # fmt: skip
+            fit(
+                _model(),
+                data,
+                val,
+                Task.classification("abc"),
+                cfg,
+                lr=1e-2,
+                checkpoint=tmp_path / "b.pt",
+                resume=True,
+            )
 
     def test_checkpoint_carries_model_task_and_pipeline(self, tmp_path):
         data = Arrays(32)
@@ -242,7 +280,9 @@ class TestFit:
     def test_multilabel_focal_and_extra_inputs(self):
         ml = Arrays(48, multilabel=True)
         res = fit(_model(), ml, ml, Task.multilabel("abc"), **QUIET)
-        assert 0 <= res.metrics["macro_auroc"] <= 1 and set(res.metrics["per_label_f1"]) == set("abc")
+        assert 0 <= res.metrics["macro_auroc"] <= 1 and set(res.metrics["per_label_f1"]) == set(
+            "abc"
+        )
         assert res.monitor == "macro_auroc" and "val_macro_auroc" in res.history[0]
         feats = Arrays(48, features=2)
         task = Task.classification("abc", weights=[1.0, 2.0, 1.0], focal_gamma=2.0)

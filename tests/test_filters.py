@@ -390,6 +390,23 @@ class TestThreads:
             assert ecgfast.get_num_threads() == 1
         assert ecgfast.get_num_threads() == before
 
+    def test_thread_limit_restores_the_default_not_a_count(self):
+        # With no count set, leaving the block must leave none set (it used to pin the count
+        # that was in effect, so a later ECGFAST_NUM_THREADS or fork saw a fixed setting).
+        code = (
+            "import os, ecgfast\n"
+            "with ecgfast.thread_limit(1):\n"
+            "    pass\n"
+            "print(ecgfast._core.requested_num_threads())\n"
+            "ecgfast.set_num_threads(2)\n"
+            "with ecgfast.thread_limit(1):\n"
+            "    pass\n"
+            "print(ecgfast.get_num_threads())\n"
+        )
+        env = dict(os.environ, ECGFAST_NUM_THREADS="3")
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.stdout.split() == ["0", "2"], out.stderr
+
     def test_environment_variable_caps_threads(self):
         code = "import ecgfast; print(ecgfast.get_num_threads())"
         env = dict(os.environ, ECGFAST_NUM_THREADS="3")

@@ -460,12 +460,19 @@ class TestEcgsynMethod:
         corr = np.corrcoef(average_beat(ref, r_ref), average_beat(ours.signals[0, 0], r_ours))
         assert corr[0, 1] >= 0.99
 
+    def test_default_and_named_lead(self):
+        for leads in (None, "ECG"):
+            b = ecgfast.synthesize(1, method="ecgsyn", leads=leads, noise=0, seed=0)
+            assert b.lead_names == ("ECG",) and b.signals.shape[1] == 1
+
     @pytest.mark.parametrize(
         ("kwargs", "match"),
         [
             (dict(pr=150), "pr cannot be set"),
             (dict(qt=400, qtc=420), "qt, qtc cannot be set"),
             (dict(leads=["I", "II"]), "single lead"),
+            (dict(leads="12"), "single lead"),  # used to return one lead silently
+            (dict(leads="II"), "single lead"),
             (dict(method="hmm"), "method"),
         ],
     )
@@ -473,3 +480,22 @@ class TestEcgsynMethod:
         kwargs.setdefault("method", "ecgsyn")
         with pytest.raises(InvalidParameterError, match=match):
             ecgfast.synthesize(2, **kwargs)
+
+
+class TestPowerlineAndNyquist:
+    """Powerline noise the sampling rate cannot carry used to be dropped while the labels
+    still reported its amplitude."""
+
+    def test_explicit_powerline_at_or_above_nyquist_is_an_error(self):
+        with pytest.raises(InvalidParameterError, match="Nyquist"):
+            ecgfast.synthesize(2, fs=100, noise={"powerline": 0.05, "powerline_freq": 50})
+        with pytest.raises(InvalidParameterError, match="powerline_freq=50"):
+            ecgfast.synthesize(2, fs=110, noise={"powerline": 0.05})  # 60 Hz may be drawn
+        b = ecgfast.synthesize(2, fs=110, noise={"powerline": 0.05, "powerline_freq": 50})
+        assert (b.labels["param_noise_powerline"] > 0).all()
+
+    def test_default_has_no_powerline_when_the_rate_cannot_carry_it(self):
+        low = ecgfast.synthesize(16, fs=100, seed=0)
+        assert (low.labels["param_noise_powerline"] == 0).all()
+        high = ecgfast.synthesize(16, fs=250, seed=0)
+        assert (high.labels["param_noise_powerline"] > 0).any()

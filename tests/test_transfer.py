@@ -19,7 +19,6 @@ from ecgfast.torch import (  # noqa: E402
     PACED,
     MITBIHBeats,
     create_model,
-    finetune_classifier,
     patient_split,
 )
 
@@ -107,6 +106,42 @@ class TestMITBIHBeats:
             ds = MITBIHBeats(tmp_path)
         assert len(ds.skipped) == 1 and "999" in ds.skipped[0][0]
         assert set(ds.meta["record"]) == {"101"}
+
+    def test_missing_samples_are_skipped_and_reported_never_zero_filled(self, tmp_path):
+        import wfdb
+
+        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "119"))
+        sig = rec.p_signal.copy()
+        lo, hi = 100_000, 110_000  # a lead-off stretch of ~28 s
+        sig[lo:hi, :] = np.nan
+        wfdb.wrsamp(
+            "119",
+            fs=rec.fs,
+            units=rec.units,
+            sig_name=rec.sig_name,
+            p_signal=sig,
+            fmt=["16", "16"],
+            adc_gain=[200.0, 200.0],
+            baseline=[0, 0],
+            write_dir=str(tmp_path),
+        )
+        shutil.copy(SHIPPED_MITDB / "119.atr", tmp_path)
+        clean = MITBIHBeats(SHIPPED_MITDB, ["119"], fs=250)
+        with pytest.warns(UserWarning, match="NaN"):
+            ds = MITBIHBeats(tmp_path, ["119"], fs=250)
+        assert ds.skipped and "NaN" in ds.skipped[0][1]
+        assert np.all(np.isfinite(ds.x))
+        near = (clean.meta["sample"] * 360 / 250 > lo - 300) & (
+            clean.meta["sample"] * 360 / 250 < hi + 300
+        )
+        assert len(ds) == len(clean) - int(near.sum())
+        # the beats that remain are those of the clean record, window for window
+        keep = ~near.to_numpy()
+        np.testing.assert_allclose(ds.x, clean.x[keep], atol=0.02)
+
+    def test_records_missing_from_root_are_an_error(self):
+        with pytest.raises(InvalidParameterError, match=r"not found.*777"):
+            MITBIHBeats(SHIPPED_MITDB, ["101", "777"])
 
     @pytest.mark.parametrize(
         "kwargs", [{"records": ["102"]}, {"fraction": 0.0}, {"normalize": "l1"}, {"window": -1}]
@@ -360,3 +395,76 @@ class TestPTBXL:
             PTBXL(ptbxl_root, split="holdout")
         with pytest.raises(InvalidParameterError):
             PTBXL(ptbxl_root, task="rhythm")
+
+
+class TestFinetuneCommand:
+    """``ecgfast finetune`` used to fall back to all records and to override --policy."""
+
+    def test_missing_record_is_an_error(self, tmp_path, capsys):
+        from ecgfast import cli
+
+        args = ["finetune", "--records", "101", "777", "--epochs", "1", "--out", str(tmp_path)]
+        assert cli.main(args) == 2
+        assert "777" in capsys.readouterr().err
+
+    def test_transfer_policy_without_checkpoint_is_an_error(self, tmp_path, capsys):
+        from ecgfast import cli
+
+        assert cli.main(["finetune", "--policy", "linear", "--out", str(tmp_path)]) == 2
+        assert "--pretrained" in capsys.readouterr().err
+
+    def test_scratch_with_checkpoint_is_an_error(self, tmp_path, capsys):
+        from ecgfast import cli
+        from ecgfast.torch import save_checkpoint
+
+        save_checkpoint(tmp_path / "m.pt", create_model("xresnet1d", 1, 4))
+        args = [
+            "finetune",
+            "--pretrained",
+            str(tmp_path / "m.pt"),
+            "--policy",
+            "scratch",
+            "--out",
+            str(tmp_path),
+        ]
+        assert cli.main(args) == 2
+        assert "ignored" in capsys.readouterr().err
+
+
+def test_pretrain_seed_seeds_the_model_initialisation(tmp_path):
+    """Two ``ecgfast pretrain --seed 5`` runs give the same weights (the initialisation used
+    not to be seeded); another seed gives other weights."""
+    from ecgfast import cli
+    from ecgfast.torch import load
+
+    def run(seed, name):
+        args = [
+            "pretrain",
+            "--leads",
+            "II",
+            "--fs",
+            "100",
+            "--duration",
+            "4",
+            "--n-train",
+            "16",
+            "--n-val",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--model",
+            "resnet1d",
+            "--seed",
+            str(seed),
+            "--out",
+            str(tmp_path / name),
+        ]
+        torch.manual_seed(1234 + len(name))  # whatever the global state, the seed decides
+        assert cli.main(args) == 0
+        return load(tmp_path / name / "model.pt")[0].state_dict()
+
+    a, b, c = run(5, "a"), run(5, "bb"), run(6, "ccc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)

@@ -35,7 +35,7 @@ def check_int(value: Any, *, name: str, low: int, high: int) -> int:
         raise InvalidParameterError(f"{name} must be an integer, got {value!r}")
     if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise InvalidParameterError(f"{name} must be an integer, got {value!r}")
     value = int(value)

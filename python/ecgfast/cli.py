@@ -68,7 +68,9 @@ def _range_arg(values: list[float] | None) -> Any:
     if values is None:
         return None
     if len(values) > 2:
-        raise InvalidParameterError(f"a range takes one value (fixed) or two (low high), got {values}")
+        raise InvalidParameterError(
+            f"a range takes one value (fixed) or two (low high), got {values}"
+        )
     return values[0] if len(values) == 1 else (values[0], values[1])
 
 
@@ -259,14 +261,22 @@ def _demo_parser(sub: Any) -> None:
     p.add_argument("--pretrain-minutes", type=float, default=6.0, help="pretraining budget")
     p.add_argument("--epochs", type=int, default=8, help="fine-tuning epochs per policy")
     p.add_argument("--policies", default="scratch,linear,partial,full", help="comma list")
-    p.add_argument("--fractions", type=_float_list, default=(1.0, 0.1),
-                   help="comma list of training-beat fractions (default 1,0.1)")  # fmt: skip
+    p.add_argument(
+        "--fractions",
+        type=_float_list,
+        default=(1.0, 0.1),
+        help="comma list of training-beat fractions (default 1,0.1)",
+    )
     p.add_argument("--seeds", type=int, default=1, help="fine-tuning seeds per setting")
     p.add_argument("--val-fraction", type=float, default=1 / 3, help="patients for validation")
     p.add_argument("--split-seed", type=int, default=0, help="seeds the split and pretraining")
     _add_balance(p)
-    p.add_argument("--test-fraction", type=float, default=0.0,
-                   help="DS1 patients held out for testing when --root has no DS2 record")  # fmt: skip
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="DS1 patients held out for testing when --root has no DS2 record",
+    )
     p.set_defaults(func=cmd_demo)
 
 
@@ -335,13 +345,25 @@ def _finetune_parser(sub: Any) -> None:
     p.add_argument("--dataset", default="mitdb", choices=("mitdb",))
     p.add_argument("--root", default=None, help="WFDB folder (default: shipped records)")
     p.add_argument("--records", nargs="*", help="records to use (default: the DS1 present)")
-    p.add_argument("--policy", default=None, choices=("scratch", "linear", "partial", "full"),
-                   help="default: full with --pretrained, scratch without")  # fmt: skip
-    p.add_argument("--model", default="xresnet1d", choices=MODEL_NAMES,
-                   help="architecture without --pretrained")  # fmt: skip
+    p.add_argument(
+        "--policy",
+        default=None,
+        choices=("scratch", "linear", "partial", "full"),
+        help="default: full with --pretrained, scratch without",
+    )
+    p.add_argument(
+        "--model",
+        default="xresnet1d",
+        choices=MODEL_NAMES,
+        help="architecture without --pretrained",
+    )
     p.add_argument("--fs", type=float, default=250.0, help="rate without --pretrained")
-    p.add_argument("--window", type=float, default=None,
-                   help="beat window, s (default: the checkpoint's, else 0.8)")  # fmt: skip
+    p.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        help="beat window, s (default: the checkpoint's, else 0.8)",
+    )
     p.add_argument("--fraction", type=float, default=1.0, help="fraction of training beats")
     p.add_argument("--val-fraction", type=float, default=0.25, help="patients for validation")
     _add_balance(p)
@@ -371,8 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecgfast {__version__}")
     parser.add_argument("--threads", type=int, default=None, help="cap worker threads")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_demo_parser, _synth_parser, _label_parser, _pretrain_parser, _finetune_parser,
-                _bench_parser):  # fmt: skip
+    for add in (
+        _demo_parser,
+        _synth_parser,
+        _label_parser,
+        _pretrain_parser,
+        _finetune_parser,
+        _bench_parser,
+    ):
         add(sub)
     return parser
 

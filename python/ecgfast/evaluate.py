@@ -288,11 +288,11 @@ def _pair(det: np.ndarray, ref: np.ndarray, tol: float) -> tuple[np.ndarray, np.
     pairs.sort()
     used_d = np.zeros(det.size, dtype=bool)
     used_r = np.zeros(ref.size, dtype=bool)
-    errors = []
-    for _, i, j in pairs:
-        if not used_d[i] and not used_r[j]:
-            used_d[i] = used_r[j] = True
-            errors.append(det[i] - ref[j])
+    errors: list[float] = []
+    for _, d, r in pairs:
+        if not used_d[d] and not used_r[r]:
+            used_d[d] = used_r[r] = True
+            errors.append(det[d] - ref[r])
     return used_d, np.asarray(errors, dtype=np.float64)
 
 
@@ -348,10 +348,8 @@ def classification(y_true: Any, y_prob: Any, classes: Any) -> dict[str, Any]:
         raise InvalidParameterError(f"y_true holds class indices outside 0..{k - 1}")
     cm = np.zeros((k, k), dtype=np.int64)
     np.add.at(cm, (y_true, y_prob.argmax(axis=1)), 1)
-    tp = np.diag(cm)
-    f1 = {
-        classes[c]: _f1(tp[c], cm[:, c].sum() - tp[c], cm[c, :].sum() - tp[c]) for c in range(k)
-    }
+    tp = np.diag(cm).astype(np.float64)
+    f1 = {classes[c]: _f1(tp[c], cm[:, c].sum() - tp[c], cm[c, :].sum() - tp[c]) for c in range(k)}
     present = [c for c in range(k) if cm[c, :].sum() > 0 or cm[:, c].sum() > 0]
     aucs = [auroc(y_true == c, y_prob[:, c]) for c in range(k) if cm[c, :].sum() > 0]
     return {
@@ -400,11 +398,11 @@ def regression(y_true: Any, y_pred: Any, names: Any) -> dict[str, Any]:
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1, len(names))
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1, len(names))
     err = y_pred - y_true
-    mae = {n: float(np.abs(err[:, k]).mean()) if len(err) else math.nan
-           for k, n in enumerate(names)}  # fmt: skip
+    mae = {
+        n: float(np.abs(err[:, k]).mean()) if len(err) else math.nan for k, n in enumerate(names)
+    }
     return {
         "mae": mae,
         "mean_mae": float(np.mean(list(mae.values()))) if mae else math.nan,
-        "bias": {n: float(err[:, k].mean()) if len(err) else math.nan
-                 for k, n in enumerate(names)},  # fmt: skip
+        "bias": {n: float(err[:, k].mean()) if len(err) else math.nan for k, n in enumerate(names)},
     }

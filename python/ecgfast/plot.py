@@ -178,12 +178,11 @@ def ecg(
     """
     from ._validate import check_int
 
-    i = check_int(i, name="i", low=-len(batch), high=len(batch) - 1) if len(batch) else None
-    if i is None:
+    if not len(batch):
         from .errors import InvalidParameterError
 
         raise InvalidParameterError("the batch is empty: nothing to plot")
-    i = i % len(batch)
+    i = check_int(i, name="i", low=-len(batch), high=len(batch) - 1) % len(batch)
     if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
         from .errors import InvalidParameterError
 
@@ -221,7 +220,8 @@ def ecg(
         title
         or (
             f"record {record}: HR {lab['hr']:.0f} bpm, PR {lab['pr']:.0f} ms, "
-            f"QRS {lab['qrs']:.0f} ms, QT {lab['qt']:.0f} ms, QTc (Bazett) {lab['qtc_bazett']:.0f} ms"
+            f"QRS {lab['qrs']:.0f} ms, QT {lab['qt']:.0f} ms, "
+            f"QTc (Bazett) {lab['qtc_bazett']:.0f} ms"
         ),
         fontsize=10,
     )

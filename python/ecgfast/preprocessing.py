@@ -171,13 +171,11 @@ class Preprocessing:
         if rpeaks is None:
             from .detect import detect_rpeaks
 
-            return detect_rpeaks(x[0], self.fs)
+            return np.asarray(detect_rpeaks(x[0], self.fs))
         r = np.asarray(rpeaks, dtype=np.float64)
         return np.round(r * self.fs / float(fs)).astype(np.int64)
 
-    def beats(
-        self, x: np.ndarray, fs: float, *, rpeaks: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def beats(self, x: np.ndarray, fs: float, *, rpeaks: Any) -> tuple[np.ndarray, np.ndarray]:
         """Beat windows of ``x`` (leads, samples) already at this pipeline's rate.
 
         Returns ``(windows float32 (beats, leads, n), index of each kept beat in rpeaks)``."""

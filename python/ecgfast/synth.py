@@ -171,7 +171,7 @@ def _noise_bounds(noise: Any, n: int, fs: float) -> tuple[dict[str, np.ndarray],
         if freq not in (0.0, 50.0, 60.0, 50, 60):
             raise InvalidParameterError(f"powerline_freq must be 50 or 60 Hz, got {freq!r}")
     elif isinstance(noise, numbers.Real) and not isinstance(noise, bool):
-        if not np.isfinite(noise) or noise < 0:
+        if not np.isfinite(float(noise)) or noise < 0:
             raise InvalidParameterError(f"noise scale must be finite and >= 0, got {noise!r}")
         spec = {k: (lo * noise, hi * noise) for k, (lo, hi) in DEFAULT_NOISE.items()}
     else:

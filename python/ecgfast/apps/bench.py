@@ -17,6 +17,7 @@ import platform
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def _stage_rpeaks(peers: dict[str, Any], quick: bool) -> list[dict]:
         x = lead.signals[0, 0].astype(np.float64)
         truth = lead.beats["r_peak"].dropna().to_numpy(int)
         with thread_limit(1):
-            t_ours = _timeit(lambda x=x, fs=fs: detect_rpeaks(x, fs))
+            t_ours = _timeit(partial(detect_rpeaks, x, fs))
         f1 = match_peaks(detect_rpeaks(x, fs), truth, fs).f1
         case = f"{minutes}-min lead, {fs:g} Hz (1 thread)"
         peer_rows = []
@@ -240,7 +241,7 @@ def _stage_delineation(peers: dict[str, Any], quick: bool, errors: dict) -> list
     case = "10-s lead II, 500 Hz (1 thread)"
     fids = ("qrs_on", "qrs_off", "t_off")
     if nk is None:
-        acc = ", ".join(f"{f} MAE {s_ours.loc[f, 'mae_ms']:.1f} ms" for f in fids)
+        acc = ", ".join(f"{f} MAE {float(s_ours.loc[f, 'mae_ms']):.1f} ms" for f in fids)
         return [_row("delineation", case, "-", t_ours, None, x0.size, acc)]
     rp = _nk_peaks(nk, nk.ecg_clean(x0, sampling_rate=500), 500.0)
     t_peer = _timeit(lambda: nk_delineate(nk, x0, 500.0, rp), budget=1.0, max_repeat=5)
@@ -248,7 +249,8 @@ def _stage_delineation(peers: dict[str, Any], quick: bool, errors: dict) -> list
     s_peer = score_delineation(theirs, truths, b.fs)
     errors["synthetic"]["neurokit2"] = _errors(theirs, truths, b.fs)
     acc = ", ".join(
-        f"{f} MAE {s_ours.loc[f, 'mae_ms']:.1f} vs {s_peer.loc[f, 'mae_ms']:.1f} ms" for f in fids
+        f"{f} MAE {float(s_ours.loc[f, 'mae_ms']):.1f} vs {float(s_peer.loc[f, 'mae_ms']):.1f} ms"
+        for f in fids
     )
     return [_row("delineation", case, "neurokit2", t_ours, t_peer, x0.size, acc)]
 
@@ -334,7 +336,7 @@ def _real_records(data: Path, peers: dict[str, Any], quick: bool, errors: dict) 
             continue
         case = f"{path.name} ({names[k]}, {x.size / fs:.0f} s, {fs:g} Hz)"
         with thread_limit(1):
-            t_ours = _timeit(lambda x=x, fs=fs: detect_rpeaks(x, fs))
+            t_ours = _timeit(partial(detect_rpeaks, x, fs))
         acc = ""
         ref = None
         if path.with_suffix(".atr").exists():
@@ -345,7 +347,7 @@ def _real_records(data: Path, peers: dict[str, Any], quick: bool, errors: dict) 
             acc = f"F1 {match_peaks(detect_rpeaks(x, fs), ref, fs).f1:.4f}"
         t_peer = None
         if nk is not None:
-            t_peer = _timeit(lambda x=x, fs=fs: _nk_peaks(nk, x, fs), budget=1.0, max_repeat=3)
+            t_peer = _timeit(partial(_nk_peaks, nk, x, fs), budget=1.0, max_repeat=3)
             if ref is not None:
                 acc += f" vs {match_peaks(_nk_peaks(nk, x, fs), ref, fs).f1:.4f}"
         rows.append(
@@ -374,7 +376,8 @@ def _real_records(data: Path, peers: dict[str, Any], quick: bool, errors: dict) 
         }
         for f in ("qrs_on", "qrs_off", "t_off", "p_on"):
             acc = " vs ".join(
-                f"F1 {s[m].loc[f, 'f1']:.3f} MAE {s[m].loc[f, 'mae_ms']:.1f} ms" for m in s
+                f"F1 {float(s[m].loc[f, 'f1']):.3f} MAE {float(s[m].loc[f, 'mae_ms']):.1f} ms"
+                for m in s
             )
             rows.append(
                 {
@@ -403,10 +406,10 @@ def _scaling(peers: dict[str, Any], quick: bool) -> dict[str, Any]:
         n = int(sec * fs)
         x = np.resize(base, n)
         with thread_limit(1):
-            by_length["ecgfast"].append(_timeit(lambda x=x: detect_rpeaks(x, fs), budget=0.5))
+            by_length["ecgfast"].append(_timeit(partial(detect_rpeaks, x, fs), budget=0.5))
         t = None
         if peer_ok:
-            t = _timeit(lambda x=x: _nk_peaks(nk, x, fs), budget=0.0, max_repeat=1)
+            t = _timeit(partial(_nk_peaks, nk, x, fs), budget=0.0, max_repeat=1)
             peer_ok = t < 20.0  # larger inputs would take minutes
         by_length["neurokit2"].append(t)
         by_length["seconds"].append(sec)
@@ -416,9 +419,7 @@ def _scaling(peers: dict[str, Any], quick: bool) -> dict[str, Any]:
     pool = synthesize(100, seed=6).signals
     for m in tqdm(sizes, desc="scaling: batch size", unit="size"):
         batch = pool[np.arange(m) % len(pool)]
-        by_batch["ecgfast"].append(
-            _timeit(lambda b=batch: intervals(b, fs), budget=0.5, max_repeat=5)
-        )
+        by_batch["ecgfast"].append(_timeit(partial(intervals, batch, fs), budget=0.5, max_repeat=5))
         t = None
         if peer_ok:
             t0 = time.perf_counter()
@@ -601,7 +602,7 @@ def run_bench(
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
         "quick": quick,
     }
-    report = {"meta": meta, "rows": rows, "scaling": scaling, "notes": notes}
+    report: dict[str, Any] = {"meta": meta, "rows": rows, "scaling": scaling, "notes": notes}
     report["plots"] = _plots(out, rows, errors, scaling)
     text = _markdown(rows, scaling, notes, meta)
     (out / "bench.md").write_text(text)

@@ -169,7 +169,7 @@ def run_demo(
     data = _real_data(root, records, cfg, say)
     backbone, pre, n_pre = _pretrain(cfg, out, say)
     runs = _finetune_all(backbone, data, cfg, say)
-    report = {
+    report: dict[str, Any] = {
         "ecgfast_version": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -249,7 +249,7 @@ def _real_data(root: Path, records: list[str] | None, cfg: DemoConfig, say: Any)
 
 def _pretrain(cfg: DemoConfig, out: Path, say: Any) -> tuple[ECGModel, FitResult, int]:
     """Beat-level regression pretraining on synthetic lead-II beats."""
-    synth = {"fs": cfg.fs, "leads": "II", "duration": 10.0}
+    synth: dict[str, Any] = {"fs": cfg.fs, "leads": "II", "duration": 10.0}
     pre_train = SyntheticBeats(
         cfg.pretrain_records, targets=cfg.targets, window=cfg.window, seed=cfg.split_seed, **synth
     )

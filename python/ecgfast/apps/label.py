@@ -47,7 +47,7 @@ def label_record(path: Path) -> dict[str, Any]:
         "n_leads": int(usable.sum()),
         "duration_s": sig.shape[1] / float(rec.fs),
     }
-    row.update({k: (float("nan") if v is pd.NA else float(v)) for k, v in iv.items()})
+    row.update({str(k): (float("nan") if v is pd.NA else float(v)) for k, v in iv.items()})
     return row
 
 

@@ -68,8 +68,14 @@ def run_pretrain(
     kind: Any = SyntheticBeats if beats else SyntheticECG
     extra = {"window": window, "beats_per_record": 8} if beats else {}
     train = kind(n_train, targets=targets, seed=seed, **extra, **synth)
-    val = kind(n_val, targets=train.targets, seed=seed + VAL_SEED_OFFSET, scaler=train.scaler,
-               **extra, **synth)  # fmt: skip
+    val = kind(
+        n_val,
+        targets=train.targets,
+        seed=seed + VAL_SEED_OFFSET,
+        scaler=train.scaler,
+        **extra,
+        **synth,
+    )
     torch.manual_seed(seed)
     net = create_model(model, len(train.lead_names), len(train.targets))
     if fit.progress:
@@ -79,8 +85,7 @@ def run_pretrain(
             f"{duration:g} s{', beat windows' if beats else ''}), validating on {n_val}; "
             f"targets {', '.join(train.targets)}"
         )
-    result = pretrain_regression(net, train, val, fit, checkpoint=out / "model.pt",
-                                 resume=resume)  # fmt: skip
+    result = pretrain_regression(net, train, val, fit, checkpoint=out / "model.pt", resume=resume)
     from ..plot import pretraining
 
     report = {
@@ -175,16 +180,21 @@ def run_finetune(
     window = window or ckpt_window or 0.8
     beats = MITBIHBeats(root, recs, window=window, fs=fs)
     train_recs, val_recs = patient_split(
-        sorted(set(beats.meta["record"])), val_fraction, seed=seed,
+        sorted(set(beats.meta["record"])),
+        val_fraction,
+        seed=seed,
         class_counts=beats.record_class_counts(by="symbol"),
-    )  # fmt: skip
+    )
     train = beats.subset(train_recs, fraction=fraction, seed=seed)
     val = beats.subset(val_recs)
     if fit is None or fit.progress:
-        print(f"fine-tuning ({policy}) on {len(train)} beats of {len(train_recs)} patients, "
-              f"validating on {len(val)} beats of {len(val_recs)} other patients")  # fmt: skip
-    result = finetune_classifier(net, train, val, fit, checkpoint=out / "model.pt", policy=policy,
-                                 balance=balance, seed=seed)  # fmt: skip
+        print(
+            f"fine-tuning ({policy}) on {len(train)} beats of {len(train_recs)} patients, "
+            f"validating on {len(val)} beats of {len(val_recs)} other patients"
+        )
+    result = finetune_classifier(
+        net, train, val, fit, checkpoint=out / "model.pt", policy=policy, balance=balance, seed=seed
+    )
     report = {
         "ecgfast_version": __version__,
         "policy": policy,

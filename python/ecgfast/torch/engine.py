@@ -268,8 +268,9 @@ def predict(
     (regression), and targets real units; without, the raw outputs and targets."""
     dev = torch.device(device) if device else next(model.parameters()).device
     model.to(dev)
-    loader = DataLoader(dataset, batch_sampler=EpochBatchSampler(len(dataset), batch_size,
-                                                                 shuffle=False))  # fmt: skip
+    loader = DataLoader(
+        dataset, batch_sampler=EpochBatchSampler(len(dataset), batch_size, shuffle=False)
+    )
     y, out = _outputs(model, loader, dev)
     if task is None:
         return y, out
@@ -396,15 +397,30 @@ def fit(
     start = time.perf_counter() - (state.history[-1]["seconds"] if state.history else 0.0)
     while not state.done and state.epoch < cfg.epochs:
         epoch = state.epoch
-        if hasattr(train_loader.batch_sampler, "set_epoch"):
-            train_loader.batch_sampler.set_epoch(epoch)
+        sampler: Any = train_loader.batch_sampler
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
         torch.manual_seed(int(np.random.default_rng([cfg.seed, epoch, 0xD40]).integers(2**62)))
-        train_loss = _run_epoch(model, train_loader, task, opt, sched, device, setup.frozen,
-                                f"epoch {epoch + 1}/{cfg.epochs}", cfg.progress)  # fmt: skip
+        train_loss = _run_epoch(
+            model,
+            train_loader,
+            task,
+            opt,
+            sched,
+            device,
+            setup.frozen,
+            f"epoch {epoch + 1}/{cfg.epochs}",
+            cfg.progress,
+        )
         metrics = _validate(model, val_loader, task, device, monitor)
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": metrics["loss"],
-               "lr": sched.get_last_lr()[0], "seconds": time.perf_counter() - start,
-               **_flat({k: v for k, v in metrics.items() if k != "loss"})}  # fmt: skip
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": metrics["loss"],
+            "lr": sched.get_last_lr()[0],
+            "seconds": time.perf_counter() - start,
+            **_flat({k: v for k, v in metrics.items() if k != "loss"}),
+        }
         state.history.append(row)
         state.epoch = epoch + 1
         if state.improved(float(metrics[monitor]), mode) or state.best_epoch == 0:
@@ -454,10 +470,16 @@ def _validate(
 
 
 def _epoch_line(row: dict[str, Any], monitor: str) -> str:
-    shown = [f"{k[4:]} {v:.4g}" for k, v in row.items() if k.startswith("val_") and
-             k != "val_loss" and k.count("_") <= 2][:8]  # fmt: skip
-    return (f"epoch {row['epoch']}: train {row['train_loss']:.4f} val {row['val_loss']:.4f} | "
-            + " ".join(shown) + f" (monitor: {monitor})")  # fmt: skip
+    shown = [
+        f"{k[4:]} {v:.4g}"
+        for k, v in row.items()
+        if k.startswith("val_") and k != "val_loss" and k.count("_") <= 2
+    ][:8]
+    return (
+        f"epoch {row['epoch']}: train {row['train_loss']:.4f} val {row['val_loss']:.4f} | "
+        + " ".join(shown)
+        + f" (monitor: {monitor})"
+    )
 
 
 def _copy(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -498,7 +520,7 @@ def _save(
     opt: torch.optim.Optimizer,
     sched: Any,
 ) -> None:
-    training = {
+    training: dict[str, Any] = {
         "done": state.done,
         "epoch": state.epoch,
         "best_value": state.best_value,
@@ -516,8 +538,11 @@ def _save(
         "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
         "config": asdict(cfg),
         "history": state.history,
-        "metrics": {"best_epoch": state.best_epoch, "monitor": cfg.monitor or task.monitor,
-                    **_jsonable(state.best_metrics)},  # fmt: skip
+        "metrics": {
+            "best_epoch": state.best_epoch,
+            "monitor": cfg.monitor or task.monitor,
+            **_jsonable(state.best_metrics),
+        },
     }
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -556,8 +581,11 @@ def _restore(
 ) -> tuple[_State, dict[str, torch.Tensor]]:
     payload = _read(path)
     meta, training = payload["meta"], payload["training"]
-    saved = {k: v for k, v in meta["config"].items() if k not in ("progress", "device",
-                                                                 "num_workers", "max_minutes")}
+    saved = {
+        k: v
+        for k, v in meta["config"].items()
+        if k not in ("progress", "device", "num_workers", "max_minutes")
+    }
     now = {k: v for k, v in asdict(cfg).items() if k in saved}
     if saved != now or meta["task"]["names"] != list(task.names):
         raise InvalidParameterError(
@@ -571,8 +599,9 @@ def _restore(
         stale=training["stale"],
         done=training["done"],
         history=list(meta["history"]),
-        best_metrics={k: v for k, v in meta["metrics"].items()
-                      if k not in ("best_epoch", "monitor")},  # fmt: skip
+        best_metrics={
+            k: v for k, v in meta["metrics"].items() if k not in ("best_epoch", "monitor")
+        },
     )
     if state.done:
         model.load_state_dict(payload["state_dict"])

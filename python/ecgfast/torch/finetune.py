@@ -40,7 +40,9 @@ class FinetuneConfig(FitConfig):
     def validate(self) -> FinetuneConfig:
         super().validate()
         if self.policy is None:
-            raise InvalidParameterError("fine-tuning needs a policy: scratch, linear, partial, full")
+            raise InvalidParameterError(
+                "fine-tuning needs a policy: scratch, linear, partial, full"
+            )
         if self.balance not in BALANCING:
             raise InvalidParameterError(f"balance must be one of {BALANCING}, not {self.balance!r}")
         if not self.focal_gamma >= 0:
@@ -101,7 +103,19 @@ def finetune_classifier(
     classes = tuple(getattr(train, "classes", ())) or tuple(map(str, range(labels.max() + 1)))
     weights = class_weights(labels, len(classes), cfg.balance)
     loss_weights = weights if cfg.balance in ("weights", "sqrt") else None
-    task = Task.classification(classes, weights=loss_weights, focal_gamma=cfg.focal_gamma)
+    task = Task.classification(
+        classes,
+        weights=None if loss_weights is None else loss_weights.tolist(),
+        focal_gamma=cfg.focal_gamma,
+    )
     sample_weights = weights[labels] if cfg.balance == "sampler" else None
-    return fit(model, train, val, task, cfg.fit_config(), checkpoint=checkpoint, resume=resume,
-               sample_weights=sample_weights)  # fmt: skip
+    return fit(
+        model,
+        train,
+        val,
+        task,
+        cfg.fit_config(),
+        checkpoint=checkpoint,
+        resume=resume,
+        sample_weights=sample_weights,
+    )

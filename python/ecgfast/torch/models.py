@@ -19,6 +19,7 @@ before the head.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -59,7 +60,7 @@ class Backbone(nn.Module):
     """``stem`` -> ``stages`` (in order) -> global concat pooling; the unit of every freeze
     policy (:mod:`ecgfast.torch.policies`): the stem and each stage are frozen or trained whole."""
 
-    def __init__(self, stem: nn.Module, stages: list[nn.Module]):
+    def __init__(self, stem: nn.Module, stages: Sequence[nn.Module]):
         super().__init__()
         self.stem = stem
         self.stages = nn.ModuleList(stages)
@@ -213,8 +214,9 @@ class Inception1d(ECGModel):
             raise InvalidParameterError("depth must be an integer >= 1")
         sizes = [3] * (depth // 3) + ([depth % 3] if depth % 3 else [])
         stages = [
-            _InceptionStage(in_channels if i == 0 else 4 * nb_filters, nb_filters, m,
-                            kernel_size, bottleneck)  # fmt: skip
+            _InceptionStage(
+                in_channels if i == 0 else 4 * nb_filters, nb_filters, m, kernel_size, bottleneck
+            )
             for i, m in enumerate(sizes)
         ]
         config = {
@@ -294,8 +296,10 @@ class ResNet1d(ECGModel):
         )
         stages = [
             nn.Sequential(
-                *(_BasicBlock(width, width, 2 if (b == 0 and s > 0) else 1, (5, 3))
-                  for b in range(n))  # fmt: skip
+                *(
+                    _BasicBlock(width, width, 2 if (b == 0 and s > 0) else 1, (5, 3))
+                    for b in range(n)
+                )
             )
             for s, n in enumerate(layers)
         ]
@@ -391,7 +395,7 @@ class XResNet1d(ECGModel):
 
 
 #: Model names (for the CLI and checkpoints) -> constructors.
-MODELS: dict[str, type[ECGModel]] = {
+MODELS: dict[str, Callable[..., ECGModel]] = {
     "inception1d": Inception1d,
     "resnet1d": ResNet1d,
     "xresnet1d": XResNet1d,

@@ -63,7 +63,7 @@ def _reinitialise(model: ECGModel, seed: int) -> None:
 
 
 def apply_policy(
-    model: ECGModel,
+    model: nn.Module,
     policy: str | None,
     lr: float,
     *,

@@ -47,10 +47,54 @@ AAMI_MAP = {
     **dict.fromkeys("/fQ", "Q"),
 }
 #: de Chazal et al. (2004) inter-patient split (paced records 102, 104, 107, 217 excluded).
-DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124",
-       "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")  # fmt: skip
-DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
-       "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")  # fmt: skip
+DS1 = (
+    "101",
+    "106",
+    "108",
+    "109",
+    "112",
+    "114",
+    "115",
+    "116",
+    "118",
+    "119",
+    "122",
+    "124",
+    "201",
+    "203",
+    "205",
+    "207",
+    "208",
+    "209",
+    "215",
+    "220",
+    "223",
+    "230",
+)
+DS2 = (
+    "100",
+    "103",
+    "105",
+    "111",
+    "113",
+    "117",
+    "121",
+    "123",
+    "200",
+    "202",
+    "210",
+    "212",
+    "213",
+    "214",
+    "219",
+    "221",
+    "222",
+    "228",
+    "231",
+    "232",
+    "233",
+    "234",
+)
 PACED = ("102", "104", "107", "217")
 #: Records of the same patient (MIT-BIH 201 and 202 come from one man).
 SAME_PATIENT = {"202": "201"}
@@ -254,8 +298,7 @@ class MITBIHBeats(_ArrayDataset):
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing("beat", float(self.fs or 0), (self.lead,), self.window,
-                             self.normalize)  # fmt: skip
+        return Preprocessing("beat", float(self.fs or 0), (self.lead,), self.window, self.normalize)
 
     def _read(self, rec: str, fraction: float, seed: int) -> tuple[np.ndarray, Any] | None:
         """Windows and meta rows of one record's beats (None if it has none usable)."""
@@ -286,10 +329,15 @@ class MITBIHBeats(_ArrayDataset):
         starts = np.array([s for s, _ in beats], dtype=np.int64) - src_len // 2
         clean = _nan_free(raw, starts, src_len, margin=round(0.1 * src_fs))
         if np.any(fits & ~clean):
-            _skip(self.skipped, path, f"{int(np.sum(fits & ~clean))} beats left out: their "
-                  "window holds missing (NaN) samples")  # fmt: skip
-        keep = [(int(c), sym) for c, (_, sym), ok in zip(centre, beats, fits & clean,
-                                                          strict=True) if ok]  # fmt: skip
+            _skip(
+                self.skipped,
+                path,
+                f"{int(np.sum(fits & ~clean))} beats left out: their "
+                "window holds missing (NaN) samples",
+            )
+        keep = [
+            (int(c), sym) for c, (_, sym), ok in zip(centre, beats, fits & clean, strict=True) if ok
+        ]
         if fraction < 1 and keep:
             labels = np.array([AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep])
             keep = [keep[i] for i in _stratified_pick(labels, fraction, seed, rec)]
@@ -431,7 +479,9 @@ class WFDBDataset(_ArrayDataset):
         self.fs = None if fs is None else check_positive(fs, name="fs")
         wanted = None if leads is None else [str(v).lower() for v in leads]
         self.skipped: list[tuple[str, str]] = []
-        xs, ys, names = [], [], []
+        xs: list[np.ndarray] = []
+        ys: list[Any] = []
+        names: list[str] = []
         for _, row in table.iterrows():
             path = self.root / str(row["record"])
             try:
@@ -470,8 +520,9 @@ class WFDBDataset(_ArrayDataset):
     @property
     def preprocessing(self) -> Preprocessing:
         """Records cut from their start (or zero-padded) to ``duration`` seconds."""
-        return Preprocessing("record", float(self.fs or 0), self.lead_names, self.duration,
-                             self.normalize)  # fmt: skip
+        return Preprocessing(
+            "record", float(self.fs or 0), self.lead_names, self.duration, self.normalize
+        )
 
 
 #: PTB-XL diagnostic superclasses, in target order.
@@ -570,5 +621,6 @@ class PTBXL(_ArrayDataset):
     @property
     def preprocessing(self) -> Preprocessing:
         """The 10-s records as they are, normalised per lead."""
-        return Preprocessing("record", self.fs, self.lead_names, self.x.shape[-1] / self.fs,
-                             self.normalize)  # fmt: skip
+        return Preprocessing(
+            "record", self.fs, self.lead_names, self.x.shape[-1] / self.fs, self.normalize
+        )

@@ -35,6 +35,7 @@ class FocalLoss(nn.Module):
     def __init__(self, gamma: float = 2.0, weight: torch.Tensor | None = None):
         super().__init__()
         self.gamma = float(gamma)
+        self.weight: torch.Tensor | None
         self.register_buffer("weight", weight if weight is not None else None)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -80,8 +81,9 @@ class Task:
         cls, targets: Sequence[str], scaler: TargetScaler | None = None, monitor: str = "loss"
     ) -> Task:
         """L1 loss on (standardised) targets; metrics: MAE per target in real units."""
-        return cls("regression", tuple(targets), nn.L1Loss(), monitor, _mode(monitor, "min"),
-                   scaler)  # fmt: skip
+        return cls(
+            "regression", tuple(targets), nn.L1Loss(), monitor, _mode(monitor, "min"), scaler
+        )
 
     @classmethod
     def classification(
@@ -101,8 +103,9 @@ class Task:
             raise InvalidParameterError(f"focal_gamma must be >= 0, got {focal_gamma!r}")
         loss = FocalLoss(focal_gamma, w) if focal_gamma > 0 else nn.CrossEntropyLoss(weight=w)
         options = {"weights": None if w is None else w.tolist(), "focal_gamma": focal_gamma}
-        return cls("classification", tuple(classes), loss, monitor, _mode(monitor, "max"),
-                   options=options)  # fmt: skip
+        return cls(
+            "classification", tuple(classes), loss, monitor, _mode(monitor, "max"), options=options
+        )
 
     @classmethod
     def multilabel(
@@ -117,8 +120,14 @@ class Task:
         ``thresholds``."""
         pw = None if pos_weight is None else torch.as_tensor(np.asarray(pos_weight)).float()
         options = {"pos_weight": None if pw is None else pw.tolist(), "thresholds": thresholds}
-        return cls("multilabel", tuple(classes), nn.BCEWithLogitsLoss(pos_weight=pw), monitor,
-                   _mode(monitor, "max"), options=options)  # fmt: skip
+        return cls(
+            "multilabel",
+            tuple(classes),
+            nn.BCEWithLogitsLoss(pos_weight=pw),
+            monitor,
+            _mode(monitor, "max"),
+            options=options,
+        )
 
     @classmethod
     def custom(
@@ -131,8 +140,7 @@ class Task:
         mode: str = "min",
     ) -> Task:
         """Any loss and metric function ``(y_true, raw outputs) -> dict``."""
-        return cls("custom", tuple(names), loss, monitor, _mode(monitor, mode),
-                   _metric_fn=metrics)  # fmt: skip
+        return cls("custom", tuple(names), loss, monitor, _mode(monitor, mode), _metric_fn=metrics)
 
     # -- use ------------------------------------------------------------------------------
 
