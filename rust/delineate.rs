@@ -61,22 +61,19 @@ mod k {
     pub const QRS_SIGNIFICANT: f64 = 0.4;
     /// Gaps shorter than this inside the QRS are bridged.
     pub const QRS_GAP: f64 = 0.045;
-    /// Onset/offset: the slope stays below this fraction of the first/last QRS wave's steepest
-    /// slope for QRS_FLAT.
-    pub const QRS_ON_FRACTION: f64 = 0.05;
-    pub const QRS_OFF_FRACTION: f64 = 0.08;
+    /// Onset, offset: the slope stays below this fraction of the first, last QRS wave's
+    /// steepest slope for QRS_FLAT.
+    pub const QRS_EDGE_FRACTION: [f64; 2] = [0.05, 0.08];
     pub const QRS_FLAT: f64 = 0.012;
-    /// Farthest QRS onset before / offset after the beat position.
-    pub const QRS_PRE: f64 = 0.12;
-    pub const QRS_POST: f64 = 0.16;
+    /// Farthest QRS onset before, offset after the beat position.
+    pub const QRS_REACH: [f64; 2] = [0.12, 0.16];
     /// Positive part of a QRS below this fraction of its extent: a QS complex (no R wave).
     pub const QS_FRACTION: f64 = 0.03;
     /// Cut-off of the slow-wave (P, T) low-pass, Hz.
     pub const LOW_HZ: f64 = 15.0;
-    /// T search starts this long after QRS offset and ends at min(T_END_RR · RR, T_END_MAX).
+    /// T search starts this long after QRS offset and ends at min(T_END[0] · RR, T_END[1] s).
     pub const T_START: f64 = 0.06;
-    pub const T_END_RR: f64 = 0.62;
-    pub const T_END_MAX: f64 = 0.60;
+    pub const T_END: [f64; 2] = [0.62, 0.60];
     /// Trapezium reach before (onset) / after (offset) the steepest point of a T or P wave.
     pub const T_REACH: [f64; 2] = [0.08, 0.08];
     pub const P_REACH: [f64; 2] = [0.04, 0.03];
@@ -84,13 +81,12 @@ mod k {
     pub const P_WINDOW: f64 = 0.25;
     /// P peak at least this long before QRS onset.
     pub const P_GAP: f64 = 0.02;
-    /// Minimum P amplitude relative to the lead's high-frequency noise and to the QRS.
-    pub const P_SNR: f64 = 1.0;
-    pub const P_QRS: f64 = 0.01;
-    /// Per lead, P waves whose P-to-R time differs from the median by more than P_JITTER are
-    /// dropped; if the median absolute deviation exceeds P_MAD the lead has no consistent P wave.
-    pub const P_JITTER: f64 = 0.05;
-    pub const P_MAD: f64 = 0.015;
+    /// Minimum P amplitude relative to the lead's high-frequency noise, and to the QRS.
+    pub const P_MIN: [f64; 2] = [1.0, 0.01];
+    /// Per lead, P waves whose P-to-R time differs from the median by more than P_CONSISTENT[0]
+    /// are dropped; if the median absolute deviation exceeds P_CONSISTENT[1] the lead has no
+    /// consistent P wave.
+    pub const P_CONSISTENT: [f64; 2] = [0.05, 0.015];
     /// Across leads: onsets/offsets farther than these from the median are outliers (P, QRS, T).
     pub const GLOBAL_TOL: [f64; 3] = [0.04, 0.03, 0.06];
     /// Global P/T onset (offset) = this quantile (1 − it) of the inlier leads' onsets (offsets).
@@ -291,14 +287,14 @@ fn qrs_bounds(lead: &Lead, r: usize, lo: usize, hi: usize, fs: f64) -> Option<(u
         ds,
         pre,
         (lo..pre).rev(),
-        k::QRS_ON_FRACTION * ds[pre].abs(),
+        k::QRS_EDGE_FRACTION[0] * ds[pre].abs(),
         flat,
     );
     let off = last_active(
         ds,
         post,
         post + 1..=hi,
-        k::QRS_OFF_FRACTION * ds[post].abs(),
+        k::QRS_EDGE_FRACTION[1] * ds[post].abs(),
         flat,
     );
     Some((on.saturating_sub(1).max(lo), (off + 1).min(hi)))
@@ -329,8 +325,8 @@ fn qrs_window(beats: &[usize], b: usize, default_rr: usize, n: usize, fs: f64) -
     } else {
         default_rr
     };
-    let lo = r.saturating_sub(secs(fs, k::QRS_PRE).min(rr_prev * 45 / 100));
-    let hi = (r + secs(fs, k::QRS_POST).min(rr_next * 45 / 100)).min(n - 1);
+    let lo = r.saturating_sub(secs(fs, k::QRS_REACH[0]).min(rr_prev * 45 / 100));
+    let hi = (r + secs(fs, k::QRS_REACH[1]).min(rr_next * 45 / 100)).min(n - 1);
     (lo, hi)
 }
 
@@ -380,6 +376,9 @@ fn spatial_qrs(leads: &[Lead], beats: &[usize], global: &mut [Beat], fs: f64) {
 }
 
 /// Delineate one lead around the given beat positions.
+///
+/// Long because: per beat, QRS then T then P are searched in windows bounded by the previous
+/// results; the steps are short blocks sharing the lead's filtered views.
 fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>> {
     let n = lead.y.len();
     let mut out: Vec<Beat> = Vec::with_capacity(beats.len());
@@ -417,7 +416,7 @@ fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>
         } else {
             default_rr
         };
-        let mut end = r + secs(fs, k::T_END_MAX).min((rr_next as f64 * k::T_END_RR) as usize);
+        let mut end = r + secs(fs, k::T_END[1]).min((rr_next as f64 * k::T_END[0]) as usize);
         if b + 1 < out.len() && out[b + 1][QRS_ON] != MISSING {
             end = end.min(out[b + 1][QRS_ON] as usize);
         }
@@ -457,7 +456,7 @@ fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>
         if let Some(p) = wave(lead, start, start, peak_end, on, fs, k::P_REACH) {
             let amp = (lead.yl[p.1] - line_at(&lead.yl, start, on, p.1)).abs();
             let noise = noise_level(lead, start, on);
-            if amp >= k::P_SNR * noise && amp >= k::P_QRS * qrs_amp[b] {
+            if amp >= k::P_MIN[0] * noise && amp >= k::P_MIN[1] * qrs_amp[b] {
                 out[b][P_ON] = p.0 as i64;
                 out[b][P_PEAK] = p.1 as i64;
                 out[b][P_OFF] = p.2 as i64;
@@ -517,7 +516,7 @@ fn keep_consistent_p(out: &mut [Beat], beats: &[usize], fs: f64) {
     let mad = median(&mut dev);
     let few = pr.len() * 2 < beats.len();
     for &(i, t) in &pr {
-        if mad > k::P_MAD || (t - med).abs() > k::P_JITTER || few {
+        if mad > k::P_CONSISTENT[1] || (t - med).abs() > k::P_CONSISTENT[0] || few {
             out[i][P_ON] = MISSING;
             out[i][P_PEAK] = MISSING;
             out[i][P_OFF] = MISSING;

@@ -38,6 +38,10 @@ fn seconds(fs: f64, s: f64) -> usize {
 }
 
 /// Detect R peaks in one lead sampled at `fs` Hz. Returns sorted, unique sample indices.
+///
+/// Long because: it is the pipeline in order (checks, resampling, band-pass, derivative, MWI,
+/// classification, placement on the input's deflection, edge and flutter checks), each step a
+/// short block over the previous step's buffers.
 pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Result<Vec<i64>> {
     crate::filter_design::check_fs(fs)?;
     // Work on a contiguous slice (copy only for strided input).
@@ -573,6 +577,9 @@ fn local_maxima(v: &[f64]) -> Vec<usize> {
 }
 
 /// Pan-Tompkins decision rules over the MWI local maxima; returns MWI peak indices of QRS.
+///
+/// Long because: one pass over the candidates with the adaptive levels, refractory and
+/// search-back rules acting on shared state (the hot loop of the detector).
 fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
     let refractory = seconds(fs, 0.18);

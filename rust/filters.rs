@@ -305,6 +305,26 @@ impl SosFilter {
     }
 }
 
+/// `$fixed::<N>(sections, zi, x0, samples)` with the sections as fixed-size arrays when there
+/// are 1 to 8 of them (the cascade then unrolls), else `$fallback`.
+macro_rules! by_section_count {
+    ($fixed:ident, $sections:expr, $zi:expr, $x0:expr, $samples:expr, $fallback:expr) => {
+        by_section_count!(@arms $fixed, $sections, $zi, $x0, $samples, $fallback; 1 2 3 4 5 6 7 8)
+    };
+    (@arms $fixed:ident, $sections:expr, $zi:expr, $x0:expr, $samples:expr, $fallback:expr;
+     $($n:literal)*) => {
+        match $sections.len() {
+            $($n => $fixed::<$n>(
+                $sections.try_into().expect("length checked"),
+                $zi.try_into().expect("length checked"),
+                $x0,
+                $samples,
+            ),)*
+            _ => $fallback,
+        }
+    };
+}
+
 /// Run the cascade over `samples` in place (direct form II transposed, as `scipy.signal.sosfilt`),
 /// starting from the steady state `zi * x0`.
 fn cascade<'a>(
@@ -313,20 +333,14 @@ fn cascade<'a>(
     x0: f64,
     samples: impl Iterator<Item = &'a mut f64>,
 ) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match sections.len() {
-                $($n => cascade_fixed::<$n>(
-                    sections.try_into().expect("length checked"),
-                    zi.try_into().expect("length checked"),
-                    x0,
-                    samples,
-                ),)*
-                _ => cascade_any(sections, zi, x0, samples),
-            }
-        };
-    }
-    fixed!(1 2 3 4 5 6 7 8)
+    by_section_count!(
+        cascade_fixed,
+        sections,
+        zi,
+        x0,
+        samples,
+        cascade_any(sections, zi, x0, samples)
+    )
 }
 
 #[inline(always)]
@@ -398,30 +412,17 @@ fn cascade_group_impl<'a>(
     x0: [f64; GROUP],
     samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
 ) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match sections.len() {
-                $($n => cascade_group_fixed::<$n>(
-                    sections.try_into().expect("length checked"),
-                    zi.try_into().expect("length checked"),
-                    x0,
-                    samples,
-                ),)*
-                _ => {
-                    // Rare (> 8 sections): fall back to lane-by-lane over a copy.
-                    let mut all: Vec<&mut [f64; GROUP]> = samples.collect();
-                    for k in 0..GROUP {
-                        let mut lane: Vec<f64> = all.iter().map(|g| g[k]).collect();
-                        cascade_any(sections, zi, x0[k], lane.iter_mut());
-                        for (g, v) in all.iter_mut().zip(lane) {
-                            g[k] = v;
-                        }
-                    }
-                }
+    by_section_count!(cascade_group_fixed, sections, zi, x0, samples, {
+        // Rare (> 8 sections): fall back to lane-by-lane over a copy.
+        let mut all: Vec<&mut [f64; GROUP]> = samples.collect();
+        for k in 0..GROUP {
+            let mut lane: Vec<f64> = all.iter().map(|g| g[k]).collect();
+            cascade_any(sections, zi, x0[k], lane.iter_mut());
+            for (g, v) in all.iter_mut().zip(lane) {
+                g[k] = v;
             }
-        };
-    }
-    fixed!(1 2 3 4 5 6 7 8)
+        }
+    })
 }
 
 #[inline(always)]

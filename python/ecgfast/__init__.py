@@ -9,37 +9,26 @@ batches in parallel in the Rust core with the GIL released. Errors derive from
 
 from __future__ import annotations
 
-from . import _core, evaluate
+from . import _core, errors, evaluate
 from ._threads import get_num_threads, set_num_threads, thread_limit
 from .delineation import delineate, intervals
 from .detect import detect_rpeaks
-from .errors import (
-    DtypeError,
-    EcgError,
-    InternalError,
-    InvalidParameterError,
-    InvalidSignalError,
-    SignalTooShortError,
-)
+from .errors import *  # noqa: F403 - the exception hierarchy, listed in errors.__all__
 from .filters import bandpass, butter_sos, highpass, lowpass, notch, sosfiltfilt
 from .synth import LEAD_NAMES, SynthBatch, synthesize, synthesize_to
 
 __version__: str = _core.__version__
 
 __all__ = [
+    *errors.__all__,
     "LEAD_NAMES",
-    "DtypeError",
-    "EcgError",
-    "InternalError",
-    "InvalidParameterError",
-    "InvalidSignalError",
-    "SignalTooShortError",
     "SynthBatch",
     "__version__",
     "bandpass",
     "butter_sos",
     "delineate",
     "detect_rpeaks",
+    "errors",
     "evaluate",
     "get_num_threads",
     "highpass",

@@ -39,21 +39,13 @@ MODEL_NAMES = ("inception1d", "resnet1d", "xresnet1d")
 def cmd_demo(args: argparse.Namespace) -> int:
     from .apps.demo import DemoConfig, run_demo
 
+    options = _pick(
+        args,
+        "pretrain_records pretrain_epochs pretrain_minutes epochs fractions "
+        "test_fraction val_fraction split_seed model fs window balance",
+    )
     cfg = DemoConfig(
-        pretrain_records=args.pretrain_records,
-        pretrain_epochs=args.pretrain_epochs,
-        pretrain_minutes=args.pretrain_minutes,
-        epochs=args.epochs,
-        policies=tuple(args.policies.split(",")),
-        fractions=args.fractions,
-        seeds=tuple(range(args.seeds)),
-        test_fraction=args.test_fraction,
-        val_fraction=args.val_fraction,
-        split_seed=args.split_seed,
-        model=args.model,
-        fs=args.fs,
-        window=args.window,
-        balance=args.balance,
+        policies=tuple(args.policies.split(",")), seeds=tuple(range(args.seeds)), **options
     )
     report = run_demo(args.root, args.records, args.out, cfg)
     print("\n" + report["markdown"])
@@ -81,18 +73,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     for k in ("hr", "hrv"):
         ranges[k] = DEFAULTS[k] if ranges[k] is None else ranges[k]
     start = time.perf_counter()
-    manifest = synthesize_to(
-        args.out,
-        args.n,
-        shard_size=args.shard_size,
-        overwrite=args.overwrite,
-        fs=args.fs,
-        duration=args.duration,
-        leads=_leads(args.leads),
-        noise=args.noise,
-        seed=args.seed,
-        **ranges,
-    )
+    options = _pick(args, "shard_size overwrite fs duration noise seed")
+    manifest = synthesize_to(args.out, args.n, leads=_leads(args.leads), **options, **ranges)
     print(
         f"wrote {manifest['n_records']} records in {manifest['n_shards']} shard(s) to {args.out} "
         f"({time.perf_counter() - start:.1f} s); manifest: {Path(args.out) / 'manifest.json'}"
@@ -110,40 +92,24 @@ def cmd_label(args: argparse.Namespace) -> int:
     return 0 if len(table) else 1
 
 
+def _pick(args: argparse.Namespace, names: str) -> dict[str, Any]:
+    """The options named (space-separated) as keyword arguments of the library call."""
+    return {name: getattr(args, name) for name in names.split()}
+
+
 def _fit_config(args: argparse.Namespace, kind: Any) -> Any:
     """The training options every training command shares, as a config of ``kind``."""
-    return kind.merge(
-        None,
-        {
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
-            "patience": args.patience,
-            "num_workers": args.workers,
-            "device": args.device,
-            "max_minutes": args.max_minutes,
-        },
-    )
+    options = _pick(args, "epochs batch_size lr patience device max_minutes")
+    return kind.merge(None, {**options, "num_workers": args.workers})
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from .apps.train import run_pretrain
     from .torch import FitConfig
 
+    options = _pick(args, "n_train n_val model targets beats window fs duration seed resume")
     report = run_pretrain(
-        args.out,
-        n_train=args.n_train,
-        n_val=args.n_val,
-        model=args.model,
-        targets=args.targets,
-        beats=args.beats,
-        window=args.window,
-        fs=args.fs,
-        duration=args.duration,
-        leads=_leads(args.leads),
-        seed=args.seed,
-        resume=args.resume,
-        fit=_fit_config(args, FitConfig),
+        args.out, leads=_leads(args.leads), fit=_fit_config(args, FitConfig), **options
     )
     units = {t: ("bpm" if t == "hr" else "ms") for t in report["targets"]}
     print(
@@ -160,21 +126,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     if args.dataset != "mitdb":
         raise InvalidParameterError(f"unknown dataset {args.dataset!r} (supported: mitdb)")
-    report, _ = run_finetune(
-        args.out,
-        pretrained=args.pretrained,
-        root=args.root,
-        records=args.records,
-        policy=args.policy,
-        model=args.model,
-        fs=args.fs,
-        window=args.window,
-        fraction=args.fraction,
-        val_fraction=args.val_fraction,
-        balance=args.balance,
-        seed=args.seed,
-        fit=_fit_config(args, FinetuneConfig),
+    options = _pick(
+        args,
+        "pretrained root records policy model fs window fraction val_fraction balance seed",
     )
+    report, _ = run_finetune(args.out, fit=_fit_config(args, FinetuneConfig), **options)
     m = report["metrics"]
     print(
         f"best epoch {report['best_epoch']}: accuracy {m['accuracy']:.3f}, "
@@ -242,14 +198,30 @@ def _add_training(
     parser.add_argument("--out", required=True, help="output folder")
 
 
-def _demo_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="the main job: synthetic pretraining, then transfer to real MIT-BIH beats",
-        description="Synthesize lead-II beats, pretrain a backbone on their HR/PR/QRS/QT, "
-        "fine-tune on MIT-BIH beats (patient-wise split) with each policy at equal budget, "
-        "report table + plots + JSON. About 6 minutes on 2 CPU cores with the defaults.",
-    )
+#: One-line help and longer description of each command.
+HELP = {
+    "demo": (
+        "the main job: synthetic pretraining, then transfer to real MIT-BIH beats",
+        "Synthesize lead-II beats, pretrain a backbone on their HR/PR/QRS/QT, fine-tune on "
+        "MIT-BIH beats (patient-wise split) with each policy at equal budget, report table + "
+        "plots + JSON. About 6 minutes on 2 CPU cores with the defaults.",
+    ),
+    "synth": (
+        "generate labelled synthetic 12-lead ECG to disk (shards of .npy + Parquet)",
+        "Each range option takes one value (fixed) or two (uniform range per record).",
+    ),
+    "label": (
+        "HR, PR, QRS, QT and QTc of every WFDB record in folders/files -> Parquet",
+        "Delineates every lead of each record (multi-lead global fiducials) and writes one row "
+        "per record. Unreadable records are reported and skipped.",
+    ),
+    "pretrain": ("pretrain an ECG model to regress HR/PR/QRS/QT from synthetic ECG (needs torch)",),
+    "finetune": ("fine-tune a (pretrained) model on real ECG beats (MIT-BIH, AAMI classes)",),
+    "bench": ("speed and accuracy against NeuroKit2 / scipy / sleepecg, stage by stage",),
+}
+
+
+def _demo_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", help="folder of MIT-BIH records (default: the shipped records)")
     p.add_argument("--records", nargs="*", help="records inside --root (default: DS1; DS2 = test)")
     p.add_argument("--out", default="runs/demo", help="output folder for the report and plots")
@@ -277,18 +249,12 @@ def _demo_parser(sub: Any) -> None:
         default=0.0,
         help="DS1 patients held out for testing when --root has no DS2 record",
     )
-    p.set_defaults(func=cmd_demo)
 
 
-def _synth_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "synth",
-        help="generate labelled synthetic 12-lead ECG to disk (shards of .npy + Parquet)",
-        description="Each range option takes one value (fixed) or two (uniform range per record).",
-    )
+def _synth_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, required=True, help="number of records")
     p.add_argument("--out", required=True, help="output folder (resumes if it exists)")
-    rng = {"nargs": "+", "type": float, "metavar": "V"}
+    rng: dict[str, Any] = {"nargs": "+", "type": float, "metavar": "V"}
     p.add_argument("--hr", **rng, help="heart rate, bpm (default 50 110)")
     p.add_argument("--hrv", **rng, help="RR standard deviation, ms (default 10 50)")
     p.add_argument("--pr", **rng, help="PR interval, ms (default 120 200)")
@@ -302,26 +268,14 @@ def _synth_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-size", type=int, default=10_000)
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
-    p.set_defaults(func=cmd_synth)
 
 
-def _label_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "label",
-        help="HR, PR, QRS, QT and QTc of every WFDB record in folders/files -> Parquet",
-        description="Delineates every lead of each record (multi-lead global fiducials) and "
-        "writes one row per record. Unreadable records are reported and skipped.",
-    )
+def _label_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", help="folders (searched recursively) or records")
     p.add_argument("--out", default="labels.parquet", help="output .parquet or .csv")
-    p.set_defaults(func=cmd_label)
 
 
-def _pretrain_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "pretrain",
-        help="pretrain an ECG model to regress HR/PR/QRS/QT from synthetic ECG (needs torch)",
-    )
+def _pretrain_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-train", type=int, default=20_000, help="synthetic training records")
     p.add_argument("--n-val", type=int, default=2_000, help="synthetic validation records")
     p.add_argument("--model", default="xresnet1d", choices=MODEL_NAMES)
@@ -333,14 +287,9 @@ def _pretrain_parser(sub: Any) -> None:
     p.add_argument("--window", type=float, default=0.8, help="beat window, s (with --beats)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     _add_training(p, epochs=20, batch_size=64, lr=3e-3, patience=5)
-    p.set_defaults(func=cmd_pretrain)
 
 
-def _finetune_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "finetune",
-        help="fine-tune a (pretrained) model on real ECG beats (MIT-BIH, AAMI classes)",
-    )
+def _finetune_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretrained", default=None, help="checkpoint or folder of `pretrain`")
     p.add_argument("--dataset", default="mitdb", choices=("mitdb",))
     p.add_argument("--root", default=None, help="WFDB folder (default: shipped records)")
@@ -368,13 +317,9 @@ def _finetune_parser(sub: Any) -> None:
     p.add_argument("--val-fraction", type=float, default=0.25, help="patients for validation")
     _add_balance(p)
     _add_training(p, epochs=10, batch_size=128, lr=1e-3, patience=4)
-    p.set_defaults(func=cmd_finetune)
 
 
-def _bench_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "bench", help="speed and accuracy against NeuroKit2 / scipy / sleepecg, stage by stage"
-    )
+def _bench_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="folder of WFDB records (default: shipped)")
     p.add_argument("--quick", action="store_true", help="small inputs, about a minute")
     p.add_argument("--out", default="runs/bench", help="output folder")
@@ -383,7 +328,6 @@ def _bench_parser(sub: Any) -> None:
         default="filtering,rpeaks,delineation,intervals,synthesis,real,scaling",
         help="comma-separated subset of the stages",
     )
-    p.set_defaults(func=cmd_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,15 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecgfast {__version__}")
     parser.add_argument("--threads", type=int, default=None, help="cap worker threads")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (
-        _demo_parser,
-        _synth_parser,
-        _label_parser,
-        _pretrain_parser,
-        _finetune_parser,
-        _bench_parser,
-    ):
-        add(sub)
+    commands = {
+        "demo": (_demo_parser, cmd_demo),
+        "synth": (_synth_parser, cmd_synth),
+        "label": (_label_parser, cmd_label),
+        "pretrain": (_pretrain_parser, cmd_pretrain),
+        "finetune": (_finetune_parser, cmd_finetune),
+        "bench": (_bench_parser, cmd_bench),
+    }
+    for name, (add_options, run) in commands.items():
+        about = HELP[name]
+        p = sub.add_parser(name, help=about[0], description=about[-1])
+        add_options(p)
+        p.set_defaults(func=run)
     return parser
 
 

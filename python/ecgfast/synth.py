@@ -35,38 +35,35 @@ __all__ = ["LEAD_NAMES", "SynthBatch", "synthesize", "synthesize_to"]
 
 LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (tuple(v) for v in _core.synth_schema())
 
-#: Default ranges, sampled uniformly per record (realistic resting adults).
+#: Every range parameter: (default (low, high), sampled uniformly per record, or None;
+#: plausibility limits, outside which InvalidParameterError is raised). Intervals in ms, HR in
+#: bpm; the noise sources' amplitudes in mV (mild, as in a decent resting recording).
+PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = {
+    "hr": ((50.0, 110.0), (20.0, 250.0)),
+    "hrv": ((10.0, 50.0), (0.0, 300.0)),
+    "pr": ((120.0, 200.0), (60.0, 400.0)),
+    "qrs": ((70.0, 110.0), (40.0, 250.0)),
+    "qt": (None, (150.0, 700.0)),
+    "qtc": ((380.0, 440.0), (250.0, 700.0)),
+    "baseline": ((0.0, 0.1), (0.0, 5.0)),
+    "powerline": ((0.0, 0.02), (0.0, 5.0)),
+    "emg": ((0.0, 0.02), (0.0, 5.0)),
+    "motion": ((0.0, 0.1), (0.0, 10.0)),
+}
+_NOISE_SOURCES = ("baseline", "powerline", "emg", "motion")
+
+#: Default ranges of the heart and interval parameters (realistic resting adults).
 DEFAULTS: dict[str, tuple[float, float]] = {
-    "hr": (50.0, 110.0),
-    "hrv": (10.0, 50.0),
-    "pr": (120.0, 200.0),
-    "qrs": (70.0, 110.0),
-    "qtc": (380.0, 440.0),
+    k: d for k, (d, _) in PARAMETERS.items() if d is not None and k not in _NOISE_SOURCES
 }
-
-#: Default noise amplitudes in mV (mild, as in a decent resting recording), sampled per record.
-#: The default has no powerline noise at fs <= 120 Hz, where 60 Hz is at or above Nyquist
-#: (a 50 Hz hum can still be asked for explicitly at 100 < fs <= 120 Hz).
+#: Default noise amplitudes in mV, sampled per record. The default has no powerline noise at
+#: fs <= 120 Hz, where 60 Hz is at or above Nyquist (a 50 Hz hum can still be asked for
+#: explicitly at 100 < fs <= 120 Hz).
 DEFAULT_NOISE: dict[str, tuple[float, float]] = {
-    "baseline": (0.0, 0.1),
-    "powerline": (0.0, 0.02),
-    "emg": (0.0, 0.02),
-    "motion": (0.0, 0.1),
+    k: d for k, (d, _) in PARAMETERS.items() if d is not None and k in _NOISE_SOURCES
 }
-
 #: Plausibility limits; values outside raise InvalidParameterError.
-LIMITS: dict[str, tuple[float, float]] = {
-    "hr": (20.0, 250.0),
-    "hrv": (0.0, 300.0),
-    "pr": (60.0, 400.0),
-    "qrs": (40.0, 250.0),
-    "qt": (150.0, 700.0),
-    "qtc": (250.0, 700.0),
-    "baseline": (0.0, 5.0),
-    "powerline": (0.0, 5.0),
-    "emg": (0.0, 5.0),
-    "motion": (0.0, 10.0),
-}
+LIMITS: dict[str, tuple[float, float]] = {k: lim for k, (_, lim) in PARAMETERS.items()}
 
 MAX_DURATION = 48 * 3600.0
 

@@ -25,6 +25,10 @@ pub struct EcgsynBeat {
 
 /// Generate `n` samples at `fs`; `rr_at(t)` gives the RR interval (s) starting at time `t`.
 /// Returns the signal (mV) and every beat whose phase passes through the record.
+///
+/// Long because: one fixed-step RK4 integration of McSharry's ODE whose state (phase, z,
+/// beat bookkeeping, the running RR) every step reads and writes; split, the hot loop would
+/// pass that state through every call.
 pub fn generate(
     fs: f64,
     n: usize,

@@ -185,6 +185,10 @@ fn draw(rng: &mut Rng, b: &[[f64; 2]], i: usize) -> f64 {
 }
 
 impl RecordModel {
+    /// Draw every parameter of one record.
+    ///
+    /// Long because: the draws are one list in stream order, and that order *is* the record
+    /// (record i = stream (seed, i)); kept in one place so that it cannot change by accident.
     fn sample(rng: &mut Rng, b: &[[f64; 2]]) -> Self {
         let c = edge_c();
         let hr = draw(rng, b, 0);
@@ -444,6 +448,9 @@ struct Context {
 }
 
 /// Generate one record into `out` (n_leads x n_samples); returns its beats and labels.
+///
+/// Long because: the stages (RR series, beat timing, dipole sum, lead projection, noise,
+/// labels) share the record's scratch buffers and model; they are in order, one block each.
 fn synth_record(
     cfg: &SynthConfig,
     ctx: &Context,

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._data import SHIPPED_MITDB
+from .._data import SHIPPED_MITDB, wfdb_records
 from .._threads import get_num_threads
 from ..errors import InvalidParameterError
 from ..evaluate import classification
@@ -108,13 +108,9 @@ class DemoConfig:
 
 def _choose_records(root: Path, records: list[str] | None) -> tuple[list[str], list[str]]:
     """(development records, DS2 test records) present in ``root``."""
-    available = sorted(p.stem for p in root.glob("*.hea"))
-    if not available:
-        raise InvalidParameterError(f"no WFDB records (.hea) found in {root}")
+    available = wfdb_records(root)
     if records:
-        missing = sorted(set(records) - set(available))
-        if missing:
-            raise InvalidParameterError(f"records not found in {root}: {missing}")
+        records = wfdb_records(root, records)
         return [r for r in records if r not in DS2], [r for r in records if r in DS2]
     dev = [r for r in available if r in DS1] or [
         r for r in available if r not in DS2 and r not in PACED

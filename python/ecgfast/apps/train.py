@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from .._data import SHIPPED_MITDB
+from .._data import SHIPPED_MITDB, wfdb_records
 from ..errors import InvalidParameterError
 from ..torch import (
     AAMI_CLASSES,
@@ -107,14 +107,10 @@ def run_pretrain(
 
 
 def _records(root: Path, records: list[str] | None) -> list[str]:
-    available = sorted(p.stem for p in root.glob("*.hea"))
-    if not available:
-        raise InvalidParameterError(f"no WFDB records (.hea) in {root}")
+    """The records asked for (all must exist), else the DS1 records present, else all."""
     if records:
-        missing = sorted(set(records) - set(available))
-        if missing:
-            raise InvalidParameterError(f"records not found in {root}: {missing}")
-        return list(records)
+        return wfdb_records(root, records)
+    available = wfdb_records(root)
     return [r for r in DS1 if r in available] or available
 
 

@@ -464,6 +464,18 @@ class ShardDataset(_RecordDataset):
         return x, np.stack(ys)
 
 
+def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the batches of ``n`` items: ``batch_size`` each, the rest last; a
+    last batch of a single item joins the one before it (batch norm cannot train on one
+    item), or with ``drop_last`` an incomplete last batch is dropped."""
+    bounds = [(s, min(n, s + batch_size)) for s in range(0, n, batch_size)]
+    if drop_last and bounds and bounds[-1][1] - bounds[-1][0] < batch_size:
+        bounds.pop()
+    elif len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
 class BlockBatchSampler(Sampler[list[int]]):
     """Batches of ``batch_size`` consecutive indices, the blocks in a seeded random order that
     changes with :meth:`set_epoch` (call it once per epoch, as with ``DistributedSampler``).
@@ -490,19 +502,11 @@ class BlockBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def _starts(self) -> list[tuple[int, int]]:
-        blocks = [(s, min(self.n, s + self.batch_size)) for s in range(0, self.n, self.batch_size)]
-        if self.drop_last and blocks and blocks[-1][1] - blocks[-1][0] < self.batch_size:
-            blocks.pop()
-        elif len(blocks) > 1 and blocks[-1][1] - blocks[-1][0] == 1:
-            blocks[-2:] = [(blocks[-2][0], self.n)]
-        return blocks
-
     def __len__(self) -> int:
-        return len(self._starts())
+        return len(batch_bounds(self.n, self.batch_size, drop_last=self.drop_last))
 
     def __iter__(self) -> Iterator[list[int]]:
-        blocks = self._starts()
+        blocks = batch_bounds(self.n, self.batch_size, drop_last=self.drop_last)
         order = np.arange(len(blocks))
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)

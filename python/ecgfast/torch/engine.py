@@ -33,7 +33,7 @@ from .. import __version__
 from .._validate import check_int
 from ..errors import InvalidParameterError
 from ..preprocessing import Preprocessing
-from .datasets import TargetScaler
+from .datasets import TargetScaler, batch_bounds
 from .models import MODELS, ECGModel, create_model
 from .policies import POLICIES, apply_policy
 from .tasks import Task
@@ -165,15 +165,8 @@ class EpochBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def _bounds(self) -> list[tuple[int, int]]:
-        starts = list(range(0, self.n, self.batch_size))
-        bounds = [(s, min(self.n, s + self.batch_size)) for s in starts]
-        if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-            bounds[-2:] = [(bounds[-2][0], self.n)]
-        return bounds
-
     def __len__(self) -> int:
-        return len(self._bounds())
+        return len(batch_bounds(self.n, self.batch_size))
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch, 0xBA7C])
@@ -184,7 +177,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             order = rng.permutation(self.n)
         else:
             order = np.arange(self.n)
-        for lo, hi in self._bounds():
+        for lo, hi in batch_bounds(self.n, self.batch_size):
             yield order[lo:hi].tolist()
 
 
@@ -362,95 +355,123 @@ def fit(
     FitResult
     """
     cfg = FitConfig.merge(config, overrides)
-    monitor = cfg.monitor or task.monitor
-    mode = task.mode if cfg.monitor is None else ("min" if monitor == "loss" else task.mode)
+    weights = _check_data(train, val, sample_weights)
+    run = _Run(model, train, val, task, cfg, weights)
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        run.state, run.best_weights = _restore(checkpoint, model, run.opt, run.sched, cfg, task)
+    resumed_from = run.state.epoch
+    pipeline = preprocessing or getattr(train, "preprocessing", None)
+    start = time.perf_counter() - (run.state.history[-1]["seconds"] if run.state.history else 0)
+    while not run.state.done and run.state.epoch < cfg.epochs:
+        run.epoch(start)
+        if checkpoint is not None:
+            _save(checkpoint, run, pipeline)
+    model.load_state_dict(run.best_weights)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    y_true, y_pred = predict(model, val, task, batch_size=cfg.batch_size)
+    history = run.state.history
+    return FitResult(
+        history=history,
+        best_epoch=run.state.best_epoch,
+        metrics=dict(run.state.best_metrics),
+        names=task.names,
+        monitor=run.monitor,
+        y_true=y_true,
+        y_pred=y_pred,
+        checkpoint=None if checkpoint is None else str(checkpoint),
+        seconds=history[-1]["seconds"] if history else 0.0,
+        resumed_from=resumed_from,
+    )
+
+
+def _check_data(train: Any, val: Any, sample_weights: Any) -> np.ndarray | None:
     if len(train) < 2:
         raise InvalidParameterError(
             f"the training set has {len(train)} item(s); batch norm needs at least 2"
         )
     if len(val) < 1:
         raise InvalidParameterError("the validation set is empty")
-    if sample_weights is not None:
-        sample_weights = np.asarray(sample_weights, dtype=np.float64)
-        if sample_weights.shape != (len(train),) or not np.all(sample_weights >= 0):
-            raise InvalidParameterError("sample_weights must be one value >= 0 per training item")
-    device = _device(cfg.device)
-    preprocessing = preprocessing or getattr(train, "preprocessing", None)
-    model.to(device)
-    task.loss.to(device)
-    setup = apply_policy(
-        model, cfg.policy, cfg.lr, backbone_lr_factor=cfg.backbone_lr_factor, seed=cfg.seed
-    )
-    train_loader = _loader(train, cfg, train=True, weights=sample_weights)
-    val_loader = _loader(val, cfg, train=False)
-    opt = torch.optim.AdamW(setup.param_groups, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt,
-        max_lr=[g["lr"] for g in setup.param_groups],
-        total_steps=max(1, cfg.epochs * len(train_loader)),
-    )
-    state = _State()
-    best_weights = _copy(model.state_dict())
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        state, best_weights = _restore(checkpoint, model, opt, sched, cfg, task)
-    resumed_from = state.epoch
-    start = time.perf_counter() - (state.history[-1]["seconds"] if state.history else 0.0)
-    while not state.done and state.epoch < cfg.epochs:
-        epoch = state.epoch
-        sampler: Any = train_loader.batch_sampler
+    if sample_weights is None:
+        return None
+    weights = np.asarray(sample_weights, dtype=np.float64)
+    if weights.shape != (len(train),) or not np.all(weights >= 0) or not weights.sum() > 0:
+        raise InvalidParameterError("sample_weights must be one value >= 0 per training item")
+    return weights
+
+
+class _Run:
+    """One training run: model, policy, loaders, optimizer, schedule, early-stopping state."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        train: Any,
+        val: Any,
+        task: Task,
+        cfg: FitConfig,
+        sample_weights: np.ndarray | None,
+    ) -> None:
+        self.model, self.task, self.cfg = model, task, cfg
+        self.monitor = cfg.monitor or task.monitor
+        self.mode = "min" if self.monitor == "loss" else task.mode
+        self.device = _device(cfg.device)
+        model.to(self.device)
+        task.loss.to(self.device)
+        self.setup = apply_policy(
+            model, cfg.policy, cfg.lr, backbone_lr_factor=cfg.backbone_lr_factor, seed=cfg.seed
+        )
+        self.train_loader = _loader(train, cfg, train=True, weights=sample_weights)
+        self.val_loader = _loader(val, cfg, train=False)
+        self.opt = torch.optim.AdamW(self.setup.param_groups, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(
+            self.opt,
+            max_lr=[g["lr"] for g in self.setup.param_groups],
+            total_steps=max(1, cfg.epochs * len(self.train_loader)),
+        )
+        self.state = _State()
+        self.best_weights = _copy(model.state_dict())
+
+    def epoch(self, start: float) -> None:
+        """Train one epoch, validate, update the best weights and the stopping state."""
+        cfg, state, epoch = self.cfg, self.state, self.state.epoch
+        sampler: Any = self.train_loader.batch_sampler
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
         torch.manual_seed(int(np.random.default_rng([cfg.seed, epoch, 0xD40]).integers(2**62)))
         train_loss = _run_epoch(
-            model,
-            train_loader,
-            task,
-            opt,
-            sched,
-            device,
-            setup.frozen,
+            self.model,
+            self.train_loader,
+            self.task,
+            self.opt,
+            self.sched,
+            self.device,
+            self.setup.frozen,
             f"epoch {epoch + 1}/{cfg.epochs}",
             cfg.progress,
         )
-        metrics = _validate(model, val_loader, task, device, monitor)
+        metrics = _validate(self.model, self.val_loader, self.task, self.device, self.monitor)
         row = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
             "val_loss": metrics["loss"],
-            "lr": sched.get_last_lr()[0],
+            "lr": self.sched.get_last_lr()[0],
             "seconds": time.perf_counter() - start,
             **_flat({k: v for k, v in metrics.items() if k != "loss"}),
         }
         state.history.append(row)
         state.epoch = epoch + 1
-        if state.improved(float(metrics[monitor]), mode) or state.best_epoch == 0:
-            state.best_value, state.best_epoch, state.stale = float(metrics[monitor]), epoch + 1, 0
+        value = float(metrics[self.monitor])
+        if state.improved(value, self.mode) or state.best_epoch == 0:
+            state.best_value, state.best_epoch, state.stale = value, epoch + 1, 0
             state.best_metrics = metrics
-            best_weights = _copy(model.state_dict())
+            self.best_weights = _copy(self.model.state_dict())
         else:
             state.stale += 1
         if cfg.progress:
-            tqdm.write(_epoch_line(row, monitor))
+            tqdm.write(_epoch_line(row, self.monitor))
         over_time = cfg.max_minutes is not None and row["seconds"] > 60 * cfg.max_minutes
         state.done = state.stale >= cfg.patience or over_time or state.epoch >= cfg.epochs
-        if checkpoint is not None:
-            _save(checkpoint, model, best_weights, task, cfg, preprocessing, state, opt, sched)
-    model.load_state_dict(best_weights)
-    for p in model.parameters():
-        p.requires_grad_(True)
-    y_true, y_pred = predict(model, val, task, batch_size=cfg.batch_size)
-    return FitResult(
-        history=state.history,
-        best_epoch=state.best_epoch,
-        metrics=dict(state.best_metrics),
-        names=task.names,
-        monitor=monitor,
-        y_true=y_true,
-        y_pred=y_pred,
-        checkpoint=None if checkpoint is None else str(checkpoint),
-        seconds=state.history[-1]["seconds"] if state.history else 0.0,
-        resumed_from=resumed_from,
-    )
 
 
 def _validate(
@@ -509,17 +530,9 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=float))
 
 
-def _save(
-    path: str | Path,
-    model: torch.nn.Module,
-    best_weights: dict[str, torch.Tensor],
-    task: Task,
-    cfg: FitConfig,
-    preprocessing: Preprocessing | None,
-    state: _State,
-    opt: torch.optim.Optimizer,
-    sched: Any,
-) -> None:
+def _save(path: str | Path, run: _Run, preprocessing: Preprocessing | None) -> None:
+    """Best weights, what :func:`load` needs and, until training ends, the resume state."""
+    state = run.state
     training: dict[str, Any] = {
         "done": state.done,
         "epoch": state.epoch,
@@ -529,26 +542,26 @@ def _save(
     }
     if not state.done:  # what resuming needs; dropped once training has ended
         training.update(
-            last_state_dict=_copy(model.state_dict()),
-            optimizer=opt.state_dict(),
-            scheduler=sched.state_dict(),
+            last_state_dict=_copy(run.model.state_dict()),
+            optimizer=run.opt.state_dict(),
+            scheduler=run.sched.state_dict(),
         )
     meta = {
-        "task": task.describe(),
+        "task": run.task.describe(),
         "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
-        "config": asdict(cfg),
+        "config": asdict(run.cfg),
         "history": state.history,
         "metrics": {
             "best_epoch": state.best_epoch,
-            "monitor": cfg.monitor or task.monitor,
+            "monitor": run.monitor,
             **_jsonable(state.best_metrics),
         },
     }
     payload = {
         "format": CHECKPOINT_FORMAT,
         "ecgfast_version": __version__,
-        **_model_spec(model),
-        "state_dict": best_weights,
+        **_model_spec(run.model),
+        "state_dict": run.best_weights,
         "meta": _jsonable(meta),
         "training": training,
     }

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,35 +14,18 @@ __all__ = ["pretrain_regression"]
 
 
 def pretrain_regression(
-    model: torch.nn.Module,
-    train: Any,
-    val: Any,
-    config: FitConfig | None = None,
-    *,
-    checkpoint: str | Path | None = None,
-    resume: bool = False,
-    **overrides: Any,
+    model: torch.nn.Module, train: Any, val: Any, config: FitConfig | None = None, **options: Any
 ) -> FitResult:
     """Train ``model`` to regress the datasets' targets.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Its output size must equal the number of targets (e.g. ``create_model(name, leads, k)``).
-    train, val : Dataset
-        Items ``(signal, standardised target)`` with ``train.targets`` and ``train.scaler`` (a
-        :class:`TargetScaler` or None), e.g. :class:`SyntheticECG`, :class:`SyntheticBeats`,
-        :class:`ShardDataset`.
-    config, overrides
-        :class:`FitConfig` and single-field overrides (``epochs=3``).
-    checkpoint, resume
-        As :func:`fit`.
+    ``model``'s output size must equal the number of targets (``create_model(name, leads,
+    k)``); ``train`` and ``val`` yield ``(signal, standardised target)`` and ``train`` has
+    ``targets`` and ``scaler`` (:class:`TargetScaler` or None): :class:`SyntheticECG`,
+    :class:`SyntheticBeats`, :class:`ShardDataset`. ``config`` and ``options`` are those of
+    :func:`fit` (``checkpoint=``, ``resume=``, or single settings such as ``epochs=3``).
 
-    Returns
-    -------
-    FitResult
-        ``best_mae`` holds the MAE per target (bpm / ms) of the best epoch, whose weights are
-        left in ``model``.
+    Returns the :class:`FitResult`; ``best_mae`` holds the MAE per target (bpm / ms) of the
+    best epoch, whose weights are left in ``model``.
     """
     task = Task.regression(tuple(train.targets), getattr(train, "scaler", None))
-    return fit(model, train, val, task, config, checkpoint=checkpoint, resume=resume, **overrides)
+    return fit(model, train, val, task, config, **options)

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from .._data import wfdb_records
 from .._validate import check_positive
 from ..errors import InvalidParameterError
 from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normalize, resample
@@ -262,16 +263,10 @@ class MITBIHBeats(_ArrayDataset):
         transform: Any = None,
     ) -> None:
         self.root = Path(root)
-        if not self.root.is_dir():
-            raise InvalidParameterError(f"{self.root} is not a folder")
-        available = sorted(p.stem for p in self.root.glob("*.hea"))
-        records = available if records is None else [str(r) for r in records]
+        records = wfdb_records(self.root, records)
         paced = sorted(set(records) & set(PACED))
         if paced:
             raise InvalidParameterError(f"paced records are excluded from AAMI evaluation: {paced}")
-        missing = sorted(set(records) - set(available))
-        if missing:
-            raise InvalidParameterError(f"records not found in {self.root}: {missing}")
         if normalize not in NORMALIZATIONS:
             raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
         if not 0 < fraction <= 1:
