@@ -3,7 +3,7 @@
     python benches/delineation_accuracy.py [--data ../shared/data] [--out runs/delineation]
                                            [--records 1-100] [--methods ecgfast,neurokit2]
 
-Protocol (DESIGN.md, issue #5): every lead of LUDB records 1-100 (500 Hz, 10 s), inside that
+Protocol (docs/DESIGN.md, issue #5): every lead of LUDB records 1-100 (500 Hz, 10 s), inside that
 lead's annotated span (first to last annotation), one-to-one matching within 150 ms per fiducial;
 Se, PPV, F1, mean, SD and mean absolute value of detected − reference (ms), pooled over leads.
 NeuroKit2 = ``ecg_clean`` + ``ecg_peaks`` + ``ecg_delineate(method="dwt")`` on the same lead

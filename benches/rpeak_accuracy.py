@@ -2,7 +2,7 @@
 
     python benches/rpeak_accuracy.py [--data ../shared/data] [--out runs/rpeak_accuracy]
 
-Protocol (DESIGN.md): one-to-one matching within 150 ms, F1 = 2TP / (2TP + FP + FN) pooled over
+Protocol (docs/DESIGN.md): one-to-one matching within 150 ms, F1 = 2TP / (2TP + FP + FN) pooled over
 records. MIT-BIH: channel 0, whole record, every beat annotation (N L R e j A a J S V E F / f Q),
 nothing excluded. LUDB: lead II inside the annotated span, reference = the `N` marks. CPSC 2021:
 lead II, beat annotations. Peers: sleepecg ``detect_heartbeats``; NeuroKit2 ``ecg_clean`` +

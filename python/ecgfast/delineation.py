@@ -1,6 +1,6 @@
 """Wave delineation and record intervals (Rust core, ``rust/delineate.rs``).
 
-Label meanings (the same as the synthetic labels of :mod:`ecgfast.synth`, see ``DESIGN.md``):
+Label meanings (the same as the synthetic labels of :mod:`ecgfast.synth`, see ``docs/DESIGN.md``):
 PR = QRS onset − P onset, QRS = QRS offset − QRS onset, QT = T offset − QRS onset, HR = 60 000 /
 median RR (ms), QTc Bazett = QT / √RR and Fridericia = QT / ∛RR with the median RR in s. Record
 values are medians over the beats where both ends exist; a missing wave gives ``<NA>``.
