@@ -33,26 +33,8 @@ use crate::filters::{Sample, SosFilter};
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
-/// Column order of a beat row: the synthesizer's fiducials, so that measured and generated
-/// beats mean the same.
-pub use crate::synth::FIDUCIALS;
-/// Columns of [`record_intervals`]: the synthesizer's record labels (the first eight), so that
-/// measured and generated intervals mean the same.
-pub const INTERVALS: &[&str] = crate::synth::LABELS.split_at(8).0;
-const _: () = assert!(INTERVALS.len() == 8);
-/// A beat's fiducials (sample indices, [`MISSING`] where the wave was not found).
-pub type Beat = [i64; 9];
-pub const MISSING: i64 = -1;
-
-const P_ON: usize = 0;
-const P_PEAK: usize = 1;
-const P_OFF: usize = 2;
-const QRS_ON: usize = 3;
-const R_PEAK: usize = 4;
-const QRS_OFF: usize = 5;
-const T_ON: usize = 6;
-const T_PEAK: usize = 7;
-const T_OFF: usize = 8;
+use crate::beats::{median, P_OFF, P_ON, P_PEAK, QRS_OFF, QRS_ON, R_PEAK, T_OFF, T_ON, T_PEAK};
+pub use crate::beats::{Beat, FIDUCIALS, INTERVALS, MISSING};
 
 /// Constants of the method (fractions of slopes; times in s). Chosen on LUDB records 1-100 (the
 /// development half; 100-200 are kept for independent evaluation) as one set for every lead.
@@ -524,21 +506,6 @@ fn keep_consistent_p(out: &mut [Beat], beats: &[usize], fs: f64) {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let (lower, mid, _) = v.select_nth_unstable_by(n / 2, |a, b| a.total_cmp(b));
-    let upper = *mid;
-    if n % 2 == 1 {
-        upper
-    } else {
-        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        0.5 * (below + upper)
-    }
-}
-
 fn median_rr(beats: &[usize]) -> Option<usize> {
     if beats.len() < 2 {
         return None;
@@ -692,41 +659,15 @@ pub fn delineate_record(
 
 /// Record intervals from global beats (see [`INTERVALS`]); NaN where undefined.
 pub fn record_intervals(beats: &[Beat], fs: f64) -> [f64; 8] {
-    let ms = 1000.0 / fs;
-    let r: Vec<f64> = beats
-        .iter()
-        .map(|b| b[R_PEAK])
-        .filter(|&v| v != MISSING)
-        .map(|v| v as f64)
-        .collect();
-    let mut rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * ms).collect();
-    let rr_std = if rr.len() >= 2 {
-        let m = rr.iter().sum::<f64>() / rr.len() as f64;
-        (rr.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (rr.len() - 1) as f64).sqrt()
-    } else {
-        f64::NAN
-    };
-    let rr_med = median(&mut rr);
-    let span = |a: usize, b: usize| -> f64 {
-        let mut v: Vec<f64> = beats
-            .iter()
-            .filter(|x| x[a] != MISSING && x[b] != MISSING)
-            .map(|x| (x[b] - x[a]) as f64 * ms)
-            .collect();
-        median(&mut v)
-    };
-    let qt = span(QRS_ON, T_OFF);
-    let rr_s = rr_med / 1000.0;
-    [
-        60_000.0 / rr_med,
-        rr_std,
-        span(P_ON, QRS_ON),
-        span(QRS_ON, QRS_OFF),
-        qt,
-        qt / rr_s.sqrt(),
-        qt / rr_s.cbrt(),
-        beats.len() as f64,
-    ]
+    crate::beats::record_intervals(&crate::beats::times_of(beats, fs))
+}
+
+/// `e` with the record's index in its message (for batch errors).
+pub fn in_record(e: EcgError, i: usize) -> EcgError {
+    match e {
+        EcgError::InvalidSignal(m) => invalid_signal(format!("record {i}: {m}")),
+        other => other,
+    }
 }
 
 /// Delineate a batch `(n_records, n_leads, n_samples)` in parallel; global beats per record.
@@ -739,10 +680,7 @@ pub fn delineate_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<Vec<B
             let rec = rec.mapv(|v| v.to_f64());
             delineate_record(rec.view(), fs, None)
                 .map(|(_, g, _)| g)
-                .map_err(|e| match e {
-                    EcgError::InvalidSignal(m) => invalid_signal(format!("record {i}: {m}")),
-                    other => other,
-                })
+                .map_err(|e| in_record(e, i))
         })
         .collect()
 }
@@ -781,13 +719,6 @@ mod tests {
             }
         }
         (x, r)
-    }
-
-    #[test]
-    fn median_odd_even_and_empty() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(&mut []).is_nan());
     }
 
     #[test]

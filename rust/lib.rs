@@ -1,6 +1,7 @@
 //! ecgfast's Rust core. This file holds the Python module and its thin bindings only: the maths
 //! lives in plain Rust modules over ndarray views with no PyO3 types inside.
 
+pub mod beats;
 pub mod complex;
 pub mod delineate;
 pub mod detect;
@@ -154,14 +155,15 @@ mod _core {
         (
             synth::LEAD_NAMES.to_vec(),
             synth::PARAMS.to_vec(),
-            synth::LABELS.to_vec(),
+            synth::labels(),
             synth::FIDUCIALS.to_vec(),
         )
     }
 
     /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
-    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64)`;
-    /// beats columns are record, beat, then the fiducials (-1 = outside the record).
+    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64,
+    /// beat features (n_beats, n_features) f64)`; beats columns are record, beat, then the
+    /// fiducials (-1 = outside the record); features as `beat_schema()`.
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     #[pyfunction]
     fn synthesize<'py>(
@@ -176,6 +178,7 @@ mod _core {
     ) -> PyResult<(
         Bound<'py, numpy::PyArray3<f32>>,
         Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f64>>,
         Bound<'py, PyArray2<f64>>,
     )> {
         use crate::synth;
@@ -201,14 +204,17 @@ mod _core {
         // Allocate the output on the calling thread, which will also free it: the allocator
         // then reuses the same memory batch after batch instead of faulting in fresh pages.
         let n_records = view.len_of(numpy::ndarray::Axis(0));
-        let mut signals =
+        let signals =
             numpy::ndarray::Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
-        let out_view = signals.view_mut();
-        let (beats, labels) = run_detached(py, || {
-            let (beats_per_record, labels) = synth::synthesize_into(view, &cfg, out_view)?;
-            let total: usize = beats_per_record.iter().map(|b| b.len()).sum();
+        let (signals, beats, labels, features) = run_detached(py, move || {
+            let mut signals = signals;
+            let out = synth::synthesize_into(view, &cfg, signals.view_mut())?;
+            // SAFETY: synthesize_into succeeded, so every sample was written.
+            let signals = unsafe { signals.assume_init() };
+            let features = synth::beat_features(signals.view(), &out);
+            let total: usize = out.rows.iter().map(|b| b.len()).sum();
             let mut flat = Vec::with_capacity(total * (2 + synth::FIDUCIALS.len()));
-            for (rec, rows) in beats_per_record.iter().enumerate() {
+            for (rec, rows) in out.rows.iter().enumerate() {
                 for (k, row) in rows.iter().enumerate() {
                     flat.push((start as usize + rec) as i64);
                     flat.push(k as i64);
@@ -218,14 +224,13 @@ mod _core {
             let beats =
                 numpy::ndarray::Array2::from_shape_vec((total, 2 + synth::FIDUCIALS.len()), flat)
                     .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
-            Ok((beats, labels))
+            Ok((signals, beats, out.labels, features))
         })?;
-        // SAFETY: synthesize_into succeeded, so every sample was written.
-        let signals = unsafe { signals.assume_init() };
         Ok((
             signals.into_pyarray(py),
             beats.into_pyarray(py),
             labels.into_pyarray(py),
+            features.into_pyarray(py),
         ))
     }
 
@@ -362,12 +367,77 @@ mod _core {
         Ok(out.into_pyarray(py))
     }
 
-    /// Names of the delineation columns and of the interval columns.
-    #[pyfunction]
-    fn delineation_schema() -> (Vec<&'static str>, Vec<&'static str>) {
+    /// A beat table as arrays: `(record index per beat, beat positions, global fiducials
+    /// (n_beats, 9), features (n_beats, n_features))`.
+    type BeatArrays<'py> = (
+        Bound<'py, numpy::PyArray1<i64>>,
+        Bound<'py, numpy::PyArray1<i64>>,
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f64>>,
+    );
+
+    fn beat_arrays<'py>(py: Python<'py>, tables: &[crate::beats::BeatTable]) -> BeatArrays<'py> {
+        let n_cols = tables.first().map_or(0, |t| t.features.ncols());
+        let (mut index, mut positions, mut fiducials) = (Vec::new(), Vec::new(), Vec::new());
+        let mut features = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            index.extend(std::iter::repeat_n(i as i64, t.positions.len()));
+            positions.extend(t.positions.iter().map(|&p| p as i64));
+            fiducials.extend_from_slice(&t.fiducials);
+            features.extend(t.features.iter().copied());
+        }
+        let n = positions.len();
+        let features =
+            numpy::ndarray::Array2::from_shape_vec((n, n_cols), features).expect("n x columns");
         (
-            crate::delineate::FIDUCIALS.to_vec(),
-            crate::delineate::INTERVALS.to_vec(),
+            numpy::PyArray1::from_vec(py, index),
+            numpy::PyArray1::from_vec(py, positions),
+            beats_to_array(&fiducials).into_pyarray(py),
+            features.into_pyarray(py),
+        )
+    }
+
+    /// Beat table of one record `(n_leads, n_samples)` (see `ecgfast.beat_table`).
+    #[pyfunction]
+    #[pyo3(signature = (x, fs, rpeaks=None))]
+    fn beat_table<'py>(
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+        fs: f64,
+        rpeaks: Option<Vec<i64>>,
+    ) -> PyResult<BeatArrays<'py>> {
+        let view = x.as_array();
+        let table = run_detached(py, || crate::beats::beat_table(view, fs, rpeaks.as_deref()))?;
+        Ok(beat_arrays(py, &[table]))
+    }
+
+    /// Beat tables of a batch `(n_records, n_leads, n_samples)`, records in parallel.
+    #[pyfunction]
+    fn beat_table_batch<'py>(
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        fs: f64,
+    ) -> PyResult<BeatArrays<'py>> {
+        let tables = on_batch3!(py, x, |view| crate::beats::beat_table_batch(view, fs));
+        Ok(beat_arrays(py, &tables))
+    }
+
+    /// The beat schema: (fiducial columns, record interval columns, per-beat feature columns,
+    /// per-lead amplitude columns).
+    #[allow(clippy::type_complexity)]
+    #[pyfunction]
+    fn beat_schema() -> (
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+        Vec<&'static str>,
+    ) {
+        use crate::beats;
+        (
+            beats::FIDUCIALS.to_vec(),
+            beats::INTERVALS.to_vec(),
+            beats::FEATURES.to_vec(),
+            beats::AMPLITUDES.to_vec(),
         )
     }
 

@@ -59,9 +59,15 @@ class TestShapesAndTypes:
 
     def test_beats_table(self, batch):
         beats = batch.beats
+        fid = list(ecgfast.delineation.FIDUCIALS)
         assert list(beats.columns) == [
             "record",
             "beat",
+            "sample",
+            *fid,
+            *ecgfast.beats.feature_columns(batch.lead_names),
+        ]
+        assert fid == [
             "p_on",
             "p_peak",
             "p_off",
@@ -72,13 +78,36 @@ class TestShapesAndTypes:
             "t_peak",
             "t_off",
         ]
-        for col in beats.columns[2:]:
+        for col in fid:
             assert beats[col].dtype == pd.Int64Dtype()
         assert beats["r_peak"].notna().all()  # a beat is listed because its R peak is inside
+        assert (beats["sample"] == beats["r_peak"]).all()
         assert (beats.groupby("record").size() == batch.labels["n_beats"]).all()
-        inside = beats.dropna()
-        order = inside[list(beats.columns[2:])].to_numpy(dtype=np.int64)
+        inside = beats[fid].dropna()
+        order = inside.to_numpy(dtype=np.int64)
         assert np.all(np.diff(order, axis=1) >= 0), "fiducials of a beat must be in order"
+
+    def test_beat_features_are_the_ground_truth(self, batch):
+        """Rhythm and intervals from the exact times: RR within a sample of the R indices,
+        record medians equal to the labels, amplitudes read off the returned signals."""
+        beats, fs = batch.beats, batch.fs
+        for rec, t in beats.groupby("record"):
+            r = t["r_peak"].to_numpy(dtype=np.float64)
+            rr = np.diff(r) * 1000 / fs
+            np.testing.assert_allclose(t["pre_rr"].to_numpy()[1:], rr, atol=1000 / fs + 1e-9)
+            np.testing.assert_allclose(t["post_rr"].to_numpy()[:-1], t["pre_rr"].to_numpy()[1:])
+            assert np.isnan(t["pre_rr"].iloc[0]) and np.isnan(t["post_rr"].iloc[-1])
+            lab = batch.labels.loc[rec]
+            for name in ("pr", "qrs", "qt"):
+                assert np.nanmedian(t[name]) == pytest.approx(lab[name], rel=1e-9)
+            assert 60000 / np.median(t["pre_rr"].dropna()) == pytest.approx(lab["hr"], rel=1e-9)
+            x = batch.signals[rec, 1].astype(np.float64)
+            ok = t["qrs_on"].notna()
+            on = t.loc[ok, "qrs_on"].to_numpy(dtype=np.int64)
+            rp = t.loc[ok, "r_peak"].to_numpy(dtype=np.int64)
+            np.testing.assert_allclose(t.loc[ok, "r_amplitude_II"], x[rp] - x[on], atol=1e-12)
+            ratio = t["pre_rr"] / t["local_rr"]
+            np.testing.assert_allclose(t["pre_rr_local"], ratio)
 
     def test_single_lead_and_subsets(self, batch):
         ii = ecgfast.synthesize(24, seed=7, leads="II")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import _core, errors, evaluate
 from ._threads import get_num_threads, set_num_threads, thread_limit
+from .beats import beat_table
 from .delineation import delineate, intervals
 from .detect import detect_rpeaks
 from .errors import *  # noqa: F403 - the exception hierarchy, listed in errors.__all__
@@ -25,6 +26,7 @@ __all__ = [
     "SynthBatch",
     "__version__",
     "bandpass",
+    "beat_table",
     "butter_sos",
     "delineate",
     "detect_rpeaks",

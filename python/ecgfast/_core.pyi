@@ -25,14 +25,29 @@ def synthesize(
     seed: int,
     start: int,
     method: str,
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]: ...
 def detect_rpeaks(
     x: npt.NDArray[np.float64], fs: float, skip_fibrillation: bool
 ) -> npt.NDArray[np.int64]: ...
 def detect_rpeaks_batch(
     x: npt.NDArray[np.float64], fs: float, skip_fibrillation: bool
 ) -> list[npt.NDArray[np.int64]]: ...
-def delineation_schema() -> tuple[list[str], list[str]]: ...
+def beat_schema() -> tuple[list[str], list[str], list[str], list[str]]: ...
+def beat_table(
+    x: npt.NDArray[np.float64], fs: float, rpeaks: list[int] | None = None
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+]: ...
+def beat_table_batch(
+    x: npt.NDArray[np.float32] | npt.NDArray[np.float64], fs: float
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+]: ...
 def delineate(
     x: npt.NDArray[np.float64], fs: float, rpeaks: list[int] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

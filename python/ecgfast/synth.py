@@ -29,6 +29,8 @@ import pandas as pd
 
 from . import _core
 from ._validate import check_int
+from .beats import _frame as _beat_frame
+from .beats import feature_columns
 from .errors import InvalidParameterError
 
 __all__ = ["LEAD_NAMES", "SynthBatch", "synthesize", "synthesize_to"]
@@ -297,16 +299,14 @@ def _resolve(
     return np.ascontiguousarray(bounds), fs, n_samples
 
 
-def _beats_frame(beats_arr: np.ndarray) -> pd.DataFrame:
-    """(n_beats, 2 + 9) int64 with -1 for missing -> DataFrame with nullable Int64 fiducials."""
-    columns: dict[str, Any] = {
-        "record": beats_arr[:, 0].copy(),
-        "beat": beats_arr[:, 1].copy(),
-    }
-    for k, name in enumerate(FIDUCIALS):
-        values = np.ascontiguousarray(beats_arr[:, 2 + k])
-        columns[name] = pd.arrays.IntegerArray(values, values < 0)
-    return pd.DataFrame(columns)
+def _beats_frame(
+    beats_arr: np.ndarray, features: np.ndarray, lead_names: Sequence[str]
+) -> pd.DataFrame:
+    """The beat table (:mod:`ecgfast.beats` columns) of synthetic beats: ``record``, ``beat``,
+    ``sample`` (= the R peak), the exact fiducials (``<NA>`` outside the record) and the
+    features from the exact wave times."""
+    extra = {"record": beats_arr[:, 0].copy(), "beat": beats_arr[:, 1].copy()}
+    return _beat_frame(beats_arr[:, 2 + 4], beats_arr[:, 2:], features, lead_names, extra)
 
 
 def synthesize(
@@ -419,14 +419,15 @@ def synthesize(
         signals = np.zeros((0, len(lead_idx), n_samples), dtype=np.float32)
         beats_arr = np.zeros((0, 2 + len(FIDUCIALS)), dtype=np.int64)
         labels_arr = np.zeros((0, len(_LABELS)))
+        features = np.zeros((0, len(feature_columns(names))))
     else:
-        signals, beats_arr, labels_arr = _core.synthesize(
+        signals, beats_arr, labels_arr, features = _core.synthesize(
             bounds, fs, n_samples, lead_idx, seed, start, method
         )
     labels = pd.DataFrame(labels_arr, columns=list(_LABELS))
     labels["n_beats"] = labels["n_beats"].astype(np.int64)
     labels.index = pd.RangeIndex(start, start + n, name="record")
-    beats = _beats_frame(beats_arr)
+    beats = _beats_frame(beats_arr, features, names)
     params = {
         "hr": hr,
         "pr": pr,

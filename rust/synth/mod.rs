@@ -67,16 +67,9 @@ pub const PARAMS: [&str; 11] = [
     "powerline_freq", // Hz; 0 = pick 50 or 60
 ];
 
-/// Record label columns (ms unless named), then the sampled generator parameters.
-pub const LABELS: [&str; 26] = [
-    "hr",
-    "rr_std",
-    "pr",
-    "qrs",
-    "qt",
-    "qtc_bazett",
-    "qtc_fridericia",
-    "n_beats",
+/// Record label columns after the measured intervals ([`crate::beats::INTERVALS`]): the
+/// sampled generator parameters.
+pub const PARAM_LABELS: [&str; 18] = [
     "param_hr",
     "param_hrv",
     "param_pr",
@@ -97,13 +90,20 @@ pub const LABELS: [&str; 26] = [
     "param_t_axis",
 ];
 
-/// Fiducial columns of the beats table, in order.
-pub const FIDUCIALS: [&str; 9] = [
-    "p_on", "p_peak", "p_off", "qrs_on", "r_peak", "qrs_off", "t_on", "t_peak", "t_off",
-];
+/// Number of record label columns.
+pub const N_LABELS: usize = INTERVALS.len() + PARAM_LABELS.len();
 
-/// Sample indices of one beat's fiducials (-1 where outside the record).
-pub type BeatRow = [i64; 9];
+/// Record label columns: the measured intervals, then the generator parameters.
+pub fn labels() -> Vec<&'static str> {
+    INTERVALS
+        .iter()
+        .chain(PARAM_LABELS.iter())
+        .copied()
+        .collect()
+}
+
+use crate::beats::INTERVALS;
+pub use crate::beats::{Beat as BeatRow, BeatTimes, FIDUCIALS};
 
 /// Which generator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,11 +128,25 @@ pub struct SynthConfig {
 pub struct SynthOutput {
     /// (n_records, n_leads, n_samples), mV.
     pub signals: Array3<f32>,
-    /// One `Vec<BeatRow>` per record.
-    pub beats: Vec<Vec<BeatRow>>,
-    /// (n_records, LABELS.len()).
+    /// Beats, labels and per-beat features.
+    pub beats: SynthBeats,
+    /// (total beats, `beats::n_feature_columns(n_leads)`), records in order (see
+    /// [`beat_features`]).
+    pub features: Array2<f64>,
+}
+
+/// What [`synthesize_into`] returns besides the signals.
+pub struct SynthBeats {
+    /// One `Vec<BeatRow>` per record: fiducial sample indices, -1 outside the record.
+    pub rows: Vec<Vec<BeatRow>>,
+    /// The same as exact times (s), NaN outside the record.
+    pub times: Vec<Vec<BeatTimes>>,
+    /// (n_records, N_LABELS).
     pub labels: Array2<f64>,
 }
+
+/// Output of one record.
+type RecordOutput = (Vec<BeatRow>, Vec<BeatTimes>, Vec<f64>);
 
 fn edge_c() -> f64 {
     (2.0 * (1.0 / EDGE_FRACTION).ln()).sqrt()
@@ -420,19 +434,6 @@ fn t_peak(w: &[Wave; 2]) -> f64 {
     (a + b) / 2.0
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
-}
-
 /// Per-thread scratch buffers.
 #[derive(Default)]
 struct Scratch {
@@ -458,7 +459,7 @@ fn synth_record(
     index: u64,
     out: &mut ndarray::ArrayViewMut2<std::mem::MaybeUninit<f32>>,
     scratch: &mut Scratch,
-) -> (Vec<BeatRow>, Vec<f64>) {
+) -> RecordOutput {
     let fs = cfg.fs;
     let n = cfg.n_samples;
     let mut rng = Rng::for_record(cfg.seed, index);
@@ -554,8 +555,9 @@ fn synth_record(
         }
     }
 
-    let (beat_rows, measured) = beat_table(&beat_times, fs, n);
-    let mut labels = measured.to_vec();
+    // Fiducials outside the record are missing, as a delineator would find them.
+    let (beat_rows, inside) = crate::beats::to_samples(&beat_times, fs, n);
+    let mut labels = crate::beats::record_intervals(&inside).to_vec();
     labels.extend([
         m.hr,
         m.hrv_ms,
@@ -576,7 +578,7 @@ fn synth_record(
         m.noise.powerline_freq,
         m.t_axis,
     ]);
-    (beat_rows, labels)
+    (beat_rows, inside, labels)
 }
 
 /// Write a derived limb lead from leads I and II, in float32 arithmetic.
@@ -650,60 +652,6 @@ fn dipole_beats(
     beats
 }
 
-/// Sample indices of each beat's fiducials (-1 outside the record) and the record's measured
-/// labels: hr, rr_std, pr, qrs, qt, qtc_bazett, qtc_fridericia (ms), n_beats. Intervals are
-/// medians over the beats whose two ends lie in the record; HR = 60 / median RR.
-fn beat_table(times: &[[f64; 9]], fs: f64, n: usize) -> (Vec<BeatRow>, [f64; 8]) {
-    let to_index = |time: f64| -> i64 {
-        let j = (time * fs).round();
-        if time.is_finite() && j >= 0.0 && (j as usize) < n {
-            j as i64
-        } else {
-            -1
-        }
-    };
-    let mut rows = Vec::with_capacity(times.len());
-    let (mut pr, mut qrs, mut qt) = (Vec::new(), Vec::new(), Vec::new());
-    for t in times {
-        let mut row = [0i64; 9];
-        for (r, &tm) in row.iter_mut().zip(t) {
-            *r = to_index(tm);
-        }
-        let interval = |a: usize, b: usize, out: &mut Vec<f64>| {
-            if row[a] >= 0 && row[b] >= 0 {
-                out.push(t[b] - t[a]);
-            }
-        };
-        interval(0, 3, &mut pr);
-        interval(3, 5, &mut qrs);
-        interval(3, 8, &mut qt);
-        rows.push(row);
-    }
-    let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
-    let rr_med = median(&mut rr.clone());
-    let rr_std = if rr.len() >= 2 {
-        let mean = rr.iter().sum::<f64>() / rr.len() as f64;
-        let var = rr.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rr.len() - 1) as f64;
-        var.sqrt() * 1000.0
-    } else {
-        f64::NAN
-    };
-    let qt = median(&mut qt) * 1000.0;
-    (
-        rows,
-        [
-            60.0 / rr_med,
-            rr_std,
-            median(&mut pr) * 1000.0,
-            median(&mut qrs) * 1000.0,
-            qt,
-            qt / rr_med.sqrt(),
-            qt / rr_med.cbrt(),
-            times.len() as f64,
-        ],
-    )
-}
-
 /// Check one record's bounds (the Python layer checks more, with friendlier messages).
 fn check_bounds(b: &[[f64; 2]], record: usize) -> Result<()> {
     for (i, pair) in b.iter().enumerate() {
@@ -739,18 +687,37 @@ fn check_bounds(b: &[[f64; 2]], record: usize) -> Result<()> {
 pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOutput> {
     let n_records = bounds.len_of(Axis(0));
     let mut signals = Array3::<f32>::uninit((n_records, cfg.leads.len(), cfg.n_samples));
-    let (beats, labels) = synthesize_into(bounds, cfg, signals.view_mut())?;
+    let beats = synthesize_into(bounds, cfg, signals.view_mut())?;
     // SAFETY: synthesize_into succeeded, so every sample of every record was written.
     let signals = unsafe { signals.assume_init() };
+    let features = beat_features(signals.view(), &beats);
     Ok(SynthOutput {
         signals,
         beats,
-        labels,
+        features,
     })
 }
 
-/// Beats per record and the labels array, as returned by [`synthesize_into`].
-pub type BeatsAndLabels = (Vec<Vec<BeatRow>>, Array2<f64>);
+/// The beat table's features ([`crate::beats::beat_features`]) of every synthetic beat,
+/// records in parallel: rhythm and intervals from the exact times, amplitudes from `signals`
+/// at the fiducial samples. Rows follow the records' beats in order.
+pub fn beat_features(signals: ArrayView3<f32>, beats: &SynthBeats) -> Array2<f64> {
+    let parts: Vec<Array2<f64>> = signals
+        .outer_iter()
+        .into_par_iter()
+        .zip(beats.times.par_iter().zip(beats.rows.par_iter()))
+        .map(|(x, (times, rows))| {
+            let r: Vec<f64> = times.iter().map(|t| t[crate::beats::R_PEAK]).collect();
+            crate::beats::beat_features(x, &r, times, rows)
+        })
+        .collect();
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let n_cols = crate::beats::n_feature_columns(signals.len_of(Axis(1)));
+    if views.is_empty() {
+        return Array2::zeros((0, n_cols));
+    }
+    ndarray::concatenate(Axis(0), &views).expect("same number of columns")
+}
 
 /// [`synthesize`] into a caller-provided `(n_records, n_leads, n_samples)` array, every sample
 /// of which is written on success. Lets callers allocate where memory is best reused (e.g. on
@@ -759,7 +726,7 @@ pub fn synthesize_into(
     bounds: ArrayView3<f64>,
     cfg: &SynthConfig,
     mut signals: ndarray::ArrayViewMut3<std::mem::MaybeUninit<f32>>,
-) -> Result<BeatsAndLabels> {
+) -> Result<SynthBeats> {
     let n_records = bounds.len_of(Axis(0));
     if signals.shape() != [n_records, cfg.leads.len(), cfg.n_samples] {
         return Err(crate::errors::EcgError::Internal(format!(
@@ -799,7 +766,7 @@ pub fn synthesize_into(
     let ctx = Context {
         emg: noise::EmgFilter::new(cfg.fs),
     };
-    let results: Vec<(Vec<BeatRow>, Vec<f64>)> = signals
+    let results: Vec<RecordOutput> = signals
         .outer_iter_mut()
         .into_par_iter()
         .zip(per_record.par_iter())
@@ -808,15 +775,21 @@ pub fn synthesize_into(
             synth_record(cfg, &ctx, b, cfg.start + i as u64, &mut out, scratch)
         })
         .collect();
-    let mut labels = Array2::<f64>::zeros((n_records, LABELS.len()));
-    let mut beats = Vec::with_capacity(n_records);
-    for (i, (rows, lab)) in results.into_iter().enumerate() {
+    let mut labels = Array2::<f64>::zeros((n_records, N_LABELS));
+    let mut rows = Vec::with_capacity(n_records);
+    let mut times = Vec::with_capacity(n_records);
+    for (i, (r, t, lab)) in results.into_iter().enumerate() {
         for (dst, v) in labels.row_mut(i).iter_mut().zip(lab) {
             *dst = v;
         }
-        beats.push(rows);
+        rows.push(r);
+        times.push(t);
     }
-    Ok((beats, labels))
+    Ok(SynthBeats {
+        rows,
+        times,
+        labels,
+    })
 }
 
 #[cfg(test)]

@@ -45,7 +45,13 @@ fn deterministic_and_independent_of_batch_split() {
     tail_cfg.start = 4;
     let tail = synthesize(default_bounds(2).view(), &tail_cfg).unwrap();
     assert_eq!(all.signals.slice(ndarray::s![4.., .., ..]), tail.signals);
-    assert_eq!(all.beats[4..], tail.beats[..]);
+    assert_eq!(all.beats.rows[4..], tail.beats.rows[..]);
+    let n_head: usize = all.beats.rows[..4].iter().map(|r| r.len()).sum();
+    let head_free = all.features.slice(ndarray::s![n_head.., ..]);
+    assert_eq!(head_free.shape(), tail.features.shape());
+    for (a, b) in head_free.iter().zip(tail.features.iter()) {
+        assert!(a == b || (a.is_nan() && b.is_nan()));
+    }
 }
 
 #[test]
@@ -81,7 +87,7 @@ fn fixed_intervals_are_honoured() {
         ],
     );
     let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
-    for lab in out.labels.outer_iter() {
+    for lab in out.beats.labels.outer_iter() {
         assert!((lab[0] - 72.0).abs() < 1e-9, "hr {}", lab[0]);
         assert!((lab[2] - 160.0).abs() < 1e-9);
         assert!((lab[3] - 96.0).abs() < 1e-9);
@@ -99,7 +105,7 @@ fn noise_free_signal_starts_from_a_flat_baseline() {
     let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
     let lead = out.signals.slice(ndarray::s![0, 0, ..]);
     // Between T offset and the next P onset the clean signal is (nearly) zero.
-    let beats = &out.beats[0];
+    let beats = &out.beats.rows[0];
     for w in beats.windows(2) {
         let (t_off, p_on) = (w[0][8], w[1][0]);
         if t_off >= 0 && p_on > t_off + 10 {

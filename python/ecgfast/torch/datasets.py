@@ -335,17 +335,13 @@ class SyntheticBeats(_RecordDataset):
         xs = np.zeros((stop - start, b.signals.shape[1], self.n_samples), dtype=np.float32)
         ys = np.zeros((stop - start, len(self.targets)), dtype=np.float64)
         beats = b.beats
-        ms = 1000.0 / self.fs
         for rec in range(r0, r1):
-            t = beats[beats["record"] == rec].astype({"r_peak": "Float64"})
+            t = beats[beats["record"] == rec]
             r = t["r_peak"].to_numpy(dtype=np.float64, na_value=np.nan)
-            rr = np.diff(r, prepend=np.nan) * ms
+            # the beat table's own intervals (ecgfast.beats): one definition everywhere
             values = {
-                "hr": 60000.0 / rr,
-                "pr": (t["qrs_on"] - t["p_on"]).to_numpy(dtype=np.float64, na_value=np.nan) * ms,
-                "qrs": (t["qrs_off"] - t["qrs_on"]).to_numpy(dtype=np.float64, na_value=np.nan)
-                * ms,
-                "qt": (t["t_off"] - t["qrs_on"]).to_numpy(dtype=np.float64, na_value=np.nan) * ms,
+                "hr": 60000.0 / t["pre_rr"].to_numpy(dtype=np.float64),
+                **{k: t[k].to_numpy(dtype=np.float64) for k in ("pr", "qrs", "qt")},
             }
             y = np.stack([values[name] for name in self.targets], axis=1)
             ok = (r - half >= 0) & (r - half + self.n_samples <= total) & np.all(np.isfinite(y), 1)

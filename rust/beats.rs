@@ -1,0 +1,410 @@
+//! The beat and interval schema, owned here and used by the synthesizer (exact times), the
+//! delineator (measured fiducials) and the beat table: what a beat's fiducials are, how record
+//! intervals are reduced from them, and the per-beat rhythm, interval and amplitude features.
+//!
+//! Times are in seconds with NaN for a missing fiducial, so that the synthesizer's exact wave
+//! times and the delineator's sample indices (divided by the rate) go through the same code.
+
+use crate::errors::Result;
+use crate::filters::Sample;
+use ndarray::{Array2, ArrayView2, ArrayView3};
+use rayon::prelude::*;
+
+/// Fiducial columns of a beat, in order.
+pub const FIDUCIALS: [&str; 9] = [
+    "p_on", "p_peak", "p_off", "qrs_on", "r_peak", "qrs_off", "t_on", "t_peak", "t_off",
+];
+/// A beat's fiducials as sample indices, [`MISSING`] where absent.
+pub type Beat = [i64; 9];
+/// A beat's fiducials as times (s), NaN where absent.
+pub type BeatTimes = [f64; 9];
+pub const MISSING: i64 = -1;
+
+pub const P_ON: usize = 0;
+pub const P_PEAK: usize = 1;
+pub const P_OFF: usize = 2;
+pub const QRS_ON: usize = 3;
+pub const R_PEAK: usize = 4;
+pub const QRS_OFF: usize = 5;
+pub const T_ON: usize = 6;
+pub const T_PEAK: usize = 7;
+pub const T_OFF: usize = 8;
+
+/// Record intervals (ms unless named): HR (bpm) = 60 000 / median RR, SD of RR, medians of PR,
+/// QRS and QT over the beats where both ends exist, QTc by Bazett (QT/√RR) and Fridericia
+/// (QT/∛RR) with the median RR in s, and the number of beats.
+pub const INTERVALS: [&str; 8] = [
+    "hr",
+    "rr_std",
+    "pr",
+    "qrs",
+    "qt",
+    "qtc_bazett",
+    "qtc_fridericia",
+    "n_beats",
+];
+
+/// Beats averaged for the local RR (the previous ones, this beat's pre-RR included).
+pub const LOCAL_BEATS: usize = 10;
+
+/// Per-beat features that do not depend on a lead (ms or ratios), in column order:
+/// RR before and after the beat, the mean of the last [`LOCAL_BEATS`] RR intervals (ending with
+/// `pre_rr`), the record's mean RR; `pre_rr` and `post_rr` over `local_rr`, `pre_rr` over
+/// `post_rr`, `pre_rr` and `local_rr` over `record_rr`; the beat's own PR, QRS and QT.
+pub const FEATURES: [&str; 12] = [
+    "pre_rr",
+    "post_rr",
+    "local_rr",
+    "record_rr",
+    "pre_rr_local",
+    "post_rr_local",
+    "pre_post_rr",
+    "pre_rr_record",
+    "local_rr_record",
+    "pr",
+    "qrs",
+    "qt",
+];
+
+/// Per-beat, per-lead amplitudes (signal units, mV): R (at `r_peak`) and T (at `t_peak`) above
+/// the level at QRS onset, and the QRS peak-to-peak between onset and offset.
+pub const AMPLITUDES: [&str; 3] = ["r_amplitude", "qrs_peak_to_peak", "t_amplitude"];
+
+/// Median (mean of the two middle values for an even count); NaN for none. Reorders `v`.
+pub fn median(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (lower, mid, _) = v.select_nth_unstable_by(n / 2, |a, b| a.total_cmp(b));
+    let upper = *mid;
+    if n % 2 == 1 {
+        upper
+    } else {
+        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (below + upper)
+    }
+}
+
+/// Fiducial times (s) of sample-index beats.
+pub fn times_of(beats: &[Beat], fs: f64) -> Vec<BeatTimes> {
+    beats
+        .iter()
+        .map(|b| {
+            b.map(|v| {
+                if v == MISSING {
+                    f64::NAN
+                } else {
+                    v as f64 / fs
+                }
+            })
+        })
+        .collect()
+}
+
+/// Sample indices of beat times in a record of `n` samples ([`MISSING`] where the time is NaN
+/// or outside the record), and the times with those fiducials set to NaN.
+pub fn to_samples(times: &[BeatTimes], fs: f64, n: usize) -> (Vec<Beat>, Vec<BeatTimes>) {
+    let mut rows = Vec::with_capacity(times.len());
+    let mut inside = Vec::with_capacity(times.len());
+    for t in times {
+        let mut row = [MISSING; 9];
+        let mut kept = [f64::NAN; 9];
+        for k in 0..9 {
+            let j = (t[k] * fs).round();
+            if t[k].is_finite() && j >= 0.0 && (j as usize) < n {
+                row[k] = j as i64;
+                kept[k] = t[k];
+            }
+        }
+        rows.push(row);
+        inside.push(kept);
+    }
+    (rows, inside)
+}
+
+fn span(b: &BeatTimes, a: usize, z: usize) -> f64 {
+    (b[z] - b[a]) * 1000.0 // NaN if either end is missing
+}
+
+/// The record intervals of [`INTERVALS`] from beat times (NaN where undefined). RR is taken
+/// between consecutive beats with an R peak.
+pub fn record_intervals(beats: &[BeatTimes]) -> [f64; 8] {
+    let r: Vec<f64> = beats
+        .iter()
+        .map(|b| b[R_PEAK])
+        .filter(|v| v.is_finite())
+        .collect();
+    let mut rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
+    let rr_std = if rr.len() >= 2 {
+        let m = rr.iter().sum::<f64>() / rr.len() as f64;
+        (rr.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (rr.len() - 1) as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    let rr_med = median(&mut rr);
+    let med_span = |a: usize, z: usize| {
+        let mut v: Vec<f64> = beats
+            .iter()
+            .map(|b| span(b, a, z))
+            .filter(|v| v.is_finite())
+            .collect();
+        median(&mut v)
+    };
+    let qt = med_span(QRS_ON, T_OFF);
+    let rr_s = rr_med / 1000.0;
+    [
+        60_000.0 / rr_med,
+        rr_std,
+        med_span(P_ON, QRS_ON),
+        med_span(QRS_ON, QRS_OFF),
+        qt,
+        qt / rr_s.sqrt(),
+        qt / rr_s.cbrt(),
+        beats.len() as f64,
+    ]
+}
+
+/// The rhythm features (the first nine of [`FEATURES`]) of beats at times `r` (s, increasing).
+pub fn rhythm_features(r: &[f64]) -> Vec<[f64; 9]> {
+    let rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
+    let record_rr = if rr.is_empty() {
+        f64::NAN
+    } else {
+        rr.iter().sum::<f64>() / rr.len() as f64
+    };
+    // prefix sums for the local means
+    let mut cum = Vec::with_capacity(rr.len() + 1);
+    cum.push(0.0);
+    for v in &rr {
+        cum.push(cum.last().copied().unwrap_or(0.0) + v);
+    }
+    (0..r.len())
+        .map(|i| {
+            // rr[i - 1] is the interval ending at beat i
+            let pre = if i > 0 { rr[i - 1] } else { f64::NAN };
+            let post = rr.get(i).copied().unwrap_or(f64::NAN);
+            let local = if i > 0 {
+                let lo = i.saturating_sub(LOCAL_BEATS);
+                (cum[i] - cum[lo]) / (i - lo) as f64
+            } else {
+                f64::NAN
+            };
+            [
+                pre,
+                post,
+                local,
+                record_rr,
+                pre / local,
+                post / local,
+                pre / post,
+                pre / record_rr,
+                local / record_rr,
+            ]
+        })
+        .collect()
+}
+
+/// The amplitudes of [`AMPLITUDES`] of one beat on one lead (NaN where a fiducial is missing).
+fn amplitudes<T: Sample>(lead: &[T], b: &Beat) -> [f64; 3] {
+    let at = |k: usize| {
+        if b[k] == MISSING {
+            f64::NAN
+        } else {
+            lead[b[k] as usize].to_f64()
+        }
+    };
+    let base = at(QRS_ON);
+    let pp = if b[QRS_ON] != MISSING && b[QRS_OFF] != MISSING {
+        let seg = &lead[b[QRS_ON] as usize..=b[QRS_OFF] as usize];
+        let (lo, hi) = seg
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                let v = v.to_f64();
+                (l.min(v), h.max(v))
+            });
+        hi - lo
+    } else {
+        f64::NAN
+    };
+    [at(R_PEAK) - base, pp, at(T_PEAK) - base]
+}
+
+/// Number of columns of [`beat_features`] for `n_leads` leads.
+pub fn n_feature_columns(n_leads: usize) -> usize {
+    FEATURES.len() + AMPLITUDES.len() * n_leads
+}
+
+/// Per-beat features: the columns of [`FEATURES`], then [`AMPLITUDES`] lead by lead.
+///
+/// `x` is the record `(n_leads, n_samples)`, `r` the beat times used for the rhythm (s; the
+/// annotated or detected beat positions, or the generator's exact R times), `times` the beats'
+/// fiducial times (s, NaN where missing) for the intervals, and `rows` the same as sample
+/// indices for the amplitudes. `r`, `times` and `rows` have one entry per beat.
+pub fn beat_features<T: Sample>(
+    x: ArrayView2<T>,
+    r: &[f64],
+    times: &[BeatTimes],
+    rows: &[Beat],
+) -> Array2<f64> {
+    let n_leads = x.nrows();
+    let mut out = Array2::<f64>::zeros((r.len(), n_feature_columns(n_leads)));
+    let lanes: Vec<Vec<T>> = x.outer_iter().map(|l| l.to_vec()).collect();
+    for (i, rhythm) in rhythm_features(r).into_iter().enumerate() {
+        let mut row = out.row_mut(i);
+        let t = &times[i];
+        let fixed = rhythm.into_iter().chain([
+            span(t, P_ON, QRS_ON),
+            span(t, QRS_ON, QRS_OFF),
+            span(t, QRS_ON, T_OFF),
+        ]);
+        let amps = lanes.iter().flat_map(|l| amplitudes(l, &rows[i]));
+        for (o, v) in row.iter_mut().zip(fixed.chain(amps)) {
+            *o = v;
+        }
+    }
+    out
+}
+
+/// One record's beat table: beat positions (the given `rpeaks`, or R peaks detected and fused
+/// across leads), their global fiducials from [`crate::delineate::delineate_record`], and
+/// [`beat_features`] with the rhythm taken from the beat positions.
+pub struct BeatTable {
+    pub positions: Vec<usize>,
+    pub fiducials: Vec<Beat>,
+    pub features: Array2<f64>,
+}
+
+/// The beat table of one record `(n_leads, n_samples)`.
+pub fn beat_table(x: ArrayView2<f64>, fs: f64, rpeaks: Option<&[i64]>) -> Result<BeatTable> {
+    let (_, fiducials, positions) = crate::delineate::delineate_record(x, fs, rpeaks)?;
+    let r: Vec<f64> = positions.iter().map(|&p| p as f64 / fs).collect();
+    let features = beat_features(x, &r, &times_of(&fiducials, fs), &fiducials);
+    Ok(BeatTable {
+        positions,
+        fiducials,
+        features,
+    })
+}
+
+/// Beat tables of a batch `(n_records, n_leads, n_samples)`, records in parallel.
+pub fn beat_table_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<BeatTable>> {
+    crate::filter_design::check_fs(fs)?;
+    x.outer_iter()
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, rec)| {
+            let rec = rec.mapv(|v| v.to_f64());
+            beat_table(rec.view(), fs, None).map_err(|e| crate::delineate::in_record(e, i))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn median_odd_even_and_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&mut []).is_nan());
+    }
+
+    #[test]
+    fn rhythm_of_a_premature_beat() {
+        // regular 1 s rhythm, beat 5 comes 0.4 s early
+        let mut r: Vec<f64> = (0..10).map(|k| k as f64).collect();
+        r[5] -= 0.4;
+        let f = rhythm_features(&r);
+        assert!(f[0][0].is_nan() && f[0][2].is_nan());
+        assert!(f[9][1].is_nan());
+        assert!((f[5][0] - 600.0).abs() < 1e-9);
+        assert!((f[5][1] - 1400.0).abs() < 1e-9);
+        // local mean of the previous 5 intervals (1000 x 4 + 600)
+        assert!((f[5][2] - 920.0).abs() < 1e-9);
+        assert!((f[5][4] - 600.0 / 920.0).abs() < 1e-12);
+        assert!((f[5][6] - 600.0 / 1400.0).abs() < 1e-12);
+        assert!((f[5][3] - 1000.0).abs() < 1e-9); // 9 s over 9 intervals
+    }
+
+    #[test]
+    fn local_window_is_the_last_ten_intervals() {
+        // 20 intervals of 800 ms then 20 of 1200 ms
+        let mut r = vec![0.0];
+        for k in 0..40 {
+            let last = *r.last().unwrap();
+            r.push(last + if k < 20 { 0.8 } else { 1.2 });
+        }
+        let f = rhythm_features(&r);
+        // beat 25's local mean: intervals 15..25 (5 short, 5 long)
+        let expected: f64 = (15..25)
+            .map(|k| if k < 20 { 800.0 } else { 1200.0 })
+            .sum::<f64>()
+            / 10.0;
+        assert!(
+            (f[25][2] - expected).abs() < 1e-9,
+            "{} {}",
+            f[25][2],
+            expected
+        );
+    }
+
+    #[test]
+    fn intervals_from_times() {
+        let beat = |r: f64| -> BeatTimes {
+            [
+                r - 0.2,
+                r - 0.15,
+                r - 0.1,
+                r - 0.05,
+                r,
+                r + 0.05,
+                r + 0.15,
+                r + 0.25,
+                r + 0.35,
+            ]
+        };
+        let mut beats: Vec<BeatTimes> = (0..5).map(|k| beat(k as f64 * 0.8)).collect();
+        beats[2][P_ON] = f64::NAN;
+        let iv = record_intervals(&beats);
+        assert!((iv[0] - 75.0).abs() < 1e-9);
+        assert!((iv[2] - 150.0).abs() < 1e-9);
+        assert!((iv[3] - 100.0).abs() < 1e-9);
+        assert!((iv[4] - 400.0).abs() < 1e-9);
+        assert!((iv[5] - 400.0 / 0.8f64.sqrt()).abs() < 1e-9);
+        assert_eq!(iv[7], 5.0);
+        assert!(record_intervals(&[]).iter().take(7).all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn amplitudes_against_the_baseline_at_qrs_onset() {
+        let mut x = Array2::<f64>::from_elem((1, 100), 0.5);
+        x[[0, 20]] = 2.0; // R
+        x[[0, 23]] = -0.5; // S
+        x[[0, 50]] = 0.8; // T
+        let b: Beat = [MISSING, MISSING, MISSING, 15, 20, 25, 40, 50, 60];
+        let r = [20.0 / 100.0];
+        let times = times_of(&[b], 100.0);
+        let f = beat_features(x.view(), &r, &times, &[b]);
+        assert_eq!(f.ncols(), n_feature_columns(1));
+        let amp = &f.row(0).to_vec()[FEATURES.len()..];
+        assert!((amp[0] - 1.5).abs() < 1e-12);
+        assert!((amp[1] - 2.5).abs() < 1e-12);
+        assert!((amp[2] - 0.3).abs() < 1e-12);
+        assert!(f[[0, 9]].is_nan()); // no P wave, no PR
+        assert!((f[[0, 10]] - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn to_samples_masks_outside() {
+        let t: BeatTimes = [-0.1, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 10.0];
+        let (rows, kept) = to_samples(&[t], 100.0, 100);
+        assert_eq!(rows[0][0], MISSING);
+        assert_eq!(rows[0][1], 0);
+        assert_eq!(rows[0][8], MISSING);
+        assert!(kept[0][8].is_nan() && kept[0][0].is_nan());
+        assert_eq!(kept[0][4], 0.3);
+    }
+}
