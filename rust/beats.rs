@@ -49,7 +49,7 @@ pub const LOCAL_BEATS: usize = 10;
 
 /// Per-beat features that do not depend on a lead (ms or ratios), in column order:
 /// RR before and after the beat, the mean of the last [`LOCAL_BEATS`] RR intervals (ending with
-/// `pre_rr`), the record's mean RR; `pre_rr` and `post_rr` over `local_rr`, `pre_rr` over
+/// `pre_rr`), the record's median RR (robust to ectopic beats and pauses); `pre_rr` and `post_rr` over `local_rr`, `pre_rr` over
 /// `post_rr`, `pre_rr` and `local_rr` over `record_rr`; the beat's own PR, QRS and QT.
 pub const FEATURES: [&str; 12] = [
     "pre_rr",
@@ -168,11 +168,7 @@ pub fn record_intervals(beats: &[BeatTimes]) -> [f64; 8] {
 /// The rhythm features (the first nine of [`FEATURES`]) of beats at times `r` (s, increasing).
 pub fn rhythm_features(r: &[f64]) -> Vec<[f64; 9]> {
     let rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
-    let record_rr = if rr.is_empty() {
-        f64::NAN
-    } else {
-        rr.iter().sum::<f64>() / rr.len() as f64
-    };
+    let record_rr = median(&mut rr.clone());
     // prefix sums for the local means
     let mut cum = Vec::with_capacity(rr.len() + 1);
     cum.push(0.0);
@@ -326,7 +322,7 @@ mod tests {
         assert!((f[5][2] - 920.0).abs() < 1e-9);
         assert!((f[5][4] - 600.0 / 920.0).abs() < 1e-12);
         assert!((f[5][6] - 600.0 / 1400.0).abs() < 1e-12);
-        assert!((f[5][3] - 1000.0).abs() < 1e-9); // 9 s over 9 intervals
+        assert!((f[5][3] - 1000.0).abs() < 1e-9); // median of 8 x 1000, 600, 1400
     }
 
     #[test]

@@ -6,7 +6,7 @@ Columns, in order (``docs/DESIGN.md`` has the full schema):
 - ``sample``: the beat position (the given ``rpeaks`` or the fused detected R peak).
 - ``p_on … t_off``: the global fiducials of :func:`ecgfast.delineate` (nullable Int64).
 - rhythm (ms or ratios): ``pre_rr``, ``post_rr`` (RR before / after the beat), ``local_rr``
-  (mean of the last 10 RR intervals, ``pre_rr`` included), ``record_rr`` (mean RR of the
+  (mean of the last 10 RR intervals, ``pre_rr`` included), ``record_rr`` (median RR of the
   record), ``pre_rr_local``, ``post_rr_local``, ``pre_post_rr``, ``pre_rr_record``,
   ``local_rr_record`` (the ratios their names say). The first beat has no ``pre_rr``, the last
   no ``post_rr``: NaN, never a made-up value.

@@ -16,8 +16,10 @@ from .errors import InvalidParameterError
 
 __all__ = [
     "FIDUCIALS",
+    "SCORED_BEAT_CLASSES",
     "PeakMatch",
     "auroc",
+    "beat_classification",
     "classification",
     "delineation",
     "fiducials_from_annotation",
@@ -357,6 +359,88 @@ def classification(y_true: Any, y_prob: Any, classes: Any) -> dict[str, Any]:
         "macro_f1": float(np.mean([f1[classes[c]] for c in present])) if present else math.nan,
         "per_class_f1": f1,
         "macro_auroc": float(np.nanmean(aucs)) if aucs else math.nan,
+        "confusion": cm.tolist(),
+    }
+
+
+#: The classes the inter-patient literature averages over (AAMI EC57; Q is reported apart).
+SCORED_BEAT_CLASSES = ("N", "S", "V", "F")
+
+
+def beat_classification(y_true: Any, y_pred: Any, classes: Any = SCORED_BEAT_CLASSES) -> dict:
+    """AAMI beat-classification figures as the inter-patient literature reports them.
+
+    Parameters
+    ----------
+    y_true : array_like of int, shape (n,)
+        True class indices into ``classes``.
+    y_pred : array_like
+        Predicted class indices ``(n,)`` or scores ``(n, k)`` (arg-max taken).
+    classes : sequence of str
+        Class names; ``N, S, V, F`` are scored, any other (``Q``) is reported apart.
+
+    Returns
+    -------
+    dict
+        ``per_class``: ``{class: {"se", "ppv", "f1", "support"}}`` (sensitivity, positive
+        predictive value +P, F1; NaN where undefined, e.g. +P of a class never predicted);
+        ``macro_f1``: mean F1 over N, S, V, F present in ``y_true`` (an absent class has no
+        F1); ``accuracy``; ``kappa`` (Cohen's κ); ``j``: Se(S) + +P(S) + Se(V) + +P(V) and
+        ``jkappa`` = κ / 2 + j / 8 (Mar et al., IEEE TBME 58:2168, 2011); ``confusion`` (rows
+        = truth, columns = prediction, in ``classes`` order); ``classes``.
+
+    Examples
+    --------
+    >>> from ecgfast.evaluate import beat_classification
+    >>> m = beat_classification([0, 0, 1, 2, 3], [0, 1, 1, 2, 0])
+    >>> round(m["per_class"]["S"]["ppv"], 2), m["per_class"]["F"]["se"]
+    (0.5, 0.0)
+    """
+    classes = tuple(str(c) for c in classes)
+    k = len(classes)
+    y_true = np.asarray(y_true, dtype=np.int64).ravel()
+    pred = np.asarray(y_pred)
+    if pred.ndim == 2:
+        if pred.shape != (y_true.size, k):
+            raise InvalidParameterError(f"scores must have shape ({y_true.size}, {k})")
+        pred = pred.argmax(axis=1)
+    pred = np.asarray(pred, dtype=np.int64).ravel()
+    if pred.shape != y_true.shape:
+        raise InvalidParameterError("y_true and y_pred must have the same length")
+    for name, v in (("y_true", y_true), ("y_pred", pred)):
+        if v.size and (v.min() < 0 or v.max() >= k):
+            raise InvalidParameterError(f"{name} holds class indices outside 0..{k - 1}")
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, pred), 1)
+    per: dict[str, dict[str, float]] = {}
+    for c, name in enumerate(classes):
+        tp, fn, fp = (
+            float(cm[c, c]),
+            float(cm[c].sum() - cm[c, c]),
+            float(cm[:, c].sum() - cm[c, c]),
+        )
+        se = tp / (tp + fn) if tp + fn else math.nan
+        ppv = tp / (tp + fp) if tp + fp else math.nan
+        per[name] = {"se": se, "ppv": ppv, "f1": _f1(tp, fp, fn), "support": int(tp + fn)}
+    scored = [c for c in SCORED_BEAT_CLASSES if c in per and per[c]["support"] > 0]
+    n = cm.sum()
+    po = np.trace(cm) / n if n else math.nan
+    pe = float((cm.sum(0) * cm.sum(1)).sum()) / n**2 if n else math.nan
+    kappa = (po - pe) / (1 - pe) if n and pe < 1 else math.nan
+
+    def part(c: str, key: str) -> float:
+        v = per.get(c, {}).get(key, math.nan)
+        return 0.0 if math.isnan(v) else v
+
+    j = part("S", "se") + part("S", "ppv") + part("V", "se") + part("V", "ppv")
+    return {
+        "classes": list(classes),
+        "per_class": per,
+        "macro_f1": float(np.mean([per[c]["f1"] for c in scored])) if scored else math.nan,
+        "accuracy": float(po),
+        "kappa": float(kappa),
+        "j": float(j),
+        "jkappa": float(kappa / 2 + j / 8),
         "confusion": cm.tolist(),
     }
 

@@ -24,6 +24,9 @@ from .errors import InvalidParameterError, InvalidSignalError
 __all__ = ["KINDS", "NORMALIZATIONS", "Preprocessing", "normalize", "resample"]
 
 NORMALIZATIONS = ("zscore", "minmax", None)
+#: Normalisations a :class:`Preprocessing` accepts: per input, or ``"record"`` (beats only:
+#: each lead divided by the record's median QRS peak-to-peak amplitude).
+PIPELINE_NORMALIZATIONS = (*NORMALIZATIONS, "record")
 KINDS = ("record", "beat")
 
 
@@ -74,8 +77,19 @@ class Preprocessing:
         Lead names in model channel order.
     length : float
         Seconds per input.
-    normalize : {"zscore", "minmax", None}
-        Per input and lead.
+    normalize : {"zscore", "minmax", "record", None}
+        Per input and lead, or (beats) per record and lead.
+    band : (low, high) Hz, optional
+        Beats: zero-phase band-pass of the whole recording before cutting.
+    before : float, optional
+        Beats: seconds before the beat position (default: the window is centred on it).
+    features : tuple of str
+        Beats: beat-table columns given beside the signal (the model's second input).
+    template : bool
+        Beats: add per lead the beat minus the record's median beat.
+
+    With any of the beat options set, a recording goes through
+    :func:`ecgfast.beatdata.beat_inputs`, the code that built the training beats.
     """
 
     kind: str
@@ -83,12 +97,21 @@ class Preprocessing:
     leads: tuple[str, ...]
     length: float
     normalize: str | None = "zscore"
+    band: tuple[float, float] | None = None
+    before: float | None = None
+    features: tuple[str, ...] = ()
+    template: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InvalidParameterError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.normalize not in NORMALIZATIONS:
-            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        if self.normalize not in PIPELINE_NORMALIZATIONS:
+            raise InvalidParameterError(f"normalize must be one of {PIPELINE_NORMALIZATIONS}")
+        if self.kind == "record" and self.beat_options:
+            raise InvalidParameterError("band/before/features/template/record are beat options")
+        object.__setattr__(self, "features", tuple(str(v) for v in self.features))
+        if self.band is not None:
+            object.__setattr__(self, "band", tuple(float(v) for v in self.band))
         check_fs(self.fs)
         check_positive(self.length, name="length")
         object.__setattr__(self, "leads", tuple(str(v) for v in self.leads))
@@ -97,14 +120,34 @@ class Preprocessing:
     def n_samples(self) -> int:
         return round(self.length * self.fs)
 
+    @property
+    def beat_options(self) -> bool:
+        """Whether the beat pipeline of :mod:`ecgfast.beatdata` is used."""
+        return bool(
+            self.band is not None
+            or self.before is not None
+            or self.features
+            or self.template
+            or self.normalize == "record"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["leads"] = list(self.leads)
+        d["features"] = list(self.features)
+        d["band"] = None if self.band is None else list(self.band)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Preprocessing:
-        return cls(**{**d, "leads": tuple(d.get("leads", ()))})
+        return cls(
+            **{
+                **d,
+                "leads": tuple(d.get("leads", ())),
+                "features": tuple(d.get("features", ())),
+                "band": None if d.get("band") is None else tuple(d["band"]),
+            }
+        )
 
     def select_leads(self, x: np.ndarray, lead_names: Any = None) -> np.ndarray:
         """Rows of ``x`` (leads, samples) in this pipeline's lead order, found by name
@@ -126,7 +169,7 @@ class Preprocessing:
 
     def __call__(
         self, signal: Any, fs: float, *, lead_names: Any = None, rpeaks: Any = None
-    ) -> np.ndarray:
+    ) -> Any:
         """Model input(s) from a raw recording.
 
         Parameters
@@ -143,11 +186,13 @@ class Preprocessing:
 
         Returns
         -------
-        ndarray, float32
+        ndarray, float32, or (ndarray, ndarray)
             ``(leads, n_samples)`` for a record; ``(beats, leads, n_samples)`` for beats
             (beats whose window does not fit in the recording are left out; see
-            :meth:`beats`).
+            :meth:`beats`); with ``features``, ``(windows, features (beats, k))``.
         """
+        if self.kind == "beat" and self.beat_options:
+            return self._beat_pipeline(signal, fs, lead_names, rpeaks)
         x = self._prepare(signal, fs, lead_names)
         if self.kind == "record":
             n = self.n_samples
@@ -155,6 +200,41 @@ class Preprocessing:
             out[:, : min(n, x.shape[1])] = x[:, :n]
             return normalize(out, self.normalize).astype(np.float32)
         return self.beats(x, self.fs, rpeaks=self._rpeaks(x, fs, rpeaks))[0]
+
+    def _beat_pipeline(self, signal: Any, fs: float, lead_names: Any, rpeaks: Any) -> Any:
+        from .beatdata import _Options, beat_inputs
+
+        fs = check_fs(fs)
+        x = np.asarray(signal, dtype=np.float64)
+        x = x[None, :] if x.ndim == 1 else x
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise InvalidSignalError(f"signal must be (leads, samples), got shape {x.shape}")
+        x = self.select_leads(x, lead_names)
+        if not np.all(np.isfinite(x)):
+            raise InvalidSignalError("signal contains NaN or infinity; clean or cut it first")
+        window: Any = (
+            self.length if self.before is None else (self.before, self.length - self.before)
+        )
+        opt = _Options(
+            self.leads,
+            self.fs,
+            window,
+            self.band,
+            "record" if self.normalize == "record" else None,
+            self.features,
+            "annotations" if rpeaks is not None else "detected",
+            ("N", "S", "V", "F", "Q"),
+            0.15,
+            self.template,
+        )
+        got = beat_inputs(x, fs, opt, [] if rpeaks is None else rpeaks, None)
+        if got is None:
+            raise InvalidSignalError("no beat of this recording fits the pipeline's window")
+        windows = normalize(
+            got["x"].astype(np.float64), self.normalize if self.normalize != "record" else None
+        )
+        windows = windows.astype(np.float32)
+        return (windows, got["features"]) if self.features else windows
 
     def _prepare(self, signal: Any, fs: float, lead_names: Any) -> np.ndarray:
         fs = check_fs(fs)

@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from .._data import wfdb_records
 from .._validate import check_positive
+from ..beatdata import AAMI_CLASSES, AAMI_MAP, DS1, DS2, PACED, patient_of, read_beats
 from ..errors import InvalidParameterError
-from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normalize, resample
+from ..preprocessing import NORMALIZATIONS, Preprocessing, normalize, resample
 
 __all__ = [
     "AAMI_CLASSES",
@@ -36,73 +36,6 @@ __all__ = [
     "WFDBDataset",
     "patient_split",
 ]
-
-#: AAMI EC57 beat classes, in label order.
-AAMI_CLASSES = ("N", "S", "V", "F", "Q")
-#: MIT-BIH beat symbol -> AAMI class (non-beat symbols are not beats).
-AAMI_MAP = {
-    **dict.fromkeys("NLRej", "N"),
-    **dict.fromkeys("AaJS", "S"),
-    **dict.fromkeys("VE", "V"),
-    "F": "F",
-    **dict.fromkeys("/fQ", "Q"),
-}
-#: de Chazal et al. (2004) inter-patient split (paced records 102, 104, 107, 217 excluded).
-DS1 = (
-    "101",
-    "106",
-    "108",
-    "109",
-    "112",
-    "114",
-    "115",
-    "116",
-    "118",
-    "119",
-    "122",
-    "124",
-    "201",
-    "203",
-    "205",
-    "207",
-    "208",
-    "209",
-    "215",
-    "220",
-    "223",
-    "230",
-)
-DS2 = (
-    "100",
-    "103",
-    "105",
-    "111",
-    "113",
-    "117",
-    "121",
-    "123",
-    "200",
-    "202",
-    "210",
-    "212",
-    "213",
-    "214",
-    "219",
-    "221",
-    "222",
-    "228",
-    "231",
-    "232",
-    "233",
-    "234",
-)
-PACED = ("102", "104", "107", "217")
-#: Records of the same patient (MIT-BIH 201 and 202 come from one man).
-SAME_PATIENT = {"202": "201"}
-
-
-def patient_of(record: str) -> str:
-    return SAME_PATIENT.get(str(record), str(record))
 
 
 def patient_split(
@@ -196,27 +129,10 @@ def _skip(skipped: list[tuple[str, str]], path: Any, why: str) -> None:
     warnings.warn(f"skipped {path}: {why}", stacklevel=3)
 
 
-def _nan_free(x: np.ndarray, starts: np.ndarray, length: int, margin: int) -> np.ndarray:
-    """Which windows ``[start - margin, start + length + margin)`` of ``x`` hold no NaN/inf."""
-    bad = np.concatenate([[0], np.cumsum(~np.isfinite(x))])
-    lo = np.clip(starts - margin, 0, x.size)
-    hi = np.clip(starts + length + margin, 0, x.size)
-    return bad[hi] - bad[lo] == 0
-
-
-def _fill_gaps(x: np.ndarray) -> np.ndarray:
-    """NaN/inf replaced by linear interpolation, only so that resampling does not spread them;
-    windows touching them are dropped by the caller."""
-    ok = np.isfinite(x)
-    if ok.all() or not ok.any():
-        return x
-    idx = np.arange(x.size)
-    return np.interp(idx, idx[ok], x[ok])
-
-
 class MITBIHBeats(_ArrayDataset):
-    """One window per annotated beat of MIT-BIH records, centred on its R peak, with its AAMI
-    class (0..4 for N, S, V, F, Q).
+    """One window per annotated beat of MIT-BIH records with its AAMI class (index into
+    ``classes``), built by :func:`ecgfast.beatdata.read_beats`: band-pass, per-record amplitude
+    normalisation, a window that may hold the neighbouring beats, RR features as a second input.
 
     Parameters
     ----------
@@ -225,15 +141,27 @@ class MITBIHBeats(_ArrayDataset):
     records : sequence of str, optional
         Record names (default: every record in ``root``); paced records are rejected, and so
         are records missing from ``root``.
-    window : float
-        Window length in seconds.
+    window : float or (before, after)
+        Seconds: a length centred on the beat, or the time before and after it.
     fs : float, optional
         Resample records to this rate first (polyphase); default keep theirs.
-    lead : str
-        Lead by name (``"MLII"``; record 114 has it as its second channel); records without it
-        use their first channel, with a warning.
-    normalize : {"zscore", "minmax", None}
-        Per window.
+    leads : sequence of str
+        Leads by name (``"MLII"``; ``"V"`` = the first precordial lead); records without them
+        are skipped and reported.
+    band : (low, high) Hz or None
+        Zero-phase band-pass before cutting (ecgfast's filters).
+    normalize : {"record", "zscore", "minmax", None}
+        ``"record"``: per record and lead, by the median QRS peak-to-peak amplitude (keeps
+        amplitude differences between a patient's beats); the others per window.
+    features : sequence of str, optional
+        Beat-table columns given as a second input: items become ``((signal, features),
+        label)``; see :data:`ecgfast.beatdata.BEAT_FEATURES`. Default: the signal only.
+    template : bool
+        Add per lead the beat minus the record's median beat.
+    beats : {"annotations", "detected"}
+        Beat positions from the annotations or from ``detect_rpeaks`` (matched to them).
+    classes : sequence of str
+        AAMI classes kept, in label order (``("N", "S", "V", "F")`` leaves Q out).
     fraction : float
         Keep this fraction of each record's beats (stratified by class, seeded): low-data
         experiments without moving a patient across splits.
@@ -243,10 +171,14 @@ class MITBIHBeats(_ArrayDataset):
     Attributes
     ----------
     meta : DataFrame
-        One row per item: ``record, patient, sample, symbol, label``.
+        One row per item: ``record, patient, sample, annotated_sample, symbol, label``.
+    features : ndarray or None
+        The second input, ``(items, len(feature_names))``.
     skipped : list of (path, reason)
         Records that could not be read, and records with beats left out because their window
         holds missing (NaN) samples (never zero-filled).
+    detection : DataFrame or None
+        For ``beats="detected"``: annotated, detected, matched, missed, extra per record.
     """
 
     def __init__(
@@ -254,101 +186,94 @@ class MITBIHBeats(_ArrayDataset):
         root: str | Path,
         records: Sequence[str] | None = None,
         *,
-        window: float = 0.8,
+        window: Any = 0.8,
         fs: float | None = None,
-        lead: str = "MLII",
-        normalize: str | None = "zscore",
+        leads: Sequence[str] = ("MLII",),
+        band: tuple[float, float] | None = (0.5, 40.0),
+        normalize: str | None = "record",
+        features: Sequence[str] | None = None,
+        template: bool = False,
+        beats: str = "annotations",
+        classes: Sequence[str] = AAMI_CLASSES,
         fraction: float = 1.0,
         seed: int = 0,
         transform: Any = None,
     ) -> None:
-        self.root = Path(root)
-        records = wfdb_records(self.root, records)
-        paced = sorted(set(records) & set(PACED))
-        if paced:
-            raise InvalidParameterError(f"paced records are excluded from AAMI evaluation: {paced}")
-        if normalize not in NORMALIZATIONS:
-            raise InvalidParameterError(f"normalize must be one of {NORMALIZATIONS}")
+        if normalize not in (*NORMALIZATIONS, "record"):
+            raise InvalidParameterError(
+                f"normalize must be one of {(*NORMALIZATIONS, 'record')}, got {normalize!r}"
+            )
         if not 0 < fraction <= 1:
             raise InvalidParameterError("fraction must be in (0, 1]")
-        self.window = check_positive(window, name="window")
-        self.normalize = normalize
+        self.root = Path(root)
+        got = read_beats(
+            self.root,
+            records,
+            leads=leads,
+            fs=fs,
+            window=window,
+            band=band,
+            normalize="record" if normalize == "record" else None,
+            features=() if features is None else tuple(features),
+            beats=beats,
+            classes=classes,
+            exclude=PACED,
+            template=template,
+        )
+        self.window = window
+        self.normalize = None if normalize == "record" else normalize
+        self._pipeline_normalize = normalize
         self.transform = transform
-        self.lead = lead
-        self.classes = AAMI_CLASSES
-        self.skipped: list[tuple[str, str]] = []
-        self.fs = None if fs is None else check_positive(fs, name="fs")
-        xs, metas = [], []
-        for rec in records:
-            got = self._read(rec, fraction, seed)
-            if got is not None:
-                xs.append(got[0])
-                metas.append(got[1])
-        if not xs:
-            raise InvalidParameterError(f"no beats found in {self.root} for records {records}")
-        self.x = np.concatenate(xs)[:, None, :]
-        self.meta = pd.concat(metas, ignore_index=True)
+        self.leads, self.template = got.leads, template
+        self.band = None if band is None else tuple(band)
+        self.classes = got.classes
+        self.fs = got.fs
+        self.feature_names = got.feature_names
+        self.skipped = got.skipped
+        self.detection = got.detection
+        self.x, self.meta = got.x, got.meta
+        self.features = got.features if features is not None else None
+        if fraction < 1:
+            rows = [
+                idx[_stratified_pick(got.labels[idx], fraction, seed, rec)]
+                for rec in dict.fromkeys(self.meta["record"])
+                if (idx := np.flatnonzero(self.meta["record"].to_numpy() == rec)).size
+            ]
+            self._select(np.concatenate(rows))
         self.labels = self.meta["label"].to_numpy(dtype=np.int64)
         self.y = self.labels
 
+    def _select(self, sel: np.ndarray) -> None:
+        self.x = self.x[sel]
+        self.meta = self.meta.iloc[sel].reset_index(drop=True)
+        if self.features is not None:
+            self.features = self.features[sel]
+
+    def __getitem__(self, i: int) -> Any:
+        x, y = super().__getitem__(i)
+        if self.features is None:
+            return x, y
+        return (x, torch.from_numpy(self.features[i])), y
+
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing("beat", float(self.fs or 0), (self.lead,), self.window, self.normalize)
-
-    def _read(self, rec: str, fraction: float, seed: int) -> tuple[np.ndarray, Any] | None:
-        """Windows and meta rows of one record's beats (None if it has none usable)."""
-        import wfdb
-
-        path = self.root / rec
-        try:
-            record = wfdb.rdrecord(str(path))
-            ann = wfdb.rdann(str(path), "atr")
-        except Exception as exc:  # unreadable record: report it, build from the others
-            _skip(self.skipped, path, f"{type(exc).__name__}: {exc}")
-            return None
-        names = list(record.sig_name)
-        if self.lead in names:
-            ch = names.index(self.lead)
-        else:
-            ch = 0
-            warnings.warn(f"{path}: no lead {self.lead!r}, using {names[0]!r}", stacklevel=3)
-        raw = np.asarray(record.p_signal[:, ch], dtype=np.float64)
-        src_fs = float(record.fs)
-        self.fs = self.fs or src_fs
-        x = resample(_fill_gaps(raw), src_fs, self.fs)
-        n, half = beat_window(self.window, self.fs)
-        beats = [(s, sym) for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in AAMI_MAP]
-        centre = np.array([round(s * self.fs / src_fs) for s, _ in beats], dtype=np.int64)
-        fits = (centre - half >= 0) & (centre - half + n <= len(x))
-        src_len = round(n * src_fs / self.fs)
-        starts = np.array([s for s, _ in beats], dtype=np.int64) - src_len // 2
-        clean = _nan_free(raw, starts, src_len, margin=round(0.1 * src_fs))
-        if np.any(fits & ~clean):
-            _skip(
-                self.skipped,
-                path,
-                f"{int(np.sum(fits & ~clean))} beats left out: their "
-                "window holds missing (NaN) samples",
-            )
-        keep = [
-            (int(c), sym) for c, (_, sym), ok in zip(centre, beats, fits & clean, strict=True) if ok
-        ]
-        if fraction < 1 and keep:
-            labels = np.array([AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep])
-            keep = [keep[i] for i in _stratified_pick(labels, fraction, seed, rec)]
-        if not keep:
-            return None
-        windows = np.stack([x[c - half : c - half + n] for c, _ in keep]).astype(np.float32)
-        meta = pd.DataFrame(
-            {
-                "record": rec,
-                "patient": patient_of(rec),
-                "sample": [c for c, _ in keep],
-                "symbol": [sym for _, sym in keep],
-                "label": [AAMI_CLASSES.index(AAMI_MAP[sym]) for _, sym in keep],
-            }
+        before, after = self._bounds()
+        return Preprocessing(
+            "beat",
+            float(self.fs),
+            self.leads,
+            (before + after) / self.fs,
+            self._pipeline_normalize,
+            band=self.band,
+            before=before / self.fs,
+            features=self.feature_names if self.features is not None else (),
+            template=self.template,
         )
-        return windows, meta
+
+    def _bounds(self) -> tuple[int, int]:
+        from ..beatdata import window_bounds
+
+        return window_bounds(self.window, self.fs)
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(AAMI_CLASSES))
@@ -380,8 +305,7 @@ class MITBIHBeats(_ArrayDataset):
         if sel.size == 0:
             raise InvalidParameterError("the subset holds no beats")
         out = copy.copy(self)
-        out.x = self.x[sel]
-        out.meta = self.meta.iloc[sel].reset_index(drop=True)
+        out._select(sel)
         out.labels = out.meta["label"].to_numpy(dtype=np.int64)
         out.y = out.labels
         return out

@@ -1,0 +1,538 @@
+"""Beats of annotated WFDB records (MIT-BIH style) as arrays for beat classifiers, built with
+ecgfast's own kernels: band-pass, the beat table (RR features), per-record amplitude
+normalisation, windows that may hold the neighbouring beats.
+
+No torch here: :class:`ecgfast.torch.MITBIHBeats` wraps :func:`read_beats` as a Dataset.
+
+What a beat classifier is given (the AAMI EC57 conventions, de Chazal et al. 2004):
+
+- the signal around the beat, band-passed (0.5-40 Hz, zero phase) and divided per record and
+  lead by the median QRS peak-to-peak amplitude of the record's beats, so amplitude keeps its
+  meaning within a patient (a ventricular beat is larger than the patient's normal beats) while
+  the gain of a patient's recording does not matter;
+- the rhythm: RR features of the beat table (:mod:`ecgfast.beats`), above all the ratio of the
+  RR before the beat to the local and the record median RR — prematurity is what defines a
+  supraventricular ectopic beat;
+- beats either at the annotated positions or where :func:`ecgfast.detect_rpeaks` finds them
+  (the end-to-end path), detected beats taking the class of the annotation within 150 ms.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import wfdb_records
+from ._validate import check_positive
+from .beats import beat_table
+from .errors import InvalidParameterError
+from .evaluate import QRS_SYMBOLS
+from .filters import bandpass
+from .preprocessing import resample
+
+__all__ = [
+    "AAMI_CLASSES",
+    "AAMI_MAP",
+    "BEAT_FEATURES",
+    "DS1",
+    "DS2",
+    "PACED",
+    "BeatSet",
+    "patient_of",
+    "read_beats",
+    "window_bounds",
+]
+
+#: AAMI EC57 beat classes, in label order.
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+#: MIT-BIH beat symbol -> AAMI class (non-beat symbols are not beats).
+AAMI_MAP = {
+    **dict.fromkeys("NLRej", "N"),
+    **dict.fromkeys("AaJS", "S"),
+    **dict.fromkeys("VE", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ", "Q"),
+}
+#: de Chazal et al. (2004) inter-patient split (paced records 102, 104, 107, 217 excluded).
+DS1 = (
+    "101",
+    "106",
+    "108",
+    "109",
+    "112",
+    "114",
+    "115",
+    "116",
+    "118",
+    "119",
+    "122",
+    "124",
+    "201",
+    "203",
+    "205",
+    "207",
+    "208",
+    "209",
+    "215",
+    "220",
+    "223",
+    "230",
+)
+DS2 = (
+    "100",
+    "103",
+    "105",
+    "111",
+    "113",
+    "117",
+    "121",
+    "123",
+    "200",
+    "202",
+    "210",
+    "212",
+    "213",
+    "214",
+    "219",
+    "221",
+    "222",
+    "228",
+    "231",
+    "232",
+    "233",
+    "234",
+)
+PACED = ("102", "104", "107", "217")
+#: Records of the same patient (MIT-BIH 201 and 202 come from one man).
+SAME_PATIENT = {"202": "201"}
+
+
+def patient_of(record: str) -> str:
+    return SAME_PATIENT.get(str(record), str(record))
+
+
+#: Default features given beside the signal: RR intervals (s) and their ratios (see
+#: :mod:`ecgfast.beats`), and the beat's QRS width (s).
+BEAT_FEATURES = (
+    "pre_rr",
+    "post_rr",
+    "local_rr",
+    "pre_rr_local",
+    "post_rr_local",
+    "pre_post_rr",
+    "pre_rr_record",
+    "local_rr_record",
+    "qrs",
+)
+#: Feature columns in ms (given to models in s).
+_MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "pr", "qrs", "qt"}
+BEAT_SOURCES = ("annotations", "detected")
+RECORD_NORMALIZATIONS = ("record", None)
+
+
+def window_bounds(window: Any, fs: float) -> tuple[int, int]:
+    """(samples before the R peak, samples from it on) of a window given in seconds as a
+    length (centred) or as ``(before, after)``."""
+    if isinstance(window, (int, float)) and not isinstance(window, bool):
+        n = round(check_positive(window, name="window") * fs)
+        return n // 2, n - n // 2
+    try:
+        before, after = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"window must be seconds or (before, after) seconds, got {window!r}"
+        ) from None
+    if not (before >= 0 and after > 0 and np.isfinite(before + after)):
+        raise InvalidParameterError(f"window (before, after) must be >= 0 and > 0, got {window}")
+    return round(before * fs), round(after * fs)
+
+
+@dataclass
+class BeatSet:
+    """Beats as arrays.
+
+    Attributes
+    ----------
+    x : ndarray, float32, (n_beats, n_leads, n_samples)
+    features : ndarray, float32, (n_beats, n_features)
+        The columns ``feature_names`` (ms columns in s; the first/last beat's missing RR filled
+        with the record's mean RR, missing ratios with 1).
+    labels : ndarray, int64
+        Index into ``classes``.
+    meta : DataFrame
+        One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label`` and,
+        for detected beats, ``annotated_sample``.
+    skipped : list of (path, reason)
+        Records (or beats of them) left out, with the reason; never silently.
+    detection : DataFrame
+        Per record, for detected beats: annotated beats, detected, matched, missed, extra.
+    """
+
+    x: np.ndarray
+    features: np.ndarray
+    labels: np.ndarray
+    meta: pd.DataFrame
+    feature_names: tuple[str, ...]
+    classes: tuple[str, ...]
+    fs: float
+    leads: tuple[str, ...]
+    window: tuple[int, int]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    detection: pd.DataFrame | None = None
+
+
+def _skip(skipped: list[tuple[str, str]], path: Any, why: str) -> None:
+    skipped.append((str(path), why))
+    warnings.warn(f"skipped {path}: {why}", stacklevel=4)
+
+
+def _channels(names: list[str], leads: Sequence[str], path: Any) -> list[int] | str:
+    """Channel index per wanted lead (``"V"`` = the first precordial lead), or why not."""
+    out = []
+    for lead in leads:
+        if lead == "V":
+            hits = [i for i, n in enumerate(names) if n.upper().startswith("V")]
+        else:
+            hits = [i for i, n in enumerate(names) if n == lead]
+        if not hits:
+            return f"no lead {lead!r} (has {names})"
+        out.append(hits[0])
+    return out
+
+
+def _fill_gaps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NaN/inf replaced by linear interpolation per lead (so filters do not spread them) and
+    the mask of samples that were missing in any lead."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, np.zeros(x.shape[-1], dtype=bool)
+    out = x.copy()
+    idx = np.arange(x.shape[-1])
+    for lead in range(x.shape[0]):
+        ok = ~bad[lead]
+        out[lead] = np.interp(idx, idx[ok], x[lead, ok]) if ok.any() else 0.0
+    return out, bad.any(axis=0)
+
+
+def _match(detected: np.ndarray, annotated: np.ndarray, tol: int) -> np.ndarray:
+    """For each detected beat, the index of the annotated beat within ``tol`` samples that
+    is nearest (each annotated beat used once), or -1."""
+    out = np.full(detected.size, -1, dtype=np.int64)
+    if annotated.size == 0 or detected.size == 0:
+        return out
+    j = np.clip(np.searchsorted(annotated, detected), 1, annotated.size - 1)
+    left, right = annotated[j - 1], annotated[j]
+    nearest = np.where(np.abs(detected - left) <= np.abs(detected - right), j - 1, j)
+    if annotated.size == 1:
+        nearest = np.zeros(detected.size, dtype=np.int64)
+    close = np.abs(annotated[nearest] - detected) <= tol
+    used: set[int] = set()
+    for i in np.argsort(np.abs(annotated[nearest] - detected), kind="stable"):
+        k = int(nearest[i])
+        if close[i] and k not in used:
+            used.add(k)
+            out[i] = k
+    return out
+
+
+def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Selected beat-table columns (ms -> s), missing RR -> record median, missing ratios -> 1."""
+    cols = []
+    record_rr = float(np.nanmean(table["record_rr"])) if len(table) else np.nan
+    for name in names:
+        v = table[name].to_numpy(dtype=np.float64, na_value=np.nan).copy()
+        if name in ("pre_rr", "post_rr", "local_rr", "record_rr"):
+            v[~np.isfinite(v)] = record_rr
+        elif name in _MS:
+            med = np.nanmedian(v) if np.isfinite(v).any() else 0.0
+            v[~np.isfinite(v)] = med
+        else:
+            v[~np.isfinite(v)] = 1.0
+        cols.append(v / 1000.0 if name in _MS else v)
+    if not cols:
+        return np.zeros((len(table), 0), dtype=np.float32)
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Options:
+    leads: tuple[str, ...]
+    fs: float | None
+    window: Any
+    band: tuple[float, float] | None
+    normalize: str | None
+    features: tuple[str, ...]
+    beats: str
+    classes: tuple[str, ...]
+    tolerance: float
+    template: bool = False
+
+
+def _read_record(root: Path, rec: str, opt: _Options, skipped: list) -> dict[str, Any] | None:
+    """Windows, features and meta of one record file (None when nothing usable; reported)."""
+    import wfdb
+
+    path = root / rec
+    try:
+        record = wfdb.rdrecord(str(path))
+        ann = wfdb.rdann(str(path), "atr")
+    except Exception as exc:  # unreadable record: report it, build from the others
+        _skip(skipped, path, f"{type(exc).__name__}: {exc}")
+        return None
+    chans = _channels(list(record.sig_name), opt.leads, path)
+    if isinstance(chans, str):
+        _skip(skipped, path, chans)
+        return None
+    raw = np.asarray(record.p_signal[:, chans], dtype=np.float64).T
+    sym = np.asarray(ann.symbol)
+    is_beat = np.isin(sym, list(QRS_SYMBOLS))
+    got = beat_inputs(
+        raw, float(record.fs), opt, np.asarray(ann.sample)[is_beat], sym[is_beat], skipped, path
+    )
+    if got is not None:
+        got["meta"].insert(0, "record", rec)
+        got["meta"].insert(1, "patient", patient_of(rec))
+        if got["detection"] is not None:
+            got["detection"]["record"] = rec
+    return got
+
+
+def _positions(
+    x: np.ndarray, fs: float, src_fs: float, opt: _Options, samples: Any, symbols: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any] | None]:
+    """Beat positions at ``fs``, their symbols, the annotated sample each stands for, and the
+    detection counts (for detected beats)."""
+    ann_pos = np.round(np.asarray(samples, dtype=np.float64) * fs / src_fs).astype(np.int64)
+    ann_pos = np.clip(ann_pos, 0, x.shape[-1] - 1)
+    ann_sym = np.asarray(symbols, dtype=object) if symbols is not None else None
+    ann_pos, first = np.unique(ann_pos, return_index=True)
+    ann_sym = None if ann_sym is None else ann_sym[first].astype(str)
+    if opt.beats != "detected":
+        sym = ann_sym if ann_sym is not None else np.full(ann_pos.size, "")
+        return ann_pos, sym, ann_pos, None
+    from .detect import detect_rpeaks
+
+    pos = np.asarray(detect_rpeaks(x[0], fs), dtype=np.int64)
+    if ann_sym is None:
+        return pos, np.full(pos.size, ""), np.full(pos.size, -1), None
+    k = _match(pos, ann_pos, round(opt.tolerance * fs))
+    counts = {
+        "annotated": int(ann_pos.size),
+        "detected": int(pos.size),
+        "matched": int((k >= 0).sum()),
+        "missed": int(ann_pos.size - (k >= 0).sum()),
+        "extra": int((k < 0).sum()),
+    }
+    sym = np.where(k >= 0, ann_sym[np.maximum(k, 0)], "")
+    return pos, sym, np.where(k >= 0, ann_pos[np.maximum(k, 0)], -1), counts
+
+
+def beat_inputs(
+    raw: np.ndarray,
+    src_fs: float,
+    opt: _Options,
+    samples: Any,
+    symbols: Any = None,
+    skipped: list | None = None,
+    path: Any = "signal",
+) -> dict[str, Any] | None:
+    """The model inputs of one recording ``raw`` (leads, samples) at ``src_fs``: windows
+    ``x``, ``features``, ``meta`` (sample, annotated_sample, symbol, label), detection counts.
+
+    ``samples``/``symbols`` are the annotated beats (symbols None: unlabelled, every beat is
+    kept with label -1). Used by :func:`read_beats` and by :class:`ecgfast.Preprocessing`, so
+    a trained model sees new recordings exactly as it was trained.
+    """
+    skipped = [] if skipped is None else skipped
+    fs = opt.fs or src_fs
+    filled, missing = _fill_gaps(raw)
+    x = resample(filled, src_fs, fs)
+    if fs != src_fs:
+        at = np.flatnonzero(missing)
+        missing = np.zeros(x.shape[-1], dtype=bool)
+        missing[np.clip(np.round(at * fs / src_fs).astype(np.int64), 0, x.shape[-1] - 1)] = True
+    if opt.band is not None:
+        x = bandpass(x, fs, opt.band[0], min(opt.band[1], 0.45 * fs))
+    pos, beat_sym, annotated_sample, counts = _positions(x, fs, src_fs, opt, samples, symbols)
+    if pos.size < 2:
+        _skip(skipped, path, f"{pos.size} beats: too few for RR features")
+        return None
+    table = beat_table(x, fs, rpeaks=pos, leads=list(opt.leads))
+    before, after = window_bounds(opt.window, fs)
+    if symbols is None:
+        keep_class = np.ones(pos.size, dtype=bool)
+        labels = np.full(pos.size, -1)
+    else:
+        cls = np.array([AAMI_MAP.get(s, "") for s in beat_sym])
+        keep_class = np.isin(cls, opt.classes)
+        labels = np.array([opt.classes.index(c) if c in opt.classes else -1 for c in cls])
+    fits = (pos - before >= 0) & (pos + after <= x.shape[-1])
+    # windows within 2 s of a missing stretch are left out: the filters' response to the
+    # interpolated gap reaches that far
+    margin = round(2.0 * fs) if opt.band is not None else round(0.1 * fs)
+    bad = np.concatenate([[0], np.cumsum(missing)])
+    lo = np.clip(pos - before - margin, 0, x.shape[-1])
+    hi = np.clip(pos + after + margin, 0, x.shape[-1])
+    clean = bad[hi] - bad[lo] == 0
+    keep = keep_class & fits & clean
+    n_nan = int(np.sum(keep_class & fits & ~clean))
+    if n_nan:
+        _skip(skipped, path, f"{n_nan} beats left out: their window holds missing (NaN) samples")
+    if not keep.any():
+        _skip(skipped, path, "no usable beat of the wanted classes")
+        return None
+    idx = np.flatnonzero(keep)
+    offsets = np.arange(-before, after)
+    windows = np.transpose(x[:, pos[idx, None] + offsets[None, :]], (1, 0, 2))
+    if opt.normalize == "record":
+        windows = windows / _record_scale(table, x, opt.leads)[None, :, None]
+    if opt.template:
+        windows = np.concatenate([windows, windows - np.median(windows, axis=0)], axis=1)
+    meta = pd.DataFrame(
+        {
+            "sample": pos[idx],
+            "annotated_sample": annotated_sample[idx],
+            "symbol": beat_sym[idx],
+            "label": labels[idx],
+        }
+    )
+    return {
+        "x": windows.astype(np.float32),
+        "features": _feature_matrix(table.iloc[idx], opt.features),
+        "meta": meta,
+        "detection": counts,
+        "fs": fs,
+    }
+
+
+def _record_scale(table: pd.DataFrame, x: np.ndarray, leads: Sequence[str]) -> np.ndarray:
+    """Per lead: the median QRS peak-to-peak amplitude of the record's beats (its SD if none)."""
+    scale = np.ones(len(leads))
+    for j, lead in enumerate(leads):
+        pp = table[f"qrs_peak_to_peak_{lead}"].to_numpy(dtype=np.float64)
+        med = np.nanmedian(pp) if np.isfinite(pp).any() else np.nan
+        scale[j] = med if np.isfinite(med) and med > 0 else (x[j].std() + 1e-6)
+    return scale
+
+
+def read_beats(
+    root: str | Path,
+    records: Sequence[str] | None = None,
+    *,
+    leads: Sequence[str] = ("MLII",),
+    fs: float | None = None,
+    window: Any = (0.25, 0.45),
+    band: tuple[float, float] | None = (0.5, 40.0),
+    normalize: str | None = "record",
+    features: Sequence[str] = BEAT_FEATURES,
+    beats: str = "annotations",
+    classes: Sequence[str] = AAMI_CLASSES,
+    tolerance: float = 0.15,
+    exclude: Sequence[str] = (),
+    template: bool = False,
+) -> BeatSet:
+    """Read the annotated beats of WFDB records into arrays.
+
+    Parameters
+    ----------
+    root : path
+        Folder with ``.hea``, ``.dat``, ``.atr`` files.
+    records : sequence of str, optional
+        Record names (default: all in ``root``); missing records are an error.
+    leads : sequence of str
+        Leads by name (``"MLII"``; ``"V"`` = the record's first precordial lead, V1 in most
+        MIT-BIH records). A record without them is skipped and reported.
+    fs : float, optional
+        Resample to this rate first (default: keep the record's).
+    window : float or (before, after)
+        Seconds around the beat position: a length (centred) or the time before and after it;
+        ``(1.0, 1.2)`` holds the neighbouring beats too.
+    band : (low, high) Hz or None
+        Zero-phase Butterworth band-pass (order 2) before cutting; None keeps the raw signal.
+    normalize : {"record", None}
+        ``"record"``: each lead divided by the record's median QRS peak-to-peak amplitude.
+    features : sequence of str
+        Beat-table columns given beside the signal (:data:`BEAT_FEATURES` by default; any of
+        :data:`ecgfast.beats.FEATURES`).
+    beats : {"annotations", "detected"}
+        Beat positions from the annotation file, or from :func:`ecgfast.detect_rpeaks` on
+        the first lead, each detected beat taking the class of the annotated beat within
+        ``tolerance`` seconds (unmatched detections are left out and counted in
+        ``detection``).
+    classes : sequence of str
+        AAMI classes kept, in label order (e.g. ``("N", "S", "V", "F")`` leaves Q out).
+    exclude : sequence of str
+        Records that must not be read (e.g. the paced ones); asking for one is an error.
+    template : bool
+        Also give, per lead, the beat minus the record's median beat (a channel each): how the
+        beat differs from the patient's usual beat, whatever the patient's morphology.
+
+    Returns
+    -------
+    BeatSet
+    """
+    from .beats import FEATURES
+
+    root = Path(root)
+    names = wfdb_records(root, records)
+    bad = sorted(set(names) & set(map(str, exclude)))
+    if bad:
+        raise InvalidParameterError(f"records {bad} are excluded here (e.g. paced records)")
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise InvalidParameterError(f"unknown features {unknown}; choose from {FEATURES}")
+    if beats not in BEAT_SOURCES:
+        raise InvalidParameterError(f"beats must be one of {BEAT_SOURCES}, got {beats!r}")
+    if normalize not in RECORD_NORMALIZATIONS:
+        raise InvalidParameterError(f"normalize must be one of {RECORD_NORMALIZATIONS}")
+    classes = tuple(classes)
+    if not classes or any(c not in AAMI_CLASSES for c in classes):
+        raise InvalidParameterError(f"classes must be a subset of {AAMI_CLASSES}")
+    leads = tuple(str(v) for v in ([leads] if isinstance(leads, str) else leads))
+    if not leads or len(set(leads)) != len(leads):
+        raise InvalidParameterError("leads must be distinct lead names")
+    if band is not None:
+        band = (float(band[0]), float(band[1]))
+    opt = _Options(
+        leads,
+        None if fs is None else check_positive(fs, name="fs"),
+        window,
+        band,
+        normalize,
+        tuple(features),
+        beats,
+        classes,
+        check_positive(tolerance, name="tolerance"),
+        bool(template),
+    )
+    window_bounds(window, 100.0)  # validate early
+    skipped: list[tuple[str, str]] = []
+    parts = [p for rec in names if (p := _read_record(root, rec, opt, skipped)) is not None]
+    if not parts:
+        raise InvalidParameterError(f"no usable beats in {root} for records {names}")
+    rates = {p["fs"] for p in parts}
+    if len(rates) > 1:
+        raise InvalidParameterError(f"records have different rates {sorted(rates)}; pass fs=")
+    out_fs = rates.pop()
+    detection = None
+    if beats == "detected":
+        detection = pd.DataFrame([p["detection"] for p in parts]).set_index("record")
+    return BeatSet(
+        x=np.concatenate([p["x"] for p in parts]),
+        features=np.concatenate([p["features"] for p in parts]),
+        labels=np.concatenate([p["meta"]["label"].to_numpy(dtype=np.int64) for p in parts]),
+        meta=pd.concat([p["meta"] for p in parts], ignore_index=True),
+        feature_names=tuple(features),
+        classes=classes,
+        fs=float(out_fs),
+        leads=leads,
+        window=window_bounds(window, out_fs),
+        skipped=skipped,
+        detection=detection,
+    )

@@ -1,0 +1,310 @@
+"""The beat table (ecgfast.beat_table), the beat arrays (ecgfast.beatdata), the AAMI figures
+(ecgfast.evaluate.beat_classification) and the beat-classification protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ecgfast
+from ecgfast.beatdata import AAMI_MAP, BEAT_FEATURES, read_beats, window_bounds
+from ecgfast.beats import AMPLITUDES, FEATURES, feature_columns
+from ecgfast.errors import InvalidParameterError, InvalidSignalError
+from ecgfast.evaluate import beat_classification
+
+from ecgfast._data import SHIPPED_MITDB
+
+
+@pytest.fixture(scope="module")
+def record():
+    b = ecgfast.synthesize(1, leads=["II", "V1"], duration=30, seed=3, hr=(60, 90))
+    return b
+
+
+class TestBeatTable:
+    def test_columns_and_rhythm_against_the_positions(self, record):
+        x, fs = record.signals[0], record.fs
+        truth = record.beats["r_peak"].to_numpy(dtype=np.int64)
+        t = ecgfast.beat_table(x, fs, rpeaks=truth, leads=["II", "V1"])
+        assert list(t.columns) == [
+            "sample",
+            *ecgfast.delineation.FIDUCIALS,
+            *feature_columns(["II", "V1"]),
+        ]
+        assert (t["sample"].to_numpy() == truth).all()
+        rr = np.diff(truth) * 1000 / fs
+        np.testing.assert_allclose(t["pre_rr"].to_numpy()[1:], rr)
+        np.testing.assert_allclose(t["post_rr"].to_numpy()[:-1], rr)
+        assert t["record_rr"].iloc[0] == pytest.approx(np.median(rr))
+        # local RR: mean of up to the last 10 intervals, this beat's included
+        k = 15
+        assert t["local_rr"].iloc[k] == pytest.approx(rr[k - 10 : k].mean())
+        assert t["local_rr"].iloc[3] == pytest.approx(rr[:3].mean())
+        np.testing.assert_allclose(t["pre_post_rr"], t["pre_rr"] / t["post_rr"])
+        np.testing.assert_allclose(t["pre_rr_record"], t["pre_rr"] / t["record_rr"])
+        # the measured QRS width is close to the generator's
+        assert np.nanmedian(t["qrs"]) == pytest.approx(record.labels["qrs"].iloc[0], abs=20)
+
+    def test_amplitudes_are_read_off_the_signal(self, record):
+        x, fs = record.signals[0].astype(np.float64), record.fs
+        t = ecgfast.beat_table(x, fs, leads=["II", "V1"])
+        ok = t["qrs_on"].notna() & t["r_peak"].notna()
+        on = t.loc[ok, "qrs_on"].to_numpy(dtype=np.int64)
+        r = t.loc[ok, "r_peak"].to_numpy(dtype=np.int64)
+        np.testing.assert_allclose(t.loc[ok, "r_amplitude_V1"], x[1, r] - x[1, on])
+        off = t.loc[ok, "qrs_off"].to_numpy(dtype=np.int64)
+        pp = [np.ptp(x[0, a : b + 1]) for a, b in zip(on, off, strict=True)]
+        np.testing.assert_allclose(t.loc[ok, "qrs_peak_to_peak_II"], pp)
+
+    def test_premature_beat_has_short_ratio(self):
+        # a regular train with one beat 35 % early: its pre_rr_local and pre_post_rr drop
+        b = ecgfast.synthesize(1, leads="II", duration=20, seed=1, hr=60, hrv=0)
+        r = b.beats["r_peak"].to_numpy(dtype=np.int64)
+        moved = r.copy()
+        moved[8] = r[8] - int(0.35 * (r[8] - r[7]))
+        t = ecgfast.beat_table(b.signals[0], b.fs, rpeaks=moved)
+        assert t["pre_rr_local"].iloc[8] < 0.75 < t["pre_rr_local"].drop(8).min()
+        assert t["pre_post_rr"].iloc[8] < 0.6
+
+    def test_batch_equals_records_and_synth_parity(self, record):
+        b = ecgfast.synthesize(3, leads="II", duration=12, seed=5)
+        batch = ecgfast.beat_table(b.signals, b.fs, leads=["II"])
+        assert list(batch.columns[:2]) == ["record", "sample"]
+        for k in range(3):
+            one = ecgfast.beat_table(b.signals[k], b.fs, leads=["II"])
+            part = batch[batch["record"] == k].drop(columns="record").reset_index(drop=True)
+            pd.testing.assert_frame_equal(part, one.reset_index(drop=True), check_names=False)
+        # synthetic and real beats carry the same feature columns
+        assert set(feature_columns(["II"])) <= set(b.beats.columns)
+
+    def test_schema(self):
+        assert FEATURES[:4] == ("pre_rr", "post_rr", "local_rr", "record_rr")
+        assert AMPLITUDES == ("r_amplitude", "qrs_peak_to_peak", "t_amplitude")
+        assert ecgfast.delineation.INTERVALS[0] == "hr"
+
+    def test_short_and_empty(self):
+        t = ecgfast.beat_table(np.zeros(100), 250.0)
+        assert len(t) == 0 and "pre_rr" in t.columns
+        with pytest.raises(InvalidSignalError):
+            ecgfast.beat_table(np.array([]), 250.0)
+
+    @pytest.mark.parametrize(
+        "x, fs, kwargs, exc",
+        [
+            (np.full(5000, np.nan), 250.0, {}, InvalidSignalError),
+            (np.zeros(5000), 0.0, {}, InvalidParameterError),
+            (np.zeros(5000), 20.0, {}, InvalidParameterError),
+            (np.zeros(5000), 250.0, {"rpeaks": [10, 5]}, InvalidParameterError),
+            (np.zeros(5000), 250.0, {"rpeaks": [1.5]}, InvalidParameterError),
+            (np.zeros((2, 5000)), 250.0, {"leads": ["a"]}, InvalidParameterError),
+            (np.zeros((2, 2, 5000)), 250.0, {"rpeaks": [10]}, InvalidParameterError),
+        ],
+    )
+    def test_bad_input(self, x, fs, kwargs, exc):
+        with pytest.raises(exc):
+            ecgfast.beat_table(x, fs, **kwargs)
+
+    def test_input_not_modified_and_non_contiguous(self, record):
+        x = np.asfortranarray(record.signals[0].astype(np.float64))
+        before = x.copy()
+        a = ecgfast.beat_table(x, record.fs)
+        b = ecgfast.beat_table(np.ascontiguousarray(x), record.fs)
+        pd.testing.assert_frame_equal(a, b)
+        assert np.array_equal(x, before)
+
+
+class TestReadBeats:
+    def test_features_labels_and_detected_beats(self):
+        bs = read_beats(SHIPPED_MITDB, ["119", "208"], classes=("N", "S", "V", "F"))
+        assert bs.x.shape[1:] == (1, sum(window_bounds((0.25, 0.45), 360.0)))
+        assert bs.features.shape == (len(bs.labels), len(BEAT_FEATURES))
+        assert np.all(np.isfinite(bs.features))
+        # V beats of 119 (bigeminy) are premature: a lower pre_rr_local than the N beats
+        col = BEAT_FEATURES.index("pre_rr_local")
+        v, n = bs.labels == 2, bs.labels == 0
+        assert np.median(bs.features[v, col]) < 0.85 < np.median(bs.features[n, col])
+        # record normalisation: the median QRS peak-to-peak of a record's beats is ~1
+        assert 0.5 < np.median(np.ptp(bs.x[n, 0, 60:120], axis=-1)) < 1.6
+        assert set(bs.meta["symbol"].map(AAMI_MAP)) <= {"N", "S", "V", "F"}
+        det = read_beats(SHIPPED_MITDB, ["119"], beats="detected")
+        row = det.detection.loc["119"]
+        assert row["matched"] >= 0.99 * row["annotated"]
+        assert (det.meta["annotated_sample"] >= 0).all()
+        assert np.all(np.abs(det.meta["sample"] - det.meta["annotated_sample"]) <= 0.15 * 360)
+
+    def test_template_and_two_leads(self):
+        bs = read_beats(SHIPPED_MITDB, ["119"], leads=("MLII", "V"), template=True)
+        assert bs.x.shape[1] == 4
+        np.testing.assert_allclose(
+            bs.x[:, 2], bs.x[:, 0] - np.median(bs.x[:, 0], axis=0), atol=1e-5
+        )
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"features": ["nope"]},
+            {"beats": "guess"},
+            {"window": (-1, 0.4)},
+            {"window": "long"},
+            {"classes": ("X",)},
+            {"normalize": "zscore"},
+            {"records": ["119"], "exclude": ["119"]},
+        ],
+    )
+    def test_bad_arguments(self, kwargs):
+        kwargs = {"records": ["119"], **kwargs}
+        with pytest.raises(InvalidParameterError):
+            read_beats(SHIPPED_MITDB, **kwargs)
+
+    def test_missing_lead_is_reported(self):
+        with pytest.warns(UserWarning, match="no lead"):
+            with pytest.raises(InvalidParameterError, match="no usable beats"):
+                read_beats(SHIPPED_MITDB, ["119"], leads=("aVR",))
+
+
+class TestBeatClassification:
+    def test_against_a_hand_count(self):
+        # N N N S S V F F, predicted N S N S N V V F
+        y = [0, 0, 0, 1, 1, 2, 3, 3]
+        p = [0, 1, 0, 1, 0, 2, 2, 3]
+        m = beat_classification(y, p)
+        s = m["per_class"]["S"]
+        assert s["se"] == pytest.approx(0.5) and s["ppv"] == pytest.approx(0.5)
+        assert m["per_class"]["V"]["ppv"] == pytest.approx(0.5)
+        assert m["per_class"]["N"]["f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+        f1 = [m["per_class"][c]["f1"] for c in "NSVF"]
+        assert m["macro_f1"] == pytest.approx(np.mean(f1))
+        assert m["j"] == pytest.approx(0.5 + 0.5 + 1.0 + 0.5)
+        cm = np.asarray(m["confusion"])
+        po = np.trace(cm) / cm.sum()
+        pe = (cm.sum(0) * cm.sum(1)).sum() / cm.sum() ** 2
+        assert m["kappa"] == pytest.approx((po - pe) / (1 - pe))
+        assert m["jkappa"] == pytest.approx(m["kappa"] / 2 + m["j"] / 8)
+
+    def test_q_apart_and_scores(self):
+        y = [0, 1, 4, 4]
+        prob = np.eye(5)[[0, 1, 0, 4]]
+        m = beat_classification(y, prob, ("N", "S", "V", "F", "Q"))
+        assert m["per_class"]["Q"]["se"] == 0.5
+        # only N and S are present among the scored classes
+        assert m["macro_f1"] == pytest.approx(
+            np.mean([m["per_class"]["N"]["f1"], m["per_class"]["S"]["f1"]])
+        )
+        assert np.isnan(m["per_class"]["V"]["se"])
+
+    def test_bad_input(self):
+        with pytest.raises(InvalidParameterError):
+            beat_classification([0, 1], [0])
+        with pytest.raises(InvalidParameterError):
+            beat_classification([0, 7], [0, 1])
+        with pytest.raises(InvalidParameterError):
+            beat_classification([0, 1], np.zeros((2, 3)))
+
+
+class TestBeatDatasetAndProtocol:
+    @pytest.fixture(scope="class")
+    def ds(self):
+        pytest.importorskip("torch")
+        from ecgfast.torch import MITBIHBeats
+
+        return MITBIHBeats(
+            SHIPPED_MITDB,
+            ["119", "208"],
+            window=(0.25, 0.45),
+            features=BEAT_FEATURES,
+            template=True,
+            classes=("N", "S", "V", "F"),
+        )
+
+    def test_items_carry_the_features(self, ds):
+        (x, f), y = ds[5]
+        assert tuple(x.shape) == (2, ds.x.shape[-1]) and tuple(f.shape) == (len(BEAT_FEATURES),)
+        assert np.array_equal(f.numpy(), ds.features[5]) and int(y) == ds.labels[5]
+        sub = ds.subset(["208"])
+        assert len(sub.features) == len(sub) == int((ds.meta["record"] == "208").sum())
+
+    def test_preprocessing_rebuilds_the_inputs_from_the_raw_record(self, ds):
+        import wfdb
+
+        from ecgfast.preprocessing import Preprocessing
+
+        pre = ds.preprocessing
+        again = Preprocessing.from_dict(pre.to_dict())
+        assert again == pre
+        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "119"))
+        ann = wfdb.rdann(str(SHIPPED_MITDB / "119"), "atr")
+        beats = [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in AAMI_MAP]
+        x, f = again(rec.p_signal.T, rec.fs, lead_names=rec.sig_name, rpeaks=beats)
+        mine = ds.meta["record"].to_numpy() == "119"
+        # same beats, same windows, same features as the training items
+        np.testing.assert_allclose(x, ds.x[mine], atol=1e-5)
+        np.testing.assert_allclose(f, ds.features[mine], atol=1e-6)
+
+    def test_models_take_the_features(self, ds):
+        import torch
+
+        from ecgfast.torch import create_model
+
+        for name in ("resnet1d", "xresnet1d", "inception1d"):
+            m = create_model(name, 2, 4, extra_features=len(BEAT_FEATURES))
+            (x, f), _ = ds[0]
+            out = m.eval()(x[None], f[None])
+            assert tuple(out.shape) == (1, 4)
+            with pytest.raises(InvalidParameterError):
+                m(x[None])
+            assert torch.isfinite(out).all()
+
+    def test_patient_folds_and_overlap_error(self, tmp_path):
+        pytest.importorskip("torch")
+        from ecgfast.apps.beats import BeatExperiment, patient_folds, run_beat_experiment
+
+        counts = {
+            p: np.array([100, s, v, f])
+            for p, s, v, f in [("a", 0, 5, 9), ("b", 30, 0, 0), ("c", 0, 50, 2), ("d", 3, 0, 0)]
+        }
+        folds = patient_folds(counts, 2)
+        assert sorted(folds) == ["a", "b", "c", "d"] and set(folds.values()) == {0, 1}
+        # the two F carriers go to different folds, and so do the two S carriers
+        assert folds["a"] != folds["c"] and folds["b"] != folds["d"]
+        with pytest.raises(InvalidParameterError):
+            patient_folds(counts, 5)
+        with pytest.raises(InvalidParameterError, match="both"):
+            run_beat_experiment(SHIPPED_MITDB, ["119", "201"], ["202"], out=tmp_path)
+
+    def test_cli_cross_validation_end_to_end(self, tmp_path):
+        pytest.importorskip("torch")
+        import json
+
+        from ecgfast.cli import main
+
+        rc = main(
+            [
+                "--threads",
+                "2",
+                "beats",
+                "--train-records",
+                "101",
+                "106",
+                "119",
+                "208",
+                "209",
+                "223",
+                "--folds",
+                "2",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        assert rc == 0
+        report = json.loads((tmp_path / "beats.json").read_text())
+        assert report["protocol"] == "2-fold patient CV"
+        tested = [r for f in report["folds"] for r in f["test_records"]]
+        assert sorted(tested) == ["101", "106", "119", "208", "209", "223"]
+        for f in report["folds"]:
+            assert not set(f["val_records"]) & set(f["test_records"])
+        pooled = report["runs"][0]
+        assert sum(map(sum, pooled["confusion"])) == sum(report["class_counts"].values())
+        assert (tmp_path / "beats_confusion.png").exists()
