@@ -8,7 +8,6 @@
 use crate::errors::Result;
 use crate::filters::Sample;
 use ndarray::{Array2, ArrayView2, ArrayView3};
-use rayon::prelude::*;
 
 /// Fiducial columns of a beat, in order.
 pub const FIDUCIALS: [&str; 9] = [
@@ -285,15 +284,7 @@ pub fn beat_table(x: ArrayView2<f64>, fs: f64, rpeaks: Option<&[i64]>) -> Result
 
 /// Beat tables of a batch `(n_records, n_leads, n_samples)`, records in parallel.
 pub fn beat_table_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<BeatTable>> {
-    crate::filter_design::check_fs(fs)?;
-    x.outer_iter()
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, rec)| {
-            let rec = rec.mapv(|v| v.to_f64());
-            beat_table(rec.view(), fs, None).map_err(|e| crate::delineate::in_record(e, i))
-        })
-        .collect()
+    crate::delineate::per_record(x, fs, |rec| beat_table(rec, fs, None))
 }
 
 #[cfg(test)]

@@ -663,26 +663,33 @@ pub fn record_intervals(beats: &[Beat], fs: f64) -> [f64; 8] {
 }
 
 /// `e` with the record's index in its message (for batch errors).
-pub fn in_record(e: EcgError, i: usize) -> EcgError {
+fn in_record(e: EcgError, i: usize) -> EcgError {
     match e {
         EcgError::InvalidSignal(m) => invalid_signal(format!("record {i}: {m}")),
         other => other,
     }
 }
 
-/// Delineate a batch `(n_records, n_leads, n_samples)` in parallel; global beats per record.
-pub fn delineate_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<Vec<Beat>>> {
+/// `f` on every record `(n_leads, n_samples)` of a batch, as f64, records in parallel; an
+/// error names the record it came from.
+pub fn per_record<T: Sample, R: Send>(
+    x: ArrayView3<T>,
+    fs: f64,
+    f: impl Fn(ArrayView2<f64>) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
     crate::filter_design::check_fs(fs)?;
     x.outer_iter()
         .into_par_iter()
         .enumerate()
-        .map(|(i, rec)| {
-            let rec = rec.mapv(|v| v.to_f64());
-            delineate_record(rec.view(), fs, None)
-                .map(|(_, g, _)| g)
-                .map_err(|e| in_record(e, i))
-        })
+        .map(|(i, rec)| f(rec.mapv(|v| v.to_f64()).view()).map_err(|e| in_record(e, i)))
         .collect()
+}
+
+/// Delineate a batch `(n_records, n_leads, n_samples)` in parallel; global beats per record.
+pub fn delineate_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<Vec<Beat>>> {
+    per_record(x, fs, |rec| {
+        delineate_record(rec, fs, None).map(|(_, g, _)| g)
+    })
 }
 
 /// Record intervals of a batch `(n_records, n_leads, n_samples)` in parallel.

@@ -142,28 +142,29 @@ mod _core {
         }
     }
 
-    /// Names used by the synthesizer: (lead names, parameter order, label columns, fiducials).
-    #[allow(clippy::type_complexity)]
+    /// Every column name of the core, by kind: `leads`, `params` (synthesis parameter order),
+    /// `labels` (synthetic record labels), `fiducials`, `intervals` (record intervals),
+    /// `features` (per-beat), `amplitudes` (per lead); one source for the Python side.
     #[pyfunction]
-    fn synth_schema() -> (
-        Vec<&'static str>,
-        Vec<&'static str>,
-        Vec<&'static str>,
-        Vec<&'static str>,
-    ) {
-        use crate::synth;
-        (
-            synth::LEAD_NAMES.to_vec(),
-            synth::PARAMS.to_vec(),
-            synth::labels(),
-            synth::FIDUCIALS.to_vec(),
-        )
+    fn schema() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
+        use crate::{beats, synth};
+        [
+            ("leads", synth::LEAD_NAMES.to_vec()),
+            ("params", synth::PARAMS.to_vec()),
+            ("labels", synth::labels()),
+            ("fiducials", beats::FIDUCIALS.to_vec()),
+            ("intervals", beats::INTERVALS.to_vec()),
+            ("features", beats::FEATURES.to_vec()),
+            ("amplitudes", beats::AMPLITUDES.to_vec()),
+        ]
+        .into_iter()
+        .collect()
     }
 
     /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
     /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64,
     /// beat features (n_beats, n_features) f64)`; beats columns are record, beat, then the
-    /// fiducials (-1 = outside the record); features as `beat_schema()`.
+    /// fiducials (-1 = outside the record); features as `schema()["features"]`.
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     #[pyfunction]
     fn synthesize<'py>(
@@ -420,25 +421,6 @@ mod _core {
     ) -> PyResult<BeatArrays<'py>> {
         let tables = on_batch3!(py, x, |view| crate::beats::beat_table_batch(view, fs));
         Ok(beat_arrays(py, &tables))
-    }
-
-    /// The beat schema: (fiducial columns, record interval columns, per-beat feature columns,
-    /// per-lead amplitude columns).
-    #[allow(clippy::type_complexity)]
-    #[pyfunction]
-    fn beat_schema() -> (
-        Vec<&'static str>,
-        Vec<&'static str>,
-        Vec<&'static str>,
-        Vec<&'static str>,
-    ) {
-        use crate::beats;
-        (
-            beats::FIDUCIALS.to_vec(),
-            beats::INTERVALS.to_vec(),
-            beats::FEATURES.to_vec(),
-            beats::AMPLITUDES.to_vec(),
-        )
     }
 
     /// Cap the number of threads used by batch kernels (0 restores the default).

@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 
 import ecgfast
+from ecgfast._data import SHIPPED_MITDB
 from ecgfast.beatdata import AAMI_MAP, BEAT_FEATURES, read_beats, window_bounds
 from ecgfast.beats import AMPLITUDES, FEATURES, feature_columns
 from ecgfast.errors import InvalidParameterError, InvalidSignalError
 from ecgfast.evaluate import beat_classification
-
-from ecgfast._data import SHIPPED_MITDB
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +256,7 @@ class TestBeatDatasetAndProtocol:
 
     def test_patient_folds_and_overlap_error(self, tmp_path):
         pytest.importorskip("torch")
-        from ecgfast.apps.beats import BeatExperiment, patient_folds, run_beat_experiment
+        from ecgfast.apps.beats import patient_folds, run_beat_experiment
 
         counts = {
             p: np.array([100, s, v, f])

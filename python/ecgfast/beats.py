@@ -33,7 +33,7 @@ from .errors import InvalidParameterError
 
 __all__ = ["AMPLITUDES", "FEATURES", "beat_table", "feature_columns"]
 
-_, _, _FEAT, _AMP = _core.beat_schema()
+_FEAT, _AMP = _core.schema()["features"], _core.schema()["amplitudes"]
 #: Lead-independent feature columns of the beat table.
 FEATURES: tuple[str, ...] = tuple(_FEAT)
 #: Per-lead amplitude measures (columns ``<measure>_<lead>``).

@@ -20,7 +20,7 @@ from .errors import InvalidParameterError, InvalidSignalError
 
 __all__ = ["FIDUCIALS", "INTERVALS", "delineate", "intervals"]
 
-_FID, _INT, _, _ = _core.beat_schema()
+_FID, _INT = _core.schema()["fiducials"], _core.schema()["intervals"]
 #: Columns of :func:`delineate`.
 FIDUCIALS: tuple[str, ...] = tuple(_FID)
 #: Entries of :func:`intervals`.

@@ -204,14 +204,7 @@ class Preprocessing:
     def _beat_pipeline(self, signal: Any, fs: float, lead_names: Any, rpeaks: Any) -> Any:
         from .beatdata import _Options, beat_inputs
 
-        fs = check_fs(fs)
-        x = np.asarray(signal, dtype=np.float64)
-        x = x[None, :] if x.ndim == 1 else x
-        if x.ndim != 2 or x.shape[1] == 0:
-            raise InvalidSignalError(f"signal must be (leads, samples), got shape {x.shape}")
-        x = self.select_leads(x, lead_names)
-        if not np.all(np.isfinite(x)):
-            raise InvalidSignalError("signal contains NaN or infinity; clean or cut it first")
+        fs, x = self._checked(signal, fs, lead_names)
         window: Any = (
             self.length if self.before is None else (self.before, self.length - self.before)
         )
@@ -236,7 +229,8 @@ class Preprocessing:
         windows = windows.astype(np.float32)
         return (windows, got["features"]) if self.features else windows
 
-    def _prepare(self, signal: Any, fs: float, lead_names: Any) -> np.ndarray:
+    def _checked(self, signal: Any, fs: float, lead_names: Any) -> tuple[float, np.ndarray]:
+        """(fs, the wanted leads as float64 (leads, samples)), or a clear error."""
         fs = check_fs(fs)
         x = np.asarray(signal, dtype=np.float64)
         x = x[None, :] if x.ndim == 1 else x
@@ -245,6 +239,10 @@ class Preprocessing:
         x = self.select_leads(x, lead_names)
         if not np.all(np.isfinite(x)):
             raise InvalidSignalError("signal contains NaN or infinity; clean or cut it first")
+        return fs, x
+
+    def _prepare(self, signal: Any, fs: float, lead_names: Any) -> np.ndarray:
+        fs, x = self._checked(signal, fs, lead_names)
         return resample(x, fs, self.fs)
 
     def _rpeaks(self, x: np.ndarray, fs: float, rpeaks: Any) -> np.ndarray:

@@ -35,7 +35,9 @@ from .errors import InvalidParameterError
 
 __all__ = ["LEAD_NAMES", "SynthBatch", "synthesize", "synthesize_to"]
 
-LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (tuple(v) for v in _core.synth_schema())
+LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (
+    tuple(_core.schema()[k]) for k in ("leads", "params", "labels", "fiducials")
+)
 
 #: Every range parameter: (default (low, high), sampled uniformly per record, or None;
 #: plausibility limits, outside which InvalidParameterError is raised). Intervals in ms, HR in

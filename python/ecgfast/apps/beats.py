@@ -84,20 +84,32 @@ def _fit_and_predict(beats: Any, fit_recs, val_recs, test_recs, cfg: BeatExperim
         **opts,
     )
     task = Task.classification(CLASSES, weights=weights.tolist(), focal_gamma=cfg.focal_gamma)
-    result = fit(
-        model,
-        tr,
-        va,
-        task,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        patience=cfg.patience,
-        seed=seed,
-        progress=False,
-    )
+    training = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "patience")}
+    result = fit(model, tr, va, task, seed=seed, progress=False, **training)
     _, prob = predict(model, te, Task.classification(CLASSES))
     return te.labels, prob, result.best_epoch
+
+
+def _plan(
+    counts: Any, train_records: list[str], test_records: list[str], folds: int
+) -> list[tuple[int | None, list[str], list[str]]]:
+    """(fold or None, training records, scored records) of each model to fit: one train/test
+    pair, or one per patient fold of the training records."""
+    if test_records:
+        return [(None, train_records, test_records)]
+    per_patient = {
+        p: counts.loc[[r for r in train_records if patient_of(r) == p]].sum().to_numpy()
+        for p in {patient_of(r) for r in train_records}
+    }
+    fold_of = patient_folds(per_patient, folds)
+    return [
+        (
+            k,
+            [r for r in train_records if fold_of[patient_of(r)] != k],
+            [r for r in train_records if fold_of[patient_of(r)] == k],
+        )
+        for k in range(folds)
+    ]
 
 
 def _summary(values: Sequence[float]) -> dict[str, float]:
@@ -151,22 +163,7 @@ def run_beat_experiment(
     train_records = [r for r in train_records if r in have]
     test_records = [r for r in test_records if r in have]
     runs, folds_out = [], []
-    if test_records:
-        plan = [(None, train_records, test_records)]
-    else:
-        per_patient = {
-            p: counts.loc[[r for r in train_records if patient_of(r) == p]].sum().to_numpy()
-            for p in {patient_of(r) for r in train_records}
-        }
-        fold_of = patient_folds(per_patient, cfg.folds)
-        plan = [
-            (
-                k,
-                [r for r in train_records if fold_of[patient_of(r)] != k],
-                [r for r in train_records if fold_of[patient_of(r)] == k],
-            )
-            for k in range(cfg.folds)
-        ]
+    plan = _plan(counts, train_records, test_records, cfg.folds)
     bar = tqdm(total=len(plan) * len(cfg.seeds), desc="beat classification", disable=say is None)
     for seed in cfg.seeds:
         truth, probs = [], []

@@ -225,7 +225,7 @@ class MITBIHBeats(_ArrayDataset):
         self._pipeline_normalize = normalize
         self.transform = transform
         self.leads, self.template = got.leads, template
-        self.band = None if band is None else tuple(band)
+        self.band = None if band is None else (float(band[0]), float(band[1]))
         self.classes = got.classes
         self.fs = got.fs
         self.feature_names = got.feature_names
