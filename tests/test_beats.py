@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import wfdb
 
 import ecgfast
-from ecgfast._data import SHIPPED_MITDB
+from ecgfast._data import SHIPPED_LUDB, SHIPPED_MITDB
 from ecgfast.beatdata import AAMI_MAP, BEAT_FEATURES, read_beats, window_bounds
 from ecgfast.beats import AMPLITUDES, FEATURES, feature_columns
 from ecgfast.errors import InvalidParameterError, InvalidSignalError
@@ -65,6 +66,20 @@ class TestBeatTable:
         t = ecgfast.beat_table(b.signals[0], b.fs, rpeaks=moved)
         assert t["pre_rr_local"].iloc[8] < 0.75 < t["pre_rr_local"].drop(8).min()
         assert t["pre_post_rr"].iloc[8] < 0.6
+        # against the centred median RR the beat is premature; its neighbourhood stays regular
+        assert t["pre_rr_centred"].iloc[8] == pytest.approx(0.65, abs=0.02)
+        assert t["rr_irregularity"].max() < 0.05
+
+    def test_irregularity_tells_atrial_fibrillation_from_sinus(self):
+        # shipped LUDB 1 (sinus rhythm) and 38 (atrial fibrillation), lead II
+        irregularity = {}
+        for name in ("1", "38"):
+            rec = wfdb.rdrecord(str(SHIPPED_LUDB / name))
+            t = ecgfast.beat_table(rec.p_signal[:, 1], rec.fs)
+            irregularity[name] = float(np.nanmedian(t["rr_irregularity"]))
+            centred = t["centred_rr"].to_numpy()
+            assert np.all(np.isfinite(centred)) and np.all(centred > 300)
+        assert irregularity["1"] < 0.05 < 0.1 < irregularity["38"]
 
     def test_batch_equals_records_and_synth_parity(self, record):
         b = ecgfast.synthesize(3, leads="II", duration=12, seed=5)

@@ -128,10 +128,13 @@ BEAT_FEATURES = (
     "pre_post_rr",
     "pre_rr_record",
     "local_rr_record",
+    "pre_rr_centred",
+    "rr_irregularity",
     "qrs",
 )
 #: Feature columns in ms (given to models in s).
-_MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "pr", "qrs", "qt"}
+_MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr", "pr", "qrs", "qt"}
+_RR = ("pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr")
 BEAT_SOURCES = ("annotations", "detected")
 RECORD_NORMALIZATIONS = ("record", None)
 
@@ -242,14 +245,15 @@ def _match(detected: np.ndarray, annotated: np.ndarray, tol: int) -> np.ndarray:
 
 
 def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """Selected beat-table columns (ms -> s), missing RR -> record median, missing ratios -> 1."""
+    """Selected beat-table columns (ms -> s): missing RR -> the record's mean RR, missing
+    intervals and irregularity -> the record's median, missing ratios -> 1."""
     cols = []
     record_rr = float(np.nanmean(table["record_rr"])) if len(table) else np.nan
     for name in names:
         v = table[name].to_numpy(dtype=np.float64, na_value=np.nan).copy()
-        if name in ("pre_rr", "post_rr", "local_rr", "record_rr"):
+        if name in _RR:
             v[~np.isfinite(v)] = record_rr
-        elif name in _MS:
+        elif name in _MS or name == "rr_irregularity":
             med = np.nanmedian(v) if np.isfinite(v).any() else 0.0
             v[~np.isfinite(v)] = med
         else:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .. import __version__
 from ..beatdata import BEAT_FEATURES, patient_of
@@ -87,7 +88,7 @@ def _fit_and_predict(beats: Any, fit_recs, val_recs, test_recs, cfg: BeatExperim
     training = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "patience")}
     result = fit(model, tr, va, task, seed=seed, progress=False, **training)
     _, prob = predict(model, te, Task.classification(CLASSES))
-    return te.labels, prob, result.best_epoch
+    return te, prob, result.best_epoch
 
 
 def _plan(
@@ -136,44 +137,44 @@ def run_beat_experiment(
 
     Returns the report (also written to ``out/beats.json`` and ``out/beats.md``): per seed the
     pooled :func:`ecgfast.evaluate.beat_classification` figures, per fold (CV) the fold's,
-    and ``summary`` with mean ± sd of macro-F1, S/V/F F1 and jκ over seeds (and folds)."""
+    ``summary`` with mean ± sd of macro-F1, S/V/F F1 and jκ over seeds (and folds), and
+    ``predictions``, a DataFrame with one row per scored beat and seed (record, sample,
+    symbol, label, predicted, class probabilities; ``out/beats_predictions.csv``)."""
     from tqdm.auto import tqdm
 
     from ..torch.real import MITBIHBeats, patient_split
 
     cfg = config or BeatExperiment()
+    quiet = say is None
+    say = say or (lambda *_: None)
     train_records = [str(r) for r in train_records]
     test_records = [str(r) for r in (test_records or [])]
     overlap = {patient_of(r) for r in train_records} & {patient_of(r) for r in test_records}
     if overlap:
         raise InvalidParameterError(f"patients {sorted(overlap)} are in both train and test")
-    beats = MITBIHBeats(
-        root,
-        train_records + test_records,
-        window=cfg.window,
-        leads=cfg.leads,
-        features=cfg.features,
-        template=cfg.template,
-        classes=CLASSES,
-        beats=cfg.beats,
-    )
+    inputs = {k: getattr(cfg, k) for k in ("window", "leads", "features", "template", "beats")}
+    beats = MITBIHBeats(root, train_records + test_records, classes=CLASSES, **inputs)
     say(f"{len(beats)} beats of {beats.meta['record'].nunique()} records: {beats.class_counts()}")
     counts = beats.record_class_counts()
     have = set(counts.index)
     train_records = [r for r in train_records if r in have]
     test_records = [r for r in test_records if r in have]
-    runs, folds_out = [], []
+    runs: list[dict] = []
+    folds_out: list[dict] = []
+    predictions: list[Any] = []
     plan = _plan(counts, train_records, test_records, cfg.folds)
-    bar = tqdm(total=len(plan) * len(cfg.seeds), desc="beat classification", disable=say is None)
+    bar = tqdm(total=len(plan) * len(cfg.seeds), desc="beat classification", disable=quiet)
     for seed in cfg.seeds:
         truth, probs = [], []
         for k, inner, held_out in plan:
             fit_recs, val_recs = patient_split(
                 inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
             )
-            y, p, best = _fit_and_predict(beats, fit_recs, val_recs, held_out, cfg, seed)
+            te, p, best = _fit_and_predict(beats, fit_recs, val_recs, held_out, cfg, seed)
+            y = te.labels
             truth.append(y)
             probs.append(p)
+            predictions.append(_predictions(te, p, seed, k))
             m = beat_classification(y, p, CLASSES)
             folds_out.append(
                 {
@@ -201,13 +202,28 @@ def run_beat_experiment(
         "folds": folds_out,
         "summary": _report_summary(runs, folds_out, bool(test_records)),
     }
+    table = pd.concat(predictions, ignore_index=True)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "beats.json").write_text(json.dumps(report, indent=1, default=float))
+        table.to_csv(out / "beats_predictions.csv", index=False, float_format="%.5f")
         (out / "beats.md").write_text(markdown(report))
         _plot_confusion(report, out / "beats_confusion.png")
+    report["predictions"] = table
     return report
+
+
+def _predictions(te: Any, prob: np.ndarray, seed: int, fold: int | None) -> Any:
+    """One row per scored beat: where it is, its class, the predicted class and probabilities."""
+    rows = te.meta[["record", "sample", "symbol"]].copy()
+    rows.insert(0, "fold", -1 if fold is None else fold)
+    rows.insert(0, "seed", seed)
+    rows["label"] = [CLASSES[i] for i in te.labels]
+    rows["predicted"] = [CLASSES[i] for i in prob.argmax(axis=1)]
+    for j, c in enumerate(CLASSES):
+        rows[f"p_{c}"] = prob[:, j]
+    return rows
 
 
 def _report_summary(runs: list[dict], folds: list[dict], has_test: bool) -> dict[str, Any]:
