@@ -156,15 +156,17 @@ mod _core {
             ("intervals", beats::INTERVALS.to_vec()),
             ("features", beats::FEATURES.to_vec()),
             ("amplitudes", beats::AMPLITUDES.to_vec()),
+            ("beat_symbols", synth::pathology::BEAT_SYMBOLS.to_vec()),
         ]
         .into_iter()
         .collect()
     }
 
     /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
-    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9) i64, labels (n, n_labels) f64,
-    /// beat features (n_beats, n_features) f64)`; beats columns are record, beat, then the
-    /// fiducials (-1 = outside the record); features as `schema()["features"]`.
+    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9 + 1) i64, labels (n, n_labels)
+    /// f64, beat features (n_beats, n_features) f64)`; beats columns are record, beat, the
+    /// fiducials (-1 = outside the record), then the beat kind (index into
+    /// `schema()["beat_symbols"]`); features as `schema()["features"]`.
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     #[pyfunction]
     fn synthesize<'py>(
@@ -214,17 +216,18 @@ mod _core {
             let signals = unsafe { signals.assume_init() };
             let features = synth::beat_features(signals.view(), &out);
             let total: usize = out.rows.iter().map(|b| b.len()).sum();
-            let mut flat = Vec::with_capacity(total * (2 + synth::FIDUCIALS.len()));
-            for (rec, rows) in out.rows.iter().enumerate() {
-                for (k, row) in rows.iter().enumerate() {
+            let cols = 3 + synth::FIDUCIALS.len();
+            let mut flat = Vec::with_capacity(total * cols);
+            for (rec, (rows, kinds)) in out.rows.iter().zip(&out.kinds).enumerate() {
+                for (k, (row, kind)) in rows.iter().zip(kinds).enumerate() {
                     flat.push((start as usize + rec) as i64);
                     flat.push(k as i64);
                     flat.extend_from_slice(row);
+                    flat.push(*kind as i64);
                 }
             }
-            let beats =
-                numpy::ndarray::Array2::from_shape_vec((total, 2 + synth::FIDUCIALS.len()), flat)
-                    .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
+            let beats = numpy::ndarray::Array2::from_shape_vec((total, cols), flat)
+                .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
             Ok((signals, beats, out.labels, features))
         })?;
         Ok((

@@ -216,6 +216,66 @@ class TestBeatClassification:
             beat_classification([0, 1], np.zeros((2, 3)))
 
 
+class TestSyntheticBeats:
+    def test_classes_features_and_pipeline(self):
+        from ecgfast.beatdata import synthetic_beats
+
+        bs = synthetic_beats(12, seed=1, duration=30, template=True)
+        assert bs.x.shape[1:] == (2, 252) and bs.fs == 360.0
+        counts = np.bincount(bs.labels, minlength=4)
+        assert counts[0] > 0 and counts[1] + counts[2] > 0  # the mix has ectopic beats
+        # classes follow the generator's symbols
+        cls = bs.meta["symbol"].map(AAMI_MAP).to_numpy()
+        assert (np.array(["N", "S", "V", "F"])[bs.labels] == cls).all()
+        # premature beats look premature to the beat table
+        col = BEAT_FEATURES.index("pre_rr_centred")
+        ectopic = np.isin(bs.labels, [1, 2])
+        assert np.median(bs.features[ectopic, col]) < 0.85 < np.median(bs.features[~ectopic, col])
+        # records are patients, and a record depends only on (seed, index)
+        assert bs.meta["record"].str.startswith("syn").all()
+        again = synthetic_beats(4, seed=1, start=8, duration=30, template=True)
+        mine = bs.meta["record"].isin(again.meta["record"].unique()).to_numpy()
+        np.testing.assert_array_equal(bs.x[mine], again.x)
+
+    def test_bad_arguments(self):
+        from ecgfast.beatdata import synthetic_beats
+
+        with pytest.raises(InvalidParameterError):
+            synthetic_beats(0)
+        with pytest.raises(InvalidParameterError):
+            synthetic_beats(2, window=(0.25, -1))
+        with pytest.raises(InvalidParameterError):
+            synthetic_beats(2, ectopy={"pvc": 2.0})
+
+
+class TestDecisionOffsets:
+    def test_offsets_recover_a_shifted_class(self):
+        from ecgfast.evaluate import decision_offsets
+
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 4, 3000)
+        logits = rng.normal(size=(3000, 4))
+        logits[np.arange(3000), y] += 2.0
+        logits[:, 0] += 3.0  # a model biased to N
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        before = beat_classification(y, p)["macro_f1"]
+        b = decision_offsets(y, p)
+        after = beat_classification(y, np.log(p) + b)["macro_f1"]
+        assert b[0] == 0 and np.all(b[1:] > 1.5) and after > before + 0.2
+        # without the bias, offsets stay near 0
+        logits[:, 0] -= 3.0
+        q = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        assert np.all(np.abs(decision_offsets(y, q)) <= 0.5)
+
+    def test_bad_input(self):
+        from ecgfast.evaluate import decision_offsets
+
+        with pytest.raises(InvalidParameterError):
+            decision_offsets([0, 1], np.ones((3, 4)) / 4)
+        with pytest.raises(InvalidParameterError):
+            decision_offsets([], np.ones((0, 4)))
+
+
 class TestBeatDatasetAndProtocol:
     @pytest.fixture(scope="class")
     def ds(self):
@@ -308,6 +368,8 @@ class TestBeatDatasetAndProtocol:
                 "2",
                 "--epochs",
                 "1",
+                "--ensemble",
+                "2",
                 "--out",
                 str(tmp_path),
             ]
@@ -318,7 +380,50 @@ class TestBeatDatasetAndProtocol:
         tested = [r for f in report["folds"] for r in f["test_records"]]
         assert sorted(tested) == ["101", "106", "119", "208", "209", "223"]
         for f in report["folds"]:
-            assert not set(f["val_records"]) & set(f["test_records"])
+            # two models per fold, each stopped early on patients of the training folds only
+            assert len(f["val_records"]) == 2 and len(f["offsets"]) == 4
+            for val in f["val_records"]:
+                assert val and not set(val) & set(f["test_records"])
+        pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
+        assert len(pred) == sum(report["class_counts"].values())
+        assert set(pred["record"]) == set(tested)
+        np.testing.assert_allclose(pred[["p_N", "p_S", "p_V", "p_F"]].sum(axis=1), 1, atol=1e-4)
         pooled = report["runs"][0]
         assert sum(map(sum, pooled["confusion"])) == sum(report["class_counts"].values())
         assert (tmp_path / "beats_confusion.png").exists()
+
+    def test_pretrained_and_scratch_are_paired(self, tmp_path):
+        pytest.importorskip("torch")
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        cfg = BeatExperiment(epochs=1, folds=2, pretrain_records=8, pretrain_epochs=1)
+        report = run_beat_experiment(
+            SHIPPED_MITDB, ["101", "119", "208", "209"], config=cfg, out=tmp_path, say=None
+        )
+        assert set(report["summary"]) == {"scratch", "pretrained"}
+        folds = report["folds"]
+        scratch = [
+            (f["seed"], f["fold"], f["test_records"], f["val_records"])
+            for f in folds
+            if f["init"] == "scratch"
+        ]
+        pre = [
+            (f["seed"], f["fold"], f["test_records"], f["val_records"])
+            for f in folds
+            if f["init"] == "pretrained"
+        ]
+        assert scratch == pre  # the same patients, splits and seeds
+        d = report["paired"]["macro_f1"]
+        pairs = [
+            p["macro_f1"] - s["macro_f1"]
+            for p, s in zip(
+                [f for f in folds if f["init"] == "pretrained"],
+                [f for f in folds if f["init"] == "scratch"],
+                strict=True,
+            )
+        ]
+        assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(pairs))
+        assert report["pretraining"]["records"] == 8
+        assert "pretrained - scratch" in (tmp_path / "beats.md").read_text()
+        pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
+        assert set(pred["init"]) == {"scratch", "pretrained"}

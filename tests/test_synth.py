@@ -63,6 +63,8 @@ class TestShapesAndTypes:
         assert list(beats.columns) == [
             "record",
             "beat",
+            "symbol",
+            "aami",
             "sample",
             *fid,
             *ecgfast.beats.feature_columns(batch.lead_names),
@@ -528,3 +530,120 @@ class TestPowerlineAndNyquist:
         assert (low.labels["param_noise_powerline"] == 0).all()
         high = ecgfast.synthesize(16, fs=250, seed=0)
         assert (high.labels["param_noise_powerline"] > 0).any()
+
+
+class TestPathology:
+    """Rhythm, ectopy and conduction: labelled beats and records (rust/synth/pathology.rs)."""
+
+    def test_no_pathology_is_the_sinus_model(self, batch):
+        same = ecgfast.synthesize(
+            6, seed=11, rhythm="sinus", ectopy={}, conduction="normal", duration=10
+        )
+        ref = ecgfast.synthesize(6, seed=11, duration=10)
+        np.testing.assert_array_equal(same.signals, ref.signals)
+        assert (ref.beats["symbol"] == "N").all() and (ref.beats["aami"] == "N").all()
+        assert (ref.labels["dx"] == str(ecgfast.synth.SNOMED["NSR"])).all()
+        assert (ref.labels["NORM"] == 1).all() and (ref.labels["CD"] == 0).all()
+
+    def test_premature_ventricular_beats(self):
+        b = ecgfast.synthesize(8, seed=2, duration=30, hrv=0, hr=70, ectopy={"pvc": 0.15})
+        beats = b.beats
+        v = beats[beats["symbol"] == "V"]
+        assert len(v) > 20 and (v["aami"] == "V").all()
+        assert v["p_on"].isna().all()  # no P wave
+        assert (v["qrs"] >= 110).all() and (beats.loc[beats["symbol"] == "N", "qrs"] < 115).all()
+        # premature against the record's rhythm (in long bigeminy the neighbourhood itself
+        # alternates), and a compensatory pause after it
+        assert v["pre_rr_centred"].median() < 0.7 and v["pre_rr_record"].max() < 0.8
+        pauses = v.dropna(subset=["pre_rr", "post_rr"])
+        normal_rr = 60000 / 70
+        isolated = pauses[(pauses["pre_rr"] + pauses["post_rr"] - 2 * normal_rr).abs() < 2]
+        assert len(isolated) > 5
+        counts = beats.groupby("record")["symbol"].apply(lambda s: int((s == "V").sum()))
+        np.testing.assert_array_equal(counts.to_numpy(), b.labels["n_pvc"].to_numpy())
+        has = b.labels["n_pvc"] > 0
+        pvc = str(ecgfast.synth.SNOMED["PVC"])
+        assert b.labels.loc[has, "dx"].str.contains(pvc).all()
+
+    def test_premature_atrial_beats(self):
+        b = ecgfast.synthesize(8, seed=3, duration=30, hrv=0, hr=70, ectopy={"pac": 0.15})
+        a = b.beats[b.beats["symbol"] == "A"]
+        assert len(a) > 20 and (a["aami"] == "S").all()
+        assert a["p_on"].notna().mean() > 0.9  # an (ectopic) P wave
+        assert a["pre_rr_centred"].median() < 0.85 and a["pre_rr_record"].max() < 0.9
+        # normal QRS: as narrow as the sinus beats of the record
+        qrs_n = b.beats[b.beats["symbol"] == "N"].groupby("record")["qrs"].median()
+        np.testing.assert_allclose(a.groupby("record")["qrs"].median(), qrs_n[a["record"].unique()])
+
+    def test_atrial_fibrillation(self):
+        b = ecgfast.synthesize(6, seed=4, duration=30, rhythm="af")
+        assert b.beats["p_on"].isna().all()
+        irregular = b.beats.groupby("record")["rr_irregularity"].median()
+        assert (irregular > 0.1).all()
+        assert (b.labels["param_af"] == 1).all()
+        assert b.labels["dx"].str.startswith(str(ecgfast.synth.SNOMED["AF"])).all()
+        # the delineator finds (almost) no P wave in them either
+        found = ecgfast.delineate(b.signals[0], b.fs)
+        assert found["p_peak"].notna().mean() < 0.2
+
+    @pytest.mark.parametrize("block,symbol", [("lbbb", "L"), ("rbbb", "R")])
+    def test_bundle_branch_block(self, block, symbol):
+        b = ecgfast.synthesize(4, seed=5, conduction=block)
+        assert (b.beats["symbol"] == symbol).all() and (b.beats["aami"] == "N").all()
+        assert (b.labels["qrs"] >= 119).all()
+        assert (b.labels["CD"] == 1).all() and (b.labels["NORM"] == 0).all()
+        code = str(ecgfast.synth.SNOMED[block.upper()])
+        assert b.labels["dx"].str.contains(code).all()
+
+    def test_probabilities_per_record(self):
+        b = ecgfast.synthesize(
+            300,
+            seed=6,
+            duration=5,
+            leads="II",
+            rhythm={"af": 0.3},
+            conduction={"lbbb": 0.2, "rbbb": 0.1},
+        )
+        assert 0.2 < b.labels["param_af"].mean() < 0.4
+        conduction = b.labels["param_conduction"]
+        assert 0.12 < (conduction == 1).mean() < 0.28 and 0.04 < (conduction == 2).mean() < 0.16
+        per_record = ecgfast.synthesize(3, seed=6, duration=5, rhythm=[0.0, 1.0, 0.0])
+        assert per_record.labels["param_af"].tolist() == [0.0, 1.0, 0.0]
+
+    def test_deterministic_across_batch_splits(self):
+        kw = dict(seed=7, duration=10, leads="II", ectopy={"pvc": 0.2, "pac": 0.1})
+        whole = ecgfast.synthesize(6, **kw)
+        parts = [ecgfast.synthesize(3, start=k, **kw) for k in (0, 3)]
+        np.testing.assert_array_equal(whole.signals, np.concatenate([p.signals for p in parts]))
+        pd.testing.assert_frame_equal(
+            whole.beats, pd.concat([p.beats for p in parts], ignore_index=True)
+        )
+
+    def test_synthesize_to_writes_the_pathology(self, tmp_path):
+        kw = dict(seed=8, duration=10, leads="II", ectopy={"pvc": 0.2}, rhythm={"af": 0.5})
+        ecgfast.synthesize_to(tmp_path, 12, shard_size=5, progress=False, **kw)
+        ref = ecgfast.synthesize(12, **kw)
+        beats = pd.concat(
+            [pd.read_parquet(f) for f in sorted(tmp_path.glob("*.beats.parquet"))],
+            ignore_index=True,
+        )
+        pd.testing.assert_frame_equal(beats, ref.beats)
+
+    @pytest.mark.parametrize(
+        "kwargs,match",
+        [
+            ({"rhythm": "vf"}, "rhythm"),
+            ({"rhythm": {"flutter": 0.2}}, "unknown rhythm"),
+            ({"rhythm": 1.5}, "rhythm"),
+            ({"rhythm": (0.1, 0.2)}, "probability"),
+            ({"ectopy": {"pvc": 0.9}}, "pvc"),
+            ({"ectopy": {"svt": 0.1}}, "unknown ectopy"),
+            ({"ectopy": 0.1}, "ectopy"),
+            ({"conduction": "lafb"}, "conduction"),
+            ({"conduction": {"lbbb": 0.7, "rbbb": 0.7}}, "sum"),
+            ({"method": "ecgsyn", "rhythm": "af"}, "sinus rhythm only"),
+        ],
+    )
+    def test_errors(self, kwargs, match):
+        with pytest.raises(InvalidParameterError, match=match):
+            ecgfast.synthesize(2, **kwargs)

@@ -124,7 +124,12 @@ def cmd_beats(args: argparse.Namespace) -> int:
     from .apps.beats import BeatExperiment, run_beat_experiment
 
     cfg = BeatExperiment(
-        **_pick(args, "model width epochs batch_size lr patience folds val_fraction beats"),
+        **_pick(
+            args,
+            "model width epochs batch_size lr patience folds val_fraction beats ensemble "
+            "pretrain_records pretrain_epochs pretrain_seed policy backbone_lr_factor",
+        ),
+        calibrate=not args.no_calibrate,
         leads=tuple(args.leads.split(",")),
         template=not args.no_template,
         seeds=tuple(args.seeds),
@@ -141,7 +146,10 @@ def cmd_beats(args: argparse.Namespace) -> int:
     from .apps.beats import markdown
 
     print(markdown(report))
-    print(f"wrote {Path(args.out) / 'beats.json'}, beats.md and beats_confusion.png")
+    print(
+        f"wrote {Path(args.out) / 'beats.json'}, beats.md, beats_predictions.csv and "
+        "beats_confusion.png"
+    )
     return 0
 
 
@@ -351,27 +359,57 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _beats_parser(p: argparse.ArgumentParser) -> None:
+    from .apps.beats import BeatExperiment
+
+    d = BeatExperiment()  # one source for the defaults
     p.add_argument("--root", default=None, help="MIT-BIH folder (default: shipped records)")
     p.add_argument(
         "--train-records", nargs="+", default=None, help="default: the DS1 records in --root"
     )
     p.add_argument("--test-records", nargs="*", default=None, help="default: cross-validation")
-    p.add_argument("--folds", type=int, default=5, help="patient folds without --test-records")
-    p.add_argument("--model", default="resnet1d", choices=MODEL_NAMES)
-    p.add_argument("--width", type=int, default=16, help="resnet1d channels")
-    p.add_argument("--leads", default="MLII", help="comma list; 'V' = first precordial lead")
-    p.add_argument("--before", type=float, default=0.25, help="window before the beat, s")
-    p.add_argument("--after", type=float, default=0.45, help="window after the beat, s")
+    p.add_argument("--folds", type=int, default=d.folds, help="patient folds, no --test-records")
+    p.add_argument("--model", default=d.model, choices=MODEL_NAMES)
+    p.add_argument("--width", type=int, default=d.width, help="resnet1d channels")
+    p.add_argument(
+        "--leads", default=",".join(d.leads), help="comma list; 'V' = first precordial lead"
+    )
+    p.add_argument("--before", type=float, default=d.window[0], help="window before beat, s")
+    p.add_argument("--after", type=float, default=d.window[1], help="window after the beat, s")
     p.add_argument("--no-template", action="store_true", help="no beat-minus-median channel")
-    p.add_argument("--beats", default="annotations", choices=("annotations", "detected"))
-    p.add_argument("--balance", default="weights", choices=("weights", "sqrt", "none"))
-    p.add_argument("--focal-gamma", type=float, default=0.0)
-    p.add_argument("--val-fraction", type=float, default=0.25, help="early-stopping patients")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--beats", default=d.beats, choices=("annotations", "detected"))
+    p.add_argument("--balance", default=d.balance or "none", choices=("weights", "sqrt", "none"))
+    p.add_argument("--focal-gamma", type=float, default=d.focal_gamma)
+    p.add_argument(
+        "--val-fraction", type=float, default=d.val_fraction, help="early-stopping patients"
+    )
+    p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
+    p.add_argument(
+        "--ensemble", type=int, default=d.ensemble, help="models per fold, probabilities averaged"
+    )
+    p.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
+    )
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--patience", type=int, default=d.patience)
+    p.add_argument(
+        "--pretrain-records",
+        type=int,
+        default=d.pretrain_records,
+        help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
+    p.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed)
+    p.add_argument("--policy", default=d.policy, choices=("full", "partial", "linear"))
+    p.add_argument(
+        "--backbone-lr-factor",
+        type=float,
+        default=d.backbone_lr_factor,
+        help="backbone learning rate / head learning rate when fine-tuning (full, partial)",
+    )
     p.add_argument("--out", default="runs/beats", help="output folder")
 
 

@@ -33,11 +33,39 @@ from .beats import _frame as _beat_frame
 from .beats import feature_columns
 from .errors import InvalidParameterError
 
-__all__ = ["LEAD_NAMES", "SynthBatch", "synthesize", "synthesize_to"]
+__all__ = [
+    "BEAT_CLASSES",
+    "BEAT_SYMBOLS",
+    "LEAD_NAMES",
+    "SNOMED",
+    "SUPERCLASSES",
+    "SynthBatch",
+    "synthesize",
+    "synthesize_to",
+]
 
-LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS = (
-    tuple(_core.schema()[k]) for k in ("leads", "params", "labels", "fiducials")
+LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS, BEAT_SYMBOLS = (
+    tuple(_core.schema()[k]) for k in ("leads", "params", "labels", "fiducials", "beat_symbols")
 )
+#: AAMI EC57 class of each synthetic beat symbol.
+BEAT_CLASSES = {"N": "N", "L": "N", "R": "N", "A": "S", "V": "V", "F": "F"}
+#: SNOMED CT codes of the diagnoses a synthetic record can carry (the coding of the
+#: PhysioNet/CinC 2021 data), by abbreviation.
+SNOMED = {
+    "NSR": 426783006,  # sinus rhythm
+    "AF": 164889003,  # atrial fibrillation
+    "PAC": 284470004,  # premature atrial contraction
+    "PVC": 427172004,  # premature ventricular contractions
+    "VBig": 11157007,  # ventricular bigeminy
+    "VTrig": 251180001,  # ventricular trigeminy
+    "FB": 13640000,  # fusion beats
+    "LBBB": 164909002,  # left bundle branch block
+    "RBBB": 59118001,  # right bundle branch block
+}
+#: PTB-XL diagnostic superclasses (Strodthoff et al. 2020), in column order.
+SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+#: PVC patterns in the order of the ``param_pvc_pattern`` label.
+PVC_PATTERNS = ("isolated", "couplets", "bigeminy", "trigeminy")
 
 #: Every range parameter: (default (low, high), sampled uniformly per record, or None;
 #: plausibility limits, outside which InvalidParameterError is raised). Intervals in ms, HR in
@@ -53,12 +81,18 @@ PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = 
     "powerline": ((0.0, 0.02), (0.0, 5.0)),
     "emg": ((0.0, 0.02), (0.0, 5.0)),
     "motion": ((0.0, 0.1), (0.0, 10.0)),
+    "pac": (None, (0.0, 0.5)),
+    "pvc": (None, (0.0, 0.5)),
+    "fusion": (None, (0.0, 0.5)),
 }
+_ECTOPY = ("pac", "pvc", "fusion")
 _NOISE_SOURCES = ("baseline", "powerline", "emg", "motion")
 
 #: Default ranges of the heart and interval parameters (realistic resting adults).
 DEFAULTS: dict[str, tuple[float, float]] = {
-    k: d for k, (d, _) in PARAMETERS.items() if d is not None and k not in _NOISE_SOURCES
+    k: d
+    for k, (d, _) in PARAMETERS.items()
+    if d is not None and k not in _NOISE_SOURCES and k not in _ECTOPY
 }
 #: Default noise amplitudes in mV, sampled per record. The default has no powerline noise at
 #: fs <= 120 Hz, where 60 Hz is at or above Nyquist (a 50 Hz hum can still be asked for
@@ -193,6 +227,70 @@ def _noise_bounds(noise: Any, n: int, fs: float) -> tuple[dict[str, np.ndarray],
     return bounds, float(freq)
 
 
+def _probability(name: str, value: Any, n: int) -> np.ndarray:
+    """A probability: a number in [0, 1] or an array of length n, as fixed bounds."""
+    if isinstance(value, tuple):
+        raise InvalidParameterError(f"{name} is a probability: a number in [0, 1] or an array")
+    return _as_bounds(name, value, n, (0.0, 1.0))
+
+
+def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict[str, Any]:
+    """Bounds of the pathology parameters of the core (probabilities and rates per record)."""
+    zero = np.zeros((n, 2))
+    if rhythm is None or (isinstance(rhythm, str) and rhythm == "sinus"):
+        af = zero
+    elif isinstance(rhythm, str) and rhythm == "af":
+        af = np.ones((n, 2))
+    elif isinstance(rhythm, Mapping):
+        unknown = set(rhythm) - {"af", "sinus"}
+        if unknown:
+            raise InvalidParameterError(f"unknown rhythm(s) {sorted(unknown)}; use 'sinus', 'af'")
+        af = _probability("rhythm['af']", rhythm.get("af", 0.0), n)
+    elif isinstance(rhythm, str):
+        raise InvalidParameterError(f"rhythm must be 'sinus', 'af' or {{'af': p}}, got {rhythm!r}")
+    else:
+        af = _probability("rhythm", rhythm, n)
+    if ectopy is None:
+        ectopy = {}
+    if not isinstance(ectopy, Mapping):
+        raise InvalidParameterError(
+            "ectopy must be a dict of per-beat rates, e.g. {'pvc': 0.05, 'pac': (0, 0.1)}; "
+            f"got {ectopy!r}"
+        )
+    unknown = set(ectopy) - set(_ECTOPY)
+    if unknown:
+        raise InvalidParameterError(f"unknown ectopy {sorted(unknown)}; use {', '.join(_ECTOPY)}")
+    rates = {k: _as_bounds(f"ectopy[{k!r}]", ectopy.get(k, 0.0), n, LIMITS[k]) for k in _ECTOPY}
+    if conduction is None or (isinstance(conduction, str) and conduction == "normal"):
+        lbbb, rbbb = zero, zero
+    elif isinstance(conduction, str) and conduction in ("lbbb", "rbbb"):
+        lbbb = np.ones((n, 2)) if conduction == "lbbb" else zero
+        rbbb = np.ones((n, 2)) if conduction == "rbbb" else zero
+    elif isinstance(conduction, Mapping):
+        unknown = set(conduction) - {"lbbb", "rbbb", "normal"}
+        if unknown:
+            raise InvalidParameterError(
+                f"unknown conduction {sorted(unknown)}; use 'normal', 'lbbb', 'rbbb'"
+            )
+        lbbb = _probability("conduction['lbbb']", conduction.get("lbbb", 0.0), n)
+        rbbb = _probability("conduction['rbbb']", conduction.get("rbbb", 0.0), n)
+        if n and np.any(lbbb[:, 0] + rbbb[:, 0] > 1.0 + 1e-12):
+            raise InvalidParameterError("conduction probabilities must sum to at most 1")
+    else:
+        raise InvalidParameterError(
+            "conduction must be 'normal', 'lbbb', 'rbbb' or {'lbbb': p, 'rbbb': q}; "
+            f"got {conduction!r}"
+        )
+    return {
+        "af": af,
+        "pac_rate": rates["pac"],
+        "pvc_rate": rates["pvc"],
+        "fusion_rate": rates["fusion"],
+        "lbbb": lbbb,
+        "rbbb": rbbb,
+    }
+
+
 def _lead_indices(leads: Any) -> list[int]:
     if isinstance(leads, str):
         if leads == "12":
@@ -217,6 +315,36 @@ def _lead_indices(leads: Any) -> list[int]:
     return out
 
 
+def _check_timing(b: dict[str, np.ndarray], duration: float, given: dict[str, Any]) -> None:
+    """Interval bounds that cannot make a beat (``given``: the values as the user passed them,
+    for the messages)."""
+    hr, pr, qrs, qt = (given[k] for k in ("hr", "pr", "qrs", "qt"))
+    rr_min = 60.0 / b["hr"][:, 1]  # s, shortest mean RR of each record
+    if np.any(duration < 60.0 / b["hr"][:, 0]):
+        raise InvalidParameterError(
+            f"duration={duration:g} s is shorter than one beat at the lowest heart rate"
+        )
+    if np.any(b["pr"][:, 0] <= b["qrs"][:, 1]):
+        raise InvalidParameterError(
+            "PR must be longer than QRS (PR = QRS onset - P onset includes the P wave): "
+            f"got pr={pr!r}, qrs={qrs!r}"
+        )
+    if qt is not None:
+        if np.any(b["qt"][:, 0] <= b["qrs"][:, 1] + 60.0):
+            raise InvalidParameterError(
+                f"QT must exceed QRS by at least 60 ms: got qt={qt!r}, qrs={qrs!r}"
+            )
+        if np.any(b["qt"][:, 1] / 1000.0 >= 0.9 * rr_min):
+            raise InvalidParameterError(
+                f"QT too long for the RR interval: qt={qt!r} ms at hr={hr!r} bpm "
+                "(QT must stay below 90 % of the RR interval)"
+            )
+    if np.any(b["pr"][:, 1] / 1000.0 + 0.1 >= rr_min):
+        raise InvalidParameterError(
+            f"PR too long for the heart rate: pr={pr!r} ms at hr={hr!r} bpm"
+        )
+
+
 def _resolve(
     n: int,
     *,
@@ -229,6 +357,9 @@ def _resolve(
     fs: Any,
     duration: Any,
     noise: Any,
+    rhythm: Any = None,
+    ectopy: Any = None,
+    conduction: Any = None,
 ) -> tuple[np.ndarray, float, int]:
     """Validate everything and build the (n, n_params, 2) bounds array for the core.
 
@@ -236,7 +367,7 @@ def _resolve(
     from ._validate import check_fs
 
     n_out, n = n, max(n, 1)
-    arrays = [v for v in (hr, pr, qrs, qt, qtc, hrv) if isinstance(v, (np.ndarray, list))]
+    arrays = [v for v in (hr, pr, qrs, qt, qtc, hrv, rhythm) if isinstance(v, (np.ndarray, list))]
     if n_out == 0 and arrays:
         n = 0  # per-record arrays must then be empty
     fs = check_fs(fs)
@@ -259,30 +390,7 @@ def _resolve(
     b["qt"] = _as_bounds("qt", qt, n, LIMITS["qt"]) if qt is not None else np.full((n, 2), np.nan)
     noise_b, pl_freq = _noise_bounds(noise, n, fs)
     if n:
-        rr_min = 60.0 / b["hr"][:, 1]  # s, shortest mean RR of each record
-        if np.any(duration < 60.0 / b["hr"][:, 0]):
-            raise InvalidParameterError(
-                f"duration={duration:g} s is shorter than one beat at the lowest heart rate"
-            )
-        if np.any(b["pr"][:, 0] <= b["qrs"][:, 1]):
-            raise InvalidParameterError(
-                "PR must be longer than QRS (PR = QRS onset - P onset includes the P wave): "
-                f"got pr={pr!r}, qrs={qrs!r}"
-            )
-        if qt is not None:
-            if np.any(b["qt"][:, 0] <= b["qrs"][:, 1] + 60.0):
-                raise InvalidParameterError(
-                    f"QT must exceed QRS by at least 60 ms: got qt={qt!r}, qrs={qrs!r}"
-                )
-            if np.any(b["qt"][:, 1] / 1000.0 >= 0.9 * rr_min):
-                raise InvalidParameterError(
-                    f"QT too long for the RR interval: qt={qt!r} ms at hr={hr!r} bpm "
-                    "(QT must stay below 90 % of the RR interval)"
-                )
-        if np.any(b["pr"][:, 1] / 1000.0 + 0.1 >= rr_min):
-            raise InvalidParameterError(
-                f"PR too long for the heart rate: pr={pr!r} ms at hr={hr!r} bpm"
-            )
+        _check_timing(b, duration, given={"hr": hr, "pr": pr, "qrs": qrs, "qt": qt})
     order = {
         "hr": b["hr"],
         "hrv": b["hrv"],
@@ -295,6 +403,7 @@ def _resolve(
         "noise_emg": noise_b["emg"],
         "noise_motion": noise_b["motion"],
         "powerline_freq": np.full((n, 2), pl_freq),
+        **_pathology_bounds(rhythm, ectopy, conduction, n),
     }
     bounds = np.stack([order[name] for name in _PARAM_ORDER], axis=1)[:n_out]
     n_samples = round(duration * fs)
@@ -305,10 +414,60 @@ def _beats_frame(
     beats_arr: np.ndarray, features: np.ndarray, lead_names: Sequence[str]
 ) -> pd.DataFrame:
     """The beat table (:mod:`ecgfast.beats` columns) of synthetic beats: ``record``, ``beat``,
-    ``sample`` (= the R peak), the exact fiducials (``<NA>`` outside the record) and the
-    features from the exact wave times."""
-    extra = {"record": beats_arr[:, 0].copy(), "beat": beats_arr[:, 1].copy()}
-    return _beat_frame(beats_arr[:, 2 + 4], beats_arr[:, 2:], features, lead_names, extra)
+    ``symbol`` (MIT-BIH beat symbol) and ``aami`` (its AAMI class), ``sample`` (= the R
+    peak), the exact fiducials (``<NA>`` outside the record) and the features from the exact
+    wave times."""
+    symbols = np.asarray(BEAT_SYMBOLS, dtype=object)[beats_arr[:, -1]]
+    extra = {
+        "record": beats_arr[:, 0].copy(),
+        "beat": beats_arr[:, 1].copy(),
+        "symbol": pd.Categorical(symbols, categories=BEAT_SYMBOLS),
+        "aami": pd.Categorical(
+            [BEAT_CLASSES[v] for v in symbols], categories=("N", "S", "V", "F", "Q")
+        ),
+    }
+    fiducials = beats_arr[:, 2 : 2 + len(FIDUCIALS)]
+    return _beat_frame(fiducials[:, 4], fiducials, features, lead_names, extra)
+
+
+def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
+    """Per record: counts of ectopic beats, ``dx`` (SNOMED CT codes, comma-separated, the
+    CinC 2021 coding) and the PTB-XL superclasses as 0/1 columns."""
+    counts = (
+        pd.crosstab(beats["record"], beats["symbol"], dropna=False)
+        .reindex(index=labels.index, columns=list(BEAT_SYMBOLS), fill_value=0)
+        .astype(np.int64)
+    )
+    out = pd.DataFrame(index=labels.index)
+    out["n_pac"] = counts["A"]
+    out["n_pvc"] = counts["V"]
+    out["n_fusion"] = counts["F"]
+    af = labels["param_af"].to_numpy() > 0
+    conduction = labels["param_conduction"].to_numpy()
+    pattern = labels["param_pvc_pattern"].to_numpy()
+    codes = []
+    for i in range(len(labels)):
+        dx = ["AF" if af[i] else "NSR"]
+        if out["n_pac"].iloc[i]:
+            dx.append("PAC")
+        if out["n_pvc"].iloc[i]:
+            dx.append("PVC")
+            if pattern[i] == PVC_PATTERNS.index("bigeminy"):
+                dx.append("VBig")
+            elif pattern[i] == PVC_PATTERNS.index("trigeminy"):
+                dx.append("VTrig")
+        if out["n_fusion"].iloc[i]:
+            dx.append("FB")
+        if conduction[i] == 1:
+            dx.append("LBBB")
+        elif conduction[i] == 2:
+            dx.append("RBBB")
+        codes.append(",".join(str(SNOMED[d]) for d in dx))
+    out["dx"] = codes
+    superclass = {"NORM": conduction == 0, "CD": conduction > 0}
+    for name in SUPERCLASSES:
+        out[name] = superclass.get(name, np.zeros(len(labels), dtype=bool)).astype(np.int64)
+    return out
 
 
 def synthesize(
@@ -327,6 +486,9 @@ def synthesize(
     seed: int = 0,
     start: int = 0,
     method: str = "dipole",
+    rhythm: Any = None,
+    ectopy: Any = None,
+    conduction: Any = None,
 ) -> SynthBatch:
     """Generate ``n`` labelled synthetic ECG records.
 
@@ -371,11 +533,32 @@ def synthesize(
         ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does; ``leads`` must be left None or be
         ``"ECG"``); ``pr``, ``qrs``, ``qt`` and ``qtc`` are then fixed by the model and must be
         left None, and the labels are measured from the model's phase.
+    rhythm : None, "sinus", "af", float or dict
+        Sinus rhythm (default), atrial fibrillation (no P waves, 4-9 Hz fibrillatory waves,
+        irregular Gamma-distributed RR intervals with CV 0.18-0.35), or the probability that
+        a record is in AF (a number, ``{"af": p}`` or an array of length n).
+    ectopy : dict, optional
+        Per-beat rates (scalar, ``(low, high)`` or array, each in [0, 0.5]): ``"pac"``, the
+        probability that a dominant beat is followed by a premature atrial beat (early, other
+        P wave, normal QRS, sinus node reset); ``"pvc"``, that it is followed by a ventricular
+        ectopic event (early, no P, wide QRS of one of 1-3 foci with a discordant T,
+        compensatory pause), whose pattern is drawn per record (isolated 60 %, couplets 15 %,
+        bigeminy 15 %, trigeminy 10 %; an episode lasts 4-20 cycles); ``"fusion"``, that a sinus
+        beat fuses with a ventricular focus. No premature atrial beats in AF.
+    conduction : None, "normal", "lbbb", "rbbb" or dict
+        Bundle-branch block of every sinus beat (QRS 120-170 ms with the lead-specific shape,
+        discordant T), or probabilities per record ``{"lbbb": p, "rbbb": q}``.
 
     Returns
     -------
     SynthBatch
-        ``signals`` (float32 mV), ``labels``, ``beats``, ``fs``, ``lead_names``.
+        ``signals`` (float32 mV), ``labels``, ``beats``, ``fs``, ``lead_names``. Beats carry
+        their ``symbol`` (MIT-BIH: N, L, R, A, V, F) and ``aami`` class; labels carry the
+        pathology parameters (``param_af``, ``param_conduction`` 0/1/2 = normal/LBBB/RBBB,
+        ``param_pac_rate``, ``param_pvc_rate``, ``param_fusion_rate``, ``param_pvc_pattern``
+        (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``), the counts ``n_pac``,
+        ``n_pvc``, ``n_fusion``, ``dx`` (SNOMED CT codes, see :data:`SNOMED`) and the PTB-XL
+        superclasses ``NORM MI STTC CD HYP`` (0/1).
 
     Raises
     ------
@@ -394,32 +577,26 @@ def synthesize(
     n = check_int(n, name="n", low=0, high=2**40)
     seed = check_int(seed, name="seed", low=0, high=2**64 - 1)
     start = check_int(start, name="start", low=0, high=2**62)
-    if method not in ("dipole", "ecgsyn"):
-        raise InvalidParameterError(f"method must be 'dipole' or 'ecgsyn', got {method!r}")
-    if method == "ecgsyn":
-        given = [
-            k for k, v in (("pr", pr), ("qrs", qrs), ("qt", qt), ("qtc", qtc)) if v is not None
-        ]
-        if given:
-            raise InvalidParameterError(
-                f"method='ecgsyn' uses McSharry's fixed wave parameters; {', '.join(given)} "
-                "cannot be set (use method='dipole')"
-            )
-        if leads is not None and leads != "ECG":
-            raise InvalidParameterError(
-                f"method='ecgsyn' makes a single lead named 'ECG', so leads={leads!r} cannot be "
-                "honoured; leave leads unset or use method='dipole' for 12 leads"
-            )
-        lead_idx = [1]
-    else:
-        lead_idx = _lead_indices("12" if leads is None else leads)
-    bounds, fs, n_samples = _resolve(
-        n, hr=hr, pr=pr, qrs=qrs, qt=qt, qtc=qtc, hrv=hrv, fs=fs, duration=duration, noise=noise
-    )
+    given = {
+        "hr": hr,
+        "pr": pr,
+        "qrs": qrs,
+        "qt": qt,
+        "qtc": qtc,
+        "hrv": hrv,
+        "fs": fs,
+        "duration": duration,
+        "noise": noise,
+        "rhythm": rhythm,
+        "ectopy": ectopy,
+        "conduction": conduction,
+    }
+    lead_idx = _method_leads(method, leads, given)
+    bounds, fs, n_samples = _resolve(n, **given)
     names = ("ECG",) if method == "ecgsyn" else tuple(LEAD_NAMES[i] for i in lead_idx)
     if n == 0:
         signals = np.zeros((0, len(lead_idx), n_samples), dtype=np.float32)
-        beats_arr = np.zeros((0, 2 + len(FIDUCIALS)), dtype=np.int64)
+        beats_arr = np.zeros((0, 3 + len(FIDUCIALS)), dtype=np.int64)
         labels_arr = np.zeros((0, len(_LABELS)))
         features = np.zeros((0, len(feature_columns(names))))
     else:
@@ -430,21 +607,34 @@ def synthesize(
     labels["n_beats"] = labels["n_beats"].astype(np.int64)
     labels.index = pd.RangeIndex(start, start + n, name="record")
     beats = _beats_frame(beats_arr, features, names)
-    params = {
-        "hr": hr,
-        "pr": pr,
-        "qrs": qrs,
-        "qt": qt,
-        "qtc": qtc,
-        "hrv": hrv,
-        "fs": fs,
-        "duration": duration,
-        "leads": list(names),
-        "noise": noise,
-        "seed": seed,
-        "start": start,
-    }
+    labels = pd.concat([labels, _diagnoses(labels, beats)], axis=1)
+    params = {**given, "fs": fs, "leads": list(names), "seed": seed, "start": start}
     return SynthBatch(signals, labels, beats, fs, names, params)
+
+
+def _method_leads(method: str, leads: Any, given: dict[str, Any]) -> list[int]:
+    """Lead indices for ``method``; what the classic ECGSYN cannot honour is an error."""
+    if method not in ("dipole", "ecgsyn"):
+        raise InvalidParameterError(f"method must be 'dipole' or 'ecgsyn', got {method!r}")
+    if method == "dipole":
+        return _lead_indices("12" if leads is None else leads)
+    fixed = [k for k in ("pr", "qrs", "qt", "qtc") if given[k] is not None]
+    if fixed:
+        raise InvalidParameterError(
+            f"method='ecgsyn' uses McSharry's fixed wave parameters; {', '.join(fixed)} "
+            "cannot be set (use method='dipole')"
+        )
+    if any(given[k] is not None for k in ("rhythm", "ectopy", "conduction")):
+        raise InvalidParameterError(
+            "method='ecgsyn' makes sinus rhythm only; rhythm, ectopy and conduction need "
+            "method='dipole'"
+        )
+    if leads is not None and leads != "ECG":
+        raise InvalidParameterError(
+            f"method='ecgsyn' makes a single lead named 'ECG', so leads={leads!r} cannot be "
+            "honoured; leave leads unset or use method='dipole' for 12 leads"
+        )
+    return [1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -545,7 +735,22 @@ def synthesize_to(
     return manifest
 
 
-_SHARD_PARAMS = {"hr", "pr", "qrs", "qt", "qtc", "hrv", "fs", "duration", "leads", "noise", "seed"}
+_SHARD_PARAMS = {
+    "hr",
+    "pr",
+    "qrs",
+    "qt",
+    "qtc",
+    "hrv",
+    "fs",
+    "duration",
+    "leads",
+    "noise",
+    "seed",
+    "rhythm",
+    "ectopy",
+    "conduction",
+}
 
 
 def _manifest(probe: SynthBatch, n: int, shard_size: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@
 
 pub mod ecgsyn;
 pub mod noise;
+pub mod pathology;
 pub mod rng;
 
 use crate::errors::{invalid_parameter, Result};
@@ -53,7 +54,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 11] = [
+pub const PARAMS: [&str; 17] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -65,7 +66,16 @@ pub const PARAMS: [&str; 11] = [
     "noise_emg",
     "noise_motion",
     "powerline_freq", // Hz; 0 = pick 50 or 60
+    "af",             // probability that the record is in atrial fibrillation
+    "pac_rate",       // probability of a premature atrial beat after a dominant beat
+    "pvc_rate",       // probability of a ventricular ectopic event after a dominant beat
+    "fusion_rate",    // probability that a sinus beat is a fusion beat
+    "lbbb",           // probability of left bundle-branch block
+    "rbbb",           // probability of right bundle-branch block
 ];
+
+/// Parameters that are probabilities or rates in [0, 1] (the pathology).
+const FIRST_PATHOLOGY_PARAM: usize = 11;
 
 /// Record label columns after the measured intervals ([`crate::beats::INTERVALS`]): the
 /// sampled generator parameters.
@@ -91,16 +101,19 @@ pub const PARAM_LABELS: [&str; 18] = [
 ];
 
 /// Number of record label columns.
-pub const N_LABELS: usize = INTERVALS.len() + PARAM_LABELS.len();
+pub const N_LABELS: usize = INTERVALS.len() + PARAM_LABELS.len() + PATHOLOGY_LABELS.len();
 
-/// Record label columns: the measured intervals, then the generator parameters.
+/// Record label columns: the measured intervals, the generator parameters, the pathology.
 pub fn labels() -> Vec<&'static str> {
     INTERVALS
         .iter()
         .chain(PARAM_LABELS.iter())
+        .chain(PATHOLOGY_LABELS.iter())
         .copied()
         .collect()
 }
+
+use pathology::{BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS};
 
 use crate::beats::INTERVALS;
 pub use crate::beats::{Beat as BeatRow, BeatTimes, FIDUCIALS};
@@ -143,21 +156,23 @@ pub struct SynthBeats {
     pub times: Vec<Vec<BeatTimes>>,
     /// (n_records, N_LABELS).
     pub labels: Array2<f64>,
+    /// Per record, each beat's [`BeatKind`] code (index into `pathology::BEAT_SYMBOLS`).
+    pub kinds: Vec<Vec<u8>>,
 }
 
 /// Output of one record.
-type RecordOutput = (Vec<BeatRow>, Vec<BeatTimes>, Vec<f64>);
+type RecordOutput = (Vec<BeatRow>, Vec<BeatTimes>, Vec<f64>, Vec<u8>);
 
 fn edge_c() -> f64 {
     (2.0 * (1.0 / EDGE_FRACTION).ln()).sqrt()
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Wave {
+pub struct Wave {
     /// Centre relative to the R peak, s.
-    mu: f64,
-    sigma: f64,
-    amp: [f64; 3],
+    pub mu: f64,
+    pub sigma: f64,
+    pub amp: [f64; 3],
 }
 
 fn unit(azimuth_deg: f64, elevation_deg: f64) -> [f64; 3] {
@@ -187,6 +202,8 @@ struct RecordModel {
     p_amp: f64,
     t_amp: f64,
     fixed_waves: [Wave; 4], // P, Q, R, S
+    /// Bundle-branch block: the terminal QRS wave and the QRS span (onset, offset) around R.
+    blocked: Option<(Wave, f64, f64)>,
     t_dir: [f64; 3],
     resp_rate: f64,
     resp_phase: f64,
@@ -301,6 +318,7 @@ impl RecordModel {
             p_amp,
             t_amp,
             fixed_waves,
+            blocked: None,
             t_dir: unit(t_axis, t_elev),
             resp_rate,
             resp_phase,
@@ -311,11 +329,17 @@ impl RecordModel {
 
     /// The two T Gaussians (T1 wide and early, T2 the descending limb) for a beat with this QT.
     fn t_waves(&self, qt: f64) -> [Wave; 2] {
-        let c = edge_c();
         let qrs_on = -self.onset_fraction * self.qrs;
+        self.t_waves_after(qrs_on, self.qrs, qt, self.t_dir, self.t_amp)
+    }
+
+    /// T waves of a QRS starting at `qrs_on` (relative to R) lasting `qrs`, with this QT,
+    /// direction and amplitude.
+    fn t_waves_after(&self, qrs_on: f64, qrs: f64, qt: f64, dir: [f64; 3], amp: f64) -> [Wave; 2] {
+        let c = edge_c();
         let t_off = qrs_on + qt;
         // Keep T onset (t_off - 7.28 σ2) at least 20 ms after QRS offset.
-        let room = (qt - self.qrs - 0.020).max(0.02);
+        let room = (qt - qrs - 0.020).max(0.02);
         let sigma2 = (self.tpe_fraction * qt / c).min(room / (c + 1.4 + 1.4 * c));
         let mu2 = t_off - c * sigma2;
         let sigma1 = 1.4 * sigma2;
@@ -324,14 +348,38 @@ impl RecordModel {
             Wave {
                 mu: mu1,
                 sigma: sigma1,
-                amp: scale(self.t_dir, self.t_amp * self.t1_ratio),
+                amp: scale(dir, amp * self.t1_ratio),
             },
             Wave {
                 mu: mu2,
                 sigma: sigma2,
-                amp: scale(self.t_dir, self.t_amp),
+                amp: scale(dir, amp),
             },
         ]
+    }
+
+    /// Bundle-branch block: the sinus QRS and T replaced by the blocked ones (QRS widened,
+    /// P kept at the same PR from the new QRS onset).
+    fn block(&mut self, rng: &mut Rng, conduction: Conduction) {
+        let [_, q, r, s_] = self.fixed_waves;
+        let Some(b) = pathology::bundle_branch_block(rng, conduction, &[q, r, s_], self.r_amp)
+        else {
+            return;
+        };
+        let p = self.fixed_waves[0];
+        self.fixed_waves = [
+            Wave {
+                mu: b.onset - self.pr + self.p_duration / 2.0,
+                ..p
+            },
+            b.q,
+            b.r,
+            b.s,
+        ];
+        self.qrs = b.offset - b.onset;
+        self.onset_fraction = -b.onset / self.qrs;
+        self.blocked = Some((b.extra, b.onset, b.offset));
+        self.t_dir = b.t_dir;
     }
 }
 
@@ -463,17 +511,22 @@ fn synth_record(
     let fs = cfg.fs;
     let n = cfg.n_samples;
     let mut rng = Rng::for_record(cfg.seed, index);
-    let m = RecordModel::sample(&mut rng, bounds);
+    let mut m = RecordModel::sample(&mut rng, bounds);
+    // The pathology has its own stream: without pathology a record is what it always was.
+    let mut prng = Rng::for_record(cfg.seed, index).fork(3);
+    let path = Pathology::sample(&mut prng, bounds, m.r_amp);
+    m.block(&mut prng, path.conduction);
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
 
-    let beat_times = match cfg.method {
-        Method::Dipole => dipole_beats(&m, &rr, &mut rng, fs, n, scratch),
+    let (beat_times, kinds) = match cfg.method {
+        Method::Dipole => dipole_beats(&m, &path, &rr, &mut rng, &mut prng, fs, n, scratch),
         Method::Ecgsyn => {
             let warmup = 1.5 + rng.uniform() * rr.mean;
             let (z, beats) = ecgsyn::generate(fs, n, m.hr, warmup, |t| rr.at(t - warmup));
             scratch.ecgsyn = z;
-            beats.into_iter().map(|b| b.times).collect()
+            let kinds = vec![BeatKind::Normal as u8; beats.len()];
+            (beats.into_iter().map(|b| b.times).collect(), kinds)
         }
     };
 
@@ -578,7 +631,8 @@ fn synth_record(
         m.noise.powerline_freq,
         m.t_axis,
     ]);
-    (beat_rows, inside, labels)
+    labels.extend(path.labels());
+    (beat_rows, inside, labels, kinds)
 }
 
 /// Write a derived limb lead from leads I and II, in float32 arithmetic.
@@ -594,62 +648,307 @@ fn write_derived(
     }
 }
 
+/// What kind of beat comes next after a dominant beat, and the state of an ectopic episode.
+#[derive(Default)]
+struct Ectopy {
+    /// Dominant beats left in a bigeminy / trigeminy episode, and the position in its cycle.
+    episode: usize,
+    cycle: usize,
+}
+
+enum Event {
+    None,
+    Pac,
+    Pvc(usize),
+}
+
+impl Ectopy {
+    /// The ectopic event (if any) after the next dominant beat. Draws only when a rate is set.
+    fn next(&mut self, prng: &mut Rng, path: &Pathology) -> Event {
+        if self.episode > 0 {
+            self.episode -= 1;
+            self.cycle += 1;
+            let every = if path.pattern == Pattern::Bigeminy {
+                1
+            } else {
+                2
+            };
+            return if self.cycle.is_multiple_of(every) {
+                Event::Pvc(1)
+            } else {
+                Event::None
+            };
+        }
+        if path.pvc_rate > 0.0 && prng.uniform() < path.pvc_rate {
+            return match path.pattern {
+                Pattern::Isolated => Event::Pvc(1),
+                Pattern::Couplets => Event::Pvc(2),
+                Pattern::Bigeminy | Pattern::Trigeminy => {
+                    self.episode = 4 + (prng.uniform() * 16.0) as usize;
+                    self.cycle = 0;
+                    Event::Pvc(1)
+                }
+            };
+        }
+        if path.pac_rate > 0.0 && prng.uniform() < path.pac_rate {
+            return Event::Pac;
+        }
+        Event::None
+    }
+}
+
+/// One RR interval of atrial fibrillation: Gamma-distributed around the mean, >= 0.28 s.
+fn af_interval(prng: &mut Rng, mean: f64, shape: f64) -> f64 {
+    (mean * prng.gamma(shape) / shape).clamp(0.28, 3.0 * mean)
+}
+
+/// Add one beat of `kind` with R at `t` to the dipole and return its fiducial times (s, NaN for
+/// an absent wave). `prev_rr` sets the QT (Fridericia) unless QT is fixed.
+///
+/// Long because: each kind of beat (sinus, blocked, premature atrial, ventricular, fusion) is
+/// one arm that lists its waves and fiducials together, so that what is drawn is what is
+/// labelled; the sinus arm keeps the exact arithmetic of the model without pathology.
+#[allow(clippy::too_many_arguments)]
+fn emit_beat(
+    d: &mut [Vec<f64>; 3],
+    fs: f64,
+    m: &RecordModel,
+    path: &Pathology,
+    kind: BeatKind,
+    focus: usize,
+    t: f64,
+    prev_rr: f64,
+) -> [f64; 9] {
+    let c = edge_c();
+    let nan = f64::NAN;
+    let qt = match m.qt_fixed {
+        Some(q) => q,
+        None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
+    };
+    let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
+    let mut add = |w: &Wave, gain: f64| {
+        add_gaussian(d, fs, t + w.mu, w.sigma, scale(w.amp, resp * gain));
+    };
+    let [p, q, r, s] = &m.fixed_waves;
+    let sinus_span = match m.blocked {
+        Some((_, on, off)) => (t + on, t + off),
+        None => (t + q.mu - c * q.sigma, t + s.mu + c * s.sigma),
+    };
+    let t_fid = |tw: &[Wave; 2]| {
+        [
+            t + tw[0].mu - c * tw[0].sigma,
+            t + t_peak(tw),
+            t + tw[1].mu + c * tw[1].sigma,
+        ]
+    };
+    match kind {
+        BeatKind::Normal | BeatKind::Lbbb | BeatKind::Rbbb | BeatKind::Pac => {
+            let t_waves = m.t_waves(qt);
+            let p_wave = if kind == BeatKind::Pac {
+                let qrs_on = sinus_span.0 - t;
+                let pr = m.pr * path.pac_pr_scale;
+                Some(Wave {
+                    mu: qrs_on - pr + m.p_duration / 2.0,
+                    sigma: p.sigma,
+                    amp: scale(path.pac_p_dir, m.p_amp * path.pac_p_scale),
+                })
+            } else if path.af {
+                None
+            } else {
+                Some(*p)
+            };
+            if let Some(pw) = &p_wave {
+                add(pw, 1.0);
+            }
+            for w in [q, r, s] {
+                add(w, 1.0);
+            }
+            if let Some((extra, _, _)) = &m.blocked {
+                add(extra, 1.0);
+            }
+            for w in &t_waves {
+                add(w, 1.0);
+            }
+            let (p_on, p_pk, p_off) = match p_wave {
+                Some(pw) => (
+                    t + pw.mu - c * pw.sigma,
+                    t + pw.mu,
+                    t + pw.mu + c * pw.sigma,
+                ),
+                None => (nan, nan, nan),
+            };
+            let [t_on, t_pk, t_off] = t_fid(&t_waves);
+            [
+                p_on,
+                p_pk,
+                p_off,
+                sinus_span.0,
+                t,
+                sinus_span.1,
+                t_on,
+                t_pk,
+                t_off,
+            ]
+        }
+        BeatKind::Pvc => {
+            let f = &path.foci[focus];
+            for w in &f.qrs {
+                add(w, 1.0);
+            }
+            let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
+            for w in &t_waves {
+                add(w, 1.0);
+            }
+            let [t_on, t_pk, t_off] = t_fid(&t_waves);
+            let on = t + f.onset;
+            [nan, nan, nan, on, t, on + f.duration, t_on, t_pk, t_off]
+        }
+        BeatKind::Fusion => {
+            let f = &path.foci[focus];
+            let mix = path.fusion_mix;
+            let t_waves = m.t_waves(qt);
+            add(p, 1.0);
+            for w in [q, r, s] {
+                add(w, 1.0 - mix);
+            }
+            if let Some((extra, _, _)) = &m.blocked {
+                add(extra, 1.0 - mix);
+            }
+            for w in &f.qrs {
+                add(w, mix);
+            }
+            for w in &t_waves {
+                add(w, 1.0 - mix);
+            }
+            let [t_on, t_pk, t_off] = t_fid(&t_waves);
+            let on = sinus_span.0.min(t + f.onset);
+            let off = sinus_span.1.max(t + f.onset + f.duration);
+            [
+                t + p.mu - c * p.sigma,
+                t + p.mu,
+                t + p.mu + c * p.sigma,
+                on,
+                t,
+                off,
+                t_on,
+                t_pk,
+                t_off,
+            ]
+        }
+    }
+}
+
 /// Dipole model: fill `scratch.dipole` with every beat's waves and return the fiducial times
-/// (s) of the beats whose R peak lies in the record.
+/// (s) and kinds of the beats whose R peak lies in the record.
+///
+/// Long because: the beat train (dominant beats, ectopic events with their coupling and
+/// pauses, fusion) is one walk through time; splitting it would scatter the timing rules.
+#[allow(clippy::too_many_arguments)]
 fn dipole_beats(
     m: &RecordModel,
+    path: &Pathology,
     rr: &RrProcess,
     rng: &mut Rng,
+    prng: &mut Rng,
     fs: f64,
     n: usize,
     scratch: &mut Scratch,
-) -> Vec<[f64; 9]> {
+) -> (Vec<[f64; 9]>, Vec<u8>) {
     let duration = n as f64 / fs;
-    let c = edge_c();
     for ch in scratch.dipole.iter_mut() {
         ch.clear();
         ch.resize(n, 0.0);
     }
+    if path.af {
+        pathology::add_fibrillation(&mut scratch.dipole, fs, &path.fib);
+    }
+    let dominant = match path.conduction {
+        Conduction::Normal => BeatKind::Normal,
+        Conduction::Lbbb => BeatKind::Lbbb,
+        Conduction::Rbbb => BeatKind::Rbbb,
+    };
+    let mut beats = Vec::new();
+    let mut kinds = Vec::new();
+    let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t: f64, prev: f64| {
+        let fid = emit_beat(d, fs, m, path, kind, focus, t, prev);
+        let r_sample = (t * fs).round();
+        if r_sample >= 0.0 && (r_sample as usize) < n {
+            beats.push(fid);
+            kinds.push(kind as u8);
+        }
+    };
+    let pick_focus = |prng: &mut Rng| {
+        if path.foci.len() > 1 {
+            ((prng.uniform() * path.foci.len() as f64) as usize).min(path.foci.len() - 1)
+        } else {
+            0
+        }
+    };
+    let mut ectopy = Ectopy::default();
     // Beat train from well before the record to well after it, so edge waves are complete.
     let mut t = -2.0 + rng.uniform() * rr.mean;
     let mut prev_rr = rr.at(t - rr.mean);
-    let mut beats = Vec::new();
     while t < duration + 1.5 {
-        let qt = match m.qt_fixed {
-            Some(q) => q,
-            None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
+        let fused = path.fusion_rate > 0.0 && prng.uniform() < path.fusion_rate;
+        if fused {
+            let focus = pick_focus(prng);
+            push(&mut scratch.dipole, BeatKind::Fusion, focus, t, prev_rr);
+        } else {
+            push(&mut scratch.dipole, dominant, 0, t, prev_rr);
+        }
+        let nominal = if path.af {
+            af_interval(prng, rr.mean, path.af_shape)
+        } else {
+            rr.at(t)
         };
-        let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
-        let t_waves = m.t_waves(qt);
-        for w in m.fixed_waves.iter().chain(t_waves.iter()) {
-            add_gaussian(
-                &mut scratch.dipole,
-                fs,
-                t + w.mu,
-                w.sigma,
-                scale(w.amp, resp),
-            );
+        match ectopy.next(prng, path) {
+            Event::None => {
+                prev_rr = nominal;
+                t += nominal;
+            }
+            Event::Pac => {
+                let coupling = (nominal * prng.between(0.55, 0.85)).max(0.3);
+                let tc = t + coupling;
+                push(&mut scratch.dipole, BeatKind::Pac, 0, tc, coupling);
+                let next = rr.at(tc);
+                prev_rr = next;
+                t = tc + next;
+            }
+            Event::Pvc(count) => {
+                let mut last = t;
+                for k in 0..count {
+                    let coupling = if k == 0 {
+                        (nominal * prng.between(0.45, 0.70)).max(0.28)
+                    } else {
+                        prng.between(0.35, 0.55)
+                    };
+                    let focus = pick_focus(prng);
+                    push(
+                        &mut scratch.dipole,
+                        BeatKind::Pvc,
+                        focus,
+                        last + coupling,
+                        coupling,
+                    );
+                    last += coupling;
+                }
+                // sinus: the next sinus beat that finds the ventricles recovered keeps its
+                // time (compensatory pause); fibrillation: a fresh irregular interval
+                let next = if path.af {
+                    last + af_interval(prng, rr.mean, path.af_shape).max(0.45)
+                } else {
+                    let mut next = t + 2.0 * nominal;
+                    while next < last + 0.4 {
+                        next += nominal;
+                    }
+                    next
+                };
+                prev_rr = next - last;
+                t = next;
+            }
         }
-        let r_sample = (t * fs).round();
-        if r_sample >= 0.0 && (r_sample as usize) < n {
-            let [p, q, _, s] = &m.fixed_waves;
-            beats.push([
-                t + p.mu - c * p.sigma,
-                t + p.mu,
-                t + p.mu + c * p.sigma,
-                t + q.mu - c * q.sigma,
-                t,
-                t + s.mu + c * s.sigma,
-                t + t_waves[0].mu - c * t_waves[0].sigma,
-                t + t_peak(&t_waves),
-                t + t_waves[1].mu + c * t_waves[1].sigma,
-            ]);
-        }
-        let next = rr.at(t);
-        prev_rr = next;
-        t += next;
     }
-    beats
+    (beats, kinds)
 }
 
 /// Check one record's bounds (the Python layer checks more, with friendlier messages).
@@ -662,6 +961,14 @@ fn check_bounds(b: &[[f64; 2]], record: usize) -> Result<()> {
         if !pair[0].is_finite() || !pair[1].is_finite() || pair[0] > pair[1] {
             return Err(invalid_parameter(format!(
                 "record {record}: parameter {} has invalid bounds [{}, {}]",
+                PARAMS[i], pair[0], pair[1]
+            )));
+        }
+    }
+    for (i, pair) in b.iter().enumerate().skip(FIRST_PATHOLOGY_PARAM) {
+        if pair[0] < 0.0 || pair[1] > 1.0 {
+            return Err(invalid_parameter(format!(
+                "record {record}: {} must lie in [0, 1], got [{}, {}]",
                 PARAMS[i], pair[0], pair[1]
             )));
         }
@@ -762,6 +1069,12 @@ pub fn synthesize_into(
         .collect();
     for (i, b) in per_record.iter().enumerate() {
         check_bounds(b, i)?;
+        let pathological = b[FIRST_PATHOLOGY_PARAM..].iter().any(|p| p[1] > 0.0);
+        if cfg.method == Method::Ecgsyn && pathological {
+            return Err(invalid_parameter(
+                "the ecgsyn method makes sinus rhythm only (no rhythm, ectopy or conduction)",
+            ));
+        }
     }
     let ctx = Context {
         emg: noise::EmgFilter::new(cfg.fs),
@@ -778,17 +1091,20 @@ pub fn synthesize_into(
     let mut labels = Array2::<f64>::zeros((n_records, N_LABELS));
     let mut rows = Vec::with_capacity(n_records);
     let mut times = Vec::with_capacity(n_records);
-    for (i, (r, t, lab)) in results.into_iter().enumerate() {
+    let mut kinds = Vec::with_capacity(n_records);
+    for (i, (r, t, lab, k)) in results.into_iter().enumerate() {
         for (dst, v) in labels.row_mut(i).iter_mut().zip(lab) {
             *dst = v;
         }
         rows.push(r);
         times.push(t);
+        kinds.push(k);
     }
     Ok(SynthBeats {
         rows,
         times,
         labels,
+        kinds,
     })
 }
 

@@ -1,9 +1,9 @@
 use super::*;
 use ndarray::Array3;
 
-fn bounds(n: usize, values: [(f64, f64); 11]) -> Array3<f64> {
+fn bounds(n: usize, values: [(f64, f64); 17]) -> Array3<f64> {
     Array3::from_shape_fn(
-        (n, 11, 2),
+        (n, 17, 2),
         |(_, p, k)| if k == 0 { values[p].0 } else { values[p].1 },
     )
 }
@@ -22,6 +22,12 @@ fn default_bounds(n: usize) -> Array3<f64> {
             (0.0, 0.02),
             (0.0, 0.02),
             (0.0, 0.1),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
             (0.0, 0.0),
         ],
     )
@@ -84,6 +90,12 @@ fn fixed_intervals_are_honoured() {
             (0.0, 0.0),
             (0.0, 0.0),
             (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
         ],
     );
     let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
@@ -113,4 +125,181 @@ fn noise_free_signal_starts_from_a_flat_baseline() {
             assert!(lead[mid].abs() < 0.02, "baseline {}", lead[mid]);
         }
     }
+}
+
+/// Default bounds with a fixed regular rhythm and pathology parameter `p` set to `v`.
+fn pathology_bounds(n: usize, settings: &[(usize, f64)]) -> Array3<f64> {
+    let mut b = default_bounds(n);
+    for (p, lo, hi) in [(0, 60.0, 60.0), (1, 0.0, 0.0)] {
+        b.slice_mut(ndarray::s![.., p, 0]).fill(lo);
+        b.slice_mut(ndarray::s![.., p, 1]).fill(hi);
+    }
+    for &(p, v) in settings {
+        b.slice_mut(ndarray::s![.., p, ..]).fill(v);
+    }
+    b
+}
+
+fn long_cfg(leads: Vec<usize>) -> SynthConfig {
+    SynthConfig {
+        n_samples: 30_000,
+        ..cfg(leads)
+    }
+}
+
+fn kinds_and_times(out: &SynthOutput, rec: usize) -> (Vec<u8>, Vec<BeatTimes>) {
+    (out.beats.kinds[rec].clone(), out.beats.times[rec].clone())
+}
+
+#[test]
+fn without_pathology_every_beat_is_normal() {
+    let out = synthesize(default_bounds(4).view(), &cfg(vec![1])).unwrap();
+    assert!(out.beats.kinds.iter().flatten().all(|&k| k == 0));
+    let lab = out.beats.labels.row(0).to_vec();
+    assert!(lab[lab.len() - 7..].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn premature_ventricular_beats_are_early_wide_without_p_and_compensated() {
+    let b = pathology_bounds(6, &[(pathology::P_PVC, 0.15)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1, 6])).unwrap();
+    let mut n_pvc = 0;
+    for rec in 0..6 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        for i in 1..kinds.len().saturating_sub(1) {
+            if kinds[i] != BeatKind::Pvc as u8 {
+                continue;
+            }
+            n_pvc += 1;
+            let t = &times[i];
+            assert!(t[0].is_nan() && t[1].is_nan() && t[2].is_nan(), "no P wave");
+            let qrs = t[5] - t[3];
+            assert!((0.110..0.190).contains(&qrs), "wide QRS {qrs}");
+            let pre = t[4] - times[i - 1][4];
+            assert!(pre < 0.75, "premature: {pre} s at 60 bpm");
+            // an isolated PVC between sinus beats: compensatory pause (pre + post = 2 RR)
+            if kinds[i - 1] == 0 && kinds[i + 1] == 0 {
+                let post = times[i + 1][4] - t[4];
+                assert!(
+                    (pre + post - 2.0).abs() < 1e-9,
+                    "compensatory {pre} + {post}"
+                );
+            }
+        }
+    }
+    assert!(n_pvc > 10, "{n_pvc} PVCs");
+}
+
+#[test]
+fn premature_atrial_beats_reset_the_sinus_node() {
+    let b = pathology_bounds(6, &[(pathology::P_PAC, 0.15)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    let mut n_pac = 0;
+    for rec in 0..6 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        for i in 1..kinds.len().saturating_sub(1) {
+            if kinds[i] != BeatKind::Pac as u8 || kinds[i + 1] != 0 || kinds[i - 1] != 0 {
+                continue;
+            }
+            n_pac += 1;
+            let t = &times[i];
+            assert!(t[0].is_finite(), "a P wave");
+            let pre = t[4] - times[i - 1][4];
+            let post = times[i + 1][4] - t[4];
+            assert!(pre < 0.9 && (post - 1.0).abs() < 1e-9, "{pre} {post}");
+            // the QRS is the sinus QRS
+            let sinus = &times[i - 1];
+            assert!(((t[5] - t[3]) - (sinus[5] - sinus[3])).abs() < 1e-9);
+        }
+    }
+    assert!(n_pac > 10, "{n_pac} PACs");
+}
+
+#[test]
+fn atrial_fibrillation_has_no_p_waves_and_an_irregular_rhythm() {
+    let b = pathology_bounds(4, &[(pathology::P_AF, 1.0)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    for rec in 0..4 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        assert!(kinds.iter().all(|&k| k == 0));
+        assert!(times.iter().all(|t| t[0].is_nan() && t[1].is_nan()));
+        let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+        let m = rr.iter().sum::<f64>() / rr.len() as f64;
+        let sd = (rr.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / rr.len() as f64).sqrt();
+        assert!(sd / m > 0.1, "irregular: CV {}", sd / m);
+        assert_eq!(out.beats.labels[[rec, N_LABELS - 7]], 1.0);
+    }
+}
+
+#[test]
+fn bundle_branch_blocks_are_wide_with_their_v1_shape() {
+    // lead V1 (index 6), clean
+    for (param, kind, sign) in [
+        (pathology::P_LBBB, 1u8, -1.0),
+        (pathology::P_RBBB, 2u8, 1.0),
+    ] {
+        let mut b = pathology_bounds(4, &[(param, 1.0)]);
+        for p in 6..10 {
+            b.slice_mut(ndarray::s![.., p, ..]).fill(0.0);
+        }
+        let out = synthesize(b.view(), &cfg(vec![6])).unwrap();
+        for rec in 0..4 {
+            let (kinds, times) = kinds_and_times(&out, rec);
+            assert!(kinds.iter().all(|&k| k == kind));
+            let t = &times[2];
+            let qrs = t[5] - t[3];
+            assert!(qrs >= 0.119, "QRS {qrs}");
+            // LBBB: V1 mostly negative (QS); RBBB: a late positive R' in V1
+            let lead = out.signals.slice(ndarray::s![rec, 0, ..]);
+            let at = |s: f64| lead[(s * 500.0).round() as usize] as f64;
+            let (on, off) = (t[3], t[5]);
+            let late = at(off - 0.25 * (off - on));
+            let area: f64 = ((on * 500.0) as usize..(off * 500.0) as usize)
+                .map(|j| lead[j] as f64)
+                .sum();
+            if sign < 0.0 {
+                assert!(area < 0.0, "LBBB V1 area {area}");
+            } else {
+                assert!(late > 0.0, "RBBB late V1 {late}");
+            }
+        }
+    }
+}
+
+#[test]
+fn fusion_beats_have_p_waves_and_wider_qrs() {
+    let b = pathology_bounds(2, &[(pathology::P_PVC, 0.1), (pathology::P_FUSION, 0.1)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    let fusions: Vec<BeatTimes> = (0..2)
+        .flat_map(|r| {
+            let (k, t) = kinds_and_times(&out, r);
+            k.into_iter()
+                .zip(t)
+                .filter(|(k, _)| *k == BeatKind::Fusion as u8)
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(fusions.len() > 3);
+    for t in fusions {
+        assert!(t[0].is_finite() && t[5] - t[3] > 0.1);
+    }
+}
+
+#[test]
+fn pathology_is_deterministic_and_bounded() {
+    let b = pathology_bounds(3, &[(pathology::P_PVC, 0.2), (pathology::P_AF, 0.5)]);
+    let a = synthesize(b.view(), &cfg(vec![1])).unwrap();
+    let c = synthesize(b.view(), &cfg(vec![1])).unwrap();
+    assert_eq!(a.signals, c.signals);
+    assert_eq!(a.beats.kinds, c.beats.kinds);
+    let mut bad = pathology_bounds(1, &[]);
+    bad[[0, pathology::P_PVC, 1]] = 1.5;
+    assert!(synthesize(bad.view(), &cfg(vec![1])).is_err());
+    let b = pathology_bounds(1, &[(pathology::P_AF, 1.0)]);
+    let ecgsyn = SynthConfig {
+        method: Method::Ecgsyn,
+        ..cfg(vec![1])
+    };
+    assert!(synthesize(b.view(), &ecgsyn).is_err());
 }

@@ -205,7 +205,7 @@ class MITBIHBeats(_ArrayDataset):
             )
         if not 0 < fraction <= 1:
             raise InvalidParameterError("fraction must be in (0, 1]")
-        self.root = Path(root)
+        self.root: Path | None = Path(root)
         got = read_beats(
             self.root,
             records,
@@ -220,6 +220,47 @@ class MITBIHBeats(_ArrayDataset):
             exclude=PACED,
             template=template,
         )
+        self._take(got, window, band, normalize, features is not None, template, transform)
+        if fraction < 1:
+            rows = [
+                idx[_stratified_pick(got.labels[idx], fraction, seed, rec)]
+                for rec in dict.fromkeys(self.meta["record"])
+                if (idx := np.flatnonzero(self.meta["record"].to_numpy() == rec)).size
+            ]
+            self._select(np.concatenate(rows))
+            self.labels = self.meta["label"].to_numpy(dtype=np.int64)
+            self.y = self.labels
+
+    @classmethod
+    def from_beatset(
+        cls,
+        got: Any,
+        *,
+        window: Any,
+        band: tuple[float, float] | None,
+        normalize: str | None = "record",
+        features: bool = True,
+        template: bool = False,
+        transform: Any = None,
+    ) -> MITBIHBeats:
+        """A dataset over beats already built by :func:`ecgfast.beatdata.read_beats` or
+        :func:`ecgfast.beatdata.synthetic_beats` (pass the settings they were built with, so
+        that ``preprocessing`` describes them)."""
+        out = cls.__new__(cls)
+        out.root = None
+        out._take(got, window, band, normalize, features, template, transform)
+        return out
+
+    def _take(
+        self,
+        got: Any,
+        window: Any,
+        band: Any,
+        normalize: str | None,
+        features: bool,
+        template: bool,
+        transform: Any,
+    ) -> None:
         self.window = window
         self.normalize = None if normalize == "record" else normalize
         self._pipeline_normalize = normalize
@@ -232,14 +273,7 @@ class MITBIHBeats(_ArrayDataset):
         self.skipped = got.skipped
         self.detection = got.detection
         self.x, self.meta = got.x, got.meta
-        self.features = got.features if features is not None else None
-        if fraction < 1:
-            rows = [
-                idx[_stratified_pick(got.labels[idx], fraction, seed, rec)]
-                for rec in dict.fromkeys(self.meta["record"])
-                if (idx := np.flatnonzero(self.meta["record"].to_numpy() == rec)).size
-            ]
-            self._select(np.concatenate(rows))
+        self.features = got.features if features else None
         self.labels = self.meta["label"].to_numpy(dtype=np.int64)
         self.y = self.labels
 

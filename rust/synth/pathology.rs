@@ -1,0 +1,364 @@
+//! Pathology of a synthetic record: its rhythm (sinus or atrial fibrillation), conduction
+//! (normal, left or right bundle-branch block) and ectopic beats (premature atrial and
+//! ventricular beats, uni- or multiform, isolated, in couplets, bigeminy or trigeminy, and
+//! fusion beats), with the waves of every kind of beat and their exact fiducials.
+//!
+//! Everything is drawn from the record's own pathology stream (`Rng::fork(3)` of the record),
+//! so a record without pathology is the same as before the pathology existed, and every record
+//! depends only on `(seed, index)`.
+//!
+//! Electrophysiology kept (Frank axes: X left, Y inferior, Z posterior):
+//! - premature atrial beat: early (coupling 55-85 % of the sinus RR), an ectopic P wave (other
+//!   axis and amplitude, PR 85-115 % of the sinus PR), normal QRS and T; the sinus node is reset,
+//!   so the pause after it is not compensatory;
+//! - premature ventricular beat: early (45-70 %), no P wave, a wide (120-180 ms) QRS of two
+//!   Gaussians in the focus' own direction, larger than the sinus QRS, a discordant T and a QT
+//!   40-80 ms longer; the next sinus beat keeps its time (compensatory pause). One to three foci
+//!   per record (multiform when more than one);
+//! - fusion beat: a ventricular focus firing at the time of a sinus beat: sinus P, QRS the blend
+//!   of the sinus and the focus' QRS (30-70 %), T of the sinus beat shrunk by the blend;
+//! - atrial fibrillation: no P waves, fibrillatory waves (4-9 Hz, frequency- and
+//!   amplitude-modulated, directed mostly to V1), RR intervals independent Gamma draws (CV
+//!   0.18-0.35), no premature atrial beats;
+//! - left bundle-branch block: no septal Q, a broad notched QRS directed left and posterior
+//!   (QRS 120-170 ms), T discordant to it; right bundle-branch block: the normal initial QRS
+//!   and a slow terminal wave directed right and anterior (rSR' in V1, wide S in I and V6),
+//!   QRS 120-160 ms, T opposite to the terminal wave.
+
+use super::rng::Rng;
+use super::{edge_c, scale, unit, Wave};
+
+/// Beat kinds in code order, as MIT-BIH annotation symbols (AAMI class by the usual map:
+/// N, L, R -> N; A -> S; V -> V; F -> F).
+pub const BEAT_SYMBOLS: [&str; 6] = ["N", "L", "R", "A", "V", "F"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeatKind {
+    Normal = 0,
+    Lbbb = 1,
+    Rbbb = 2,
+    Pac = 3,
+    Pvc = 4,
+    Fusion = 5,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conduction {
+    Normal = 0,
+    Lbbb = 1,
+    Rbbb = 2,
+}
+
+/// How ventricular ectopic events come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    Isolated = 0,
+    Couplets = 1,
+    Bigeminy = 2,
+    Trigeminy = 3,
+}
+
+/// Indices of the pathology parameters in the bounds array (after the eleven base ones).
+pub const P_AF: usize = 11;
+pub const P_PAC: usize = 12;
+pub const P_PVC: usize = 13;
+pub const P_FUSION: usize = 14;
+pub const P_LBBB: usize = 15;
+pub const P_RBBB: usize = 16;
+
+/// A ventricular focus: its QRS (two Gaussians around the R time), T direction and size.
+#[derive(Clone, Copy, Debug)]
+pub struct Focus {
+    pub qrs: [Wave; 2],
+    pub t_dir: [f64; 3],
+    pub t_amp: f64,
+    pub qt_extra: f64,
+    /// QRS onset relative to the R time (s, negative) and duration (s).
+    pub onset: f64,
+    pub duration: f64,
+}
+
+/// Fibrillatory waves of atrial fibrillation.
+#[derive(Clone, Copy, Debug)]
+pub struct Fibrillation {
+    pub freq: f64,
+    pub amp: f64,
+    pub dir: [f64; 3],
+    pub fm_depth: f64,
+    pub fm_rate: f64,
+    pub am_rate: f64,
+    pub phase: f64,
+}
+
+/// Everything pathological about one record.
+#[derive(Clone, Debug)]
+pub struct Pathology {
+    pub af: bool,
+    pub conduction: Conduction,
+    pub pac_rate: f64,
+    pub pvc_rate: f64,
+    pub fusion_rate: f64,
+    pub pattern: Pattern,
+    pub foci: Vec<Focus>,
+    /// Ectopic P wave of premature atrial beats: direction and amplitude factor; PR factor.
+    pub pac_p_dir: [f64; 3],
+    pub pac_p_scale: f64,
+    pub pac_pr_scale: f64,
+    /// Gamma shape of the RR intervals in atrial fibrillation (CV = 1/√k).
+    pub af_shape: f64,
+    pub fib: Fibrillation,
+    /// Blend of the focus QRS in fusion beats.
+    pub fusion_mix: f64,
+}
+
+impl Pathology {
+    /// Draw one record's pathology from its stream. `b` are the record's bounds; `r_amp` and
+    /// `p_amp` the sinus beat's sizes. The number of draws does not depend on the values.
+    pub fn sample(rng: &mut Rng, b: &[[f64; 2]], r_amp: f64) -> Self {
+        let draw = |rng: &mut Rng, i: usize| rng.between(b[i][0], b[i][1]);
+        let af = rng.uniform() < draw(rng, P_AF);
+        let pac_rate = draw(rng, P_PAC);
+        let pvc_rate = draw(rng, P_PVC);
+        let fusion_rate = draw(rng, P_FUSION);
+        let (p_l, p_r) = (draw(rng, P_LBBB), draw(rng, P_RBBB));
+        let u = rng.uniform();
+        let conduction = if u < p_l {
+            Conduction::Lbbb
+        } else if u < p_l + p_r {
+            Conduction::Rbbb
+        } else {
+            Conduction::Normal
+        };
+        let u = rng.uniform();
+        let pattern = if u < 0.6 {
+            Pattern::Isolated
+        } else if u < 0.75 {
+            Pattern::Couplets
+        } else if u < 0.9 {
+            Pattern::Bigeminy
+        } else {
+            Pattern::Trigeminy
+        };
+        let n_foci = if rng.uniform() < 0.7 {
+            1
+        } else if rng.uniform() < 0.6 {
+            2
+        } else {
+            3
+        };
+        let all_foci: Vec<Focus> = (0..3).map(|_| Focus::sample(rng, r_amp)).collect();
+        let pac_p_dir = unit(rng.between(-90.0, 90.0), rng.between(-30.0, 30.0));
+        let pac_p_scale = rng.between(0.6, 1.2);
+        let pac_pr_scale = rng.between(0.85, 1.15);
+        let af_shape = {
+            let cv = rng.between(0.18, 0.35);
+            1.0 / (cv * cv)
+        };
+        let fib = Fibrillation {
+            freq: rng.between(4.0, 9.0),
+            amp: rng.between(0.02, 0.10),
+            dir: unit(rng.between(90.0, 180.0), rng.between(-70.0, -30.0)),
+            fm_depth: rng.between(0.3, 1.0),
+            fm_rate: rng.between(0.1, 0.5),
+            am_rate: rng.between(0.1, 0.4),
+            phase: rng.uniform() * std::f64::consts::TAU,
+        };
+        let fusion_mix = rng.between(0.3, 0.7);
+        Pathology {
+            af,
+            conduction,
+            pac_rate: if af { 0.0 } else { pac_rate },
+            pvc_rate,
+            fusion_rate: if af { 0.0 } else { fusion_rate },
+            pattern,
+            foci: all_foci[..n_foci].to_vec(),
+            pac_p_dir,
+            pac_p_scale,
+            pac_pr_scale,
+            af_shape,
+            fib,
+            fusion_mix,
+        }
+    }
+
+    /// Whether the record has anything but sinus rhythm with normal conduction.
+    pub fn any(&self) -> bool {
+        self.af
+            || self.conduction != Conduction::Normal
+            || self.pac_rate > 0.0
+            || self.pvc_rate > 0.0
+            || self.fusion_rate > 0.0
+    }
+
+    /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
+    /// 0 when the record has no ventricular ectopy).
+    pub fn labels(&self) -> [f64; 7] {
+        let ectopic = self.pvc_rate > 0.0 || self.fusion_rate > 0.0;
+        [
+            self.af as u8 as f64,
+            self.conduction as u8 as f64,
+            self.pac_rate,
+            self.pvc_rate,
+            self.fusion_rate,
+            if ectopic {
+                self.pattern as u8 as f64
+            } else {
+                0.0
+            },
+            if ectopic { self.foci.len() as f64 } else { 0.0 },
+        ]
+    }
+}
+
+/// Record label columns of the pathology (after the base parameter labels).
+pub const PATHOLOGY_LABELS: [&str; 7] = [
+    "param_af",
+    "param_conduction",
+    "param_pac_rate",
+    "param_pvc_rate",
+    "param_fusion_rate",
+    "param_pvc_pattern",
+    "param_pvc_foci",
+];
+
+impl Focus {
+    fn sample(rng: &mut Rng, r_amp: f64) -> Self {
+        let c = edge_c();
+        let duration = rng.between(0.120, 0.180);
+        let dir = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
+        let amp = r_amp * rng.between(1.2, 2.2);
+        let back = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
+        let back = [back[0] - dir[0], back[1] - dir[1], back[2] - dir[2]];
+        let back_amp = amp * rng.between(0.2, 0.5);
+        let norm = back.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-9);
+        let s1 = duration * 0.17;
+        let s2 = duration * 0.12;
+        let main = Wave {
+            mu: 0.0,
+            sigma: s1,
+            amp: scale(dir, amp),
+        };
+        let second = Wave {
+            mu: duration * 0.25,
+            sigma: s2,
+            amp: scale(back, back_amp / norm),
+        };
+        let onset = -c * s1;
+        let offset = (c * s1).max(second.mu + c * s2);
+        let t_rot = unit(rng.between(-30.0, 30.0), rng.between(-30.0, 30.0));
+        let t_dir = [
+            -dir[0] + 0.4 * t_rot[0],
+            -dir[1] + 0.4 * t_rot[1],
+            -dir[2] + 0.4 * t_rot[2],
+        ];
+        let tn = t_dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-9);
+        Focus {
+            qrs: [main, second],
+            t_dir: scale(t_dir, 1.0 / tn),
+            t_amp: amp * rng.between(0.25, 0.45),
+            qt_extra: rng.between(0.04, 0.08),
+            onset,
+            duration: offset - onset,
+        }
+    }
+}
+
+/// The sinus QRS of a record with bundle-branch block: the Q, R and S slots of the sinus
+/// waves, a fourth (terminal) wave, the QRS span relative to R and the T direction.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockedQrs {
+    pub q: Wave,
+    pub r: Wave,
+    pub s: Wave,
+    pub extra: Wave,
+    pub onset: f64,
+    pub offset: f64,
+    pub t_dir: [f64; 3],
+}
+
+/// Bundle-branch block applied to the sinus Q, R, S waves (`qrs` = `[Q, R, S]`); None for
+/// normal conduction. The same numbers are drawn whatever the block.
+pub fn bundle_branch_block(
+    rng: &mut Rng,
+    conduction: Conduction,
+    qrs: &[Wave; 3],
+    r_amp: f64,
+) -> Option<BlockedQrs> {
+    let c = edge_c();
+    let width = rng.between(0.120, 0.165);
+    let az = rng.between(-15.0, 20.0);
+    let el = rng.between(20.0, 45.0);
+    let notch = rng.between(0.25, 0.40);
+    let term_az = rng.between(170.0, 210.0);
+    let term_el = rng.between(-50.0, -25.0);
+    let term_amp = rng.between(0.35, 0.7);
+    let t_twist = rng.between(-20.0, 20.0);
+    let none = |mu: f64| Wave {
+        mu,
+        sigma: 1e-3,
+        amp: [0.0; 3],
+    };
+    match conduction {
+        Conduction::Normal => None,
+        Conduction::Lbbb => {
+            // no septal Q; two broad humps to the left and back (a notched R)
+            let sigma = width * 0.15;
+            let dir = unit(az, el);
+            let r = Wave {
+                mu: 0.0,
+                sigma,
+                amp: scale(dir, r_amp * 1.2),
+            };
+            let second = Wave {
+                mu: notch * width,
+                sigma,
+                amp: scale(dir, r_amp),
+            };
+            Some(BlockedQrs {
+                q: none(-c * sigma),
+                r,
+                s: second,
+                extra: none(0.0),
+                onset: -c * sigma,
+                offset: second.mu + c * sigma,
+                t_dir: unit(az + 180.0 + t_twist, -el),
+            })
+        }
+        Conduction::Rbbb => {
+            // the normal start, then a slow terminal wave to the right and front
+            let onset = qrs[0].mu - c * qrs[0].sigma;
+            let sigma = width * 0.13;
+            let offset = (qrs[2].mu + c * qrs[2].sigma + 1.2 * sigma).max(onset + width);
+            let term = Wave {
+                mu: offset - c * sigma,
+                sigma,
+                amp: scale(unit(term_az, term_el), r_amp * term_amp),
+            };
+            Some(BlockedQrs {
+                q: qrs[0],
+                r: qrs[1],
+                s: qrs[2],
+                extra: term,
+                onset,
+                offset,
+                t_dir: unit(term_az + 180.0 + t_twist, -term_el),
+            })
+        }
+    }
+}
+
+/// Add the fibrillatory waves to the three dipole channels.
+pub fn add_fibrillation(d: &mut [Vec<f64>; 3], fs: f64, fib: &Fibrillation) {
+    use std::f64::consts::TAU;
+    let mut phase = fib.phase;
+    for j in 0..d[0].len() {
+        let t = j as f64 / fs;
+        let f = fib.freq + fib.fm_depth * (TAU * fib.fm_rate * t).sin();
+        phase += TAU * f / fs;
+        let a = fib.amp * (0.75 + 0.25 * (TAU * fib.am_rate * t + fib.phase).sin());
+        let v = a * phase.sin();
+        d[0][j] += v * fib.dir[0];
+        d[1][j] += v * fib.dir[1];
+        d[2][j] += v * fib.dir[2];
+    }
+}
