@@ -13,6 +13,7 @@ import pandas as pd
 from ._validate import check_fs, check_int, check_positive
 from .delineation import FIDUCIALS
 from .errors import InvalidParameterError
+from .realism import realism
 
 __all__ = [
     "FIDUCIALS",
@@ -26,6 +27,7 @@ __all__ = [
     "fiducials_from_annotation",
     "match_peaks",
     "multilabel",
+    "realism",
     "regression",
 ]
 

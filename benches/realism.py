@@ -1,0 +1,160 @@
+"""Realism of synthetic ECG against real sinus-rhythm records (issue 15): a classifier two-sample
+test (:func:`ecgfast.evaluate.realism`) of each generator's lead II against LUDB lead II, with
+interpretable features + logistic regression and with a small CNN (5-fold CV ROC AUC; 0.5 =
+indistinguishable). Generators side by side, each making as many 10-s records as there are
+real ones:
+
+- ecgfast (``synthesize``, dipole model, default parameters: sinus rhythm, default noise);
+- NeuroKit2 ``ecg_simulate`` (ECGSYN, heart rate drawn in 50-110 bpm, its default noise);
+- the deepfake-ecg GAN (Pulse2Pulse, 8 leads, 500 Hz, output x 6000 uV; lead II = channel 1).
+
+    python benches/realism.py [--ludb ../shared/data/ludb] [--out runs/realism]
+                              [--generators ecgfast,neurokit2,deepfake] [--classifiers features,cnn]
+
+Prints a table, writes ``realism.json`` and ``realism_examples.png`` (one record per source).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import wfdb
+
+import ecgfast
+from ecgfast.evaluate import realism
+
+FS = 500.0
+SECONDS = 10.0
+
+
+def ludb_sinus_lead_ii(root: Path) -> np.ndarray:
+    """Lead II of the LUDB records present whose rhythm is sinus (rhythm, brady-, tachycardia,
+    arrhythmia), 10 s at 500 Hz, mV."""
+    table = pd.read_csv(root / "ludb.csv")
+    sinus = table[table["Rhythms"].str.strip().str.startswith("Sinus")]
+    out = []
+    for rid in sinus["ID"]:
+        path = root / "data" / str(rid)
+        if not path.with_suffix(".hea").exists():
+            continue
+        rec = wfdb.rdrecord(str(path))
+        out.append(rec.p_signal[:, rec.sig_name.index("ii")])
+    return np.array(out)
+
+
+def make_ecgfast(n: int, seed: int) -> np.ndarray:
+    return ecgfast.synthesize(n, fs=FS, duration=SECONDS, leads="II", seed=seed).signals[:, 0]
+
+
+def make_neurokit2(n: int, seed: int) -> np.ndarray:
+    import neurokit2 as nk
+
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.array(
+            [
+                nk.ecg_simulate(
+                    duration=int(SECONDS),
+                    sampling_rate=int(FS),
+                    heart_rate=float(rng.uniform(50, 110)),
+                    method="ecgsyn",
+                    random_state=int(seed * 100_000 + i),
+                )[: int(FS * SECONDS)]
+                for i in range(n)
+            ]
+        )
+
+
+def make_deepfake(n: int, seed: int) -> np.ndarray:
+    import torch
+    from deepfakeecg import Generator
+
+    root = Path(__import__("deepfakeecg").__file__).parent
+    net = Generator()
+    state = torch.load(root / "checkpoints" / "g_stat.pt", map_location="cpu")
+    net.load_state_dict(state["stat_dict"])
+    net.eval()
+    torch.manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for lo in range(0, n, 16):
+            noise = torch.empty(min(16, n - lo), 8, 5000).uniform_(-1, 1)
+            out.append((net(noise) * 6000 / 1000).numpy()[:, 1])  # uV -> mV, lead II
+    return np.concatenate(out)
+
+
+GENERATORS = {"ecgfast": make_ecgfast, "neurokit2": make_neurokit2, "deepfake": make_deepfake}
+
+
+def plot_examples(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {"LUDB (real)": real[0], **{k: v[0] for k, v in made.items()}}
+    fig, axes = plt.subplots(len(rows), 1, figsize=(11, 1.8 * len(rows)), sharex=True)
+    t = np.arange(int(FS * SECONDS)) / FS
+    for ax, (name, x) in zip(np.atleast_1d(axes), rows.items(), strict=True):
+        ax.plot(t, x[: t.size], lw=0.7)
+        ax.set_ylabel("mV")
+        ax.set_title(f"{name}, lead II", fontsize=9, loc="left")
+    axes[-1].set_xlabel("s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parents[1]
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--ludb", default=str(here.parent / "shared/data/ludb"))
+    p.add_argument("--out", default="runs/realism")
+    p.add_argument("--generators", default="ecgfast,neurokit2,deepfake")
+    p.add_argument("--classifiers", default="features,cnn")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    real = ludb_sinus_lead_ii(Path(args.ludb))
+    print(f"{len(real)} LUDB sinus records (lead II, 10 s, {FS:g} Hz)")
+    classifiers = args.classifiers.split(",")
+    results, made = {}, {}
+    for name in args.generators.split(","):
+        t = time.perf_counter()
+        try:
+            made[name] = GENERATORS[name](len(real), args.seed)
+        except ImportError as exc:
+            print(f"{name}: not installed ({exc}); skipped")
+            continue
+        gen_s = time.perf_counter() - t
+        res = realism(real, made[name], FS, classifiers=classifiers, seed=args.seed)
+        res["generate_seconds"] = gen_s
+        results[name] = res
+        parts = [f"{c} AUC {res[c]['auc']:.3f} ± {res[c]['auc_sd']:.3f}" for c in classifiers]
+        print(f"{name:10s} " + ", ".join(parts))
+        if "features" in res:
+            top = res["features"]["giveaways"][:5]
+            feats = res["features"]["features"]
+            print(
+                "           giveaways: "
+                + "; ".join(
+                    f"{f} (AUC {feats[f]['auc']:.2f}, real {feats[f]['real_median']:.3g}, "
+                    f"synthetic {feats[f]['synthetic_median']:.3g})"
+                    for f in top
+                )
+            )
+    (out / "realism.json").write_text(json.dumps(results, indent=1, default=float))
+    plot_examples(real, made, out / "realism_examples.png")
+    print(f"wrote {out / 'realism.json'} and {out / 'realism_examples.png'}")
+
+
+if __name__ == "__main__":
+    main()

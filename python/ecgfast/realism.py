@@ -1,0 +1,348 @@
+"""How far synthetic ECG is from real ECG: a classifier two-sample test (Lopez-Paz & Oquab,
+ICLR 2017). A classifier is trained to tell real from synthetic records; its cross-validated
+ROC AUC measures the difference (0.5: indistinguishable, 1.0: always told apart).
+
+Two classifiers, on the same records prepared the same way (one lead, a common rate and length,
+the same band-pass):
+
+- ``"features"``: interpretable per-record features (rhythm, intervals, amplitudes and their
+  beat-to-beat variability, morphology stability, spectrum, amplitude distribution) and an
+  L2-penalised logistic regression (:func:`logistic_regression`, numpy only); the features
+  that best separate the two sides, each by its own AUC, say what gives the synthetic
+  records away;
+- ``"cnn"``: a small 1-D CNN on the signal itself (needs torch), trained through
+  :func:`ecgfast.torch.fit` with early stopping on an inner split of the training folds.
+
+Folds are stratified and seeded; figures are mean ± sd over the folds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_fs, check_int
+from .errors import InvalidParameterError, InvalidSignalError
+
+__all__ = ["FEATURE_NAMES", "logistic_regression", "realism", "record_features"]
+
+#: Columns of :func:`record_features`, in order.
+FEATURE_NAMES = (
+    "hr",
+    "rr_cv",
+    "rr_rmssd_rel",
+    "pr",
+    "qrs",
+    "qt",
+    "p_found",
+    "r_amplitude",
+    "t_amplitude",
+    "qrs_peak_to_peak",
+    "r_amplitude_cv",
+    "t_amplitude_cv",
+    "beat_correlation",
+    "beat_residual",
+    "power_below_0.5",
+    "power_0.5_5",
+    "power_5_15",
+    "power_15_40",
+    "power_above_40",
+    "spectral_entropy",
+    "skewness",
+    "kurtosis",
+    "flat_fraction",
+    "signal_sd",
+)
+
+
+def _prepare(x: Any, fs: float, out_fs: float, length: float) -> np.ndarray:
+    """(records, samples) float64 at ``out_fs``, cut to ``length`` seconds; NaN/inf and too
+    short records are errors."""
+    from .preprocessing import resample
+
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] < 1:
+        raise InvalidSignalError(f"records must be (n_records, n_samples), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidSignalError("records contain NaN or infinity")
+    n = round(length * out_fs)
+    arr = resample(arr, fs, out_fs)
+    if arr.shape[1] < n:
+        raise InvalidSignalError(
+            f"records of {arr.shape[1] / out_fs:.1f} s are shorter than length={length:g} s"
+        )
+    return np.ascontiguousarray(arr[:, :n])
+
+
+def _beat_stats(x: np.ndarray, fs: float) -> list[float]:
+    """Rhythm, interval, amplitude and morphology features of one record."""
+    from .beats import beat_table
+
+    t = beat_table(x, fs)
+    r = t["sample"].to_numpy(dtype=np.int64)
+    rr = np.diff(r) / fs
+    nan = math.nan
+    if rr.size < 2:
+        return [nan] * 14
+    hr = 60.0 / np.median(rr)
+    rr_cv = rr.std() / rr.mean()
+    rmssd = math.sqrt(np.mean(np.diff(rr) ** 2)) / rr.mean() if rr.size > 2 else nan
+
+    def med(col: str) -> float:
+        v = t[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else nan
+
+    def cv(col: str) -> float:
+        v = t[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        v = v[np.isfinite(v)]
+        return float(v.std() / (abs(v.mean()) + 1e-6)) if v.size > 1 else nan
+
+    lead = t.columns[-1].rsplit("_", 1)[-1]
+    before, after = round(0.25 * fs), round(0.45 * fs)
+    ok = r[(r - before >= 0) & (r + after <= x.size)]
+    if ok.size >= 2:
+        beats = np.stack([x[k - before : k + after] for k in ok])
+        beats = beats - beats.mean(axis=1, keepdims=True)
+        mean = beats.mean(axis=0)
+        corr = [np.corrcoef(b, mean)[0, 1] for b in beats]
+        correlation = float(np.median(corr))
+        residual = float(np.sqrt(np.mean((beats - mean) ** 2)) / (mean.std() + 1e-9))
+    else:
+        correlation = residual = nan
+    return [
+        hr,
+        rr_cv,
+        rmssd,
+        med("pr"),
+        med("qrs"),
+        med("qt"),
+        float(t["p_peak"].notna().mean()),
+        med(f"r_amplitude_{lead}"),
+        med(f"t_amplitude_{lead}"),
+        med(f"qrs_peak_to_peak_{lead}"),
+        cv(f"r_amplitude_{lead}"),
+        cv(f"t_amplitude_{lead}"),
+        correlation,
+        residual,
+    ]
+
+
+def _signal_stats(x: np.ndarray, fs: float) -> list[float]:
+    """Spectrum and amplitude-distribution features of one record."""
+    from scipy import signal, stats
+
+    f, p = signal.welch(x - x.mean(), fs=fs, nperseg=min(x.size, round(2 * fs)))
+    total = p.sum() + 1e-20
+    edges = (0.0, 0.5, 5.0, 15.0, 40.0, np.inf)
+    bands = [float(p[(f >= lo) & (f < hi)].sum() / total) for lo, hi in itertools.pairwise(edges)]
+    q = p / total
+    entropy = float(-(q * np.log(q + 1e-20)).sum() / math.log(q.size))
+    centred = x - np.median(x)
+    sd = float(x.std())
+    return [
+        *bands,
+        entropy,
+        float(stats.skew(x)),
+        float(stats.kurtosis(x)),
+        float(np.mean(np.abs(centred) < 0.02 * (np.ptp(x) + 1e-9))),
+        sd,
+    ]
+
+
+def record_features(x: Any, fs: float) -> np.ndarray:
+    """The :data:`FEATURE_NAMES` features of each record of ``x`` (n_records, n_samples) in mV
+    at ``fs`` Hz (NaN where a feature is undefined, e.g. no P wave found)."""
+    fs = check_fs(fs)
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise InvalidSignalError(f"x must be (n_records, n_samples), got shape {arr.shape}")
+    return np.array([_beat_stats(r, fs) + _signal_stats(r, fs) for r in arr], dtype=np.float64)
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Stratified fold index of every item, seeded."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(y.size, dtype=np.int64)
+    for c in (0, 1):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        fold[idx] = np.arange(idx.size) % k
+    return fold
+
+
+def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """L2-penalised logistic regression by Newton's method on standardised ``x``: returns the
+    weights with the intercept last (not penalised). ``l2`` = 1 / C of scikit-learn."""
+    a = np.hstack([x, np.ones((x.shape[0], 1))])
+    w = np.zeros(a.shape[1])
+    penalty = np.full(a.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a @ w, -30, 30)))
+        grad = a.T @ (p - y) + penalty * w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def _feature_test(feats: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int) -> dict[str, Any]:
+    from .evaluate import auroc
+
+    aucs, score = [], np.zeros(y.size)
+    for j in range(k):
+        tr, te = fold != j, fold == j
+        med = np.nanmedian(feats[tr], axis=0)
+        med = np.where(np.isfinite(med), med, 0.0)
+        a, b = (np.where(np.isfinite(v), v, med) for v in (feats[tr], feats[te]))
+        mean, sd = a.mean(axis=0), a.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        w = logistic_regression((a - mean) / sd, y[tr].astype(np.float64))
+        score[te] = ((b - mean) / sd) @ w[:-1] + w[-1]
+        aucs.append(auroc(y[te], score[te]))
+
+    def median(v: np.ndarray) -> float | None:
+        return float(np.nanmedian(v)) if np.isfinite(v).any() else None
+
+    single: dict[str, dict[str, Any]] = {}
+    own_auc: dict[str, float] = {}
+    for i, name in enumerate(FEATURE_NAMES):
+        v = feats[:, i]
+        ok = np.isfinite(v)
+        own_auc[name] = auroc(y[ok], v[ok]) if len(set(y[ok])) == 2 else math.nan
+        single[name] = {
+            "auc": own_auc[name],
+            "real_median": median(v[y == 0]),
+            "synthetic_median": median(v[y == 1]),
+        }
+
+    def distance(name: str) -> float:
+        auc = own_auc[name]
+        return abs(auc - 0.5) if math.isfinite(auc) else -1.0
+
+    ranked = sorted(FEATURE_NAMES, key=distance, reverse=True)
+    return {
+        "auc": float(np.mean(aucs)),
+        "auc_sd": float(np.std(aucs, ddof=1)),
+        "fold_aucs": [float(a) for a in aucs],
+        "features": single,
+        "giveaways": ranked[:8],
+    }
+
+
+def _cnn_test(
+    x: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, seed: int, epochs: int
+) -> dict[str, Any]:
+    import torch
+
+    from .evaluate import auroc
+    from .torch import create_model, fit, predict
+    from .torch.tasks import Task
+
+    class _Items(torch.utils.data.Dataset):
+        def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+            self.x, self.y = x.astype(np.float32), y.astype(np.int64)
+
+        def __len__(self) -> int:
+            return len(self.x)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return torch.from_numpy(self.x[i][None]), torch.tensor(self.y[i])
+
+    task = Task.classification(("real", "synthetic"))
+    aucs = []
+    for j in range(k):
+        tr = np.flatnonzero(fold != j)
+        inner = _folds(y[tr], 5, seed + j) == 0  # early stopping on an inner fifth
+        torch.manual_seed(seed + j)
+        model = create_model("resnet1d", 1, 2, width=16)
+        fit(
+            model,
+            _Items(x[tr[~inner]], y[tr[~inner]]),
+            _Items(x[tr[inner]], y[tr[inner]]),
+            task,
+            epochs=epochs,
+            batch_size=8,  # small sets: enough steps for batch-norm statistics to settle
+            lr=3e-3,
+            patience=8,
+            seed=seed + j,
+            progress=False,
+        )
+        te = fold == j
+        _, prob = predict(model, _Items(x[te], y[te]), task)
+        aucs.append(auroc(y[te], prob[:, 1]))
+    return {
+        "auc": float(np.mean(aucs)),
+        "auc_sd": float(np.std(aucs, ddof=1)),
+        "fold_aucs": [float(a) for a in aucs],
+    }
+
+
+def realism(
+    real: Any,
+    synthetic: Any,
+    fs: float,
+    *,
+    synthetic_fs: float | None = None,
+    out_fs: float = 250.0,
+    length: float = 10.0,
+    band: tuple[float, float] | None = (0.5, 40.0),
+    classifiers: Sequence[str] = ("features",),
+    folds: int = 5,
+    seed: int = 0,
+    epochs: int = 30,
+) -> dict[str, Any]:
+    """Classifier two-sample test of synthetic against real ECG records (one lead).
+
+    Parameters
+    ----------
+    real, synthetic : array_like, (n_records, n_samples)
+        One lead per record, in mV (e.g. lead II of real sinus-rhythm records and of a
+        generator's output).
+    fs : float
+        Rate of ``real`` (and of ``synthetic`` unless ``synthetic_fs``).
+    out_fs, length : float
+        Both sides are resampled to ``out_fs`` and cut to the first ``length`` seconds.
+    band : (low, high) or None
+        Zero-phase band-pass applied to both sides (ecgfast's filters), so that differences
+        of recording bandwidth alone do not decide the test.
+    classifiers : sequence of {"features", "cnn"}
+    folds : int
+        Stratified cross-validation folds (seeded by ``seed``).
+    epochs : int
+        Most epochs of the CNN (early stopping on an inner split of the training folds).
+
+    Returns
+    -------
+    dict
+        ``n_real``, ``n_synthetic`` and per classifier ``auc`` (mean over folds), ``auc_sd``,
+        ``fold_aucs``; for ``"features"`` also ``features`` (each feature's own AUC and the
+        medians of both sides) and ``giveaways`` (the features furthest from AUC 0.5).
+    """
+    fs = check_fs(fs)
+    folds = check_int(folds, name="folds", low=2, high=100)
+    unknown = set(classifiers) - {"features", "cnn"}
+    if unknown or not classifiers:
+        raise InvalidParameterError(f"classifiers must be among 'features', 'cnn'; got {unknown}")
+    a = _prepare(real, fs, out_fs, length)
+    b = _prepare(synthetic, synthetic_fs or fs, out_fs, length)
+    if min(len(a), len(b)) < folds:
+        raise InvalidParameterError(f"need at least {folds} records on each side")
+    x = np.concatenate([a, b])
+    if band is not None:
+        from .filters import bandpass
+
+        x = bandpass(x, out_fs, band[0], min(band[1], 0.45 * out_fs))
+    y = np.r_[np.zeros(len(a), dtype=np.int64), np.ones(len(b), dtype=np.int64)]
+    fold = _folds(y, folds, seed)
+    out: dict[str, Any] = {"n_real": len(a), "n_synthetic": len(b), "fs": out_fs}
+    if "features" in classifiers:
+        out["features"] = _feature_test(record_features(x, out_fs), y, fold, folds)
+    if "cnn" in classifiers:
+        out["cnn"] = _cnn_test(x, y, fold, folds, seed, epochs)
+    return out

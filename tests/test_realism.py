@@ -1,0 +1,94 @@
+"""ecgfast.evaluate.realism: the classifier two-sample test of synthetic against real ECG."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ecgfast
+from ecgfast.errors import InvalidParameterError, InvalidSignalError
+from ecgfast.evaluate import realism
+from ecgfast.realism import FEATURE_NAMES, record_features
+
+
+def _lead_ii(n: int, seed: int, **kw) -> np.ndarray:
+    return ecgfast.synthesize(n, fs=250, duration=10, leads="II", seed=seed, **kw).signals[:, 0]
+
+
+class TestRealism:
+    def test_same_generator_is_indistinguishable(self):
+        res = realism(_lead_ii(40, 1), _lead_ii(40, 2), 250.0, seed=3)
+        assert res["n_real"] == res["n_synthetic"] == 40
+        assert 0.25 < res["features"]["auc"] < 0.75
+        assert len(res["features"]["fold_aucs"]) == 5
+
+    def test_different_sources_are_told_apart_and_the_giveaway_named(self):
+        calm = _lead_ii(30, 1, hr=(55, 70))
+        fast = _lead_ii(30, 2, hr=(120, 150))
+        res = realism(calm, fast, 250.0)
+        assert res["features"]["auc"] > 0.95
+        top = res["features"]["giveaways"][:3]
+        assert "hr" in top
+        hr = res["features"]["features"]["hr"]
+        assert hr["real_median"] < 75 < 115 < hr["synthetic_median"]
+
+    def test_rates_and_lengths_are_brought_together(self):
+        a = ecgfast.synthesize(12, fs=500, duration=12, leads="II", seed=1).signals[:, 0]
+        b = ecgfast.synthesize(12, fs=360, duration=10, leads="II", seed=2).signals[:, 0]
+        res = realism(a, b, 500.0, synthetic_fs=360.0, folds=3, length=10.0)
+        assert res["fs"] == 250.0 and np.isfinite(res["features"]["auc"])
+
+    def test_record_features(self):
+        x = _lead_ii(3, 4, hr=60, hrv=0)
+        f = record_features(x, 250.0)
+        assert f.shape == (3, len(FEATURE_NAMES))
+        hr = f[:, FEATURE_NAMES.index("hr")]
+        np.testing.assert_allclose(hr, 60, atol=1.5)
+        bands = [n for n in FEATURE_NAMES if n.startswith("power_")]
+        np.testing.assert_allclose(
+            f[:, [FEATURE_NAMES.index(n) for n in bands]].sum(axis=1), 1, atol=1e-9
+        )
+
+    @pytest.mark.parametrize(
+        "kwargs,exc",
+        [
+            ({"classifiers": ("svm",)}, InvalidParameterError),
+            ({"folds": 1}, InvalidParameterError),
+            ({"folds": 50}, InvalidParameterError),
+            ({"length": 30.0}, InvalidSignalError),
+        ],
+    )
+    def test_bad_arguments(self, kwargs, exc):
+        with pytest.raises(exc):
+            realism(_lead_ii(10, 1), _lead_ii(10, 2), 250.0, **kwargs)
+
+    def test_bad_signals(self):
+        x = _lead_ii(10, 1)
+        bad = x.copy()
+        bad[0, 10] = np.nan
+        with pytest.raises(InvalidSignalError):
+            realism(bad, x, 250.0)
+        with pytest.raises(InvalidSignalError):
+            realism(x[0], x, 250.0)
+
+    def test_cnn_classifier(self):
+        pytest.importorskip("torch")
+        sinus = _lead_ii(32, 1, noise=0)
+        # the same generator, three times the amplitude: a CNN sees it at once
+        loud = 3.0 * _lead_ii(32, 2, noise=0)
+        res = realism(sinus, loud, 250.0, classifiers=("cnn",), folds=2, epochs=15, out_fs=50.0)
+        assert res["cnn"]["auc"] > 0.9 and len(res["cnn"]["fold_aucs"]) == 2
+
+
+def test_logistic_regression_is_at_its_optimum():
+    from ecgfast.realism import logistic_regression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = (x @ [1.0, -2.0, 0.5, 0.0] + rng.normal(size=300) > 0).astype(float)
+    w = logistic_regression(x, y, l2=1.0)
+    a = np.hstack([x, np.ones((300, 1))])
+    p = 1 / (1 + np.exp(-a @ w))
+    grad = a.T @ (p - y) + np.r_[w[:-1], 0.0]
+    assert np.abs(grad).max() < 1e-6
+    assert w[1] < -1 < 1 < w[0]  # the signs and sizes of the true weights
