@@ -126,7 +126,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
     cfg = BeatExperiment(
         **_pick(
             args,
-            "model width epochs batch_size lr patience folds val_fraction beats ensemble "
+            "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
             "pretrain_records pretrain_epochs pretrain_seed policy backbone_lr_factor",
         ),
         calibrate=not args.no_calibrate,
@@ -373,6 +373,7 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--leads", default=",".join(d.leads), help="comma list; 'V' = first precordial lead"
     )
+    p.add_argument("--fs", type=float, default=d.fs, help="resample to this rate (Hz)")
     p.add_argument("--before", type=float, default=d.window[0], help="window before beat, s")
     p.add_argument("--after", type=float, default=d.window[1], help="window after the beat, s")
     p.add_argument("--no-template", action="store_true", help="no beat-minus-median channel")

@@ -71,7 +71,7 @@ PVC_PATTERNS = ("isolated", "couplets", "bigeminy", "trigeminy")
 #: plausibility limits, outside which InvalidParameterError is raised). Intervals in ms, HR in
 #: bpm; the noise sources' amplitudes in mV (mild, as in a decent resting recording).
 PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = {
-    "hr": ((50.0, 110.0), (20.0, 250.0)),
+    "hr": ((50.0, 95.0), (20.0, 250.0)),
     "hrv": ((10.0, 50.0), (0.0, 300.0)),
     "pr": ((120.0, 200.0), (60.0, 400.0)),
     "qrs": ((70.0, 110.0), (40.0, 250.0)),

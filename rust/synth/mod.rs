@@ -251,20 +251,23 @@ impl RecordModel {
             },
         };
 
-        // Morphology (Frank axes: X left, Y inferior, Z posterior).
+        // Morphology (Frank axes: X left, Y inferior, Z posterior). Ranges set so that lead II
+        // of sinus records matches LUDB's sinus records 1-100 (R 0.3-0.85 mV, QRS
+        // peak-to-peak 0.6-0.9 mV, T 0-0.3 mV between their 10th and 90th percentiles;
+        // benches/realism.py).
         let onset_fraction = rng.between(0.40, 0.48);
         let p_duration = rng.between(0.080, 0.115).min(0.75 * pr);
-        let qrs_axis = rng.between(-20.0, 85.0);
+        let qrs_axis = rng.between(0.0, 80.0);
         let r_elev = rng.between(-5.0, 35.0);
-        let r_amp = rng.between(0.6, 1.6);
+        let r_amp = rng.between(0.6, 1.2);
         let q_rel = rng.between(0.06, 0.18);
-        let s_rel = rng.between(0.25, 0.6);
+        let s_rel = rng.between(0.1, 0.4);
         let p_axis = rng.between(35.0, 75.0);
         let p_elev = rng.between(-25.0, 25.0);
-        let p_amp = rng.between(0.10, 0.25);
+        let p_amp = rng.between(0.08, 0.2);
         let t_axis = qrs_axis + rng.between(-35.0, 35.0);
         let t_elev = rng.between(-40.0, 0.0);
-        let t_amp = rng.between(0.15, 0.45);
+        let t_amp = rng.between(0.06, 0.26);
         let tpe_fraction = rng.between(0.20, 0.26);
         let t1_ratio = rng.between(0.3, 0.6);
         let q_dir = unit(rng.between(150.0, 230.0), rng.between(-60.0, -30.0));

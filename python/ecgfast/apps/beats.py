@@ -49,6 +49,7 @@ class BeatExperiment:
     model: str = "resnet1d"
     width: int = 16
     leads: tuple[str, ...] = ("MLII",)
+    fs: float | None = None
     window: tuple[float, float] = (0.25, 0.45)
     features: tuple[str, ...] = BEAT_FEATURES
     template: bool = True
@@ -283,7 +284,9 @@ def run_beat_experiment(
     overlap = {patient_of(r) for r in train_records} & {patient_of(r) for r in test_records}
     if overlap:
         raise InvalidParameterError(f"patients {sorted(overlap)} are in both train and test")
-    inputs = {k: getattr(cfg, k) for k in ("window", "leads", "features", "template", "beats")}
+    inputs = {
+        k: getattr(cfg, k) for k in ("window", "fs", "leads", "features", "template", "beats")
+    }
     beats = MITBIHBeats(root, train_records + test_records, classes=CLASSES, **inputs)
     say(f"{len(beats)} beats of {beats.meta['record'].nunique()} records: {beats.class_counts()}")
     counts = beats.record_class_counts()
