@@ -427,3 +427,15 @@ class TestBeatDatasetAndProtocol:
         assert "pretrained - scratch" in (tmp_path / "beats.md").read_text()
         pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
         assert set(pred["init"]) == {"scratch", "pretrained"}
+
+    def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
+        pytest.importorskip("torch")
+        from ecgfast.cli import main
+
+        args = ["beats", "--train-records", "DS1", "--test-records", "DS2", "--out", str(tmp_path)]
+        # de Chazal's split puts 201 and 202 (one man) on both sides: explicit opt-in only
+        assert main(args) != 0
+        assert "--allow-shared-patients" in capsys.readouterr().err
+        # DS2 records are not shipped: asking for them is a clear error, not a silent subset
+        assert main([*args, "--allow-shared-patients"]) != 0
+        assert "100" in capsys.readouterr().err

@@ -138,11 +138,18 @@ def cmd_beats(args: argparse.Namespace) -> int:
         focal_gamma=args.focal_gamma,
     )
     from ._data import SHIPPED_MITDB
-    from .beatdata import DS1
+    from .beatdata import DS1, DS2
+
+    def expand(records: list[str] | None) -> list[str]:
+        named = {"DS1": DS1, "DS2": DS2}
+        return [r for token in records or [] for r in named.get(token, (token,))]
 
     root = Path(args.root) if args.root else SHIPPED_MITDB
-    train = args.train_records or [r for r in DS1 if (root / f"{r}.hea").exists()]
-    report = run_beat_experiment(root, train, args.test_records, config=cfg, out=args.out)
+    train = expand(args.train_records) or [r for r in DS1 if (root / f"{r}.hea").exists()]
+    test = expand(args.test_records)
+    report = run_beat_experiment(
+        root, train, test, config=cfg, out=args.out, allow_shared_patients=args.allow_shared_patients
+    )
     from .apps.beats import markdown
 
     print(markdown(report))
@@ -364,9 +371,22 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     d = BeatExperiment()  # one source for the defaults
     p.add_argument("--root", default=None, help="MIT-BIH folder (default: shipped records)")
     p.add_argument(
-        "--train-records", nargs="+", default=None, help="default: the DS1 records in --root"
+        "--train-records",
+        nargs="+",
+        default=None,
+        help="record names, or DS1 / DS2 (de Chazal's halves); default: the DS1 records in --root",
     )
-    p.add_argument("--test-records", nargs="*", default=None, help="default: cross-validation")
+    p.add_argument(
+        "--test-records",
+        nargs="*",
+        default=None,
+        help="record names or DS1 / DS2; default: patient-wise cross-validation",
+    )
+    p.add_argument(
+        "--allow-shared-patients",
+        action="store_true",
+        help="allow a patient on both sides (de Chazal's DS1/DS2 has 201 and 202, one man)",
+    )
     p.add_argument("--folds", type=int, default=d.folds, help="patient folds, no --test-records")
     p.add_argument("--model", default=d.model, choices=MODEL_NAMES)
     p.add_argument("--width", type=int, default=d.width, help="resnet1d channels")

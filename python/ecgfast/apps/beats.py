@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -261,9 +262,13 @@ def run_beat_experiment(
     config: BeatExperiment | None = None,
     out: str | Path | None = None,
     say: Any = print,
+    allow_shared_patients: bool = False,
 ) -> dict[str, Any]:
     """Train (from scratch, and from synthetic pretraining when ``pretrain_records``) and
     score on held-out patients (see the module docstring).
+
+    ``allow_shared_patients`` lets a patient be on both sides (only to reproduce a published
+    split that does so), reported in ``shared_patients``.
 
     Returns the report (also written to ``out/beats.json`` and ``out/beats.md``): per
     initialisation and seed the pooled :func:`ecgfast.evaluate.beat_classification` figures
@@ -282,8 +287,14 @@ def run_beat_experiment(
     train_records = [str(r) for r in train_records]
     test_records = [str(r) for r in (test_records or [])]
     overlap = {patient_of(r) for r in train_records} & {patient_of(r) for r in test_records}
+    if overlap and not allow_shared_patients:
+        raise InvalidParameterError(
+            f"patients {sorted(overlap)} are in both train and test (de Chazal's DS1/DS2 split "
+            "has 201 in DS1 and 202, the same man, in DS2: pass allow_shared_patients=True, "
+            "--allow-shared-patients, to reproduce it as published)"
+        )
     if overlap:
-        raise InvalidParameterError(f"patients {sorted(overlap)} are in both train and test")
+        warnings.warn(f"patients {sorted(overlap)} are on both sides", stacklevel=2)
     inputs = {
         k: getattr(cfg, k) for k in ("window", "fs", "leads", "features", "template", "beats")
     }
@@ -308,6 +319,7 @@ def run_beat_experiment(
         "protocol": "train/test" if test_records else f"{cfg.folds}-fold patient CV",
         "train_records": train_records,
         "test_records": test_records,
+        "shared_patients": sorted(overlap),
         "config": asdict(cfg),
         "class_counts": beats.class_counts(),
         "skipped": beats.skipped,
