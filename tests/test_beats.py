@@ -396,37 +396,36 @@ class TestBeatDatasetAndProtocol:
         pytest.importorskip("torch")
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
 
-        cfg = BeatExperiment(epochs=1, folds=2, pretrain_records=8, pretrain_epochs=1)
+        cfg = BeatExperiment(
+            epochs=1, folds=2, pretrain_records=8, pretrain_epochs=1, fractions=(1.0, 0.2), fs=120.0
+        )
         report = run_beat_experiment(
             SHIPPED_MITDB, ["101", "119", "208", "209"], config=cfg, out=tmp_path, say=None
         )
-        assert set(report["summary"]) == {"scratch", "pretrained"}
+        arms = ["scratch 100%", "pretrained 100%", "scratch 20%", "pretrained 20%"]
+        assert list(report["summary"]) == arms
         folds = report["folds"]
-        scratch = [
-            (f["seed"], f["fold"], f["test_records"], f["val_records"])
-            for f in folds
-            if f["init"] == "scratch"
-        ]
-        pre = [
-            (f["seed"], f["fold"], f["test_records"], f["val_records"])
-            for f in folds
-            if f["init"] == "pretrained"
-        ]
-        assert scratch == pre  # the same patients, splits and seeds
-        d = report["paired"]["macro_f1"]
+
+        def arm(name):
+            return [f for f in folds if f["arm"] == name]
+
+        def where(rows):
+            return [(f["seed"], f["fold"], f["test_records"], f["val_records"]) for f in rows]
+
+        assert where(arm("scratch 20%")) == where(arm("pretrained 20%"))  # the same patients
+        d = report["paired"]["20%"]["macro_f1"]
         pairs = [
             p["macro_f1"] - s["macro_f1"]
-            for p, s in zip(
-                [f for f in folds if f["init"] == "pretrained"],
-                [f for f in folds if f["init"] == "scratch"],
-                strict=True,
-            )
+            for p, s in zip(arm("pretrained 20%"), arm("scratch 20%"), strict=True)
         ]
         assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(pairs))
         assert report["pretraining"]["records"] == 8
         assert "pretrained - scratch" in (tmp_path / "beats.md").read_text()
         pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
         assert set(pred["init"]) == {"scratch", "pretrained"}
+        # a fifth of the labels for training, but every test beat is scored
+        sizes = pred.groupby("arm").size()
+        assert sizes["scratch 20%"] == sizes["scratch 100%"] == sizes["pretrained 20%"]
 
     def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
         pytest.importorskip("torch")

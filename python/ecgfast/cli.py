@@ -127,7 +127,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         **_pick(
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
-            "pretrain_records pretrain_epochs pretrain_seed policy backbone_lr_factor",
+            "pretrain_records pretrain_epochs pretrain_seed policy backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
         leads=tuple(args.leads.split(",")),
@@ -148,7 +148,12 @@ def cmd_beats(args: argparse.Namespace) -> int:
     train = expand(args.train_records) or [r for r in DS1 if (root / f"{r}.hea").exists()]
     test = expand(args.test_records)
     report = run_beat_experiment(
-        root, train, test, config=cfg, out=args.out, allow_shared_patients=args.allow_shared_patients
+        root,
+        train,
+        test,
+        config=cfg,
+        out=args.out,
+        allow_shared_patients=args.allow_shared_patients,
     )
     from .apps.beats import markdown
 
@@ -421,6 +426,12 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         type=int,
         default=d.pretrain_records,
         help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument(
+        "--fractions",
+        type=_float_list,
+        default=d.fractions,
+        help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
     )
     p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
     p.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed)

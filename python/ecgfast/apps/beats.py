@@ -71,6 +71,7 @@ class BeatExperiment:
     pretrain_seed: int = 0
     policy: str = "full"
     backbone_lr_factor: float = 1.0
+    fractions: tuple[float, ...] = (1.0,)
 
 
 def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
@@ -117,11 +118,13 @@ def _fit_member(
     cfg: BeatExperiment,
     seed: int,
     pretrained: Any = None,
+    fraction: float = 1.0,
 ):
-    """One model: ``inner`` split into fitting and early-stopping patients (by ``seed``),
-    trained from scratch or from the ``pretrained`` state (with ``cfg.policy``); returns the
-    model, the early-stopping patients' records, labels and probabilities (out of sample for
-    this model), and the best epoch."""
+    """One model: ``inner`` split into fitting and early-stopping patients (by ``seed``), a
+    class-stratified ``fraction`` of each one's beats kept (the labelled budget), trained from
+    scratch or from the ``pretrained`` state (with ``cfg.policy``); returns the model, the
+    early-stopping patients' records, labels and probabilities (out of sample for this model),
+    and the best epoch."""
     from ..torch import predict
     from ..torch.real import patient_split
     from ..torch.tasks import Task
@@ -129,7 +132,8 @@ def _fit_member(
     fit_recs, val_recs = patient_split(
         inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
     )
-    tr, va = beats.subset(fit_recs), beats.subset(val_recs)
+    tr = beats.subset(fit_recs, fraction=fraction, seed=seed)
+    va = beats.subset(val_recs, fraction=fraction, seed=seed)
     model = _new_model(cfg, tr.x.shape[1], seed)
     options: dict[str, Any] = {}
     if pretrained is not None:
@@ -192,6 +196,7 @@ def _fit_and_predict(
     cfg: BeatExperiment,
     seed: int,
     pretrained: Any = None,
+    fraction: float = 1.0,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """``cfg.ensemble`` models on ``inner`` (each with its own early-stopping patients), their
     mean probabilities on ``held_out``, shifted by the decision offsets fitted on the
@@ -205,7 +210,7 @@ def _fit_and_predict(
     info: dict[str, Any] = {"val_records": [], "best_epoch": []}
     for j in range(cfg.ensemble):
         model, val_recs, vy, vp, best = _fit_member(
-            beats, inner, counts, cfg, seed * cfg.ensemble + j, pretrained
+            beats, inner, counts, cfg, seed * cfg.ensemble + j, pretrained, fraction
         )
         prob += predict(model, te, Task.classification(CLASSES))[1] / cfg.ensemble
         val_y.append(vy)
@@ -309,9 +314,8 @@ def run_beat_experiment(
     pretraining = None
     if cfg.pretrain_records:
         inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say)
-    bar = tqdm(
-        total=len(inits) * len(plan) * len(cfg.seeds), desc="beat classification", disable=quiet
-    )
+    n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
+    bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
     runs, folds_out, predictions = _train_and_score(beats, counts, plan, inits, cfg, bar)
     bar.close()
     report = {
@@ -327,12 +331,12 @@ def run_beat_experiment(
         "runs": runs,
         "folds": folds_out,
         "summary": {
-            init: _report_summary(
-                [r for r in runs if r["init"] == init],
-                [f for f in folds_out if f["init"] == init],
+            arm: _report_summary(
+                [r for r in runs if r["arm"] == arm],
+                [f for f in folds_out if f["arm"] == arm],
                 bool(test_records),
             )
-            for init in inits
+            for arm in dict.fromkeys(r["arm"] for r in runs)
         },
         "paired": _paired(folds_out, runs, bool(test_records)) if pretraining else None,
     }
@@ -356,21 +360,25 @@ def _train_and_score(
     runs: list[dict] = []
     folds_out: list[dict] = []
     predictions: list[Any] = []
-    for init, state in inits.items():
+    arms = [(init, state, f) for f in cfg.fractions for init, state in inits.items()]
+    for init, state, fraction in arms:
+        tag = {"arm": f"{init} {fraction:.0%}", "init": init, "fraction": fraction}
         for seed in cfg.seeds:
             truth, probs = [], []
             for k, inner, held_out in plan:
-                te, p, info = _fit_and_predict(beats, inner, held_out, counts, cfg, seed, state)
+                te, p, info = _fit_and_predict(
+                    beats, inner, held_out, counts, cfg, seed, state, fraction
+                )
                 truth.append(te.labels)
                 probs.append(p)
-                predictions.append(_predictions(te, p, seed, k).assign(init=init))
+                predictions.append(_predictions(te, p, seed, k).assign(**tag))
                 m = beat_classification(te.labels, p, CLASSES)
                 folds_out.append(
-                    {"init": init, "seed": seed, "fold": k, "test_records": held_out, **info, **m}
+                    {**tag, "seed": seed, "fold": k, "test_records": held_out, **info, **m}
                 )
                 bar.update()
             pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
-            runs.append({"init": init, "seed": seed, **pooled})
+            runs.append({**tag, "seed": seed, **pooled})
     return runs, folds_out, predictions
 
 
@@ -382,12 +390,26 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     check_int(cfg.pretrain_epochs, name="pretrain_epochs", low=1, high=1000)
     if not cfg.seeds:
         raise InvalidParameterError("seeds must not be empty")
+    if not cfg.fractions or not all(0 < f <= 1 for f in cfg.fractions):
+        raise InvalidParameterError(f"fractions must be in (0, 1], got {cfg.fractions}")
     return cfg
 
 
 def _paired(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
-    """Pretrained - scratch macro-F1 on the same (seed, fold) pairs (per seed for a
-    train/test split): mean, sd, n and the 95 % t interval of the mean."""
+    """Per label fraction: pretrained - scratch on the same (seed, fold) pairs (per seed for a
+    train/test split): mean, sd, n and the 95 % t interval of the mean, for macro-F1 and the
+    F1 of S, V, F."""
+    out = {}
+    for fraction in dict.fromkeys(r["fraction"] for r in runs):
+        out[f"{fraction:.0%}"] = _paired_at(
+            [f for f in folds if f["fraction"] == fraction],
+            [r for r in runs if r["fraction"] == fraction],
+            has_test,
+        )
+    return out
+
+
+def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
     from scipy import stats
 
     rows = runs if has_test else folds
@@ -460,9 +482,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"beats: {report['class_counts']}",
         "",
     ]
-    for init, summary in report["summary"].items():
-        first = next(r for r in report["runs"] if r["init"] == init)
-        lines += [f"## {init}", "", "| class | Se | +P | F1 | beats |", "|---|---|---|---|---|"]
+    for arm, summary in report["summary"].items():
+        first = next(r for r in report["runs"] if r["arm"] == arm)
+        lines += [f"## {arm}", "", "| class | Se | +P | F1 | beats |", "|---|---|---|---|---|"]
         for c in CLASSES:
             m = first["per_class"][c]
             lines.append(
@@ -478,12 +500,13 @@ def markdown(report: dict[str, Any]) -> str:
             parts = ", ".join(f"{k} {_fmt(v)}" for k, v in stats.items())
             lines.append(f"- {scope.replace('_', ' ')}: {parts}")
         lines.append("")
-    if report.get("paired"):
-        lines += ["## pretrained - scratch (paired)", ""]
-        for metric, d in report["paired"].items():
+    for fraction, paired in (report.get("paired") or {}).items():
+        lines += [f"## pretrained - scratch (paired), {fraction} of the labels", ""]
+        for metric, d in paired.items():
             ci = d.get("ci95")
             interval = f", 95 % interval [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
             lines.append(f"- {metric}: {d['mean']:+.3f} (n = {d['n']}){interval}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -495,10 +518,10 @@ def _plot_confusion(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    inits = list(report["summary"])
-    fig, axes = plt.subplots(1, len(inits), figsize=(4.2 * len(inits), 3.8), squeeze=False)
-    for ax, init in zip(axes[0], inits, strict=True):
-        run = next(r for r in report["runs"] if r["init"] == init)
+    arms = list(report["summary"])
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 3.8), squeeze=False)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        run = next(r for r in report["runs"] if r["arm"] == arm)
         cm = np.asarray(run["confusion"], dtype=np.float64)
         rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
@@ -512,7 +535,7 @@ def _plot_confusion(report: dict[str, Any], path: Path) -> None:
         ax.set_yticks(range(len(CLASSES)), CLASSES)
         ax.set_xlabel("predicted")
         ax.set_ylabel("annotated")
-        ax.set_title(f"{init}, {report['protocol']}: macro-F1 {run['macro_f1']:.3f}", fontsize=9)
+        ax.set_title(f"{arm}, {report['protocol']}: macro-F1 {run['macro_f1']:.3f}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
