@@ -76,28 +76,14 @@ fn limb_identities_hold_exactly() {
 
 #[test]
 fn fixed_intervals_are_honoured() {
-    let b = bounds(
-        4,
-        [
-            (72.0, 72.0),
-            (0.0, 0.0),
-            (160.0, 160.0),
-            (96.0, 96.0),
-            (400.0, 400.0),
-            (400.0, 400.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-        ],
-    );
+    let mut b = default_bounds(4);
+    // hr, hrv, pr, qrs, qt, qtc fixed; no noise
+    for (p, v) in [72.0, 0.0, 160.0, 96.0, 400.0, 400.0, 0.0, 0.0, 0.0, 0.0]
+        .into_iter()
+        .enumerate()
+    {
+        b.slice_mut(ndarray::s![.., p, ..]).fill(v);
+    }
     let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
     for lab in out.beats.labels.outer_iter() {
         assert!((lab[0] - 72.0).abs() < 1e-9, "hr {}", lab[0]);

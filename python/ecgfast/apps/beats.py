@@ -111,20 +111,32 @@ def _train(model: Any, tr: Any, va: Any, cfg: BeatExperiment, seed: int, **fit_o
     return fit(model, tr, va, task, seed=seed, progress=False, **{**training, **fit_options})
 
 
+@dataclass(frozen=True)
+class _Arm:
+    """One arm of the comparison: how models start (``state``: pretrained weights or None for
+    scratch) and the labelled fraction of the training beats they see."""
+
+    init: str = "scratch"
+    state: Any = None
+    fraction: float = 1.0
+
+    @property
+    def tag(self) -> dict[str, Any]:
+        return {
+            "arm": f"{self.init} {self.fraction:.0%}",
+            "init": self.init,
+            "fraction": self.fraction,
+        }
+
+
 def _fit_member(
-    beats: Any,
-    inner: list[str],
-    counts: Any,
-    cfg: BeatExperiment,
-    seed: int,
-    pretrained: Any = None,
-    fraction: float = 1.0,
+    beats: Any, inner: list[str], counts: Any, cfg: BeatExperiment, seed: int, arm: _Arm
 ):
     """One model: ``inner`` split into fitting and early-stopping patients (by ``seed``), a
-    class-stratified ``fraction`` of each one's beats kept (the labelled budget), trained from
-    scratch or from the ``pretrained`` state (with ``cfg.policy``); returns the model, the
-    early-stopping patients' records, labels and probabilities (out of sample for this model),
-    and the best epoch."""
+    class-stratified ``arm.fraction`` of each one's beats kept (the labelled budget), trained
+    from scratch or from the pretrained ``arm.state`` (with ``cfg.policy``); returns the model,
+    the early-stopping patients' records, labels and probabilities (out of sample for this
+    model), and the best epoch."""
     from ..torch import predict
     from ..torch.real import patient_split
     from ..torch.tasks import Task
@@ -132,12 +144,12 @@ def _fit_member(
     fit_recs, val_recs = patient_split(
         inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
     )
-    tr = beats.subset(fit_recs, fraction=fraction, seed=seed)
-    va = beats.subset(val_recs, fraction=fraction, seed=seed)
+    tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
+    va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
     model = _new_model(cfg, tr.x.shape[1], seed)
     options: dict[str, Any] = {}
-    if pretrained is not None:
-        model.load_state_dict(pretrained)
+    if arm.state is not None:
+        model.load_state_dict(arm.state)
         options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
     result = _train(model, tr, va, cfg, seed, **options)
     _, val_prob = predict(model, va, Task.classification(CLASSES))
@@ -190,27 +202,27 @@ def pretrain_on_synthetic_beats(
 
 def _fit_and_predict(
     beats: Any,
-    inner: list[str],
-    held_out: list[str],
+    where: tuple[list[str], list[str]],
     counts: Any,
     cfg: BeatExperiment,
     seed: int,
-    pretrained: Any = None,
-    fraction: float = 1.0,
+    arm: _Arm,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """``cfg.ensemble`` models on ``inner`` (each with its own early-stopping patients), their
-    mean probabilities on ``held_out``, shifted by the decision offsets fitted on the
-    early-stopping patients when ``cfg.calibrate``."""
+    """``cfg.ensemble`` models on the training records of ``where = (inner, held_out)``
+    (each with its own early-stopping patients), their mean probabilities on ``held_out``,
+    shifted by the decision offsets fitted on the early-stopping patients when
+    ``cfg.calibrate``."""
     from ..torch import predict
     from ..torch.tasks import Task
 
+    inner, held_out = where
     te = beats.subset(held_out)
     prob = np.zeros((len(te), len(CLASSES)))
     val_y, val_p = [], []
     info: dict[str, Any] = {"val_records": [], "best_epoch": []}
     for j in range(cfg.ensemble):
         model, val_recs, vy, vp, best = _fit_member(
-            beats, inner, counts, cfg, seed * cfg.ensemble + j, pretrained, fraction
+            beats, inner, counts, cfg, seed * cfg.ensemble + j, arm
         )
         prob += predict(model, te, Task.classification(CLASSES))[1] / cfg.ensemble
         val_y.append(vy)
@@ -360,15 +372,13 @@ def _train_and_score(
     runs: list[dict] = []
     folds_out: list[dict] = []
     predictions: list[Any] = []
-    arms = [(init, state, f) for f in cfg.fractions for init, state in inits.items()]
-    for init, state, fraction in arms:
-        tag = {"arm": f"{init} {fraction:.0%}", "init": init, "fraction": fraction}
+    arms = [_Arm(init, state, f) for f in cfg.fractions for init, state in inits.items()]
+    for arm in arms:
+        tag = arm.tag
         for seed in cfg.seeds:
             truth, probs = [], []
             for k, inner, held_out in plan:
-                te, p, info = _fit_and_predict(
-                    beats, inner, held_out, counts, cfg, seed, state, fraction
-                )
+                te, p, info = _fit_and_predict(beats, (inner, held_out), counts, cfg, seed, arm)
                 truth.append(te.labels)
                 probs.append(p)
                 predictions.append(_predictions(te, p, seed, k).assign(**tag))
