@@ -117,6 +117,41 @@ class TestSyntheticECG:
             SyntheticECG(4, **SMALL)[4]
 
 
+class TestSyntheticDiagnoses:
+    def test_targets_follow_the_generator_and_stay_binary(self):
+        kw = dict(rhythm={"af": 0.5}, conduction={"lbbb": 0.3, "rbbb": 0.3}, **SMALL)
+        ds = SyntheticECG(16, targets=("hr", "AF", "LBBB", "RBBB", "CD"), seed=2, **kw)
+        b = ecgfast.synthesize(16, seed=2, **kw)
+        y = np.stack([ds[i][1].numpy() for i in range(16)])
+        np.testing.assert_array_equal(y[:, 1], b.labels["param_af"].to_numpy())
+        np.testing.assert_array_equal(y[:, 2], (b.labels["param_conduction"] == 1).to_numpy())
+        np.testing.assert_array_equal(y[:, 4], b.labels["CD"].to_numpy())
+        assert set(np.unique(y[:, 1:])) <= {0.0, 1.0}  # not standardised
+        assert abs(y[:, 0].mean()) < 1.5  # hr is
+
+    def test_a_multilabel_model_learns_them(self):
+        from ecgfast.torch import Task, fit, predict
+
+        kw = dict(
+            targets=("AF", "LBBB", "RBBB"),
+            leads=["II", "V1"],
+            rhythm={"af": 0.5},
+            conduction={"lbbb": 0.3, "rbbb": 0.3},
+            **SMALL,
+        )
+        tr, va = SyntheticECG(384, seed=1, **kw), SyntheticECG(96, seed=2, **kw)
+        task = Task.multilabel(("AF", "LBBB", "RBBB"))
+        torch.manual_seed(0)
+        model = create_model("resnet1d", 2, 3, width=16)
+        fit(model, tr, va, task, epochs=4, batch_size=32, lr=3e-3, seed=0, progress=False)
+        y, p = predict(model, va, task)
+        from ecgfast.evaluate import auroc
+
+        aucs = [auroc(y[:, k], p[:, k]) for k in range(3)]
+        # bundle-branch blocks are plain in V1 at once; AF (5 beats, 100 Hz) takes longer
+        assert aucs[0] > 0.7 and min(aucs[1:]) > 0.95
+
+
 class TestSyntheticBeats:
     def test_windows_and_beat_targets(self):
         ds = SyntheticBeats(6, window=0.8, beats_per_record=4, seed=1, scaler=None, **SMALL)

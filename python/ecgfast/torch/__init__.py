@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .datasets import (
     BEAT_TARGETS,
+    DIAGNOSES,
     TARGETS,
     BlockBatchSampler,
     ShardDataset,
@@ -52,6 +53,7 @@ __all__ = [
     "AAMI_MAP",
     "BALANCING",
     "BEAT_TARGETS",
+    "DIAGNOSES",
     "DS1",
     "DS2",
     "MODELS",

@@ -29,16 +29,38 @@ from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normaliz
 
 __all__ = [
     "BEAT_TARGETS",
+    "DIAGNOSES",
     "TARGETS",
     "BlockBatchSampler",
     "ShardDataset",
     "SyntheticBeats",
     "SyntheticECG",
     "TargetScaler",
+    "record_targets",
 ]
 
-#: Record-level targets (columns of ``SynthBatch.labels``; ms, HR in bpm).
+#: Record-level regression targets (columns of ``SynthBatch.labels``; ms, HR in bpm).
 TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia")
+#: Record-level 0/1 diagnosis targets of synthetic records (never standardised): atrial
+#: fibrillation, left / right bundle-branch block, premature atrial / ventricular beats present,
+#: and the PTB-XL superclasses NORM and CD.
+DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "NORM", "CD")
+
+
+def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The columns ``names`` (:data:`TARGETS` and :data:`DIAGNOSES`) of synthetic record labels
+    as a float array (diagnoses 0/1)."""
+    derived = {
+        "AF": labels["param_af"] > 0,
+        "LBBB": labels["param_conduction"] == 1,
+        "RBBB": labels["param_conduction"] == 2,
+        "PAC": labels["n_pac"] > 0,
+        "PVC": labels["n_pvc"] > 0,
+    }
+    cols = [derived[n] if n in derived else labels[n] for n in names]
+    return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+
+
 #: Beat-level targets of :class:`SyntheticBeats` (this beat's intervals, local HR from its RR).
 BEAT_TARGETS = ("hr", "pr", "qrs", "qt")
 
@@ -172,6 +194,9 @@ class _RecordDataset(Dataset):
             return
         _, y = self._load(0, m)
         self.scaler = TargetScaler.fit(self.targets, y)
+        binary = np.isin(self.targets, DIAGNOSES)
+        if binary.any():  # 0/1 targets stay 0/1 (for a BCE loss)
+            self.scaler.mean[binary], self.scaler.std[binary] = 0.0, 1.0
 
     def _finish(self, i: int, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if self.crop is not None:
@@ -226,10 +251,11 @@ class SyntheticECG(_RecordDataset):
     n : int
         Number of records (the dataset's length).
     targets : sequence of str or comma-separated str
-        Label columns to regress (:data:`TARGETS`).
+        Label columns to regress (:data:`TARGETS`) and/or 0/1 diagnoses (:data:`DIAGNOSES`,
+        for a multi-label task; never standardised).
     seed : int
         Stream seed (use different seeds for train and validation sets).
-    leads, fs, duration, hr, pr, qrs, qt, qtc, hrv, noise, method
+    leads, fs, duration, hr, pr, qrs, qt, qtc, hrv, noise, method, rhythm, ectopy, conduction
         Passed to :func:`ecgfast.synthesize` (``fs`` is the model's sampling rate: records are
         generated at it, no resampling).
     normalize : {"zscore", "minmax", None}
@@ -257,7 +283,13 @@ class SyntheticECG(_RecordDataset):
         **synth_params: Any,
     ) -> None:
         super().__init__(
-            n, targets, TARGETS, normalize=normalize, crop=crop, transform=transform, seed=seed
+            n,
+            targets,
+            TARGETS + DIAGNOSES,
+            normalize=normalize,
+            crop=crop,
+            transform=transform,
+            seed=seed,
         )
         for bad in ("start", "seed"):
             synth_params.pop(bad, None)
@@ -270,7 +302,7 @@ class SyntheticECG(_RecordDataset):
 
     def _load(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         b = _synth.synthesize(stop - start, seed=self.seed, start=start, **self.synth_params)
-        return b.signals, b.labels[list(self.targets)].to_numpy(dtype=np.float64)
+        return b.signals, record_targets(b.labels, self.targets)
 
 
 class SyntheticBeats(_RecordDataset):
