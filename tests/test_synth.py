@@ -542,7 +542,9 @@ class TestPathology:
         ref = ecgfast.synthesize(6, seed=11, duration=10)
         np.testing.assert_array_equal(same.signals, ref.signals)
         assert (ref.beats["symbol"] == "N").all() and (ref.beats["aami"] == "N").all()
-        assert (ref.labels["dx"] == str(ecgfast.synth.SNOMED["NSR"])).all()
+        codes = ecgfast.synth.SNOMED
+        sinus = {str(codes[k]) for k in ("NSR", "SB", "STach")}
+        assert ref.labels["dx"].str.split(",").str[0].isin(sinus).all()
         assert (ref.labels["NORM"] == 1).all() and (ref.labels["CD"] == 0).all()
 
     def test_premature_ventricular_beats(self):
@@ -595,6 +597,27 @@ class TestPathology:
         code = str(ecgfast.synth.SNOMED[block.upper()])
         assert b.labels["dx"].str.contains(code).all()
 
+    def test_paced_rhythm(self):
+        b = ecgfast.synthesize(4, seed=12, rhythm="paced", leads=["II", "V1"], hrv=0)
+        assert (b.beats["symbol"] == "/").all() and (b.beats["aami"] == "Q").all()
+        assert (b.beats["qrs"] >= 130).all()
+        rr = b.beats.groupby("record")["pre_rr"].agg(lambda v: v.dropna().std())
+        assert (rr < 1.0).all()  # a fixed programmed rate (ms, sample rounding only)
+        assert (b.labels["dx"] == str(ecgfast.synth.SNOMED["PR"])).all()
+        assert (b.labels["n_paced"] == b.labels["n_beats"]).all() and (b.labels["NORM"] == 0).all()
+        # the spike: the steepest slope of each record comes right before a QRS onset
+        for k in range(4):
+            j = int(np.argmax(np.abs(np.diff(b.signals[k, 0]))))
+            on = b.beats.loc[b.beats["record"] == k, "qrs_on"].to_numpy(dtype=float)
+            assert np.any((on - j > -1) & (on - j < 0.012 * b.fs))
+
+    def test_rhythm_codes_follow_the_measured_rate_and_pr(self):
+        slow = ecgfast.synthesize(2, seed=1, hr=50, pr=240, qrs=90, leads="II")
+        fast = ecgfast.synthesize(2, seed=1, hr=120, pr=150, qrs=90, leads="II")
+        codes = ecgfast.synth.SNOMED
+        assert (slow.labels["dx"] == f"{codes['SB']},{codes['IAVB']}").all()
+        assert (fast.labels["dx"] == str(codes["STach"])).all()
+
     def test_probabilities_per_record(self):
         b = ecgfast.synthesize(
             300,
@@ -633,6 +656,7 @@ class TestPathology:
         "kwargs,match",
         [
             ({"rhythm": "vf"}, "rhythm"),
+            ({"rhythm": {"paced": 2.0}}, "paced"),
             ({"rhythm": {"flutter": 0.2}}, "unknown rhythm"),
             ({"rhythm": 1.5}, "rhythm"),
             ({"rhythm": (0.1, 0.2)}, "probability"),

@@ -48,11 +48,15 @@ LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS, BEAT_SYMBOLS = (
     tuple(_core.schema()[k]) for k in ("leads", "params", "labels", "fiducials", "beat_symbols")
 )
 #: AAMI EC57 class of each synthetic beat symbol.
-BEAT_CLASSES = {"N": "N", "L": "N", "R": "N", "A": "S", "V": "V", "F": "F"}
+BEAT_CLASSES = {"N": "N", "L": "N", "R": "N", "A": "S", "V": "V", "F": "F", "/": "Q"}
 #: SNOMED CT codes of the diagnoses a synthetic record can carry (the coding of the
 #: PhysioNet/CinC 2021 data), by abbreviation.
 SNOMED = {
     "NSR": 426783006,  # sinus rhythm
+    "SB": 426177001,  # sinus bradycardia (sinus, HR < 60)
+    "STach": 427084000,  # sinus tachycardia (sinus, HR > 100)
+    "IAVB": 270492004,  # 1st degree AV block (PR > 200 ms)
+    "PR": 10370003,  # pacing rhythm
     "AF": 164889003,  # atrial fibrillation
     "PAC": 284470004,  # premature atrial contraction
     "PVC": 427172004,  # premature ventricular contractions
@@ -237,17 +241,24 @@ def _probability(name: str, value: Any, n: int) -> np.ndarray:
 def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict[str, Any]:
     """Bounds of the pathology parameters of the core (probabilities and rates per record)."""
     zero = np.zeros((n, 2))
+    paced = zero
     if rhythm is None or (isinstance(rhythm, str) and rhythm == "sinus"):
         af = zero
-    elif isinstance(rhythm, str) and rhythm == "af":
-        af = np.ones((n, 2))
+    elif isinstance(rhythm, str) and rhythm in ("af", "paced"):
+        af = np.ones((n, 2)) if rhythm == "af" else zero
+        paced = np.ones((n, 2)) if rhythm == "paced" else zero
     elif isinstance(rhythm, Mapping):
-        unknown = set(rhythm) - {"af", "sinus"}
+        unknown = set(rhythm) - {"af", "sinus", "paced"}
         if unknown:
-            raise InvalidParameterError(f"unknown rhythm(s) {sorted(unknown)}; use 'sinus', 'af'")
+            raise InvalidParameterError(
+                f"unknown rhythm(s) {sorted(unknown)}; use 'sinus', 'af', 'paced'"
+            )
         af = _probability("rhythm['af']", rhythm.get("af", 0.0), n)
+        paced = _probability("rhythm['paced']", rhythm.get("paced", 0.0), n)
     elif isinstance(rhythm, str):
-        raise InvalidParameterError(f"rhythm must be 'sinus', 'af' or {{'af': p}}, got {rhythm!r}")
+        raise InvalidParameterError(
+            f"rhythm must be 'sinus', 'af', 'paced' or {{'af': p, 'paced': q}}, got {rhythm!r}"
+        )
     else:
         af = _probability("rhythm", rhythm, n)
     if ectopy is None:
@@ -288,6 +299,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "fusion_rate": rates["fusion"],
         "lbbb": lbbb,
         "rbbb": rbbb,
+        "paced": paced,
     }
 
 
@@ -442,12 +454,24 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     out["n_pac"] = counts["A"]
     out["n_pvc"] = counts["V"]
     out["n_fusion"] = counts["F"]
+    out["n_paced"] = counts["/"]
     af = labels["param_af"].to_numpy() > 0
+    paced = labels["param_paced"].to_numpy() > 0
     conduction = labels["param_conduction"].to_numpy()
     pattern = labels["param_pvc_pattern"].to_numpy()
+    hr, pr = labels["hr"].to_numpy(), labels["pr"].to_numpy()
     codes = []
     for i in range(len(labels)):
-        dx = ["AF" if af[i] else "NSR"]
+        if af[i]:
+            dx = ["AF"]
+        elif paced[i]:
+            dx = []
+        else:
+            dx = ["SB" if hr[i] < 60 else "STach" if hr[i] > 100 else "NSR"]
+            if pr[i] > 200:
+                dx.append("IAVB")
+        if paced[i]:
+            dx.append("PR")
         if out["n_pac"].iloc[i]:
             dx.append("PAC")
         if out["n_pvc"].iloc[i]:
@@ -464,7 +488,7 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             dx.append("RBBB")
         codes.append(",".join(str(SNOMED[d]) for d in dx))
     out["dx"] = codes
-    superclass = {"NORM": conduction == 0, "CD": conduction > 0}
+    superclass = {"NORM": (conduction == 0) & ~paced, "CD": conduction > 0}
     for name in SUPERCLASSES:
         out[name] = superclass.get(name, np.zeros(len(labels), dtype=bool)).astype(np.int64)
     return out
@@ -533,10 +557,12 @@ def synthesize(
         ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does; ``leads`` must be left None or be
         ``"ECG"``); ``pr``, ``qrs``, ``qt`` and ``qtc`` are then fixed by the model and must be
         left None, and the labels are measured from the model's phase.
-    rhythm : None, "sinus", "af", float or dict
+    rhythm : None, "sinus", "af", "paced", float or dict
         Sinus rhythm (default), atrial fibrillation (no P waves, 4-9 Hz fibrillatory waves,
-        irregular Gamma-distributed RR intervals with CV 0.18-0.35), or the probability that
-        a record is in AF (a number, ``{"af": p}`` or an array of length n).
+        irregular Gamma-distributed RR intervals with CV 0.18-0.35), ventricular pacing (every
+        dominant beat paced at the record's mean rate: spike, wide QRS from the right-
+        ventricular apex, discordant T; half the records track the P wave), or probabilities
+        per record (a number for AF, ``{"af": p, "paced": q}``, or an array of length n).
     ectopy : dict, optional
         Per-beat rates (scalar, ``(low, high)`` or array, each in [0, 0.5]): ``"pac"``, the
         probability that a dominant beat is followed by a premature atrial beat (early, other
@@ -556,8 +582,10 @@ def synthesize(
         their ``symbol`` (MIT-BIH: N, L, R, A, V, F) and ``aami`` class; labels carry the
         pathology parameters (``param_af``, ``param_conduction`` 0/1/2 = normal/LBBB/RBBB,
         ``param_pac_rate``, ``param_pvc_rate``, ``param_fusion_rate``, ``param_pvc_pattern``
-        (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``), the counts ``n_pac``,
-        ``n_pvc``, ``n_fusion``, ``dx`` (SNOMED CT codes, see :data:`SNOMED`) and the PTB-XL
+        (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``, ``param_paced``), the counts
+        ``n_pac``, ``n_pvc``, ``n_fusion``, ``n_paced``, ``dx`` (SNOMED CT codes, see
+        :data:`SNOMED`: the rhythm — NSR, SB below 60 bpm, STach above 100, AF, PR for pacing —
+        then IAVB for PR > 200 ms and each ectopy and block present) and the PTB-XL
         superclasses ``NORM MI STTC CD HYP`` (0/1).
 
     Raises

@@ -54,7 +54,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 17] = [
+pub const PARAMS: [&str; 18] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -72,6 +72,7 @@ pub const PARAMS: [&str; 17] = [
     "fusion_rate",    // probability that a sinus beat is a fusion beat
     "lbbb",           // probability of left bundle-branch block
     "rbbb",           // probability of right bundle-branch block
+    "paced",          // probability that the ventricles are paced
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -517,7 +518,8 @@ fn synth_record(
     let mut m = RecordModel::sample(&mut rng, bounds);
     // The pathology has its own stream: without pathology a record is what it always was.
     let mut prng = Rng::for_record(cfg.seed, index).fork(3);
-    let path = Pathology::sample(&mut prng, bounds, m.r_amp);
+    let mut pacing_rng = Rng::for_record(cfg.seed, index).fork(4);
+    let path = Pathology::sample(&mut prng, &mut pacing_rng, bounds, m.r_amp);
     m.block(&mut prng, path.conduction);
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
@@ -693,7 +695,7 @@ impl Ectopy {
                 }
             };
         }
-        if path.pac_rate > 0.0 && prng.uniform() < path.pac_rate {
+        if path.pacing.is_none() && path.pac_rate > 0.0 && prng.uniform() < path.pac_rate {
             return Event::Pac;
         }
         Event::None
@@ -806,6 +808,44 @@ fn emit_beat(
             let on = t + f.onset;
             [nan, nan, nan, on, t, on + f.duration, t_on, t_pk, t_off]
         }
+        BeatKind::Paced => {
+            let pacing = path
+                .pacing
+                .as_ref()
+                .expect("paced beats come from paced records");
+            let f = &pacing.focus;
+            let p_wave = (pacing.tracking && !path.af).then(|| Wave {
+                mu: f.onset - pacing.av_delay + m.p_duration / 2.0,
+                ..*p
+            });
+            if let Some(pw) = &p_wave {
+                add(pw, 1.0);
+            }
+            // the spike is sharper than a sample at low rates: keep it at least one sample wide
+            let spike = Wave {
+                sigma: pacing.spike.sigma.max(0.6 / fs),
+                ..pacing.spike
+            };
+            add(&spike, 1.0);
+            for w in &f.qrs {
+                add(w, 1.0);
+            }
+            let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
+            for w in &t_waves {
+                add(w, 1.0);
+            }
+            let (p_on, p_pk, p_off) = match p_wave {
+                Some(pw) => (
+                    t + pw.mu - c * pw.sigma,
+                    t + pw.mu,
+                    t + pw.mu + c * pw.sigma,
+                ),
+                None => (nan, nan, nan),
+            };
+            let [t_on, t_pk, t_off] = t_fid(&t_waves);
+            let on = t + f.onset;
+            [p_on, p_pk, p_off, on, t, on + f.duration, t_on, t_pk, t_off]
+        }
         BeatKind::Fusion => {
             let f = &path.foci[focus];
             let mix = path.fusion_mix;
@@ -865,10 +905,11 @@ fn dipole_beats(
     if path.af {
         pathology::add_fibrillation(&mut scratch.dipole, fs, &path.fib);
     }
-    let dominant = match path.conduction {
-        Conduction::Normal => BeatKind::Normal,
-        Conduction::Lbbb => BeatKind::Lbbb,
-        Conduction::Rbbb => BeatKind::Rbbb,
+    let dominant = match (path.pacing, path.conduction) {
+        (Some(_), _) => BeatKind::Paced,
+        (None, Conduction::Normal) => BeatKind::Normal,
+        (None, Conduction::Lbbb) => BeatKind::Lbbb,
+        (None, Conduction::Rbbb) => BeatKind::Rbbb,
     };
     let mut beats = Vec::new();
     let mut kinds = Vec::new();
@@ -892,14 +933,17 @@ fn dipole_beats(
     let mut t = -2.0 + rng.uniform() * rr.mean;
     let mut prev_rr = rr.at(t - rr.mean);
     while t < duration + 1.5 {
-        let fused = path.fusion_rate > 0.0 && prng.uniform() < path.fusion_rate;
+        let fused =
+            path.pacing.is_none() && path.fusion_rate > 0.0 && prng.uniform() < path.fusion_rate;
         if fused {
             let focus = pick_focus(prng);
             push(&mut scratch.dipole, BeatKind::Fusion, focus, t, prev_rr);
         } else {
             push(&mut scratch.dipole, dominant, 0, t, prev_rr);
         }
-        let nominal = if path.af {
+        let nominal = if path.pacing.is_some() {
+            rr.mean // a fixed programmed rate
+        } else if path.af {
             af_interval(prng, rr.mean, path.af_shape)
         } else {
             rr.at(t)

@@ -3,9 +3,9 @@
 //! ventricular beats, uni- or multiform, isolated, in couplets, bigeminy or trigeminy, and
 //! fusion beats), with the waves of every kind of beat and their exact fiducials.
 //!
-//! Everything is drawn from the record's own pathology stream (`Rng::fork(3)` of the record),
-//! so a record without pathology is the same as before the pathology existed, and every record
-//! depends only on `(seed, index)`.
+//! Everything is drawn from the record's own pathology streams (forks 3 and 4 of a copy of the
+//! record's generator), so a record without pathology is the same as before the pathology
+//! existed, and every record depends only on `(seed, index)`.
 //!
 //! Electrophysiology kept (Frank axes: X left, Y inferior, Z posterior):
 //! - premature atrial beat: early (coupling 55-85 % of the sinus RR), an ectopic P wave (other
@@ -20,6 +20,10 @@
 //! - atrial fibrillation: no P waves, fibrillatory waves (4-9 Hz, frequency- and
 //!   amplitude-modulated, directed mostly to V1), RR intervals independent Gamma draws (CV
 //!   0.18-0.35), no premature atrial beats;
+//! - ventricular pacing: every dominant beat paced at a fixed rate (the record's mean RR): a
+//!   spike (unipolar 2-6 mV or bipolar 0.3-1.2 mV) 4 ms before a wide (140-180 ms) QRS from the
+//!   right-ventricular apex (superior axis, left-bundle-branch-block-like), discordant T; half
+//!   the records track the sinus P wave (DDD, AV delay 120-200 ms), half show no P (VVI);
 //! - left bundle-branch block: no septal Q, a broad notched QRS directed left and posterior
 //!   (QRS 120-170 ms), T discordant to it; right bundle-branch block: the normal initial QRS
 //!   and a slow terminal wave directed right and anterior (rSR' in V1, wide S in I and V6),
@@ -30,7 +34,7 @@ use super::{edge_c, scale, unit, Wave};
 
 /// Beat kinds in code order, as MIT-BIH annotation symbols (AAMI class by the usual map:
 /// N, L, R -> N; A -> S; V -> V; F -> F).
-pub const BEAT_SYMBOLS: [&str; 6] = ["N", "L", "R", "A", "V", "F"];
+pub const BEAT_SYMBOLS: [&str; 7] = ["N", "L", "R", "A", "V", "F", "/"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BeatKind {
@@ -40,6 +44,7 @@ pub enum BeatKind {
     Pac = 3,
     Pvc = 4,
     Fusion = 5,
+    Paced = 6,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +70,18 @@ pub const P_PVC: usize = 13;
 pub const P_FUSION: usize = 14;
 pub const P_LBBB: usize = 15;
 pub const P_RBBB: usize = 16;
+pub const P_PACED: usize = 17;
+
+/// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
+/// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
+/// sinus P wave followed by the paced QRS after the programmed AV delay.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    pub tracking: bool,
+    pub av_delay: f64,
+    pub spike: Wave,
+    pub focus: Focus,
+}
 
 /// A ventricular focus: its QRS (two Gaussians around the R time), T direction and size.
 #[derive(Clone, Copy, Debug)]
@@ -109,12 +126,14 @@ pub struct Pathology {
     pub fib: Fibrillation,
     /// Blend of the focus QRS in fusion beats.
     pub fusion_mix: f64,
+    /// Ventricular pacing of every dominant beat, if the record is paced.
+    pub pacing: Option<Pacing>,
 }
 
 impl Pathology {
     /// Draw one record's pathology from its stream. `b` are the record's bounds; `r_amp` and
     /// `p_amp` the sinus beat's sizes. The number of draws does not depend on the values.
-    pub fn sample(rng: &mut Rng, b: &[[f64; 2]], r_amp: f64) -> Self {
+    pub fn sample(rng: &mut Rng, pacing_rng: &mut Rng, b: &[[f64; 2]], r_amp: f64) -> Self {
         let draw = |rng: &mut Rng, i: usize| rng.between(b[i][0], b[i][1]);
         let af = rng.uniform() < draw(rng, P_AF);
         let pac_rate = draw(rng, P_PAC);
@@ -164,6 +183,10 @@ impl Pathology {
             phase: rng.uniform() * std::f64::consts::TAU,
         };
         let fusion_mix = rng.between(0.3, 0.7);
+        // pacing draws from its own stream: the draws above (and the ones that follow from
+        // `rng`: bundle-branch block, ectopic timing) are those of records made before pacing
+        let paced = pacing_rng.uniform() < draw(pacing_rng, P_PACED);
+        let pacing = Pacing::sample(pacing_rng, r_amp);
         Pathology {
             af,
             conduction,
@@ -178,6 +201,7 @@ impl Pathology {
             af_shape,
             fib,
             fusion_mix,
+            pacing: paced.then_some(pacing),
         }
     }
 
@@ -188,11 +212,12 @@ impl Pathology {
             || self.pac_rate > 0.0
             || self.pvc_rate > 0.0
             || self.fusion_rate > 0.0
+            || self.pacing.is_some()
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
     /// 0 when the record has no ventricular ectopy).
-    pub fn labels(&self) -> [f64; 7] {
+    pub fn labels(&self) -> [f64; 8] {
         let ectopic = self.pvc_rate > 0.0 || self.fusion_rate > 0.0;
         [
             self.af as u8 as f64,
@@ -206,12 +231,13 @@ impl Pathology {
                 0.0
             },
             if ectopic { self.foci.len() as f64 } else { 0.0 },
+            self.pacing.is_some() as u8 as f64,
         ]
     }
 }
 
 /// Record label columns of the pathology (after the base parameter labels).
-pub const PATHOLOGY_LABELS: [&str; 7] = [
+pub const PATHOLOGY_LABELS: [&str; 8] = [
     "param_af",
     "param_conduction",
     "param_pac_rate",
@@ -219,13 +245,46 @@ pub const PATHOLOGY_LABELS: [&str; 7] = [
     "param_fusion_rate",
     "param_pvc_pattern",
     "param_pvc_foci",
+    "param_paced",
 ];
+
+impl Pacing {
+    fn sample(rng: &mut Rng, r_amp: f64) -> Self {
+        let tracking = rng.uniform() < 0.5;
+        let av_delay = rng.between(0.12, 0.20);
+        // unipolar spikes are large, bipolar small
+        let spike_amp = if rng.uniform() < 0.5 {
+            rng.between(2.0, 6.0)
+        } else {
+            rng.between(0.3, 1.2)
+        };
+        let spike_dir = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
+        let duration = rng.between(0.140, 0.180);
+        let dir = unit(rng.between(-100.0, -50.0), rng.between(15.0, 45.0));
+        let focus = Focus::build(rng, r_amp, dir, duration);
+        Pacing {
+            tracking,
+            av_delay,
+            spike: Wave {
+                mu: focus.onset - 0.004,
+                sigma: 0.0008,
+                amp: scale(spike_dir, spike_amp),
+            },
+            focus,
+        }
+    }
+}
 
 impl Focus {
     fn sample(rng: &mut Rng, r_amp: f64) -> Self {
-        let c = edge_c();
         let duration = rng.between(0.120, 0.180);
         let dir = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
+        Self::build(rng, r_amp, dir, duration)
+    }
+
+    /// A focus whose QRS points along `dir` and lasts about `duration` (s).
+    fn build(rng: &mut Rng, r_amp: f64, dir: [f64; 3], duration: f64) -> Self {
+        let c = edge_c();
         let amp = r_amp * rng.between(1.2, 2.2);
         let back = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
         let back = [back[0] - dir[0], back[1] - dir[1], back[2] - dir[2]];

@@ -1,9 +1,9 @@
 use super::*;
 use ndarray::Array3;
 
-fn bounds(n: usize, values: [(f64, f64); 17]) -> Array3<f64> {
+fn bounds(n: usize, values: [(f64, f64); 18]) -> Array3<f64> {
     Array3::from_shape_fn(
-        (n, 17, 2),
+        (n, 18, 2),
         |(_, p, k)| if k == 0 { values[p].0 } else { values[p].1 },
     )
 }
@@ -22,6 +22,7 @@ fn default_bounds(n: usize) -> Array3<f64> {
             (0.0, 0.02),
             (0.0, 0.02),
             (0.0, 0.1),
+            (0.0, 0.0),
             (0.0, 0.0),
             (0.0, 0.0),
             (0.0, 0.0),
@@ -142,7 +143,9 @@ fn without_pathology_every_beat_is_normal() {
     let out = synthesize(default_bounds(4).view(), &cfg(vec![1])).unwrap();
     assert!(out.beats.kinds.iter().flatten().all(|&k| k == 0));
     let lab = out.beats.labels.row(0).to_vec();
-    assert!(lab[lab.len() - 7..].iter().all(|&v| v == 0.0));
+    assert!(lab[lab.len() - PATHOLOGY_LABELS.len()..]
+        .iter()
+        .all(|&v| v == 0.0));
 }
 
 #[test]
@@ -213,7 +216,10 @@ fn atrial_fibrillation_has_no_p_waves_and_an_irregular_rhythm() {
         let m = rr.iter().sum::<f64>() / rr.len() as f64;
         let sd = (rr.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / rr.len() as f64).sqrt();
         assert!(sd / m > 0.1, "irregular: CV {}", sd / m);
-        assert_eq!(out.beats.labels[[rec, N_LABELS - 7]], 1.0);
+        assert_eq!(
+            out.beats.labels[[rec, N_LABELS - PATHOLOGY_LABELS.len()]],
+            1.0
+        );
     }
 }
 
@@ -288,4 +294,38 @@ fn pathology_is_deterministic_and_bounded() {
         ..cfg(vec![1])
     };
     assert!(synthesize(b.view(), &ecgsyn).is_err());
+}
+
+#[test]
+fn paced_records_have_spikes_wide_qrs_and_a_fixed_rate() {
+    let mut b = pathology_bounds(4, &[(pathology::P_PACED, 1.0)]);
+    for p in 6..10 {
+        b.slice_mut(ndarray::s![.., p, ..]).fill(0.0);
+    }
+    let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
+    for rec in 0..4 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        assert!(kinds.iter().all(|&k| k == BeatKind::Paced as u8));
+        let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+        assert!(rr.iter().all(|v| (v - 1.0).abs() < 1e-9), "fixed 60/min");
+        for t in &times[1..times.len() - 1] {
+            assert!((0.13..0.19).contains(&(t[5] - t[3])), "wide QRS");
+        }
+        // a spike: the steepest slope of the record sits just before a QRS onset
+        let lead = out.signals.slice(ndarray::s![rec, 0, ..]);
+        let (j, _) = lead
+            .windows(2)
+            .into_iter()
+            .enumerate()
+            .map(|(j, w)| (j, (w[1] - w[0]).abs()))
+            .fold((0, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
+        let at = j as f64 / 500.0;
+        assert!(
+            times
+                .iter()
+                .any(|t| (t[3] - at) > 0.0 && (t[3] - at) < 0.012),
+            "spike at {at}"
+        );
+    }
+    assert_eq!(out.beats.labels[[0, N_LABELS - 1]], 1.0);
 }
