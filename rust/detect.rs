@@ -684,6 +684,7 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
     let refine = seconds(fs, 0.05) + dec.m;
     // half-width of the spike-rejecting median: 4 ms (at most 16 samples)
     let spike = ((0.004 * fs).round() as usize).clamp(1, 16);
+    let refractory = seconds(fs, 0.18);
     let mut out: Vec<usize> = Vec::with_capacity(qrs.len());
     for &i in qrs {
         let a = i.saturating_sub(search);
@@ -743,8 +744,17 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
                 best = j;
             }
         }
-        if out.last().is_none_or(|&l| best > l) {
-            out.push(best);
+        match out.last() {
+            // Two detections localised into one QRS (a broad notched QRS, e.g. bundle-branch
+            // block, whose band-passed energy has two lobes) are one beat: R waves cannot be
+            // closer than the refractory period. Keep the larger deviation.
+            Some(&l) if best < l + refractory => {
+                let deviation = |j: usize| (xs[j] - local_mean(xs, j, fs)).abs();
+                if deviation(best) > deviation(l) {
+                    *out.last_mut().expect("non-empty") = best;
+                }
+            }
+            _ => out.push(best),
         }
     }
     out

@@ -24,7 +24,8 @@
 //!   spike (unipolar 2-6 mV or bipolar 0.3-1.2 mV) 4 ms before a wide (140-180 ms) QRS from the
 //!   right-ventricular apex (superior axis, left-bundle-branch-block-like), discordant T; half
 //!   the records track the sinus P wave (DDD, AV delay 120-200 ms), half show no P (VVI);
-//! - left bundle-branch block: no septal Q, a broad notched QRS directed left and posterior
+//! - left bundle-branch block: no septal Q, a broad notched QRS directed left, down (frontal
+//!   axis -10..50 deg) and posterior
 //!   (QRS 120-170 ms), T discordant to it; right bundle-branch block: the normal initial QRS
 //!   and a slow terminal wave directed right and anterior (rSR' in V1, wide S in I and V6),
 //!   QRS 120-160 ms, T opposite to the terminal wave.
@@ -345,7 +346,7 @@ pub fn bundle_branch_block(
 ) -> Option<BlockedQrs> {
     let c = edge_c();
     let width = rng.between(0.120, 0.165);
-    let az = rng.between(-15.0, 20.0);
+    let az = rng.between(-10.0, 50.0);
     let el = rng.between(20.0, 45.0);
     let notch = rng.between(0.25, 0.40);
     let term_az = rng.between(170.0, 210.0);
