@@ -744,20 +744,24 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
                 best = j;
             }
         }
-        match out.last() {
-            // Two detections localised into one QRS (a broad notched QRS, e.g. bundle-branch
-            // block, whose band-passed energy has two lobes) are one beat: R waves cannot be
-            // closer than the refractory period. Keep the larger deviation.
-            Some(&l) if best < l + refractory => {
-                let deviation = |j: usize| (xs[j] - local_mean(xs, j, fs)).abs();
-                if deviation(best) > deviation(l) {
-                    *out.last_mut().expect("non-empty") = best;
-                }
-            }
-            _ => out.push(best),
-        }
+        push_beat(&mut out, best, xs, fs, refractory);
     }
     out
+}
+
+/// Append a localised beat. Two detections localised into one QRS (a broad notched QRS, e.g.
+/// bundle-branch block, whose band-passed energy has two lobes) are one beat: R waves cannot be
+/// closer than the refractory period; the larger deviation from the local mean is kept.
+fn push_beat(out: &mut Vec<usize>, best: usize, xs: &[f64], fs: f64, refractory: usize) {
+    match out.last() {
+        Some(&l) if best < l + refractory => {
+            let deviation = |j: usize| (xs[j] - local_mean(xs, j, fs)).abs();
+            if deviation(best) > deviation(l) {
+                *out.last_mut().expect("non-empty") = best;
+            }
+        }
+        _ => out.push(best),
+    }
 }
 
 /// Detect on every row of a 2-D array in parallel.
