@@ -4,7 +4,8 @@
 
 Protocol (docs/DESIGN.md): one-to-one matching within 150 ms, F1 = 2TP / (2TP + FP + FN) pooled over
 records. MIT-BIH: channel 0, whole record, every beat annotation (N L R e j A a J S V E F / f Q),
-nothing excluded. LUDB: lead II inside the annotated span, reference = the `N` marks. CPSC 2021:
+nothing excluded; the paced records 107 and 217 (``mitdb-paced``) the same way, apart.
+LUDB: lead II inside the annotated span, reference = the `N` marks. CPSC 2021:
 lead II, beat annotations. Peers: sleepecg ``detect_heartbeats``; NeuroKit2 ``ecg_clean`` +
 ``ecg_peaks`` with ``method="neurokit"`` and ``"pantompkins1985"``; wfdb ``xqrs_detect``.
 Writes a Markdown table to stdout and ``<out>/rpeak_accuracy.md`` plus per-record CSV.
@@ -63,6 +64,11 @@ def records(data: Path):
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
         yield "MIT-BIH DS1 (22, ch 0)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
+    for hea in sorted((data / "mitdb-paced").glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
+        ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
+        ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
+        yield "MIT-BIH paced (107, 217, ch 0)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
     for i in range(1, 101):
         base = data / "ludb" / "data" / str(i)
         if not base.with_suffix(".hea").exists():
@@ -83,10 +89,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(here.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(here / "runs" / "rpeak_accuracy"))
+    parser.add_argument(
+        "--detectors", default=None, help="comma-separated subset, e.g. 'ecgfast' (default: all)"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     dets = detectors()
+    if args.detectors:
+        wanted = [d.strip() for d in args.detectors.split(",")]
+        unknown = sorted(set(wanted) - set(dets))
+        if unknown:
+            parser.error(f"unknown detectors {unknown}; have {sorted(dets)}")
+        dets = {k: v for k, v in dets.items() if k in wanted}
     rows = []
     recs = list(records(Path(args.data)))
     for db, name, x, fs, ref, span in tqdm(recs, desc="records"):

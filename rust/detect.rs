@@ -441,6 +441,29 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
     }
 }
 
+/// Levels at the start of a record: those of the first 2 s ([`init_levels`]), the signal level
+/// raised to half the upper quartile of the maxima of 1.5-s windows over the first 12 s, so
+/// that a record starting in a pause (or a slow bradycardia) does not take baseline noise for
+/// its beats.
+fn initial_levels(mwi: &[f64], fs: f64) -> Levels {
+    let first = init_levels(mwi, 0, fs);
+    let w = seconds(fs, 1.5).max(1);
+    let end = seconds(fs, 12.0).min(mwi.len());
+    let mut maxima: Vec<f64> = mwi[..end]
+        .chunks(w)
+        .filter(|c| c.len() * 2 >= w)
+        .map(|c| c.iter().cloned().fold(0.0, f64::max))
+        .collect();
+    if maxima.len() < 4 {
+        return first;
+    }
+    maxima.sort_unstable_by(|a, b| a.total_cmp(b));
+    Levels {
+        signal: first.signal.max(0.5 * maxima[maxima.len() * 3 / 4]),
+        noise: first.noise,
+    }
+}
+
 /// The decisions so far: accepted beats, their RR intervals, the running levels and the
 /// candidates rejected since the last beat (for search-back).
 struct Decisions<'a> {
@@ -451,6 +474,8 @@ struct Decisions<'a> {
     rr: Vec<usize>,
     /// steepest slope of the last accepted beat
     qrs_slope: f64,
+    /// steepest slopes of the last (up to) 8 accepted beats, oldest first
+    slopes: Vec<f64>,
     pending: Vec<(usize, f64)>,
 }
 
@@ -463,7 +488,29 @@ impl Decisions<'_> {
         }
         self.qrs.push(i);
         self.qrs_slope = slope_at(self.d, i, self.fs);
+        if self.slopes.len() == 8 {
+            self.slopes.remove(0);
+        }
+        self.slopes.push(self.qrs_slope);
         self.pending.retain(|&(j, _)| j > i);
+    }
+
+    /// Whether candidate `i`, found in a gap (by search-back, or after the levels were reset
+    /// by a long gap), looks like a beat of this record: its steepest slope is at least
+    /// [`GAP_SLOPE`] of the median of the last beats'. A sinus pause holds only baseline, T
+    /// waves and noise, whose slopes are far below the QRS's. The memory is forgotten after
+    /// [`GAP_MEMORY`] s without a beat (lead change, amplitude change).
+    fn looks_like_a_beat(&self, i: usize) -> bool {
+        let recent = self
+            .qrs
+            .last()
+            .is_some_and(|&l| ((i - l) as f64) < GAP_MEMORY * self.fs);
+        if !recent || self.slopes.is_empty() {
+            return true;
+        }
+        let mut s = self.slopes.clone();
+        s.sort_unstable_by(|a, b| a.total_cmp(b));
+        slope_at(self.d, i, self.fs) >= GAP_SLOPE * s[s.len() / 2]
     }
 
     /// Reject candidate `i`: it updates the noise level and waits for a possible search-back.
@@ -478,6 +525,11 @@ impl Decisions<'_> {
         (k > 0).then(|| self.rr[self.rr.len() - k..].iter().sum::<usize>() as f64 / k as f64)
     }
 }
+
+/// Fraction of the record's typical QRS slope that a beat found in a gap must reach.
+const GAP_SLOPE: f64 = 0.2;
+/// Seconds after the last beat during which the record's typical QRS slope is remembered.
+const GAP_MEMORY: f64 = 8.0;
 
 /// At fast rates (RR < 400 ms) a T wave can pass every test and, once taken for a beat, push
 /// the next R wave into its refractory period, so the detector locks onto T waves. R waves are
@@ -590,10 +642,11 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let mut st = Decisions {
         d,
         fs,
-        levels: init_levels(mwi, 0, fs),
+        levels: initial_levels(mwi, fs),
         qrs: Vec::new(),
         rr: Vec::new(),
         qrs_slope: 0.0,
+        slopes: Vec::new(),
         pending: Vec::new(),
     };
     let mut last_reset = 0usize;
@@ -613,7 +666,9 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
                     .filter(|&&(j, hj)| hj > half_thr && j - last >= refractory)
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                 {
-                    st.accept(j, hj, 0.25);
+                    if st.looks_like_a_beat(j) {
+                        st.accept(j, hj, 0.25);
+                    }
                 }
             }
         }
@@ -662,7 +717,8 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
                     ahead_slope > 1.5 * slope
                 }
             };
-            if is_t_wave || is_before_larger {
+            let after_reset = last_reset > last.unwrap_or(0) && !st.looks_like_a_beat(i);
+            if is_t_wave || is_before_larger || after_reset {
                 st.reject(i, h);
             } else {
                 st.accept(i, h, 0.125);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -201,6 +203,7 @@ STRESS_CASES = {
     "right bundle-branch block": ({"conduction": "rbbb"}, 0.999),
     "ventricular pacing": ({"rhythm": "paced"}, 0.995),
     "bradycardia 30-40": ({"hr": (30, 40)}, 0.999),
+    "sinus pauses 2-6 s": ({"ectopy": {"pause": 0.05}}, 0.998),
     "tachycardia 170-190": ({"hr": (170, 190), "pr": (100, 120), "qrs": (60, 80)}, 0.999),
 }
 
@@ -220,6 +223,23 @@ class TestSyntheticStressSuite:
             m = match_peaks(ecgfast.detect_rpeaks(b.signals[k, 0], b.fs), ref, b.fs)
             tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
         assert 2 * tp / (2 * tp + fp + fn) >= floor
+
+    @pytest.mark.parametrize("fs", [250, 360])
+    def test_no_beat_invented_in_a_pause(self, fs):
+        # a sinus pause holds baseline, T waves and noise only: a beat found there by
+        # search-back or after the levels' reset must look like this record's beats
+        b = ecgfast.synthesize(
+            20, seed=8, duration=60, fs=fs, leads="II", ectopy={"pause": 0.06}, hr=(45, 90)
+        )
+        invented = 0
+        for k in range(len(b)):
+            ref = b.beats.loc[b.beats["record"] == k, "sample"].to_numpy()
+            det = ecgfast.detect_rpeaks(b.signals[k, 0], b.fs)
+            for a, c in itertools.pairwise(ref):
+                if c - a > 1.9 * fs:
+                    invented += np.sum((det > a + 0.15 * fs) & (det < c - 0.15 * fs))
+        assert b.labels["n_pauses"].sum() > 40
+        assert invented == 0
 
     def test_one_broad_notched_qrs_is_one_beat(self):
         # LBBB: two lobes of one QRS localised 50 ms apart used to give two beats

@@ -611,6 +611,27 @@ class TestPathology:
             on = b.beats.loc[b.beats["record"] == k, "qrs_on"].to_numpy(dtype=float)
             assert np.any((on - j > -1) & (on - j < 0.012 * b.fs))
 
+    def test_sinus_pauses(self):
+        kw = dict(seed=13, duration=60, hrv=0, hr=70, leads="II")
+        b = ecgfast.synthesize(6, ectopy={"pause": 0.05}, **kw)
+        rr = b.beats["pre_rr"].dropna() / 1000
+        long = rr[rr > 1.5]
+        # a pause is 2-6 s (at least 1.5 RR) without P or QRS; every other interval is sinus
+        assert len(long) >= 6 and long.min() >= 2.0 - 1 / b.fs and long.max() <= 6.0 + 1 / b.fs
+        np.testing.assert_allclose(rr[rr <= 1.5], 60 / 70, atol=2 / b.fs)
+        assert (b.beats["symbol"] == "N").all()
+        per_record = b.beats.groupby("record")["pre_rr"].agg(lambda v: int((v > 1500).sum()))
+        # a pause at a record's edge has only one beat beside it inside the record
+        n = b.labels["n_pauses"].to_numpy()
+        assert np.all(per_record.to_numpy() <= n) and np.all(n <= per_record.to_numpy() + 2)
+        code = str(ecgfast.synth.SNOMED["SARR"])
+        assert (b.labels.loc[n > 0, "dx"].str.contains(code)).all()
+        # no pauses in fibrillation or paced records; the rest of a record is unchanged
+        af = ecgfast.synthesize(3, ectopy={"pause": 0.5}, rhythm="af", **kw)
+        assert (af.labels["n_pauses"] == 0).all() and (af.labels["param_pause_rate"] == 0).all()
+        plain = ecgfast.synthesize(6, ectopy={"pause": 0.0}, **kw)
+        np.testing.assert_array_equal(plain.signals, ecgfast.synthesize(6, **kw).signals)
+
     def test_rhythm_codes_follow_the_measured_rate_and_pr(self):
         slow = ecgfast.synthesize(2, seed=1, hr=50, pr=240, qrs=90, leads="II")
         fast = ecgfast.synthesize(2, seed=1, hr=120, pr=150, qrs=90, leads="II")

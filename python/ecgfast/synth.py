@@ -65,6 +65,7 @@ SNOMED = {
     "FB": 13640000,  # fusion beats
     "LBBB": 164909002,  # left bundle branch block
     "RBBB": 59118001,  # right bundle branch block
+    "SARR": 5609005,  # sinus arrest (a sinus pause in the record)
 }
 #: PTB-XL diagnostic superclasses (Strodthoff et al. 2020), in column order.
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -88,8 +89,9 @@ PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = 
     "pac": (None, (0.0, 0.5)),
     "pvc": (None, (0.0, 0.5)),
     "fusion": (None, (0.0, 0.5)),
+    "pause": (None, (0.0, 0.5)),
 }
-_ECTOPY = ("pac", "pvc", "fusion")
+_ECTOPY = ("pac", "pvc", "fusion", "pause")
 _NOISE_SOURCES = ("baseline", "powerline", "emg", "motion")
 
 #: Default ranges of the heart and interval parameters (realistic resting adults).
@@ -300,6 +302,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "lbbb": lbbb,
         "rbbb": rbbb,
         "paced": paced,
+        "pause_rate": rates["pause"],
     }
 
 
@@ -459,6 +462,7 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     paced = labels["param_paced"].to_numpy() > 0
     conduction = labels["param_conduction"].to_numpy()
     pattern = labels["param_pvc_pattern"].to_numpy()
+    n_pauses = labels["n_pauses"].to_numpy()
     hr, pr = labels["hr"].to_numpy(), labels["pr"].to_numpy()
     codes = []
     for i in range(len(labels)):
@@ -482,6 +486,8 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
                 dx.append("VTrig")
         if out["n_fusion"].iloc[i]:
             dx.append("FB")
+        if n_pauses[i]:
+            dx.append("SARR")
         if conduction[i] == 1:
             dx.append("LBBB")
         elif conduction[i] == 2:
@@ -570,7 +576,9 @@ def synthesize(
         ectopic event (early, no P, wide QRS of one of 1-3 foci with a discordant T,
         compensatory pause), whose pattern is drawn per record (isolated 60 %, couplets 15 %,
         bigeminy 15 %, trigeminy 10 %; an episode lasts 4-20 cycles); ``"fusion"``, that a sinus
-        beat fuses with a ventricular focus. No premature atrial beats in AF.
+        beat fuses with a ventricular focus; ``"pause"``, that a sinus beat is followed by a
+        sinus pause (sinus arrest: neither P nor QRS for 2-6 s, at least 1.5 RR). No premature
+        atrial beats in AF; no pauses in AF or paced records.
     conduction : None, "normal", "lbbb", "rbbb" or dict
         Bundle-branch block of every sinus beat (QRS 120-170 ms with the lead-specific shape,
         discordant T), or probabilities per record ``{"lbbb": p, "rbbb": q}``.
@@ -582,10 +590,11 @@ def synthesize(
         their ``symbol`` (MIT-BIH: N, L, R, A, V, F) and ``aami`` class; labels carry the
         pathology parameters (``param_af``, ``param_conduction`` 0/1/2 = normal/LBBB/RBBB,
         ``param_pac_rate``, ``param_pvc_rate``, ``param_fusion_rate``, ``param_pvc_pattern``
-        (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``, ``param_paced``), the counts
-        ``n_pac``, ``n_pvc``, ``n_fusion``, ``n_paced``, ``dx`` (SNOMED CT codes, see
+        (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``, ``param_paced``,
+        ``param_pause_rate``), the counts ``n_pauses`` (pauses overlapping the record), ``n_pac``,
+        ``n_pvc``, ``n_fusion``, ``n_paced``, ``dx`` (SNOMED CT codes, see
         :data:`SNOMED`: the rhythm — NSR, SB below 60 bpm, STach above 100, AF, PR for pacing —
-        then IAVB for PR > 200 ms and each ectopy and block present) and the PTB-XL
+        then IAVB for PR > 200 ms, each ectopy and block present, SARR for a pause) and the PTB-XL
         superclasses ``NORM MI STTC CD HYP`` (0/1).
 
     Raises

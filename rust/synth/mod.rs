@@ -54,7 +54,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 18] = [
+pub const PARAMS: [&str; 19] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -73,6 +73,7 @@ pub const PARAMS: [&str; 18] = [
     "lbbb",           // probability of left bundle-branch block
     "rbbb",           // probability of right bundle-branch block
     "paced",          // probability that the ventricles are paced
+    "pause_rate",     // probability of a sinus pause (arrest, 2-6 s) after a sinus beat
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -519,19 +520,27 @@ fn synth_record(
     // The pathology has its own stream: without pathology a record is what it always was.
     let mut prng = Rng::for_record(cfg.seed, index).fork(3);
     let mut pacing_rng = Rng::for_record(cfg.seed, index).fork(4);
-    let path = Pathology::sample(&mut prng, &mut pacing_rng, bounds, m.r_amp);
+    let mut pause_rng = Rng::for_record(cfg.seed, index).fork(5);
+    let path = Pathology::sample(&mut prng, &mut pacing_rng, &mut pause_rng, bounds, m.r_amp);
     m.block(&mut prng, path.conduction);
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
 
-    let (beat_times, kinds) = match cfg.method {
-        Method::Dipole => dipole_beats(&m, &path, &rr, &mut rng, &mut prng, fs, n, scratch),
+    let (beat_times, kinds, n_pauses) = match cfg.method {
+        Method::Dipole => {
+            let mut rngs = BeatRngs {
+                record: &mut rng,
+                pathology: &mut prng,
+                pause: &mut pause_rng,
+            };
+            dipole_beats(&m, &path, &rr, &mut rngs, fs, n, scratch)
+        }
         Method::Ecgsyn => {
             let warmup = 1.5 + rng.uniform() * rr.mean;
             let (z, beats) = ecgsyn::generate(fs, n, m.hr, warmup, |t| rr.at(t - warmup));
             scratch.ecgsyn = z;
             let kinds = vec![BeatKind::Normal as u8; beats.len()];
-            (beats.into_iter().map(|b| b.times).collect(), kinds)
+            (beats.into_iter().map(|b| b.times).collect(), kinds, 0)
         }
     };
 
@@ -637,6 +646,7 @@ fn synth_record(
         m.t_axis,
     ]);
     labels.extend(path.labels());
+    labels.push(n_pauses as f64);
     (beat_rows, inside, labels, kinds)
 }
 
@@ -882,21 +892,31 @@ fn emit_beat(
 }
 
 /// Dipole model: fill `scratch.dipole` with every beat's waves and return the fiducial times
-/// (s) and kinds of the beats whose R peak lies in the record.
+/// (s) and kinds of the beats whose R peak lies in the record, and the number of sinus pauses
+/// that overlap the record.
 ///
+/// The random streams of a record's beat train: the record's own, the pathology's and the
+/// sinus pauses' (each its own, so that adding a kind of event leaves earlier records as
+/// they were).
+struct BeatRngs<'a> {
+    record: &'a mut Rng,
+    pathology: &'a mut Rng,
+    pause: &'a mut Rng,
+}
+
 /// Long because: the beat train (dominant beats, ectopic events with their coupling and
 /// pauses, fusion) is one walk through time; splitting it would scatter the timing rules.
-#[allow(clippy::too_many_arguments)]
 fn dipole_beats(
     m: &RecordModel,
     path: &Pathology,
     rr: &RrProcess,
-    rng: &mut Rng,
-    prng: &mut Rng,
+    rngs: &mut BeatRngs,
     fs: f64,
     n: usize,
     scratch: &mut Scratch,
-) -> (Vec<[f64; 9]>, Vec<u8>) {
+) -> (Vec<[f64; 9]>, Vec<u8>, usize) {
+    let (rng, prng) = (&mut *rngs.record, &mut *rngs.pathology);
+    let mut n_pauses = 0;
     let duration = n as f64 / fs;
     for ch in scratch.dipole.iter_mut() {
         ch.clear();
@@ -950,8 +970,19 @@ fn dipole_beats(
         };
         match ectopy.next(prng, path) {
             Event::None => {
-                prev_rr = nominal;
-                t += nominal;
+                // a sinus pause (arrest): no P, no QRS for 2-6 s; its own stream
+                let pause = dominant != BeatKind::Paced
+                    && !path.af
+                    && path.pause_rate > 0.0
+                    && rngs.pause.uniform() < path.pause_rate;
+                let interval = if pause {
+                    rngs.pause.between(2.0, 6.0).max(1.5 * nominal)
+                } else {
+                    nominal
+                };
+                n_pauses += (pause && t + interval > 0.0 && t < duration) as usize;
+                prev_rr = interval;
+                t += interval;
             }
             Event::Pac => {
                 let coupling = (nominal * prng.between(0.55, 0.85)).max(0.3);
@@ -995,7 +1026,7 @@ fn dipole_beats(
             }
         }
     }
-    (beats, kinds)
+    (beats, kinds, n_pauses)
 }
 
 /// Check one record's bounds (the Python layer checks more, with friendlier messages).

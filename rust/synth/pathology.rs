@@ -28,7 +28,9 @@
 //!   axis -10..50 deg) and posterior
 //!   (QRS 120-170 ms), T discordant to it; right bundle-branch block: the normal initial QRS
 //!   and a slow terminal wave directed right and anterior (rSR' in V1, wide S in I and V6),
-//!   QRS 120-160 ms, T opposite to the terminal wave.
+//!   QRS 120-160 ms, T opposite to the terminal wave;
+//! - sinus pause (sinus arrest): after a sinus beat, with the record's rate, neither P nor QRS
+//!   for 2-6 s (at least 1.5 RR); then sinus rhythm resumes. Not in fibrillation or pacing.
 
 use super::rng::Rng;
 use super::{edge_c, scale, unit, Wave};
@@ -72,6 +74,7 @@ pub const P_FUSION: usize = 14;
 pub const P_LBBB: usize = 15;
 pub const P_RBBB: usize = 16;
 pub const P_PACED: usize = 17;
+pub const P_PAUSE: usize = 18;
 
 /// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
 /// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
@@ -129,12 +132,21 @@ pub struct Pathology {
     pub fusion_mix: f64,
     /// Ventricular pacing of every dominant beat, if the record is paced.
     pub pacing: Option<Pacing>,
+    /// Probability of a sinus pause (sinus arrest, 2-6 s) after a sinus beat (0 in atrial
+    /// fibrillation and paced records).
+    pub pause_rate: f64,
 }
 
 impl Pathology {
     /// Draw one record's pathology from its stream. `b` are the record's bounds; `r_amp` and
     /// `p_amp` the sinus beat's sizes. The number of draws does not depend on the values.
-    pub fn sample(rng: &mut Rng, pacing_rng: &mut Rng, b: &[[f64; 2]], r_amp: f64) -> Self {
+    pub fn sample(
+        rng: &mut Rng,
+        pacing_rng: &mut Rng,
+        pause_rng: &mut Rng,
+        b: &[[f64; 2]],
+        r_amp: f64,
+    ) -> Self {
         let draw = |rng: &mut Rng, i: usize| rng.between(b[i][0], b[i][1]);
         let af = rng.uniform() < draw(rng, P_AF);
         let pac_rate = draw(rng, P_PAC);
@@ -188,6 +200,7 @@ impl Pathology {
         // `rng`: bundle-branch block, ectopic timing) are those of records made before pacing
         let paced = pacing_rng.uniform() < draw(pacing_rng, P_PACED);
         let pacing = Pacing::sample(pacing_rng, r_amp);
+        let pause_rate = draw(pause_rng, P_PAUSE);
         Pathology {
             af,
             conduction,
@@ -203,6 +216,7 @@ impl Pathology {
             fib,
             fusion_mix,
             pacing: paced.then_some(pacing),
+            pause_rate: if af || paced { 0.0 } else { pause_rate },
         }
     }
 
@@ -214,11 +228,12 @@ impl Pathology {
             || self.pvc_rate > 0.0
             || self.fusion_rate > 0.0
             || self.pacing.is_some()
+            || self.pause_rate > 0.0
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
     /// 0 when the record has no ventricular ectopy).
-    pub fn labels(&self) -> [f64; 8] {
+    pub fn labels(&self) -> [f64; 9] {
         let ectopic = self.pvc_rate > 0.0 || self.fusion_rate > 0.0;
         [
             self.af as u8 as f64,
@@ -233,12 +248,14 @@ impl Pathology {
             },
             if ectopic { self.foci.len() as f64 } else { 0.0 },
             self.pacing.is_some() as u8 as f64,
+            self.pause_rate,
         ]
     }
 }
 
-/// Record label columns of the pathology (after the base parameter labels).
-pub const PATHOLOGY_LABELS: [&str; 8] = [
+/// Record label columns of the pathology (after the base parameter labels): the values of
+/// [`Pathology::labels`], then the number of sinus pauses that overlap the record.
+pub const PATHOLOGY_LABELS: [&str; 10] = [
     "param_af",
     "param_conduction",
     "param_pac_rate",
@@ -247,6 +264,8 @@ pub const PATHOLOGY_LABELS: [&str; 8] = [
     "param_pvc_pattern",
     "param_pvc_foci",
     "param_paced",
+    "param_pause_rate",
+    "n_pauses",
 ];
 
 impl Pacing {

@@ -1,11 +1,13 @@
 use super::*;
 use ndarray::Array3;
 
-fn bounds(n: usize, values: [(f64, f64); 18]) -> Array3<f64> {
-    Array3::from_shape_fn(
-        (n, 18, 2),
-        |(_, p, k)| if k == 0 { values[p].0 } else { values[p].1 },
-    )
+/// Bounds from the eleven base parameters; every pathology parameter 0.
+fn bounds(n: usize, base: [(f64, f64); 11]) -> Array3<f64> {
+    Array3::from_shape_fn((n, PARAMS.len(), 2), |(_, p, k)| match base.get(p) {
+        Some(v) if k == 0 => v.0,
+        Some(v) => v.1,
+        None => 0.0,
+    })
 }
 
 fn default_bounds(n: usize) -> Array3<f64> {
@@ -22,13 +24,6 @@ fn default_bounds(n: usize) -> Array3<f64> {
             (0.0, 0.02),
             (0.0, 0.02),
             (0.0, 0.1),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
-            (0.0, 0.0),
             (0.0, 0.0),
         ],
     )
@@ -327,5 +322,6 @@ fn paced_records_have_spikes_wide_qrs_and_a_fixed_rate() {
             "spike at {at}"
         );
     }
-    assert_eq!(out.beats.labels[[0, N_LABELS - 1]], 1.0);
+    let paced = labels().iter().position(|&l| l == "param_paced").unwrap();
+    assert_eq!(out.beats.labels[[0, paced]], 1.0);
 }
