@@ -54,6 +54,7 @@ bench: install
 	$(PY) benches/synth_throughput.py
 	$(PY) benches/intervals_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
+	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi

@@ -1,11 +1,12 @@
 """R-peak detection on short noisy records: a noise sweep (issue 18), ecgfast against its peers.
 
     python benches/noise_sweep.py [--data ../shared/data] [--out runs/noise_sweep]
-                                  [--snr 24,18,12,6,0] [--detectors ecgfast,sleepecg,...]
+                                  [--snr inf,24,18,12,6,0] [--detectors ecgfast,sleepecg,...]
 
-Noise comes from ecgfast's own noise models (baseline wander, EMG, electrode motion,
-powerline: ``synthesize(noise=...)`` minus the same records with ``noise=0``, which is exact
-because every noise source is additive and has its own random stream), scaled per record to a
+Noise comes from ecgfast's own noise models, two types: muscle noise (EMG) alone, and a mix of
+baseline wander, EMG, electrode motion and powerline (``synthesize(noise=...)`` minus the same
+records with ``noise=0``, which is exact because every noise source is additive and has its
+own random stream), scaled per record to a
 signal-to-noise ratio with the MIT-BIH Noise Stress Test convention: signal power = (QRS
 peak-to-peak amplitude)^2 / 8, the median over the record's beats; noise power = mean square.
 
@@ -16,8 +17,9 @@ Two sets of 10-s records:
 - real: CPSC 2021 (the 18 records here, 200 Hz, lead II), cut into 10-s segments (at most 12 per
   record), reference = the annotated beats; the same noise added at 200 Hz.
 
-One-to-one matching within 150 ms, F1 pooled per set and SNR. Writes ``noise_sweep.md``,
-``noise_sweep.csv`` and ``noise_sweep.png`` to ``--out``.
+One-to-one matching within 150 ms, F1 pooled per set, noise type and SNR; also ecgfast's F1 on
+the records :func:`ecgfast.signal_quality` calls usable, and their share. Writes
+``noise_sweep.md``, ``noise_sweep.csv`` and ``noise_sweep.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -39,14 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rpeak_accuracy import BEATS, detectors
 
 SECONDS = 10.0
-#: relative amplitudes of the noise sources (mV before scaling to the SNR)
-NOISE_MIX = {"baseline": 0.3, "powerline": 0.03, "emg": 0.08, "motion": 0.4}
+#: noise types: relative amplitudes of the synthesizer's sources (mV before scaling to the SNR)
+NOISE_TYPES = {
+    "muscle (EMG)": {"baseline": 0.0, "powerline": 0.0, "emg": 0.1, "motion": 0.0},
+    "mix": {"baseline": 0.3, "powerline": 0.03, "emg": 0.08, "motion": 0.4},
+}
 
 
-def noise_for(n: int, fs: float, seed: int) -> np.ndarray:
+def noise_for(n: int, fs: float, seed: int, mix: dict) -> np.ndarray:
     """(n, samples) noise of the synthesizer's models, lead II."""
     kw = dict(seed=seed, duration=SECONDS, fs=fs, leads="II")
-    noisy = ecgfast.synthesize(n, noise=NOISE_MIX, **kw).signals[:, 0].astype(np.float64)
+    noisy = ecgfast.synthesize(n, noise=mix, **kw).signals[:, 0].astype(np.float64)
     clean = ecgfast.synthesize(n, noise=0.0, **kw).signals[:, 0].astype(np.float64)
     return noisy - clean
 
@@ -94,24 +99,42 @@ def cpsc_set(root: Path, per_record: int = 12):
 
 def sweep(name, records, fs, snrs, dets, seed):
     records = list(records)
-    noise = noise_for(len(records), fs, seed)
     rows = []
-    for (rid, x, ref), nz in tqdm(list(zip(records, noise, strict=True)), desc=name):
-        p_s = signal_power(x, ref, fs)
-        p_n = float(np.mean(nz**2))
-        for snr in snrs:
-            y = x + nz * np.sqrt(p_s / p_n / 10 ** (snr / 10)) if np.isfinite(snr) else x
-            for det, fn in dets.items():
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        peaks = np.asarray(fn(np.ascontiguousarray(y), fs), dtype=np.int64)
-                except Exception:  # a peer failing on a record counts as no detections
-                    peaks = np.zeros(0, dtype=np.int64)
-                m = match_peaks(peaks, ref, fs)
-                rows.append(
-                    {"set": name, "record": rid, "snr": snr, "detector": det, **m.as_dict()}
-                )
+    for kind, mix in NOISE_TYPES.items():
+        noise = noise_for(len(records), fs, seed, mix)
+        for (rid, x, ref), nz in tqdm(
+            list(zip(records, noise, strict=True)), desc=f"{name}, {kind}"
+        ):
+            rows += one_record(name, kind, rid, x, ref, nz, fs, snrs, dets)
+    return rows
+
+
+def one_record(name, kind, rid, x, ref, nz, fs, snrs, dets):
+    rows = []
+    p_s = signal_power(x, ref, fs)
+    p_n = float(np.mean(nz**2))
+    for snr in snrs:
+        y = x + nz * np.sqrt(p_s / p_n / 10 ** (snr / 10)) if np.isfinite(snr) else x
+        usable = bool(ecgfast.signal_quality(y, fs, window=SECONDS)["usable"].all())
+        for det, fn in dets.items():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    peaks = np.asarray(fn(np.ascontiguousarray(y), fs), dtype=np.int64)
+            except Exception:  # a peer failing on a record counts as no detections
+                peaks = np.zeros(0, dtype=np.int64)
+            m = match_peaks(peaks, ref, fs)
+            rows.append(
+                {
+                    "set": name,
+                    "noise": kind,
+                    "record": rid,
+                    "snr": snr,
+                    "detector": det,
+                    "usable": usable,
+                    **m.as_dict(),
+                }
+            )
     return rows
 
 
@@ -133,11 +156,27 @@ def main() -> None:
         rows += sweep("CPSC 2021 200 Hz", cpsc_set(cpsc), 200.0, snrs, dets, seed=32)
     df = pd.DataFrame(rows)
     df.to_csv(out / "noise_sweep.csv", index=False)
-    pooled = df.groupby(["set", "detector", "snr"], sort=False)[["tp", "fp", "fn"]].sum()
+    keys = ["set", "noise", "detector", "snr"]
+    pooled = df.groupby(keys, sort=False)[["tp", "fp", "fn"]].sum()
     pooled["f1"] = 100 * 2 * pooled.tp / (2 * pooled.tp + pooled.fp + pooled.fn)
     table = pooled["f1"].unstack("snr").round(2)
     table.columns = [f"{c:g} dB" if np.isfinite(c) else "clean" for c in table.columns]
-    text = "F1 % (pooled), by SNR:\n\n" + table.to_markdown()
+    ours = df[df["detector"] == "ecgfast"]
+    kept = ours[ours["usable"]].groupby(keys, sort=False)[["tp", "fp", "fn"]].sum()
+    kept = (100 * 2 * kept.tp / (2 * kept.tp + kept.fp + kept.fn)).unstack("snr").round(2)
+    share = (100 * ours.groupby(keys, sort=False)["usable"].mean()).unstack("snr").round(1)
+    for t in (kept, share):
+        t.columns = [f"{c:g} dB" if np.isfinite(c) else "clean" for c in t.columns]
+    text = "\n\n".join(
+        [
+            "F1 % (pooled), by SNR:",
+            table.to_markdown(),
+            "ecgfast on the records `signal_quality` calls usable, F1 %:",
+            kept.to_markdown(),
+            "Records called usable, %:",
+            share.to_markdown(),
+        ]
+    )
     print(text)
     (out / "noise_sweep.md").write_text(text + "\n")
     plot(pooled.reset_index(), out / "noise_sweep.png")
@@ -149,14 +188,15 @@ def plot(pooled: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sets = list(dict.fromkeys(pooled["set"]))
-    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 3.6), squeeze=False)
-    for ax, s in zip(axes[0], sets, strict=True):
-        for det, g in pooled[pooled["set"] == s].groupby("detector", sort=False):
+    panels = list(dict.fromkeys(zip(pooled["set"], pooled["noise"], strict=True)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, (s, kind) in zip(axes[0], panels, strict=True):
+        sel = pooled[(pooled["set"] == s) & (pooled["noise"] == kind)]
+        for det, g in sel.groupby("detector", sort=False):
             g = g[np.isfinite(g["snr"])]
             ax.plot(g["snr"], g["f1"], "o-", label=det)
         ax.axhline(95, color="grey", lw=0.8, ls=":")
-        ax.set(title=s, xlabel="SNR (dB, NSTDB convention)", ylabel="F1 %")
+        ax.set(title=f"{s}: {kind}", xlabel="SNR (dB, NSTDB convention)", ylabel="F1 %")
         ax.invert_xaxis()
         ax.legend(fontsize=8)
     fig.tight_layout()

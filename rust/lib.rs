@@ -8,6 +8,7 @@ pub mod detect;
 pub mod errors;
 pub mod filter_design;
 pub mod filters;
+pub mod pacing;
 pub mod parallel;
 pub mod synth;
 
@@ -265,6 +266,38 @@ mod _core {
         let view = x.as_array();
         let rows = run_detached(py, || {
             crate::detect::detect_rpeaks_rows(view, fs, skip_fibrillation)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| numpy::PyArray1::from_vec(py, r))
+            .collect())
+    }
+
+    /// Pacing spikes of a 1-D float64 signal (see `ecgfast.detect_pacing`).
+    #[pyfunction]
+    fn detect_pacing<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray1<'py, f64>,
+        fs: f64,
+        min_height: f64,
+    ) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
+        let view = x.as_array();
+        let spikes =
+            super::run_detached_inline(py, || crate::pacing::detect_pacing(view, fs, min_height))?;
+        Ok(numpy::PyArray1::from_vec(py, spikes))
+    }
+
+    /// Pacing spikes of every row of a 2-D float64 array, rows in parallel.
+    #[pyfunction]
+    fn detect_pacing_batch<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray2<'py, f64>,
+        fs: f64,
+        min_height: f64,
+    ) -> PyResult<Vec<Bound<'py, numpy::PyArray1<i64>>>> {
+        let view = x.as_array();
+        let rows = run_detached(py, || {
+            crate::pacing::detect_pacing_rows(view, fs, min_height)
         })?;
         Ok(rows
             .into_iter()

@@ -327,3 +327,85 @@ class TestSharedData:
             rec = wfdb.rdrecord(str(hea.with_suffix("")))
             out = ecgfast.detect_rpeaks(np.nan_to_num(rec.p_signal.T), rec.fs)
             assert len(out) == rec.p_signal.shape[1]
+
+
+class TestDetectPacing:
+    """Pacemaker spikes: the synthesizer's paced records (exact spike and beat kinds) and the
+    LUDB records whose table lists cardiac pacing against those that do not."""
+
+    @staticmethod
+    def _paced_found(fs: float, rhythm: str):
+        b = ecgfast.synthesize(
+            12, rhythm=rhythm, leads=["I", "II", "V1", "V5"], fs=fs, seed=1, duration=30
+        )
+        found, truth = [], []
+        for k in range(len(b)):
+            beats = b.beats[b.beats["record"] == k]
+            spikes = np.concatenate(ecgfast.detect_pacing(b.signals[k], b.fs))
+            found.append(ecgfast.paced_beats(beats["sample"], spikes, b.fs))
+            truth.append((beats["symbol"] == "/").to_numpy())
+        return np.concatenate(found), np.concatenate(truth)
+
+    def test_synthetic_paced_beats_found_at_1000_hz(self):
+        found, truth = self._paced_found(1000.0, "paced")
+        assert truth.all() and found.mean() >= 0.98
+
+    @pytest.mark.parametrize("fs", [500.0, 1000.0])
+    def test_no_spike_in_unpaced_records(self, fs):
+        b = ecgfast.synthesize(
+            12, leads=["I", "II", "V1", "V5"], fs=fs, seed=2, duration=30, ectopy={"pvc": 0.1}
+        )
+        spikes = ecgfast.detect_pacing(b.signals.reshape(-1, b.signals.shape[-1]), b.fs)
+        assert sum(len(s) for s in spikes) == 0
+
+    def test_spike_found_where_it_is(self):
+        x = np.zeros(2000)
+        x[700] = 1.0
+        x[1500] = -0.6  # either polarity
+        np.testing.assert_array_equal(ecgfast.detect_pacing(x, 1000.0), [700, 1500])
+        assert len(ecgfast.detect_pacing(x, 1000.0, min_height=2.0)) == 0
+
+    def test_paced_beats_window(self):
+        r = np.array([100, 300, 500])
+        flags = ecgfast.paced_beats(r, [60, 298, 505], fs=1000.0, window=0.05)
+        np.testing.assert_array_equal(flags, [True, True, True])
+        flags = ecgfast.paced_beats(r, [10, 250], fs=1000.0, window=0.05)
+        np.testing.assert_array_equal(flags, [False, True, False])
+        assert not ecgfast.paced_beats(r, [], fs=1000.0).any()
+        with pytest.raises(InvalidParameterError):
+            ecgfast.paced_beats(r, [1], fs=1000.0, window=0.0)
+
+    @pytest.mark.parametrize(
+        "x,fs,exc",
+        [
+            (np.zeros(0), 500.0, InvalidSignalError),
+            (np.array([0.0, np.nan, 0.0] * 100), 500.0, InvalidSignalError),
+            (np.zeros((2, 2, 100)), 500.0, InvalidSignalError),
+            (np.zeros(100), -1.0, InvalidParameterError),
+            (np.zeros(100, dtype=complex), 500.0, DtypeError),
+        ],
+    )
+    def test_errors(self, x, fs, exc):
+        with pytest.raises(exc):
+            ecgfast.detect_pacing(x, fs)
+
+    @pytest.mark.shared_data
+    def test_ludb_paced_records(self, shared_data):
+        import pandas as pd
+
+        table = pd.read_csv(shared_data / "ludb" / "ludb.csv").set_index("ID")
+        paced_share = {}
+        for i in range(1, 101):
+            base = shared_data / "ludb" / "data" / str(i)
+            if not base.with_suffix(".hea").exists():
+                continue
+            rec = wfdb.rdrecord(str(base))
+            ann = wfdb.rdann(str(base), "ii")
+            beats = np.asarray(ann.sample)[np.asarray(ann.symbol) == "N"]
+            spikes = np.concatenate(ecgfast.detect_pacing(rec.p_signal.T.copy(), rec.fs))
+            paced_share[i] = ecgfast.paced_beats(beats, spikes, rec.fs).mean()
+        share = pd.Series(paced_share)
+        pacing = table.loc[share.index, "Cardiac pacing"].fillna("").str.contains("pacing")
+        # records without pacing: (almost) no beat called paced; with it: most records found
+        assert share[~pacing].mean() < 0.01 and (share[~pacing] > 0.25).sum() == 0
+        assert pacing.sum() >= 3 and (share[pacing] > 0.25).mean() >= 0.6

@@ -13,9 +13,10 @@ from . import _core, errors, evaluate
 from ._threads import get_num_threads, set_num_threads, thread_limit
 from .beats import beat_table
 from .delineation import delineate, intervals
-from .detect import detect_rpeaks
+from .detect import detect_pacing, detect_rpeaks, paced_beats
 from .errors import *  # noqa: F403 - the exception hierarchy, listed in errors.__all__
 from .filters import bandpass, butter_sos, highpass, lowpass, notch, sosfiltfilt
+from .quality import signal_quality
 from .synth import LEAD_NAMES, SynthBatch, synthesize, synthesize_to
 
 __version__: str = _core.__version__
@@ -29,6 +30,7 @@ __all__ = [
     "beat_table",
     "butter_sos",
     "delineate",
+    "detect_pacing",
     "detect_rpeaks",
     "errors",
     "evaluate",
@@ -37,7 +39,9 @@ __all__ = [
     "intervals",
     "lowpass",
     "notch",
+    "paced_beats",
     "set_num_threads",
+    "signal_quality",
     "sosfiltfilt",
     "synthesize",
     "synthesize_to",

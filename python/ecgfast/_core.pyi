@@ -37,6 +37,12 @@ def detect_rpeaks(
 def detect_rpeaks_batch(
     x: npt.NDArray[np.float64], fs: float, skip_fibrillation: bool
 ) -> list[npt.NDArray[np.int64]]: ...
+def detect_pacing(
+    x: npt.NDArray[np.float64], fs: float, min_height: float
+) -> npt.NDArray[np.int64]: ...
+def detect_pacing_batch(
+    x: npt.NDArray[np.float64], fs: float, min_height: float
+) -> list[npt.NDArray[np.int64]]: ...
 def beat_table(
     x: npt.NDArray[np.float64], fs: float, rpeaks: list[int] | None = None
 ) -> tuple[
