@@ -37,6 +37,14 @@ fn seconds(fs: f64, s: f64) -> usize {
     ((fs * s).round() as usize).max(1)
 }
 
+/// The samples of a lead as one slice (a copy only for strided input).
+pub(crate) fn contiguous<'a>(x: &ArrayView1<'a, f64>) -> std::borrow::Cow<'a, [f64]> {
+    match x.clone().to_slice() {
+        Some(s) => s.into(),
+        None => x.to_vec().into(),
+    }
+}
+
 /// Detect R peaks in one lead sampled at `fs` Hz. Returns sorted, unique sample indices.
 ///
 /// Long because: it is the pipeline in order (checks, resampling, band-pass, derivative, MWI,
@@ -44,15 +52,8 @@ fn seconds(fs: f64, s: f64) -> usize {
 /// short block over the previous step's buffers.
 pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Result<Vec<i64>> {
     crate::filter_design::check_fs(fs)?;
-    // Work on a contiguous slice (copy only for strided input).
-    let owned;
-    let xs: &[f64] = match x.as_slice() {
-        Some(s) => s,
-        None => {
-            owned = x.to_vec();
-            &owned
-        }
-    };
+    let xs = contiguous(&x);
+    let xs: &[f64] = &xs;
     let n = x.len();
     if (n as f64) < MIN_SECONDS * fs {
         // still reject non-finite input

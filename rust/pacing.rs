@@ -25,14 +25,8 @@ const MERGE: f64 = 0.010;
 /// least `min_height` high (in the signal's unit).
 pub fn detect_pacing(x: ArrayView1<f64>, fs: f64, min_height: f64) -> Result<Vec<i64>> {
     crate::filter_design::check_fs(fs)?;
-    let owned;
-    let xs: &[f64] = match x.as_slice() {
-        Some(s) => s,
-        None => {
-            owned = x.to_vec();
-            &owned
-        }
-    };
+    let xs = crate::detect::contiguous(&x);
+    let xs: &[f64] = &xs;
     if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
         return Err(invalid_signal(format!(
             "signal contains NaN or infinity (first at sample {i})"

@@ -13,6 +13,17 @@ from .errors import InvalidParameterError, InvalidSignalError
 __all__ = ["detect_pacing", "detect_rpeaks", "paced_beats"]
 
 
+def _leads(x: Any, fs: Any) -> tuple[float, np.ndarray]:
+    """Checked sampling rate and a float64 lead (1-D) or records x samples (2-D)."""
+    fs = check_fs(fs)
+    arr = as_signal(x)
+    if arr.ndim > 2:
+        raise InvalidSignalError(
+            f"x must be 1-D (one lead) or 2-D (records x samples), got shape {arr.shape}"
+        )
+    return fs, arr.astype(np.float64, copy=False)
+
+
 def detect_rpeaks(
     x: Any, fs: float, *, skip_fibrillation: bool = True
 ) -> np.ndarray | list[np.ndarray]:
@@ -63,13 +74,7 @@ def detect_rpeaks(
     >>> len(peaks) == b.labels["n_beats"].iloc[0]
     True
     """
-    fs = check_fs(fs)
-    arr = as_signal(x)
-    if arr.ndim > 2:
-        raise InvalidSignalError(
-            f"x must be 1-D (one lead) or 2-D (records x samples), got shape {arr.shape}"
-        )
-    arr = arr.astype(np.float64, copy=False)
+    fs, arr = _leads(x, fs)
     skip = bool(skip_fibrillation)
     if arr.ndim == 1:
         return _core.detect_rpeaks(arr, fs, skip)
@@ -123,13 +128,7 @@ def detect_pacing(x: Any, fs: float, *, min_height: float = 0.2) -> np.ndarray |
     >>> bool(ecgfast.paced_beats(b.beats["sample"], spikes, b.fs).all())
     True
     """
-    fs = check_fs(fs)
-    arr = as_signal(x)
-    if arr.ndim > 2:
-        raise InvalidSignalError(
-            f"x must be 1-D (one lead) or 2-D (records x samples), got shape {arr.shape}"
-        )
-    arr = arr.astype(np.float64, copy=False)
+    fs, arr = _leads(x, fs)
     height = check_positive(min_height, name="min_height")
     if arr.ndim == 1:
         return _core.detect_pacing(arr, fs, height)
