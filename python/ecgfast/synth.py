@@ -240,29 +240,33 @@ def _probability(name: str, value: Any, n: int) -> np.ndarray:
     return _as_bounds(name, value, n, (0.0, 1.0))
 
 
+def _one_of(
+    name: str, value: Any, default: str, options: tuple[str, ...], n: int
+) -> dict[str, np.ndarray] | None:
+    """Per-record probabilities of mutually exclusive named states (``options``; the rest is
+    ``default``) from a name, ``{option: p}`` or None; None for any other kind of value."""
+    zero = np.zeros((n, 2))
+    names = ", ".join(f"'{o}'" for o in (default, *options))
+    if value is None or (isinstance(value, str) and value == default):
+        return dict.fromkeys(options, zero)
+    if isinstance(value, str):
+        if value not in options:
+            example = ", ".join(f"'{o}': {v}" for o, v in zip(options, "pq", strict=False))
+            raise InvalidParameterError(f"{name} must be {names} or {{{example}}}, got {value!r}")
+        return {o: np.ones((n, 2)) if o == value else zero for o in options}
+    if isinstance(value, Mapping):
+        unknown = set(value) - {default, *options}
+        if unknown:
+            raise InvalidParameterError(f"unknown {name}(s) {sorted(unknown)}; use {names}")
+        return {o: _probability(f"{name}[{o!r}]", value.get(o, 0.0), n) for o in options}
+    return None
+
+
 def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict[str, Any]:
     """Bounds of the pathology parameters of the core (probabilities and rates per record)."""
-    zero = np.zeros((n, 2))
-    paced = zero
-    if rhythm is None or (isinstance(rhythm, str) and rhythm == "sinus"):
-        af = zero
-    elif isinstance(rhythm, str) and rhythm in ("af", "paced"):
-        af = np.ones((n, 2)) if rhythm == "af" else zero
-        paced = np.ones((n, 2)) if rhythm == "paced" else zero
-    elif isinstance(rhythm, Mapping):
-        unknown = set(rhythm) - {"af", "sinus", "paced"}
-        if unknown:
-            raise InvalidParameterError(
-                f"unknown rhythm(s) {sorted(unknown)}; use 'sinus', 'af', 'paced'"
-            )
-        af = _probability("rhythm['af']", rhythm.get("af", 0.0), n)
-        paced = _probability("rhythm['paced']", rhythm.get("paced", 0.0), n)
-    elif isinstance(rhythm, str):
-        raise InvalidParameterError(
-            f"rhythm must be 'sinus', 'af', 'paced' or {{'af': p, 'paced': q}}, got {rhythm!r}"
-        )
-    else:
-        af = _probability("rhythm", rhythm, n)
+    rhythms = _one_of("rhythm", rhythm, "sinus", ("af", "paced"), n)
+    if rhythms is None:  # a number or an array: the probability of atrial fibrillation
+        rhythms = {"af": _probability("rhythm", rhythm, n), "paced": np.zeros((n, 2))}
     if ectopy is None:
         ectopy = {}
     if not isinstance(ectopy, Mapping):
@@ -274,34 +278,22 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
     if unknown:
         raise InvalidParameterError(f"unknown ectopy {sorted(unknown)}; use {', '.join(_ECTOPY)}")
     rates = {k: _as_bounds(f"ectopy[{k!r}]", ectopy.get(k, 0.0), n, LIMITS[k]) for k in _ECTOPY}
-    if conduction is None or (isinstance(conduction, str) and conduction == "normal"):
-        lbbb, rbbb = zero, zero
-    elif isinstance(conduction, str) and conduction in ("lbbb", "rbbb"):
-        lbbb = np.ones((n, 2)) if conduction == "lbbb" else zero
-        rbbb = np.ones((n, 2)) if conduction == "rbbb" else zero
-    elif isinstance(conduction, Mapping):
-        unknown = set(conduction) - {"lbbb", "rbbb", "normal"}
-        if unknown:
-            raise InvalidParameterError(
-                f"unknown conduction {sorted(unknown)}; use 'normal', 'lbbb', 'rbbb'"
-            )
-        lbbb = _probability("conduction['lbbb']", conduction.get("lbbb", 0.0), n)
-        rbbb = _probability("conduction['rbbb']", conduction.get("rbbb", 0.0), n)
-        if n and np.any(lbbb[:, 0] + rbbb[:, 0] > 1.0 + 1e-12):
-            raise InvalidParameterError("conduction probabilities must sum to at most 1")
-    else:
+    blocks = _one_of("conduction", conduction, "normal", ("lbbb", "rbbb"), n)
+    if blocks is None:
         raise InvalidParameterError(
             "conduction must be 'normal', 'lbbb', 'rbbb' or {'lbbb': p, 'rbbb': q}; "
             f"got {conduction!r}"
         )
+    if n and np.any(blocks["lbbb"][:, 0] + blocks["rbbb"][:, 0] > 1.0 + 1e-12):
+        raise InvalidParameterError("conduction probabilities must sum to at most 1")
     return {
-        "af": af,
+        "af": rhythms["af"],
         "pac_rate": rates["pac"],
         "pvc_rate": rates["pvc"],
         "fusion_rate": rates["fusion"],
-        "lbbb": lbbb,
-        "rbbb": rbbb,
-        "paced": paced,
+        "lbbb": blocks["lbbb"],
+        "rbbb": blocks["rbbb"],
+        "paced": rhythms["paced"],
         "pause_rate": rates["pause"],
     }
 

@@ -749,6 +749,14 @@ fn emit_beat(
         Some((_, on, off)) => (t + on, t + off),
         None => (t + q.mu - c * q.sigma, t + s.mu + c * s.sigma),
     };
+    let p_fid = |pw: &Option<Wave>| match pw {
+        Some(pw) => [
+            t + pw.mu - c * pw.sigma,
+            t + pw.mu,
+            t + pw.mu + c * pw.sigma,
+        ],
+        None => [nan; 3],
+    };
     let t_fid = |tw: &[Wave; 2]| {
         [
             t + tw[0].mu - c * tw[0].sigma,
@@ -784,14 +792,7 @@ fn emit_beat(
             for w in &t_waves {
                 add(w, 1.0);
             }
-            let (p_on, p_pk, p_off) = match p_wave {
-                Some(pw) => (
-                    t + pw.mu - c * pw.sigma,
-                    t + pw.mu,
-                    t + pw.mu + c * pw.sigma,
-                ),
-                None => (nan, nan, nan),
-            };
+            let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
             [
                 p_on,
@@ -844,14 +845,7 @@ fn emit_beat(
             for w in &t_waves {
                 add(w, 1.0);
             }
-            let (p_on, p_pk, p_off) = match p_wave {
-                Some(pw) => (
-                    t + pw.mu - c * pw.sigma,
-                    t + pw.mu,
-                    t + pw.mu + c * pw.sigma,
-                ),
-                None => (nan, nan, nan),
-            };
+            let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
             let on = t + f.onset;
             [p_on, p_pk, p_off, on, t, on + f.duration, t_on, t_pk, t_off]
