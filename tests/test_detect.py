@@ -374,6 +374,10 @@ class TestDetectPacing:
         assert not ecgfast.paced_beats(r, [], fs=1000.0).any()
         with pytest.raises(InvalidParameterError):
             ecgfast.paced_beats(r, [1], fs=1000.0, window=0.0)
+        with pytest.raises(InvalidParameterError, match="NaN"):
+            ecgfast.paced_beats([np.nan], [1], fs=1000.0)
+        with pytest.raises(InvalidParameterError, match="indices"):
+            ecgfast.paced_beats(r, ["x"], fs=1000.0)
 
     @pytest.mark.parametrize(
         "x,fs,exc",

@@ -123,6 +123,7 @@ class TestSignalQuality:
             (np.zeros(5000), 500.0, {"window": 1.0}, InvalidParameterError),
             (np.zeros((2, 5000)), 500.0, {"rpeaks": [10]}, InvalidParameterError),
             (np.zeros(5000), 500.0, {"rpeaks": [6000]}, InvalidParameterError),
+            (np.zeros(5000), 500.0, {"rpeaks": [np.nan]}, InvalidParameterError),
         ],
     )
     def test_errors(self, x, fs, kw, exc):

@@ -98,3 +98,17 @@ def as_signal(x: Any, *, name: str = "x", min_ndim: int = 1) -> np.ndarray:
     if arr.dtype == np.float16:
         return arr.astype(np.float32)
     return arr.astype(np.float64)
+
+
+def as_indices(values: Any, name: str) -> np.ndarray:
+    """Return sample indices as a 1-D float64 array (order kept) after checking they are finite
+    numbers; InvalidParameterError otherwise."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidParameterError(f"{name} must be a 1-D array of sample indices")
+    if arr.size and not np.issubdtype(arr.dtype, np.number):
+        raise InvalidParameterError(f"{name} must hold sample indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise InvalidParameterError(f"{name} contains NaN or infinity")
+    return arr

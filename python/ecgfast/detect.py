@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._validate import as_signal, check_fs, check_positive
+from ._validate import as_indices, as_signal, check_fs, check_positive
 from .errors import InvalidParameterError, InvalidSignalError
 
 __all__ = ["detect_pacing", "detect_rpeaks", "paced_beats"]
@@ -154,10 +154,15 @@ def paced_beats(rpeaks: Any, spikes: Any, fs: float, *, window: float = 0.12) ->
     -------
     ndarray of bool
         One per beat, in the order of ``rpeaks``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad ``fs`` or ``window``; indices that are not finite numbers.
     """
     fs = check_fs(fs)
-    r = np.asarray(rpeaks, dtype=np.int64).ravel()
-    s = np.sort(np.asarray(spikes, dtype=np.int64).ravel())
+    r = as_indices(np.ravel(rpeaks), "rpeaks").astype(np.int64)
+    s = np.sort(as_indices(np.ravel(spikes), "spikes").astype(np.int64))
     if not 0.0 < float(window) <= 0.5:
         raise InvalidParameterError(f"window must be in (0, 0.5] s, got {window!r}")
     if len(s) == 0:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validate import check_fs, check_int, check_positive
+from ._validate import as_indices, check_fs, check_int, check_positive
 from .delineation import FIDUCIALS
 from .errors import InvalidParameterError
 from .realism import realism
@@ -55,15 +55,7 @@ class PeakMatch:
 
 
 def _as_indices(values: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise InvalidParameterError(f"{name} must be a 1-D array of sample indices")
-    if arr.size and not np.issubdtype(arr.dtype, np.number):
-        raise InvalidParameterError(f"{name} must hold sample indices, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise InvalidParameterError(f"{name} contains NaN or infinity")
-    return np.sort(arr)
+    return np.sort(as_indices(values, name))
 
 
 def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.15) -> PeakMatch:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validate import as_signal, check_fs, check_positive
+from ._validate import as_indices, as_signal, check_fs, check_positive
 from .detect import detect_rpeaks
 from .errors import InvalidParameterError, InvalidSignalError
 from .filters import bandpass
@@ -97,7 +97,7 @@ def _one(x: np.ndarray, fs: float, window: float, rpeaks: Any) -> pd.DataFrame:
     if rpeaks is None:
         beats = np.asarray(detect_rpeaks(x, fs), dtype=np.int64)
     else:
-        beats = np.sort(np.asarray(rpeaks, dtype=np.int64).ravel())
+        beats = np.sort(as_indices(np.ravel(rpeaks), "rpeaks").astype(np.int64))
         if len(beats) and (beats[0] < 0 or beats[-1] >= n):
             raise InvalidParameterError(f"rpeaks must lie in [0, {n}), got {beats[0]}..{beats[-1]}")
     filtered = bandpass(np.asarray(x, dtype=np.float64), fs, 0.5, min(40.0, 0.45 * fs))
