@@ -55,6 +55,7 @@ bench: install
 	$(PY) benches/intervals_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
+	$(PY) benches/detector_stress.py
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi
