@@ -17,7 +17,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --python $(PY) --quiet -r pyproject.toml --extra dev --extra torch
+	$(UV) pip install --python $(PY) --quiet -r pyproject.toml --extra dev --extra torch --extra distributed
 	touch $(STAMP)
 
 ## install: create .venv, install dependencies and build the extension (release mode)
@@ -37,15 +37,15 @@ test-python: $(STAMP)
 
 ## lint: ruff, mypy (python/ecgfast), clippy (warnings are errors) and rustfmt
 lint: $(STAMP)
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check python tests benches examples
+	$(VENV)/bin/ruff format --check python tests benches examples
 	$(VENV)/bin/mypy
 	$(CARGO_ENV) cargo clippy --release --all-targets -- -D warnings
 	cargo fmt --check
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format python tests benches
-	$(VENV)/bin/ruff check --fix python tests benches
+	$(VENV)/bin/ruff format python tests benches examples
+	$(VENV)/bin/ruff check --fix python tests benches examples
 	cargo fmt
 
 ## bench: speed against the peers (scipy, ...) in the same run; prints ratios

@@ -196,10 +196,34 @@ class TestShardDataset:
     def test_ranks_are_disjoint_and_complete(self, shards):
         seen = []
         for rank in range(3):
-            ds = ShardDataset(shards, rank=rank, world_size=3, scaler=None, normalize=None)
+            ds = ShardDataset(
+                shards, rank=rank, world_size=3, scaler=None, normalize=None, equal_split=False
+            )
             seen += [int(r) for r in ds._records]
             assert len(ds) in (6, 7)
         assert sorted(seen) == list(range(20))
+
+    def test_equal_split_gives_every_rank_one_block_of_the_same_size(self, shards):
+        live = SyntheticECG(20, seed=5, scaler=None, normalize=None, **SMALL)
+        seen = []
+        for rank in range(3):
+            ds = ShardDataset(shards, rank=rank, world_size=3, scaler=None, normalize=None)
+            assert len(ds) == 6  # 20 // 3; records 18 and 19 are left out
+            assert list(ds._records) == list(range(6 * rank, 6 * rank + 6))
+            seen += list(ds._records)
+            torch.testing.assert_close(ds[5][0], live[6 * rank + 5][0])
+        assert sorted(seen) == list(range(18))
+
+    def test_uncommitted_shard_is_refused(self, shards, tmp_path):
+        import shutil
+
+        copy = tmp_path / "copy"
+        shutil.copytree(shards, copy)
+        (copy / "shard-00001.done.json").unlink()
+        with pytest.raises(InvalidParameterError, match="not committed"):
+            ShardDataset(copy)
+        ecgfast.synthesize_to(copy, 20, shard_size=8, seed=5, progress=False, **SMALL)
+        assert len(ShardDataset(copy)) == 20
 
     def test_leads_and_resampling(self, shards):
         ds = ShardDataset(shards, leads=["ii", "V1"], fs=50.0)

@@ -67,17 +67,23 @@ def _range_arg(values: list[float] | None) -> Any:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import DEFAULTS, synthesize_to
+    from .distributed import synthesize_to
+    from .synth import DEFAULTS
 
     ranges = {k: _range_arg(getattr(args, k)) for k in ("hr", "hrv", "pr", "qrs", "qt", "qtc")}
     for k in ("hr", "hrv"):
         ranges[k] = DEFAULTS[k] if ranges[k] is None else ranges[k]
     start = time.perf_counter()
     options = _pick(args, "shard_size overwrite fs duration noise seed")
+    if args.engine != "local":
+        options.update(_pick(args, "engine workers address retries"))
+    elif args.workers is not None or args.address is not None:
+        raise InvalidParameterError("--workers and --address need --engine dask or ray")
     manifest = synthesize_to(args.out, args.n, leads=_leads(args.leads), **options, **ranges)
     print(
         f"wrote {manifest['n_records']} records in {manifest['n_shards']} shard(s) to {args.out} "
-        f"({time.perf_counter() - start:.1f} s); manifest: {Path(args.out) / 'manifest.json'}"
+        f"({time.perf_counter() - start:.1f} s, engine {args.engine}); manifest: "
+        f"{Path(args.out) / 'manifest.json'}"
     )
     return 0
 
@@ -319,6 +325,21 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-size", type=int, default=10_000)
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask", "ray"),
+        default="local",
+        help="local: this process; dask/ray: one task per shard on a cluster (default local)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="workers of the local cluster (default: cores)"
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="a running cluster: Dask scheduler (tcp://host:8786) or Ray address (auto)",
+    )
+    p.add_argument("--retries", type=int, default=3, help="times a failed shard task is retried")
 
 
 def _label_parser(p: argparse.ArgumentParser) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -667,27 +666,7 @@ def _method_leads(method: str, leads: Any, given: dict[str, Any]) -> list[int]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Streaming to disk
-
-MANIFEST = "manifest.json"
-_CHUNK = 128  # records generated per core call while writing a shard (keeps memory flat)
-
-
-def _shard_names(i: int) -> tuple[str, str, str]:
-    stem = f"shard-{i:05d}"
-    return f"{stem}.signals.npy", f"{stem}.labels.parquet", f"{stem}.beats.parquet"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+# Streaming to disk (the shard format lives in ecgfast.shards)
 
 
 def synthesize_to(
@@ -707,9 +686,12 @@ def synthesize_to(
     :class:`SynthBatch`). ``manifest.json`` records every parameter, the seed, the shard layout
     and the ecgfast version.
 
-    The run resumes after an interruption: shards are written under temporary names and renamed
-    when complete, and a second call with the same arguments only makes the missing ones.
-    Records are identical to ``synthesize(n, **params)`` whatever the shard size.
+    The run resumes after an interruption: shards are written under temporary names, renamed
+    when complete and then committed (``shard-XXXXX.done.json``), and a second call with the
+    same arguments only makes the shards not committed. Records are identical to
+    ``synthesize(n, **params)`` whatever the shard size. :func:`ecgfast.distributed.synthesize_to`
+    writes the same format from a Dask or Ray cluster (either can finish what the other began);
+    the format is described in :mod:`ecgfast.shards`.
 
     Parameters
     ----------
@@ -735,135 +717,21 @@ def synthesize_to(
     """
     from tqdm.auto import tqdm
 
-    n = check_int(n, name="n", low=0, high=2**40)
-    shard_size = check_int(shard_size, name="shard_size", low=1, high=10**7)
-    unknown = set(params) - _SHARD_PARAMS
-    if unknown:
-        raise InvalidParameterError(f"unknown parameter(s) for synthesize_to: {sorted(unknown)}")
-    for name, value in params.items():
-        if isinstance(value, (np.ndarray, list)) and name != "leads":
-            raise InvalidParameterError(
-                f"{name}: per-record arrays are not supported by synthesize_to; use a scalar or a "
-                "(low, high) tuple"
-            )
-    # Validate everything (and learn the layout) before touching the disk.
-    probe = synthesize(0, **params)
-    out = Path(out_dir)
-    manifest = _manifest(probe, n, shard_size)
-    _claim_folder(out, manifest, overwrite)
-    bar = tqdm(total=n, unit="rec", desc="synthesizing", disable=not progress)
+    from . import shards
+
+    out, manifest, todo = shards.prepare(out_dir, n, shard_size, overwrite, params)
+    left = sum(s["stop"] - s["start"] for s in todo)
+    bar = tqdm(
+        total=manifest["n_records"],
+        initial=manifest["n_records"] - left,
+        unit="rec",
+        desc="synthesizing",
+        disable=not progress,
+    )
     try:
-        for shard in manifest["shards"]:
-            files = [out / f for f in shard["files"]]
-            if not all(f.exists() for f in files):
-                _write_shard(files, shard["start"], shard["stop"], probe, params, bar)
-            else:
-                bar.update(shard["stop"] - shard["start"])
+        for shard in todo:
+            shards.write_shard(out, shard, params, on_records=bar.update)
     finally:
         bar.close()
+    shards.sweep_temporaries(out)
     return manifest
-
-
-_SHARD_PARAMS = {
-    "hr",
-    "pr",
-    "qrs",
-    "qt",
-    "qtc",
-    "hrv",
-    "fs",
-    "duration",
-    "leads",
-    "noise",
-    "seed",
-    "rhythm",
-    "ectopy",
-    "conduction",
-}
-
-
-def _manifest(probe: SynthBatch, n: int, shard_size: int) -> dict[str, Any]:
-    """Everything that identifies a sharded dataset: parameters, seed, layout, version."""
-    from . import __version__
-
-    n_shards = -(-n // shard_size)
-    return {
-        "format": "ecgfast-synth-shards/1",
-        "ecgfast_version": __version__,
-        "n_records": n,
-        "shard_size": shard_size,
-        "n_shards": n_shards,
-        "fs": probe.fs,
-        "n_samples": probe.signals.shape[-1],
-        "lead_names": list(probe.lead_names),
-        "label_columns": list(probe.labels.columns),
-        "beat_columns": list(probe.beats.columns),
-        "params": _jsonable({k: v for k, v in probe.params.items() if k != "start"}),
-        "shards": [
-            {
-                "index": i,
-                "start": i * shard_size,
-                "stop": min(n, (i + 1) * shard_size),
-                "files": list(_shard_names(i)),
-            }
-            for i in range(n_shards)
-        ],
-    }
-
-
-def _claim_folder(out: Path, manifest: dict[str, Any], overwrite: bool) -> None:
-    """Write the manifest into ``out``: resuming the same dataset keeps its shards; another
-    dataset there raises unless ``overwrite`` (then its shards are deleted)."""
-    import json
-    import os
-
-    path = out / MANIFEST
-    if path.exists():
-        old = json.loads(path.read_text())
-        same = {k: v for k, v in old.items() if k != "ecgfast_version"} == {
-            k: v for k, v in manifest.items() if k != "ecgfast_version"
-        }
-        if not same and not overwrite:
-            raise InvalidParameterError(
-                f"{out} already holds a dataset made with other parameters; pass overwrite=True "
-                "(--overwrite on the command line) or choose another folder"
-            )
-        if not same:
-            for f in out.glob("shard-*"):
-                f.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp_manifest = out / (MANIFEST + ".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp_manifest, path)
-
-
-def _write_shard(
-    files: list[Path], start: int, stop: int, probe: SynthBatch, params: dict, bar: Any
-) -> None:
-    """Records ``start..stop`` into the shard's three files, under temporary names renamed
-    only when all are complete (an interrupted shard is made again on resume)."""
-    import os
-
-    tmp = [f.with_name(f.name + ".tmp") for f in files]
-    shape = (stop - start, len(probe.lead_names), probe.signals.shape[-1])
-    labels, beats = [], []
-    # Plain appends after an .npy header (no memory map while writing: mapped dirty pages
-    # would count against this process's memory).
-    with open(tmp[0], "wb") as fh:
-        header = {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-            "fortran_order": False,
-            "shape": shape,
-        }
-        np.lib.format.write_array_header_1_0(fh, header)
-        for lo in range(start, stop, _CHUNK):
-            hi = min(stop, lo + _CHUNK)
-            part = synthesize(hi - lo, start=lo, **params)
-            fh.write(np.ascontiguousarray(part.signals, dtype="<f4").tobytes())
-            labels.append(part.labels)
-            beats.append(part.beats)
-            bar.update(hi - lo)
-    pd.concat(labels).to_parquet(tmp[1])
-    pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
-    for t, f in zip(tmp, files, strict=True):
-        os.replace(t, f)

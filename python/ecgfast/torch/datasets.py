@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from .. import shards as _shards
 from .. import synth as _synth
 from .._threads import set_num_threads
 from .._validate import check_int, check_positive
@@ -407,10 +408,17 @@ class ShardDataset(_RecordDataset):
         Leads to keep (names as in the manifest); default all.
     fs : float, optional
         Resample to this rate (polyphase, ``scipy.signal.resample_poly``); default the shards'.
-    rank, world_size : int
-        For distributed training: this rank sees records ``rank, rank + world_size, ...``
-        (disjoint across ranks, together all records). DataLoader workers split the batches of
-        a map-style dataset among themselves, so nothing else is needed for workers.
+    rank, world_size : int, optional
+        For distributed training (``torch.distributed``, e.g. under ``torchrun``); by default
+        taken from the initialised process group, else 0 and 1. Each rank sees one contiguous
+        block of records (so a node reads only its own shards), disjoint from every other
+        rank's. DataLoader workers split the batches of a map-style dataset among themselves, so
+        nothing else is needed for workers.
+    equal_split : bool
+        Give every rank the same number of records (``n_records // world_size``; the last
+        ``n_records % world_size`` records are left out), so that every rank runs the same
+        number of batches, as DistributedDataParallel needs. With ``False`` the blocks differ by
+        at most one record and together hold every record.
     """
 
     def __init__(
@@ -424,25 +432,34 @@ class ShardDataset(_RecordDataset):
         scaler: Any = "fit",
         crop: float | None = None,
         transform: Any = None,
-        rank: int = 0,
-        world_size: int = 1,
+        rank: int | None = None,
+        world_size: int | None = None,
+        equal_split: bool = True,
     ) -> None:
         self.root = Path(root)
-        path = self.root / _synth.MANIFEST
+        path = self.root / _shards.MANIFEST
         if not path.is_file():
-            raise InvalidParameterError(f"{self.root} has no {_synth.MANIFEST}: not a shard folder")
+            raise InvalidParameterError(
+                f"{self.root} has no {_shards.MANIFEST}: not a shard folder"
+            )
         self.manifest = json.loads(path.read_text())
         shards = self.manifest["shards"]
-        missing = [s["files"][0] for s in shards if not (self.root / s["files"][0]).is_file()]
+        missing = [s["index"] for s in shards if not _shards.is_complete(self.root, s)]
         if not shards or missing:
             raise InvalidParameterError(
                 f"{self.root}: incomplete dataset ({len(missing)} of {len(shards)} shards "
-                "missing); rerun synthesize_to to finish it"
+                f"not committed, e.g. shard {missing[:1]}); rerun synthesize_to with the same "
+                "arguments to finish it"
             )
+        rank, world_size = _distributed_rank(rank, world_size)
         self.world_size = check_int(world_size, name="world_size", low=1, high=1 << 20)
         self.rank = check_int(rank, name="rank", low=0, high=self.world_size - 1)
         total = int(self.manifest["n_records"])
-        self._records = np.arange(self.rank, total, self.world_size)
+        if equal_split:
+            per_rank = total // self.world_size
+            self._records = np.arange(self.rank * per_rank, (self.rank + 1) * per_rank)
+        else:
+            self._records = np.array_split(np.arange(total), self.world_size)[self.rank]
         super().__init__(
             len(self._records),
             targets,
@@ -490,6 +507,16 @@ class ShardDataset(_RecordDataset):
             ys.append(lab[j])
         x = resample(np.stack(xs), self.source_fs, self.fs).astype(np.float32, copy=False)
         return x, np.stack(ys)
+
+
+def _distributed_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    """Explicit values win; otherwise those of the initialised process group, else (0, 1)."""
+    group = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if world_size is None:
+        world_size = torch.distributed.get_world_size() if group else 1
+    if rank is None:
+        rank = torch.distributed.get_rank() if group else 0
+    return rank, world_size
 
 
 def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False) -> list[tuple[int, int]]:
