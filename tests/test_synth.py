@@ -382,6 +382,12 @@ class TestSynthesizeTo:
         assert first.stat().st_mtime_ns == kept  # finished shards are not redone
         np.testing.assert_array_equal(np.load(second), data)
 
+    def test_keeps_the_thread_setting(self, tmp_path):
+        with ecgfast.thread_limit(1):
+            ecgfast.synthesize_to(tmp_path, 12, shard_size=3, seed=1, leads="II", progress=False)
+            assert ecgfast.get_num_threads() == 1
+        assert len(list(tmp_path.glob("*.done.json"))) == 4
+
     def test_refuses_to_mix_parameters(self, tmp_path):
         ecgfast.synthesize_to(tmp_path, 5, seed=1, leads="II", progress=False)
         with pytest.raises(InvalidParameterError, match="other parameters"):

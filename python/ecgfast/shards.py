@@ -21,12 +21,14 @@ renames leave one copy: a killed worker or run loses no shard and duplicates non
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +241,8 @@ def write_shard(
     params : dict
         The parameters of :func:`ecgfast.synthesize` (as given to ``synthesize_to``).
     threads : int, optional
-        Core threads for this shard (a worker of a distributed run uses one per task slot).
+        Core threads for this shard (a worker of a distributed run uses one per task slot);
+        default: leave the thread setting of this process as it is.
     on_records : callable, optional
         Called with the number of records after each chunk (progress bars).
 
@@ -261,30 +264,36 @@ def write_shard(
     tmp = [f.with_name(f"{f.name}.tmp-{attempt}") for f in files]
     labels, beats = [], []
     try:
-        with thread_limit(threads):
+        limit = thread_limit(threads) if threads is not None else contextlib.nullcontext()
+        with limit, open(tmp[0], "wb") as fh, ThreadPoolExecutor(1) as writer:
             # Plain appends after an .npy header (no memory map while writing: mapped dirty
-            # pages would count against this process's memory).
-            with open(tmp[0], "wb") as fh:
-                shape = None
-                for lo in range(start, stop, CHUNK):
-                    hi = min(stop, lo + CHUNK)
-                    part = synthesize(hi - lo, start=lo, **params)
-                    if shape is None:
-                        shape = (stop - start, *part.signals.shape[1:])
-                        header = {
-                            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-                            "fortran_order": False,
-                            "shape": shape,
-                        }
-                        np.lib.format.write_array_header_1_0(fh, header)
-                    fh.write(np.ascontiguousarray(part.signals, dtype="<f4").tobytes())
-                    labels.append(part.labels)
-                    beats.append(part.beats)
-                    if on_records is not None:
-                        on_records(hi - lo)
-                    _maybe_die_for_test(shard["index"], fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            # pages would count against this process's memory). One chunk is written by a
+            # background thread while the next is generated (both release the GIL), so the
+            # cores and the disk work at once; memory holds at most two chunks.
+            pending: Future[None] | None = None
+            for lo in range(start, stop, CHUNK):
+                hi = min(stop, lo + CHUNK)
+                part = synthesize(hi - lo, start=lo, **params)
+                signals = np.ascontiguousarray(part.signals, dtype="<f4")
+                if pending is None:
+                    header = {
+                        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                        "fortran_order": False,
+                        "shape": (stop - start, *signals.shape[1:]),
+                    }
+                    np.lib.format.write_array_header_1_0(fh, header)
+                else:
+                    pending.result()
+                pending = writer.submit(signals.tofile, fh)  # no copy
+                labels.append(part.labels)
+                beats.append(part.beats)
+                if on_records is not None:
+                    on_records(hi - lo)
+                _maybe_die_for_test(shard["index"], pending)
+            if pending is not None:
+                pending.result()
+            fh.flush()
+            os.fsync(fh.fileno())
         pd.concat(labels).to_parquet(tmp[1])
         pd.concat(beats, ignore_index=True).to_parquet(tmp[2], index=False)
         for t in tmp[1:]:
@@ -346,7 +355,7 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
-def _maybe_die_for_test(index: int, fh: Any) -> None:
+def _maybe_die_for_test(index: int, pending: Future[None]) -> None:
     arm = os.environ.get(_KILL_ENV)
     if not arm:
         return
@@ -356,5 +365,5 @@ def _maybe_die_for_test(index: int, fh: Any) -> None:
         os.unlink(arm)  # only the first attempt dies (unlink succeeds once)
     except (OSError, ValueError):
         return
-    fh.flush()
+    pending.result()  # part of the shard is on disk (a partial temporary file)
     os._exit(77)

@@ -439,22 +439,26 @@ def _beats_frame(
 def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     """Per record: counts of ectopic beats, ``dx`` (SNOMED CT codes, comma-separated, the
     CinC 2021 coding) and the PTB-XL superclasses as 0/1 columns."""
-    counts = (
-        pd.crosstab(beats["record"], beats["symbol"], dropna=False)
-        .reindex(index=labels.index, columns=list(BEAT_SYMBOLS), fill_value=0)
-        .astype(np.int64)
+    index = labels.index.to_numpy()
+    counts = np.zeros((len(index), len(BEAT_SYMBOLS)), dtype=np.int64)
+    if len(index) and len(beats):
+        record = beats["record"].to_numpy()
+        pos = np.minimum(np.searchsorted(index, record), len(index) - 1)
+        known = index[pos] == record
+        np.add.at(counts, (pos[known], beats["symbol"].cat.codes.to_numpy()[known]), 1)
+    column = {sym: counts[:, k] for k, sym in enumerate(BEAT_SYMBOLS)}
+    n_pac, n_pvc, n_fusion = column["A"], column["V"], column["F"]
+    out = pd.DataFrame(
+        {"n_pac": n_pac, "n_pvc": n_pvc, "n_fusion": n_fusion, "n_paced": column["/"]},
+        index=labels.index,
     )
-    out = pd.DataFrame(index=labels.index)
-    out["n_pac"] = counts["A"]
-    out["n_pvc"] = counts["V"]
-    out["n_fusion"] = counts["F"]
-    out["n_paced"] = counts["/"]
     af = labels["param_af"].to_numpy() > 0
     paced = labels["param_paced"].to_numpy() > 0
     conduction = labels["param_conduction"].to_numpy()
     pattern = labels["param_pvc_pattern"].to_numpy()
     n_pauses = labels["n_pauses"].to_numpy()
     hr, pr = labels["hr"].to_numpy(), labels["pr"].to_numpy()
+    bigeminy, trigeminy = PVC_PATTERNS.index("bigeminy"), PVC_PATTERNS.index("trigeminy")
     codes = []
     for i in range(len(labels)):
         if af[i]:
@@ -467,15 +471,15 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
                 dx.append("IAVB")
         if paced[i]:
             dx.append("PR")
-        if out["n_pac"].iloc[i]:
+        if n_pac[i]:
             dx.append("PAC")
-        if out["n_pvc"].iloc[i]:
+        if n_pvc[i]:
             dx.append("PVC")
-            if pattern[i] == PVC_PATTERNS.index("bigeminy"):
+            if pattern[i] == bigeminy:
                 dx.append("VBig")
-            elif pattern[i] == PVC_PATTERNS.index("trigeminy"):
+            elif pattern[i] == trigeminy:
                 dx.append("VTrig")
-        if out["n_fusion"].iloc[i]:
+        if n_fusion[i]:
             dx.append("FB")
         if n_pauses[i]:
             dx.append("SARR")
@@ -728,10 +732,22 @@ def synthesize_to(
         desc="synthesizing",
         disable=not progress,
     )
+    # A few shards in flight on the same core pool: while one shard waits for the disk (fsync,
+    # Parquet), another is generated. Records do not depend on the order.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._threads import get_num_threads
+
+    in_flight = max(1, min(4, get_num_threads(), len(todo)))
+    pool = ThreadPoolExecutor(in_flight)
     try:
-        for shard in todo:
-            shards.write_shard(out, shard, params, on_records=bar.update)
+        jobs = [
+            pool.submit(shards.write_shard, out, s, params, on_records=bar.update) for s in todo
+        ]
+        for job in jobs:
+            job.result()
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: finish the running shards
         bar.close()
     shards.sweep_temporaries(out)
     return manifest
