@@ -88,8 +88,9 @@ class TestDask:
         _assert_equals_synthesize(tmp_path / "dask", 30, SMALL)
 
     def test_worker_killed_mid_shard_loses_and_duplicates_nothing(
-        self, dask_client, arm_file, tmp_path
+        self, dask_client, arm_file, tmp_path, monkeypatch
     ):
+        monkeypatch.setattr(distributed, "_WINDOW", 1)  # 2 tasks ahead: the refill path runs
         pids = set(dask_client.run(os.getpid).values())
         arm_file.write_text("2")
         out = tmp_path / "ds"
@@ -146,7 +147,8 @@ class TestDask:
 
 
 class TestRay:
-    def test_same_bytes_and_a_killed_worker_is_retried(self, arm_file, tmp_path):
+    def test_same_bytes_and_a_killed_worker_is_retried(self, arm_file, tmp_path, monkeypatch):
+        monkeypatch.setattr(distributed, "_WINDOW", 1)
         arm_file.write_text("1")
         distributed.synthesize_to(
             tmp_path / "ray", 24, engine="ray", workers=2, shard_size=6, progress=False, **SMALL

@@ -28,6 +28,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ from .errors import InvalidParameterError
 __all__ = ["ENGINES", "synthesize_to"]
 
 ENGINES = ("local", "dask", "ray")
+# Shard tasks submitted ahead per task slot: enough to keep every worker busy, few enough that
+# the scheduler and the driver hold a bounded number of tasks however many shards there are.
+_WINDOW = 4
 
 
 def synthesize_to(
@@ -205,8 +209,10 @@ def _run_dask(
     from distributed import as_completed
 
     with _dask_client(client, address, workers) as c:
-        futures = [
-            c.submit(
+        slots = sum(c.nthreads().values()) or 1
+
+        def submit(shard: dict[str, Any]) -> Any:
+            return c.submit(
                 make_shard,
                 spec,
                 shard,
@@ -214,18 +220,22 @@ def _run_dask(
                 retries=retries,
                 pure=False,
             )
-            for shard in todo
-        ]
+
+        queue = iter(todo)
+        running = as_completed([submit(s) for s in islice(queue, _WINDOW * slots)])
         try:
-            for fut in as_completed(futures):
+            for fut in running:
                 if fut.status == "finished":
                     record = fut.result()
                     advance(record["stop"] - record["start"])
                 else:
                     errors.append(f"{fut.key}: {fut.exception()!r}")
-        finally:
-            for fut in futures:
                 fut.release()
+                following = next(queue, None)
+                if following is not None:
+                    running.add(submit(following))
+        finally:
+            running.clear()
 
 
 @contextmanager
@@ -275,16 +285,20 @@ def _run_ray(
             ray.init(address=address, log_to_driver=False)
     try:
         task = ray.remote(num_cpus=spec.threads, max_retries=retries)(make_shard)
-        pending = [task.remote(spec, shard) for shard in todo]
+        slots = max(1, int(ray.cluster_resources().get("CPU", 1)) // spec.threads)
+        queue = iter(todo)
+        pending = [task.remote(spec, shard) for shard in islice(queue, _WINDOW * slots)]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
                 try:
                     record = ray.get(ref)
+                    advance(record["stop"] - record["start"])
                 except Exception as exc:  # the shard is reported missing by the caller
                     errors.append(repr(exc))
-                    continue
-                advance(record["stop"] - record["start"])
+                following = next(queue, None)
+                if following is not None:
+                    pending.append(task.remote(spec, following))
     finally:
         if own:
             ray.shutdown()
