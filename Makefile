@@ -56,6 +56,7 @@ bench: install
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
 	$(PY) benches/detector_stress.py
+	$(PY) benches/distributed_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi

@@ -423,14 +423,14 @@ def _beats_frame(
     ``symbol`` (MIT-BIH beat symbol) and ``aami`` (its AAMI class), ``sample`` (= the R
     peak), the exact fiducials (``<NA>`` outside the record) and the features from the exact
     wave times."""
-    symbols = np.asarray(BEAT_SYMBOLS, dtype=object)[beats_arr[:, -1]]
+    codes = beats_arr[:, -1]
+    aami = ("N", "S", "V", "F", "Q")
+    aami_code = np.array([aami.index(BEAT_CLASSES[sym]) for sym in BEAT_SYMBOLS])
     extra = {
         "record": beats_arr[:, 0].copy(),
         "beat": beats_arr[:, 1].copy(),
-        "symbol": pd.Categorical(symbols, categories=BEAT_SYMBOLS),
-        "aami": pd.Categorical(
-            [BEAT_CLASSES[v] for v in symbols], categories=("N", "S", "V", "F", "Q")
-        ),
+        "symbol": pd.Categorical.from_codes(codes, categories=BEAT_SYMBOLS),
+        "aami": pd.Categorical.from_codes(aami_code[codes], categories=aami),
     }
     fiducials = beats_arr[:, 2 : 2 + len(FIDUCIALS)]
     return _beat_frame(fiducials[:, 4], fiducials, features, lead_names, extra)
