@@ -7,7 +7,8 @@
 2. Pacing: ``detect_pacing`` + ``paced_beats`` on synthetic paced and unpaced records (20 x 30 s,
    leads I, II, V1, V5, 500 and 1000 Hz), on LUDB 1-100 (12 leads; ``ludb.csv`` says which
    records are paced), MIT-BIH DS1 channel 0 and the paced records 107 and 217.
-3. Signal quality: ``signal_quality`` of 40 clean 10-s synthetic records plus the synthesizer's
+3. AV block (second degree, complete): blocked P waves must not be counted as beats.
+4. Signal quality: ``signal_quality`` of 40 clean 10-s synthetic records plus the synthesizer's
    EMG noise at graded SNR (NSTDB convention).
 """
 
@@ -51,6 +52,30 @@ def pauses() -> None:
                 if c - a > 1.9 * b.fs:
                     inside += int(np.sum((det > a + 0.2 * b.fs) & (det < c - 0.2 * b.fs)))
         print(f"| {name} | {2 * tp / (2 * tp + fp + fn):.4f} | {fp} | {fn} | {inside} |")
+
+
+def av_blocks() -> None:
+    """Non-conducted P waves must not become beats (4 seeds x 20 records x 60 s each)."""
+    print(
+        "\n## AV block: P waves without a QRS\n\n| block | records | F1 | FP | FN | records "
+        "with FP (lead-II QRS p-p / P amplitude, mV) |\n|---|---|---|---|---|---|"
+    )
+    for block in ("wenckebach", "mobitz2", "complete"):
+        tp = fp = fn = 0
+        bad = []
+        for seed in (5, 23, 41, 77):
+            b = ecgfast.synthesize(20, seed=seed, duration=60, fs=360, leads="II", conduction=block)
+            for k in range(len(b)):
+                ref = b.beats.loc[b.beats["record"] == k, "sample"].to_numpy()
+                m = match_peaks(ecgfast.detect_rpeaks(b.signals[k, 0], b.fs), ref, b.fs)
+                tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+                if m.fp > 2:
+                    x = b.signals[k, 0]
+                    pp = np.median([np.ptp(x[max(r - 20, 0) : r + 20]) for r in ref])
+                    p_amp = b.labels["param_p_amplitude"].iloc[k]
+                    bad.append(f"seed {seed} #{k}: {m.fp} FP ({pp:.2f} / {p_amp:.2f})")
+        f1 = 2 * tp / (2 * tp + fp + fn)
+        print(f"| {block} | 80 | {f1:.4f} | {fp} | {fn} | {'; '.join(bad) or 'none'} |")
 
 
 def _synthetic_pacing() -> None:
@@ -188,6 +213,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(here.parent / "shared" / "data"))
     args = parser.parse_args()
     pauses()
+    av_blocks()
     _synthetic_pacing()
     if Path(args.data).is_dir():
         _real_pacing(Path(args.data))

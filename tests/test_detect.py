@@ -205,6 +205,11 @@ STRESS_CASES = {
     "bradycardia 30-40": ({"hr": (30, 40)}, 0.999),
     "sinus pauses 2-6 s": ({"ectopy": {"pause": 0.05}}, 0.998),
     "tachycardia 170-190": ({"hr": (170, 190), "pr": (100, 120), "qrs": (60, 80)}, 0.999),
+    # non-conducted P waves: taken for beats when lead II's QRS is as small as a P wave (not
+    # in these 12 records; in 2 of 20 of seed 23, BENCHMARKS.md)
+    "Wenckebach AV block": ({"conduction": "wenckebach"}, 0.998),
+    "Mobitz II AV block": ({"conduction": "mobitz2"}, 0.998),
+    "complete AV block, escape 20-60": ({"conduction": "complete"}, 0.998),
 }
 
 

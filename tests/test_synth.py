@@ -617,6 +617,37 @@ class TestPathology:
             on = b.beats.loc[b.beats["record"] == k, "qrs_on"].to_numpy(dtype=float)
             assert np.any((on - j > -1) & (on - j < 0.012 * b.fs))
 
+    @pytest.mark.parametrize(
+        ("block", "code"), [("wenckebach", "MoI"), ("mobitz2", "IIAVBII"), ("complete", "CHB")]
+    )
+    def test_av_block(self, block, code):
+        b = ecgfast.synthesize(6, seed=21, duration=30, conduction=block, hr=(60, 90))
+        lab = b.labels
+        assert (lab["param_av_block"] == ecgfast.synth.AV_BLOCKS.index(block)).all()
+        assert (lab["n_blocked_p"] > 0).all()
+        assert lab["dx"].str.contains(str(ecgfast.synth.SNOMED[code])).all()
+        assert (lab["CD"] == 1).all() and (lab["NORM"] == 0).all()
+        # fewer QRS complexes than sinus P waves: the ventricles beat slower than the atria
+        ventricular = 60000 / b.beats.groupby("record")["pre_rr"].mean()
+        assert (ventricular < lab["param_hr"] - 5).all()
+        if block == "complete":
+            assert b.beats["symbol"].isin(["j", "E"]).all() and b.beats["p_on"].isna().all()
+            assert set(b.beats["aami"]) <= {"N", "V"}
+            escape = lab["dx"].str.split(",").str[1].astype(int)
+            assert escape.isin([ecgfast.synth.SNOMED["JE"], ecgfast.synth.SNOMED["VEsR"]]).all()
+        else:
+            assert (b.beats["symbol"] == "N").all() and b.beats["p_on"].notna().all()
+            # the sinus rate names the rhythm, not the slower ventricular rate
+            assert lab["dx"].str.startswith(str(ecgfast.synth.SNOMED["NSR"])).all()
+
+    def test_av_and_bundle_branch_blocks_combine(self):
+        b = ecgfast.synthesize(4, seed=22, conduction={"lbbb": 1.0, "mobitz2": 1.0})
+        assert (b.beats["symbol"] == "L").all() and (b.labels["param_av_block"] == 2).all()
+        with pytest.raises(InvalidParameterError, match="AV-block probabilities"):
+            ecgfast.synthesize(2, conduction={"wenckebach": 0.6, "complete": 0.6})
+        with pytest.raises(InvalidParameterError, match="conduction"):
+            ecgfast.synthesize(2, conduction="avb2")
+
     def test_sinus_pauses(self):
         kw = dict(seed=13, duration=60, hrv=0, hr=70, leads="II")
         b = ecgfast.synthesize(6, ectopy={"pause": 0.05}, **kw)

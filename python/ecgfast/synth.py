@@ -33,6 +33,7 @@ from .beats import feature_columns
 from .errors import InvalidParameterError
 
 __all__ = [
+    "AV_BLOCKS",
     "BEAT_CLASSES",
     "BEAT_SYMBOLS",
     "LEAD_NAMES",
@@ -47,7 +48,17 @@ LEAD_NAMES, _PARAM_ORDER, _LABELS, FIDUCIALS, BEAT_SYMBOLS = (
     tuple(_core.schema()[k]) for k in ("leads", "params", "labels", "fiducials", "beat_symbols")
 )
 #: AAMI EC57 class of each synthetic beat symbol.
-BEAT_CLASSES = {"N": "N", "L": "N", "R": "N", "A": "S", "V": "V", "F": "F", "/": "Q"}
+BEAT_CLASSES = {
+    "N": "N",
+    "L": "N",
+    "R": "N",
+    "j": "N",
+    "A": "S",
+    "V": "V",
+    "E": "V",
+    "F": "F",
+    "/": "Q",
+}
 #: SNOMED CT codes of the diagnoses a synthetic record can carry (the coding of the
 #: PhysioNet/CinC 2021 data), by abbreviation.
 SNOMED = {
@@ -65,7 +76,15 @@ SNOMED = {
     "LBBB": 164909002,  # left bundle branch block
     "RBBB": 59118001,  # right bundle branch block
     "SARR": 5609005,  # sinus arrest (a sinus pause in the record)
+    "MoI": 54016002,  # Mobitz type I (Wenckebach) second-degree AV block
+    "IIAVBII": 426183003,  # Mobitz type II second-degree AV block
+    "CHB": 27885002,  # complete (third-degree) heart block
+    "JE": 426995002,  # junctional escape
+    "VEsR": 81898007,  # ventricular escape rhythm
 }
+#: AV blocks in the order of the ``param_av_block`` label (0 = none).
+AV_BLOCKS = ("none", "wenckebach", "mobitz2", "complete")
+_BUNDLE_BRANCH_BLOCKS = ("lbbb", "rbbb")
 #: PTB-XL diagnostic superclasses (Strodthoff et al. 2020), in column order.
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 #: PVC patterns in the order of the ``param_pvc_pattern`` label.
@@ -277,14 +296,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
     if unknown:
         raise InvalidParameterError(f"unknown ectopy {sorted(unknown)}; use {', '.join(_ECTOPY)}")
     rates = {k: _as_bounds(f"ectopy[{k!r}]", ectopy.get(k, 0.0), n, LIMITS[k]) for k in _ECTOPY}
-    blocks = _one_of("conduction", conduction, "normal", ("lbbb", "rbbb"), n)
-    if blocks is None:
-        raise InvalidParameterError(
-            "conduction must be 'normal', 'lbbb', 'rbbb' or {'lbbb': p, 'rbbb': q}; "
-            f"got {conduction!r}"
-        )
-    if n and np.any(blocks["lbbb"][:, 0] + blocks["rbbb"][:, 0] > 1.0 + 1e-12):
-        raise InvalidParameterError("conduction probabilities must sum to at most 1")
+    blocks = _conduction_bounds(conduction, n)
     return {
         "af": rhythms["af"],
         "pac_rate": rates["pac"],
@@ -294,7 +306,29 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "rbbb": blocks["rbbb"],
         "paced": rhythms["paced"],
         "pause_rate": rates["pause"],
+        "wenckebach": blocks["wenckebach"],
+        "mobitz2": blocks["mobitz2"],
+        "complete_avb": blocks["complete"],
     }
+
+
+def _conduction_bounds(conduction: Any, n: int) -> dict[str, np.ndarray]:
+    """Per-record probabilities of the bundle-branch blocks and, independently, of the AV
+    blocks (each group mutually exclusive)."""
+    av = AV_BLOCKS[1:]
+    options = (*_BUNDLE_BRANCH_BLOCKS, *av)
+    probs = _one_of("conduction", conduction, "normal", options, n)
+    if probs is None:
+        raise InvalidParameterError(
+            f"conduction must be 'normal', one of {', '.join(repr(o) for o in options)}, or a "
+            f"dict of probabilities such as {{'lbbb': 0.1, 'wenckebach': 0.05}}; got {conduction!r}"
+        )
+    for group, what in ((_BUNDLE_BRANCH_BLOCKS, "bundle-branch"), (av, "AV-block")):
+        if n and np.any(sum(probs[o][:, 0] for o in group) > 1.0 + 1e-12):
+            raise InvalidParameterError(
+                f"conduction: the {what} probabilities ({', '.join(group)}) must sum to at most 1"
+            )
+    return probs
 
 
 def _lead_indices(leads: Any) -> list[int]:
@@ -458,6 +492,9 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     pattern = labels["param_pvc_pattern"].to_numpy()
     n_pauses = labels["n_pauses"].to_numpy()
     hr, pr = labels["hr"].to_numpy(), labels["pr"].to_numpy()
+    sinus_rate = labels["param_hr"].to_numpy()
+    av_block = labels["param_av_block"].to_numpy().astype(np.int64)
+    complete = AV_BLOCKS.index("complete")
     bigeminy, trigeminy = PVC_PATTERNS.index("bigeminy"), PVC_PATTERNS.index("trigeminy")
     codes = []
     for i in range(len(labels)):
@@ -465,10 +502,16 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             dx = ["AF"]
         elif paced[i]:
             dx = []
+        elif av_block[i] == complete:
+            dx = ["CHB", "VEsR" if column["E"][i] else "JE"]
         else:
-            dx = ["SB" if hr[i] < 60 else "STach" if hr[i] > 100 else "NSR"]
-            if pr[i] > 200:
+            # the atrial rhythm; with AV block II the ventricles beat slower than the atria
+            rate = hr[i] if av_block[i] == 0 else sinus_rate[i]
+            dx = ["SB" if rate < 60 else "STach" if rate > 100 else "NSR"]
+            if av_block[i] == 0 and pr[i] > 200:
                 dx.append("IAVB")
+            elif av_block[i]:
+                dx.append(("MoI", "IIAVBII")[av_block[i] - 1])
         if paced[i]:
             dx.append("PR")
         if n_pac[i]:
@@ -489,7 +532,10 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             dx.append("RBBB")
         codes.append(",".join(str(SNOMED[d]) for d in dx))
     out["dx"] = codes
-    superclass = {"NORM": (conduction == 0) & ~paced, "CD": conduction > 0}
+    superclass = {
+        "NORM": (conduction == 0) & ~paced & (av_block == 0),
+        "CD": (conduction > 0) | (av_block > 0),
+    }
     for name in SUPERCLASSES:
         out[name] = superclass.get(name, np.zeros(len(labels), dtype=bool)).astype(np.int64)
     return out
@@ -574,20 +620,28 @@ def synthesize(
         beat fuses with a ventricular focus; ``"pause"``, that a sinus beat is followed by a
         sinus pause (sinus arrest: neither P nor QRS for 2-6 s, at least 1.5 RR). No premature
         atrial beats in AF; no pauses in AF or paced records.
-    conduction : None, "normal", "lbbb", "rbbb" or dict
+    conduction : None, "normal", "lbbb", "rbbb", "wenckebach", "mobitz2", "complete" or dict
         Bundle-branch block of every sinus beat (QRS 120-170 ms with the lead-specific shape,
-        discordant T), or probabilities per record ``{"lbbb": p, "rbbb": q}``.
+        discordant T); second-degree AV block, Mobitz I (``"wenckebach"``: cycles of 3-6 P
+        waves whose PR lengthens by decreasing steps until one P is not conducted) or Mobitz II
+        (``"mobitz2"``: constant PR, 2:1 conduction or single P waves blocked at random); or
+        third-degree block (``"complete"``: P waves at the sinus rate and an independent
+        junctional (40-60 bpm, symbol ``j``) or ventricular (20-40 bpm, wide, ``E``) escape
+        rhythm). Or probabilities per record, e.g. ``{"lbbb": p, "rbbb": q, "wenckebach": r}``:
+        the bundle-branch blocks exclude each other, the AV blocks exclude each other, and the
+        two groups are drawn independently. AV-block records have no ectopic beats or pauses
+        and are never in AF or paced; their blocked P waves are counted in ``n_blocked_p``.
 
     Returns
     -------
     SynthBatch
         ``signals`` (float32 mV), ``labels``, ``beats``, ``fs``, ``lead_names``. Beats carry
-        their ``symbol`` (MIT-BIH: N, L, R, A, V, F) and ``aami`` class; labels carry the
+        their ``symbol`` (MIT-BIH: N, L, R, A, V, F, /, j, E) and ``aami`` class; labels carry the
         pathology parameters (``param_af``, ``param_conduction`` 0/1/2 = normal/LBBB/RBBB,
         ``param_pac_rate``, ``param_pvc_rate``, ``param_fusion_rate``, ``param_pvc_pattern``
         (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``, ``param_paced``,
-        ``param_pause_rate``), the counts ``n_pauses`` (pauses overlapping the record), ``n_pac``,
-        ``n_pvc``, ``n_fusion``, ``n_paced``, ``dx`` (SNOMED CT codes, see
+        ``param_pause_rate``, ``param_av_block``: index into :data:`AV_BLOCKS`), the counts ``n_pauses`` (pauses overlapping the record), ``n_pac``,
+        ``n_pvc``, ``n_fusion``, ``n_paced``, ``n_blocked_p``, ``dx`` (SNOMED CT codes, see
         :data:`SNOMED`: the rhythm — NSR, SB below 60 bpm, STach above 100, AF, PR for pacing —
         then IAVB for PR > 200 ms, each ectopy and block present, SARR for a pause) and the PTB-XL
         superclasses ``NORM MI STTC CD HYP`` (0/1).

@@ -54,7 +54,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 19] = [
+pub const PARAMS: [&str; 22] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -74,6 +74,9 @@ pub const PARAMS: [&str; 19] = [
     "rbbb",           // probability of right bundle-branch block
     "paced",          // probability that the ventricles are paced
     "pause_rate",     // probability of a sinus pause (arrest, 2-6 s) after a sinus beat
+    "wenckebach",     // probability of second-degree AV block, Mobitz I
+    "mobitz2",        // probability of second-degree AV block, Mobitz II
+    "complete_avb",   // probability of third-degree (complete) AV block
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -115,7 +118,7 @@ pub fn labels() -> Vec<&'static str> {
         .collect()
 }
 
-use pathology::{BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS};
+use pathology::{AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS};
 
 use crate::beats::INTERVALS;
 pub use crate::beats::{Beat as BeatRow, BeatTimes, FIDUCIALS};
@@ -521,17 +524,26 @@ fn synth_record(
     let mut prng = Rng::for_record(cfg.seed, index).fork(3);
     let mut pacing_rng = Rng::for_record(cfg.seed, index).fork(4);
     let mut pause_rng = Rng::for_record(cfg.seed, index).fork(5);
-    let path = Pathology::sample(&mut prng, &mut pacing_rng, &mut pause_rng, bounds, m.r_amp);
+    let mut av_rng = Rng::for_record(cfg.seed, index).fork(6);
+    let path = Pathology::sample(
+        &mut prng,
+        &mut pacing_rng,
+        &mut pause_rng,
+        &mut av_rng,
+        bounds,
+        m.r_amp,
+    );
     m.block(&mut prng, path.conduction);
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
 
-    let (beat_times, kinds, n_pauses) = match cfg.method {
+    let (beat_times, kinds, n_pauses, n_blocked) = match cfg.method {
         Method::Dipole => {
             let mut rngs = BeatRngs {
                 record: &mut rng,
                 pathology: &mut prng,
                 pause: &mut pause_rng,
+                av: &mut av_rng,
             };
             dipole_beats(&m, &path, &rr, &mut rngs, fs, n, scratch)
         }
@@ -540,7 +552,7 @@ fn synth_record(
             let (z, beats) = ecgsyn::generate(fs, n, m.hr, warmup, |t| rr.at(t - warmup));
             scratch.ecgsyn = z;
             let kinds = vec![BeatKind::Normal as u8; beats.len()];
-            (beats.into_iter().map(|b| b.times).collect(), kinds, 0)
+            (beats.into_iter().map(|b| b.times).collect(), kinds, 0, 0)
         }
     };
 
@@ -647,6 +659,7 @@ fn synth_record(
     ]);
     labels.extend(path.labels());
     labels.push(n_pauses as f64);
+    labels.push(n_blocked as f64);
     (beat_rows, inside, labels, kinds)
 }
 
@@ -718,7 +731,8 @@ fn af_interval(prng: &mut Rng, mean: f64, shape: f64) -> f64 {
 }
 
 /// Add one beat of `kind` with R at `t` to the dipole and return its fiducial times (s, NaN for
-/// an absent wave). `prev_rr` sets the QT (Fridericia) unless QT is fixed.
+/// an absent wave). `prev_rr` sets the QT (Fridericia) unless QT is fixed; `pr_extra` (s)
+/// lengthens the PR of a sinus beat (its P wave moves earlier; AV block).
 ///
 /// Long because: each kind of beat (sinus, blocked, premature atrial, ventricular, fusion) is
 /// one arm that lists its waves and fiducials together, so that what is drawn is what is
@@ -733,6 +747,7 @@ fn emit_beat(
     focus: usize,
     t: f64,
     prev_rr: f64,
+    pr_extra: f64,
 ) -> [f64; 9] {
     let c = edge_c();
     let nan = f64::NAN;
@@ -765,7 +780,11 @@ fn emit_beat(
         ]
     };
     match kind {
-        BeatKind::Normal | BeatKind::Lbbb | BeatKind::Rbbb | BeatKind::Pac => {
+        BeatKind::Normal
+        | BeatKind::Lbbb
+        | BeatKind::Rbbb
+        | BeatKind::Pac
+        | BeatKind::JunctionalEscape => {
             let t_waves = m.t_waves(qt);
             let p_wave = if kind == BeatKind::Pac {
                 let qrs_on = sinus_span.0 - t;
@@ -775,10 +794,13 @@ fn emit_beat(
                     sigma: p.sigma,
                     amp: scale(path.pac_p_dir, m.p_amp * path.pac_p_scale),
                 })
-            } else if path.af {
+            } else if path.af || kind == BeatKind::JunctionalEscape {
                 None
             } else {
-                Some(*p)
+                Some(Wave {
+                    mu: p.mu - pr_extra,
+                    ..*p
+                })
             };
             if let Some(pw) = &p_wave {
                 add(pw, 1.0);
@@ -806,7 +828,7 @@ fn emit_beat(
                 t_off,
             ]
         }
-        BeatKind::Pvc => {
+        BeatKind::Pvc | BeatKind::VentricularEscape => {
             let f = &path.foci[focus];
             for w in &f.qrs {
                 add(w, 1.0);
@@ -886,8 +908,8 @@ fn emit_beat(
 }
 
 /// Dipole model: fill `scratch.dipole` with every beat's waves and return the fiducial times
-/// (s) and kinds of the beats whose R peak lies in the record, and the number of sinus pauses
-/// that overlap the record.
+/// (s) and kinds of the beats whose R peak lies in the record, the number of sinus pauses
+/// that overlap the record and the number of P waves in it that conducted no QRS.
 ///
 /// The random streams of a record's beat train: the record's own, the pathology's and the
 /// sinus pauses' (each its own, so that adding a kind of event leaves earlier records as
@@ -896,6 +918,7 @@ struct BeatRngs<'a> {
     record: &'a mut Rng,
     pathology: &'a mut Rng,
     pause: &'a mut Rng,
+    av: &'a mut Rng,
 }
 
 /// Long because: the beat train (dominant beats, ectopic events with their coupling and
@@ -908,7 +931,7 @@ fn dipole_beats(
     fs: f64,
     n: usize,
     scratch: &mut Scratch,
-) -> (Vec<[f64; 9]>, Vec<u8>, usize) {
+) -> (Vec<[f64; 9]>, Vec<u8>, usize, usize) {
     let (rng, prng) = (&mut *rngs.record, &mut *rngs.pathology);
     let mut n_pauses = 0;
     let duration = n as f64 / fs;
@@ -927,8 +950,12 @@ fn dipole_beats(
     };
     let mut beats = Vec::new();
     let mut kinds = Vec::new();
+    if path.av.block != AvBlock::None {
+        let (beats, kinds, n_blocked) = av_block_beats(m, path, rr, rngs, dominant, fs, n, scratch);
+        return (beats, kinds, 0, n_blocked);
+    }
     let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t: f64, prev: f64| {
-        let fid = emit_beat(d, fs, m, path, kind, focus, t, prev);
+        let fid = emit_beat(d, fs, m, path, kind, focus, t, prev, 0.0);
         let r_sample = (t * fs).round();
         if r_sample >= 0.0 && (r_sample as usize) < n {
             beats.push(fid);
@@ -1020,7 +1047,104 @@ fn dipole_beats(
             }
         }
     }
-    (beats, kinds, n_pauses)
+    (beats, kinds, n_pauses, 0)
+}
+
+/// The beat train of a record with second- or third-degree AV block (sinus atria; no ectopy):
+/// beats and kinds as [`dipole_beats`], and the number of P waves in the record that conducted
+/// no QRS.
+///
+/// Long because: the three blocks share the sinus P-wave walk and differ only in which P waves
+/// conduct and with what PR (complete block: none, and an escape rhythm of its own).
+#[allow(clippy::too_many_arguments)]
+fn av_block_beats(
+    m: &RecordModel,
+    path: &Pathology,
+    rr: &RrProcess,
+    rngs: &mut BeatRngs,
+    dominant: BeatKind,
+    fs: f64,
+    n: usize,
+    scratch: &mut Scratch,
+) -> (Vec<[f64; 9]>, Vec<u8>, usize) {
+    let av = &path.av;
+    let duration = n as f64 / fs;
+    let d = &mut scratch.dipole;
+    let p = m.fixed_waves[0];
+    let in_record = |t: f64| t >= 0.0 && t < duration;
+    // a P wave alone (not conducted), at the place it has in a sinus beat with R at `t`
+    let lone_p = |d: &mut [Vec<f64>; 3], t: f64| {
+        let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
+        add_gaussian(d, fs, t + p.mu, p.sigma, scale(p.amp, resp));
+    };
+    let (mut beats, mut kinds) = (Vec::new(), Vec::new());
+    let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t, prev, extra| {
+        let fid = emit_beat(d, fs, m, path, kind, focus, t, prev, extra);
+        let r_sample = (t * fs).round();
+        if r_sample >= 0.0 && (r_sample as usize) < n {
+            beats.push(fid);
+            kinds.push(kind as u8);
+        }
+    };
+    let mut n_blocked = 0;
+    let mut t = -2.0 + rngs.record.uniform() * rr.mean;
+    if av.block == AvBlock::Complete {
+        // atria and ventricles each at their own rate
+        while t < duration + 1.5 {
+            lone_p(d, t);
+            n_blocked += in_record(t + p.mu) as usize;
+            t += rr.at(t);
+        }
+        let (kind, jitter) = if av.ventricular_escape {
+            (BeatKind::VentricularEscape, 0.04)
+        } else {
+            (BeatKind::JunctionalEscape, 0.02)
+        };
+        // the escape pacemaker is slower than the sinus node (else it would not be an escape)
+        let escape_rr = av.escape_rr.max(1.2 * rr.mean);
+        let mut tv = -2.0 + rngs.av.uniform() * escape_rr;
+        while tv < duration + 1.5 {
+            let interval = escape_rr * (1.0 + jitter * (2.0 * rngs.av.uniform() - 1.0));
+            push(d, kind, 0, tv, interval, 0.0);
+            tv += interval;
+        }
+        return (beats, kinds, n_blocked);
+    }
+    // second degree: sinus P waves, some not conducted; the PR of Wenckebach cycles lengthens
+    // by decreasing steps, at most to what leaves the QRS before the next P wave
+    let room = (0.55 * rr.mean - m.pr - m.qrs).max(0.0);
+    let step = av.pr_step.min(room);
+    let mut prev_r = t - rr.mean;
+    let (mut j, mut last_blocked) = (0usize, false);
+    while t < duration + 1.5 {
+        let blocked = match av.block {
+            AvBlock::Wenckebach => j + 1 == av.cycle,
+            _ if av.two_to_one => j % 2 == 1,
+            _ => !last_blocked && j > 0 && rngs.av.uniform() < av.drop_rate,
+        };
+        if blocked {
+            lone_p(d, t);
+            n_blocked += in_record(t + p.mu) as usize;
+            j = if av.block == AvBlock::Wenckebach {
+                0
+            } else {
+                j + 1
+            };
+        } else {
+            let extra = if av.block == AvBlock::Wenckebach {
+                step * (1.0 - av.pr_ratio.powi(j as i32))
+            } else {
+                0.0
+            };
+            let r = t + extra;
+            push(d, dominant, 0, r, r - prev_r, extra);
+            prev_r = r;
+            j += 1;
+        }
+        last_blocked = blocked;
+        t += rr.at(t);
+    }
+    (beats, kinds, n_blocked)
 }
 
 /// Check one record's bounds (the Python layer checks more, with friendlier messages).

@@ -31,13 +31,24 @@
 //!   QRS 120-160 ms, T opposite to the terminal wave;
 //! - sinus pause (sinus arrest): after a sinus beat, with the record's rate, neither P nor QRS
 //!   for 2-6 s (at least 1.5 RR); then sinus rhythm resumes. Not in fibrillation or pacing.
+//! - second-degree AV block, Mobitz I (Wenckebach): cycles of 3-6 sinus P waves whose PR
+//!   lengthens by decreasing steps (PR_j = PR + step (1 - ratio^j), step 80-250 ms, ratio
+//!   0.4-0.65) until the last P of the cycle is not conducted (a P wave without QRS);
+//! - second-degree AV block, Mobitz II: a constant PR and, in 40 % of the records, 2:1
+//!   conduction, otherwise single P waves blocked at random (10-30 % of the P waves, never two
+//!   in a row);
+//! - third-degree (complete) AV block: sinus P waves at the sinus rate and, independent of
+//!   them, an escape rhythm: junctional (60 %: 40-60 bpm, the record's own QRS, symbol `j`) or
+//!   ventricular (20-40 bpm, a wide QRS from a ventricular focus with a discordant T, `E`),
+//!   at most 1/1.2 of the sinus rate.
+//!   An AV-block record has no ectopic beats or pauses, and never fibrillation or pacing.
 
 use super::rng::Rng;
 use super::{edge_c, scale, unit, Wave};
 
 /// Beat kinds in code order, as MIT-BIH annotation symbols (AAMI class by the usual map:
-/// N, L, R -> N; A -> S; V -> V; F -> F).
-pub const BEAT_SYMBOLS: [&str; 7] = ["N", "L", "R", "A", "V", "F", "/"];
+/// N, L, R, j -> N; A -> S; V, E -> V; F -> F; / -> Q).
+pub const BEAT_SYMBOLS: [&str; 9] = ["N", "L", "R", "A", "V", "F", "/", "j", "E"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BeatKind {
@@ -48,6 +59,34 @@ pub enum BeatKind {
     Pvc = 4,
     Fusion = 5,
     Paced = 6,
+    JunctionalEscape = 7,
+    VentricularEscape = 8,
+}
+
+/// Second- and third-degree atrioventricular block (first degree is a long PR: the `pr` range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AvBlock {
+    None = 0,
+    Wenckebach = 1,
+    Mobitz2 = 2,
+    Complete = 3,
+}
+
+/// How a record's AV node conducts the sinus P waves (see the module documentation).
+#[derive(Clone, Copy, Debug)]
+pub struct AvConduction {
+    pub block: AvBlock,
+    /// Wenckebach: P waves per cycle (the last one blocked), total PR lengthening approached
+    /// (s) and the ratio of successive PR increments.
+    pub cycle: usize,
+    pub pr_step: f64,
+    pub pr_ratio: f64,
+    /// Mobitz II: 2:1 conduction, or the probability that a P wave is blocked.
+    pub two_to_one: bool,
+    pub drop_rate: f64,
+    /// Complete block: a ventricular (else junctional) escape rhythm, and its RR (s).
+    pub ventricular_escape: bool,
+    pub escape_rr: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +94,19 @@ pub enum Conduction {
     Normal = 0,
     Lbbb = 1,
     Rbbb = 2,
+}
+
+impl Conduction {
+    /// Left block with probability `p_l`, right with `p_r` (exclusive), by the uniform `u`.
+    fn pick(u: f64, p_l: f64, p_r: f64) -> Self {
+        if u < p_l {
+            Conduction::Lbbb
+        } else if u < p_l + p_r {
+            Conduction::Rbbb
+        } else {
+            Conduction::Normal
+        }
+    }
 }
 
 /// How ventricular ectopic events come.
@@ -75,6 +127,9 @@ pub const P_LBBB: usize = 15;
 pub const P_RBBB: usize = 16;
 pub const P_PACED: usize = 17;
 pub const P_PAUSE: usize = 18;
+pub const P_WENCKEBACH: usize = 19;
+pub const P_MOBITZ2: usize = 20;
+pub const P_COMPLETE_AVB: usize = 21;
 
 /// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
 /// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
@@ -135,6 +190,8 @@ pub struct Pathology {
     /// Probability of a sinus pause (sinus arrest, 2-6 s) after a sinus beat (0 in atrial
     /// fibrillation and paced records).
     pub pause_rate: f64,
+    /// Second- or third-degree AV block (`AvBlock::None` in fibrillation and paced records).
+    pub av: AvConduction,
 }
 
 impl Pathology {
@@ -144,6 +201,7 @@ impl Pathology {
         rng: &mut Rng,
         pacing_rng: &mut Rng,
         pause_rng: &mut Rng,
+        av_rng: &mut Rng,
         b: &[[f64; 2]],
         r_amp: f64,
     ) -> Self {
@@ -153,14 +211,7 @@ impl Pathology {
         let pvc_rate = draw(rng, P_PVC);
         let fusion_rate = draw(rng, P_FUSION);
         let (p_l, p_r) = (draw(rng, P_LBBB), draw(rng, P_RBBB));
-        let u = rng.uniform();
-        let conduction = if u < p_l {
-            Conduction::Lbbb
-        } else if u < p_l + p_r {
-            Conduction::Rbbb
-        } else {
-            Conduction::Normal
-        };
+        let conduction = Conduction::pick(rng.uniform(), p_l, p_r);
         let u = rng.uniform();
         let pattern = if u < 0.6 {
             Pattern::Isolated
@@ -201,12 +252,15 @@ impl Pathology {
         let paced = pacing_rng.uniform() < draw(pacing_rng, P_PACED);
         let pacing = Pacing::sample(pacing_rng, r_amp);
         let pause_rate = draw(pause_rng, P_PAUSE);
+        let av = AvConduction::sample(av_rng, b, !(af || paced));
+        // AV-block records have no ectopy or pauses
+        let quiet = |rate: f64| if av.block == AvBlock::None { rate } else { 0.0 };
         Pathology {
             af,
             conduction,
-            pac_rate: if af { 0.0 } else { pac_rate },
-            pvc_rate,
-            fusion_rate: if af { 0.0 } else { fusion_rate },
+            pac_rate: if af { 0.0 } else { quiet(pac_rate) },
+            pvc_rate: quiet(pvc_rate),
+            fusion_rate: if af { 0.0 } else { quiet(fusion_rate) },
             pattern,
             foci: all_foci[..n_foci].to_vec(),
             pac_p_dir,
@@ -216,7 +270,8 @@ impl Pathology {
             fib,
             fusion_mix,
             pacing: paced.then_some(pacing),
-            pause_rate: if af || paced { 0.0 } else { pause_rate },
+            pause_rate: if af || paced { 0.0 } else { quiet(pause_rate) },
+            av,
         }
     }
 
@@ -229,11 +284,12 @@ impl Pathology {
             || self.fusion_rate > 0.0
             || self.pacing.is_some()
             || self.pause_rate > 0.0
+            || self.av.block != AvBlock::None
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
     /// 0 when the record has no ventricular ectopy).
-    pub fn labels(&self) -> [f64; 9] {
+    pub fn labels(&self) -> [f64; 10] {
         let ectopic = self.pvc_rate > 0.0 || self.fusion_rate > 0.0;
         [
             self.af as u8 as f64,
@@ -249,13 +305,61 @@ impl Pathology {
             if ectopic { self.foci.len() as f64 } else { 0.0 },
             self.pacing.is_some() as u8 as f64,
             self.pause_rate,
+            self.av.block as u8 as f64,
         ]
     }
 }
 
+impl AvConduction {
+    /// Draw from the record's AV stream; the same number of draws whatever the block.
+    /// `possible` is false in fibrillation and paced records (no block then).
+    fn sample(rng: &mut Rng, b: &[[f64; 2]], possible: bool) -> Self {
+        let draw = |rng: &mut Rng, i: usize| rng.between(b[i][0], b[i][1]);
+        let (p1, p2, p3) = (
+            draw(rng, P_WENCKEBACH),
+            draw(rng, P_MOBITZ2),
+            draw(rng, P_COMPLETE_AVB),
+        );
+        let u = rng.uniform();
+        let block = if !possible {
+            AvBlock::None
+        } else if u < p1 {
+            AvBlock::Wenckebach
+        } else if u < p1 + p2 {
+            AvBlock::Mobitz2
+        } else if u < p1 + p2 + p3 {
+            AvBlock::Complete
+        } else {
+            AvBlock::None
+        };
+        let cycle = 3 + ((rng.uniform() * 4.0) as usize).min(3);
+        let pr_step = rng.between(0.08, 0.25);
+        let pr_ratio = rng.between(0.4, 0.65);
+        let two_to_one = rng.uniform() < 0.4;
+        let drop_rate = rng.between(0.1, 0.3);
+        let ventricular_escape = rng.uniform() < 0.4;
+        let escape_bpm = if ventricular_escape {
+            rng.between(20.0, 40.0)
+        } else {
+            rng.between(40.0, 60.0)
+        };
+        AvConduction {
+            block,
+            cycle,
+            pr_step,
+            pr_ratio,
+            two_to_one,
+            drop_rate,
+            ventricular_escape,
+            escape_rr: 60.0 / escape_bpm,
+        }
+    }
+}
+
 /// Record label columns of the pathology (after the base parameter labels): the values of
-/// [`Pathology::labels`], then the number of sinus pauses that overlap the record.
-pub const PATHOLOGY_LABELS: [&str; 10] = [
+/// [`Pathology::labels`], then the number of sinus pauses that overlap the record and the
+/// number of P waves in the record not followed by a QRS they conducted (AV block).
+pub const PATHOLOGY_LABELS: [&str; 12] = [
     "param_af",
     "param_conduction",
     "param_pac_rate",
@@ -265,7 +369,9 @@ pub const PATHOLOGY_LABELS: [&str; 10] = [
     "param_pvc_foci",
     "param_paced",
     "param_pause_rate",
+    "param_av_block",
     "n_pauses",
+    "n_blocked_p",
 ];
 
 impl Pacing {

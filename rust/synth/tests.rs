@@ -325,3 +325,120 @@ fn paced_records_have_spikes_wide_qrs_and_a_fixed_rate() {
     let paced = labels().iter().position(|&l| l == "param_paced").unwrap();
     assert_eq!(out.beats.labels[[0, paced]], 1.0);
 }
+
+fn label(out: &SynthOutput, rec: usize, name: &str) -> f64 {
+    let k = labels().iter().position(|&l| l == name).unwrap();
+    out.beats.labels[[rec, k]]
+}
+
+#[test]
+fn wenckebach_cycles_lengthen_the_pr_until_a_p_wave_is_blocked() {
+    // 60 bpm, no variability: sinus P waves every 1.0 s exactly
+    let b = pathology_bounds(6, &[(pathology::P_WENCKEBACH, 1.0)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    for rec in 0..6 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        assert!(
+            kinds.iter().all(|&k| k == 0),
+            "conducted beats are sinus beats"
+        );
+        let pr: Vec<f64> = times.iter().map(|t| t[3] - t[0]).collect();
+        let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+        let mut drops = 0;
+        for (i, &r) in rr.iter().enumerate() {
+            if r > 1.5 {
+                // the blocked P: a pause shorter than two sinus cycles; the PR resets after it
+                drops += 1;
+                assert!(r < 2.0, "pause {r} s");
+                assert!(pr[i + 1] < pr[i], "PR resets: {} -> {}", pr[i], pr[i + 1]);
+            } else {
+                // within a cycle the PR lengthens by decreasing steps, so the RR (1 s plus
+                // the step) shortens
+                assert!(
+                    pr[i + 1] > pr[i],
+                    "PR lengthens: {} -> {}",
+                    pr[i],
+                    pr[i + 1]
+                );
+                assert!(r > 1.0, "RR {r}");
+                if i > 0 && rr[i - 1] <= 1.5 {
+                    assert!(r < rr[i - 1], "RR shortens: {} -> {r}", rr[i - 1]);
+                }
+            }
+        }
+        assert!(drops >= 4, "{drops} blocked P waves in 60 s");
+        assert_eq!(label(&out, rec, "param_av_block"), 1.0);
+        let blocked = label(&out, rec, "n_blocked_p");
+        assert!(
+            (blocked - drops as f64).abs() <= 1.0,
+            "{blocked} vs {drops}"
+        );
+    }
+}
+
+#[test]
+fn mobitz2_keeps_the_pr_and_drops_whole_cycles() {
+    let b = pathology_bounds(6, &[(pathology::P_MOBITZ2, 1.0)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    for rec in 0..6 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        assert!(kinds.iter().all(|&k| k == 0));
+        let pr: Vec<f64> = times.iter().map(|t| t[3] - t[0]).collect();
+        assert!(pr.iter().all(|p| (p - pr[0]).abs() < 1e-9), "constant PR");
+        let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+        assert!(
+            rr.iter()
+                .all(|r| (r - 1.0).abs() < 1e-9 || (r - 2.0).abs() < 1e-9),
+            "RR one or two sinus cycles: {rr:?}"
+        );
+        let drops = rr.iter().filter(|&&r| r > 1.5).count();
+        assert!(drops >= 3, "{drops} blocked P waves");
+        assert_eq!(label(&out, rec, "param_av_block"), 2.0);
+    }
+}
+
+#[test]
+fn complete_block_has_an_escape_rhythm_independent_of_the_p_waves() {
+    let b = pathology_bounds(8, &[(pathology::P_COMPLETE_AVB, 1.0)]);
+    let out = synthesize(b.view(), &long_cfg(vec![1])).unwrap();
+    let mut seen = [false; 2];
+    for rec in 0..8 {
+        let (kinds, times) = kinds_and_times(&out, rec);
+        let ventricular = kinds[0] == BeatKind::VentricularEscape as u8;
+        seen[ventricular as usize] = true;
+        assert!(kinds.iter().all(|&k| k == kinds[0]));
+        assert!(
+            times.iter().all(|t| t[0].is_nan()),
+            "no P wave belongs to a QRS"
+        );
+        let rr: Vec<f64> = times.windows(2).map(|w| w[1][4] - w[0][4]).collect();
+        let bpm = 60.0 * rr.len() as f64 / rr.iter().sum::<f64>();
+        let (lo, hi) = if ventricular {
+            (19.0, 41.0)
+        } else {
+            (39.0, 61.0)
+        };
+        assert!((lo..hi).contains(&bpm), "escape rate {bpm}");
+        let qrs = times[1][5] - times[1][3];
+        assert!(
+            if ventricular { qrs > 0.11 } else { qrs < 0.115 },
+            "QRS {qrs}"
+        );
+        // every sinus P wave (60/min for 60 s) is counted as not conducted
+        let blocked = label(&out, rec, "n_blocked_p");
+        assert!((59.0..=61.0).contains(&blocked), "{blocked} P waves");
+    }
+    assert!(seen[0] && seen[1], "both escape rhythms occur");
+}
+
+#[test]
+fn av_block_is_never_drawn_with_fibrillation_or_pacing() {
+    for other in [pathology::P_AF, pathology::P_PACED] {
+        let b = pathology_bounds(4, &[(pathology::P_COMPLETE_AVB, 1.0), (other, 1.0)]);
+        let out = synthesize(b.view(), &cfg(vec![1])).unwrap();
+        for rec in 0..4 {
+            assert_eq!(label(&out, rec, "param_av_block"), 0.0);
+            assert_eq!(label(&out, rec, "n_blocked_p"), 0.0);
+        }
+    }
+}
