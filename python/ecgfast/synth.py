@@ -640,7 +640,8 @@ def synthesize(
         pathology parameters (``param_af``, ``param_conduction`` 0/1/2 = normal/LBBB/RBBB,
         ``param_pac_rate``, ``param_pvc_rate``, ``param_fusion_rate``, ``param_pvc_pattern``
         (index into :data:`PVC_PATTERNS`), ``param_pvc_foci``, ``param_paced``,
-        ``param_pause_rate``, ``param_av_block``: index into :data:`AV_BLOCKS`), the counts ``n_pauses`` (pauses overlapping the record), ``n_pac``,
+        ``param_pause_rate``, ``param_av_block``: index into :data:`AV_BLOCKS`), the counts
+        ``n_pauses`` (pauses overlapping the record), ``n_pac``,
         ``n_pvc``, ``n_fusion``, ``n_paced``, ``n_blocked_p``, ``dx`` (SNOMED CT codes, see
         :data:`SNOMED`: the rhythm — NSR, SB below 60 bpm, STach above 100, AF, PR for pacing —
         then IAVB for PR > 200 ms, each ectopy and block present, SARR for a pause) and the PTB-XL
