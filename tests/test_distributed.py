@@ -140,9 +140,9 @@ class TestDask:
         for s in m["shards"][1:3]:
             (out / shards.commit_name(s["index"])).unlink()
             (out / s["files"][1]).unlink()  # uncommitted and incomplete: must be made again
-        distributed.synthesize_to(
-            out, 20, client=dask_client, shard_size=5, progress=False, **SMALL
-        )
+        # a running cluster by its address, as a user would give it
+        address = dask_client.scheduler.address
+        distributed.synthesize_to(out, 20, address=address, shard_size=5, progress=False, **SMALL)
         _assert_equals_synthesize(out, 20, SMALL)
 
 

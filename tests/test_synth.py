@@ -648,6 +648,85 @@ class TestPathology:
         with pytest.raises(InvalidParameterError, match="conduction"):
             ecgfast.synthesize(2, conduction="avb2")
 
+    def test_morphology_leaves_everything_else_as_it_was(self):
+        base = ecgfast.synthesize(6, seed=31, noise=0)
+        for option in ecgfast.synth.MORPHOLOGIES:
+            b = ecgfast.synthesize(6, seed=31, noise=0, morphology=option)
+            # same rhythm and timing: only the waves' shapes change
+            np.testing.assert_array_equal(b.beats["sample"], base.beats["sample"])
+            np.testing.assert_array_equal(b.beats["p_on"], base.beats["p_on"])
+            assert not np.array_equal(b.signals, base.signals), option
+        with pytest.raises(InvalidParameterError, match="unknown morphology"):
+            ecgfast.synthesize(2, morphology="stemi")
+        with pytest.raises(InvalidParameterError, match="morphology"):
+            ecgfast.synthesize(2, morphology={"lvh": 1.5})
+        with pytest.raises(InvalidParameterError, match="morphology"):
+            ecgfast.synthesize(2, method="ecgsyn", morphology="lvh")
+
+    @pytest.mark.parametrize(
+        ("territory", "facing"),
+        [
+            ("anterior", ["V1", "V2", "V3"]),
+            ("inferior", ["II", "III", "aVF"]),
+            ("lateral", ["I", "V5", "V6"]),
+        ],
+    )
+    def test_st_elevation_faces_its_territory(self, territory, facing):
+        kw = dict(seed=32, noise=0, hrv=0, hr=60)
+        b = ecgfast.synthesize(40, morphology="st_elevation", **kw)
+        base = ecgfast.synthesize(40, **kw)
+        code = ecgfast.synth.TERRITORIES.index(territory)
+        recs = np.flatnonzero(b.labels["param_territory"].to_numpy() == code)
+        assert len(recs) >= 5
+        names = list(b.lead_names)
+        for k in recs:
+            shift = b.labels["param_st_shift"].iloc[k]
+            assert 0.1 <= shift <= 0.3
+            diff = b.signals[k] - base.signals[k]  # the ST wave alone
+            beats = b.beats[b.beats["record"] == k].dropna(subset=["qrs_off", "t_peak"])
+            for j_point, t_peak in beats[["qrs_off", "t_peak"]].to_numpy(dtype=int)[1:-1]:
+                at = j_point + int(0.06 * b.fs)
+                # elevated in the leads facing the territory at J+60 ms, the most between the
+                # J point and the T peak (a dome merging into T)
+                assert all(diff[names.index(lead), at] > 0.02 for lead in facing)
+                top = j_point + np.argmax(np.abs(diff[:, j_point : t_peak + 1]), axis=1)
+                assert np.all((top > j_point) & (top < t_peak))
+        assert b.labels["dx"].str.contains(str(ecgfast.synth.SNOMED["STE"])).all()
+        assert (b.labels["MI"] == 1).all() and (b.labels["NORM"] == 0).all()
+
+    def test_q_waves_lvh_low_voltage_axis_t_inversion(self):
+        kw = dict(seed=33, noise=0, hrv=0, hr=60, leads=["I", "aVF", "V1", "V5"])
+        base = ecgfast.synthesize(20, **kw)
+
+        def qrs_pp(batch, k, lead):
+            x = batch.signals[k, lead]
+            beats = batch.beats[batch.beats["record"] == k].dropna(subset=["qrs_on", "qrs_off"])
+            return np.median(
+                [np.ptp(x[a:z]) for a, z in beats[["qrs_on", "qrs_off"]].to_numpy(dtype=int)]
+            )
+
+        lvh = ecgfast.synthesize(20, morphology="lvh", **kw)
+        low = ecgfast.synthesize(20, morphology="low_voltage", **kw)
+        for k in range(20):
+            for lead in range(4):
+                assert 1.6 < qrs_pp(lvh, k, lead) / qrs_pp(base, k, lead) < 2.8
+                assert 0.25 < qrs_pp(low, k, lead) / qrs_pp(base, k, lead) < 0.55
+        assert (lvh.labels["HYP"] == 1).all() and (low.labels["HYP"] == 0).all()
+        # frontal axis from the net QRS deflection in I and aVF
+        for option, (lo, hi) in (("left_axis", (-90, -30)), ("right_axis", (90, 180))):
+            b = ecgfast.synthesize(20, morphology=option, **kw)
+            for k in range(20):
+                beats = b.beats[b.beats["record"] == k].dropna(subset=["qrs_on", "qrs_off"])
+                a, z = beats[["qrs_on", "qrs_off"]].to_numpy(dtype=int)[1]
+                net = b.signals[k, :2, a:z].sum(axis=1)
+                axis = np.degrees(np.arctan2(net[1], net[0]))
+                assert lo - 15 < axis < hi + 15, (option, k, axis)
+        q = ecgfast.synthesize(20, morphology="q_waves", **kw)
+        assert (q.labels["MI"] == 1).all() and (q.labels["param_q_waves"] == 1).all()
+        t = ecgfast.synthesize(20, morphology="t_inversion", **kw)
+        assert (t.labels["STTC"] == 1).all()
+        assert t.labels["dx"].str.contains(str(ecgfast.synth.SNOMED["TInv"])).all()
+
     def test_sinus_pauses(self):
         kw = dict(seed=13, duration=60, hrv=0, hr=70, leads="II")
         b = ecgfast.synthesize(6, ectopy={"pause": 0.05}, **kw)

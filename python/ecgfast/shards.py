@@ -63,6 +63,7 @@ SHARD_PARAMS = frozenset(
         "rhythm",
         "ectopy",
         "conduction",
+        "morphology",
     }
 )
 

@@ -37,8 +37,10 @@ __all__ = [
     "BEAT_CLASSES",
     "BEAT_SYMBOLS",
     "LEAD_NAMES",
+    "MORPHOLOGIES",
     "SNOMED",
     "SUPERCLASSES",
+    "TERRITORIES",
     "SynthBatch",
     "synthesize",
     "synthesize_to",
@@ -81,7 +83,29 @@ SNOMED = {
     "CHB": 27885002,  # complete (third-degree) heart block
     "JE": 426995002,  # junctional escape
     "VEsR": 81898007,  # ventricular escape rhythm
+    "STE": 164931005,  # ST elevation
+    "STD": 429622005,  # ST depression
+    "TInv": 59931005,  # T wave inversion
+    "QAb": 164917005,  # Q wave abnormal
+    "LVH": 164873001,  # left ventricular hypertrophy
+    "LQRSV": 251146004,  # low QRS voltages
+    "LAD": 39732003,  # left axis deviation
+    "RAD": 47665007,  # right axis deviation
+    "LQT": 111975006,  # prolonged QT (Fridericia QTc > 460 ms; narrow QRS, no PVC, not paced)
 }
+#: Record morphology options of ``synthesize(morphology=...)``.
+MORPHOLOGIES = (
+    "st_elevation",
+    "st_depression",
+    "t_inversion",
+    "q_waves",
+    "lvh",
+    "low_voltage",
+    "left_axis",
+    "right_axis",
+)
+#: Territories in the order of the ``param_territory`` label (0 = none).
+TERRITORIES = ("none", "anterior", "inferior", "lateral")
 #: AV blocks in the order of the ``param_av_block`` label (0 = none).
 AV_BLOCKS = ("none", "wenckebach", "mobitz2", "complete")
 _BUNDLE_BRANCH_BLOCKS = ("lbbb", "rbbb")
@@ -280,6 +304,27 @@ def _one_of(
     return None
 
 
+def _morphology_bounds(morphology: Any, n: int) -> dict[str, np.ndarray]:
+    """Per-record probabilities of each morphology option (independent of one another)."""
+    if morphology is None:
+        return {k: np.zeros((n, 2)) for k in MORPHOLOGIES}
+    if isinstance(morphology, str):
+        morphology = [morphology]
+    if isinstance(morphology, (list, tuple)) and all(isinstance(m, str) for m in morphology):
+        morphology = dict.fromkeys(morphology, 1.0)
+    if not isinstance(morphology, Mapping):
+        raise InvalidParameterError(
+            "morphology must be a name, a list of names or a dict of probabilities such as "
+            f"{{'st_elevation': 0.1, 'lvh': 0.05}}; got {morphology!r}"
+        )
+    unknown = set(morphology) - set(MORPHOLOGIES)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown morphology {sorted(unknown)}; use {', '.join(MORPHOLOGIES)}"
+        )
+    return {k: _probability(f"morphology[{k!r}]", morphology.get(k, 0.0), n) for k in MORPHOLOGIES}
+
+
 def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict[str, Any]:
     """Bounds of the pathology parameters of the core (probabilities and rates per record)."""
     rhythms = _one_of("rhythm", rhythm, "sinus", ("af", "paced"), n)
@@ -400,6 +445,7 @@ def _resolve(
     rhythm: Any = None,
     ectopy: Any = None,
     conduction: Any = None,
+    morphology: Any = None,
 ) -> tuple[np.ndarray, float, int]:
     """Validate everything and build the (n, n_params, 2) bounds array for the core.
 
@@ -444,6 +490,7 @@ def _resolve(
         "noise_motion": noise_b["motion"],
         "powerline_freq": np.full((n, 2), pl_freq),
         **_pathology_bounds(rhythm, ectopy, conduction, n),
+        **_morphology_bounds(morphology, n),
     }
     bounds = np.stack([order[name] for name in _PARAM_ORDER], axis=1)[:n_out]
     n_samples = round(duration * fs)
@@ -468,6 +515,45 @@ def _beats_frame(
     }
     fiducials = beats_arr[:, 2 : 2 + len(FIDUCIALS)]
     return _beat_frame(fiducials[:, 4], fiducials, features, lead_names, extra)
+
+
+def _morphology_findings(
+    labels: pd.DataFrame, paced: np.ndarray, n_ventricular: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per record, whether each morphology code of :data:`SNOMED` applies (in dx order)."""
+    st = labels["param_st_shift"].to_numpy()
+    axis = labels["param_axis_deviation"].to_numpy()
+    return {
+        "STE": st > 0,
+        "STD": st < 0,
+        "TInv": labels["param_t_inversion"].to_numpy() > 0,
+        "QAb": labels["param_q_waves"].to_numpy() > 0,
+        "LVH": labels["param_lvh"].to_numpy() > 0,
+        "LQRSV": labels["param_low_voltage"].to_numpy() > 0,
+        "LAD": axis == 1,
+        "RAD": axis == 2,
+        # a long QT of narrow-QRS beats (wide, paced or ventricular beats have long QTs anyway,
+        # and the record QT is a median over all beats)
+        "LQT": (labels["qtc_fridericia"].to_numpy() > 460)
+        & (labels["qrs"].to_numpy() < 120)
+        & ~paced
+        & (n_ventricular == 0),
+    }
+
+
+def _superclasses(
+    morph: dict[str, np.ndarray], paced: np.ndarray, conduction_disturbance: np.ndarray
+) -> dict[str, np.ndarray]:
+    """PTB-XL superclasses: injury (ST elevation) and Q waves are MI; ischaemia, T inversion
+    and long QT are STTC; bundle-branch and AV blocks CD; LVH HYP; NORM none of them."""
+    out = {
+        "MI": morph["STE"] | morph["QAb"],
+        "STTC": morph["STD"] | morph["TInv"] | morph["LQT"],
+        "CD": conduction_disturbance,
+        "HYP": morph["LVH"],
+    }
+    out["NORM"] = ~paced & ~out["MI"] & ~out["STTC"] & ~out["CD"] & ~out["HYP"]
+    return out
 
 
 def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
@@ -496,6 +582,7 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     av_block = labels["param_av_block"].to_numpy().astype(np.int64)
     complete = AV_BLOCKS.index("complete")
     bigeminy, trigeminy = PVC_PATTERNS.index("bigeminy"), PVC_PATTERNS.index("trigeminy")
+    morph = _morphology_findings(labels, paced, n_pvc + n_fusion)
     codes = []
     for i in range(len(labels)):
         if af[i]:
@@ -530,12 +617,10 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             dx.append("LBBB")
         elif conduction[i] == 2:
             dx.append("RBBB")
+        dx.extend(name for name, present in morph.items() if present[i])
         codes.append(",".join(str(SNOMED[d]) for d in dx))
     out["dx"] = codes
-    superclass = {
-        "NORM": (conduction == 0) & ~paced & (av_block == 0),
-        "CD": (conduction > 0) | (av_block > 0),
-    }
+    superclass = _superclasses(morph, paced, (conduction > 0) | (av_block > 0))
     for name in SUPERCLASSES:
         out[name] = superclass.get(name, np.zeros(len(labels), dtype=bool)).astype(np.int64)
     return out
@@ -560,6 +645,7 @@ def synthesize(
     rhythm: Any = None,
     ectopy: Any = None,
     conduction: Any = None,
+    morphology: Any = None,
 ) -> SynthBatch:
     """Generate ``n`` labelled synthetic ECG records.
 
@@ -631,6 +717,19 @@ def synthesize(
         the bundle-branch blocks exclude each other, the AV blocks exclude each other, and the
         two groups are drawn independently. AV-block records have no ectopic beats or pauses
         and are never in AF or paced; their blocked P waves are counted in ``n_blocked_p``.
+    morphology : None, str, list of str or dict
+        Record morphology, each option with its own probability per record (a name or a list
+        of names means probability 1; a dict maps names to probabilities, scalars or arrays):
+        ``"st_elevation"`` (0.1-0.3 mV at J+60 ms in the leads facing an anterior, inferior or
+        lateral territory, reciprocal depression opposite), ``"st_depression"`` (0.05-0.2 mV,
+        lateral or inferior), ``"t_inversion"`` (T turned negative in the territory's leads),
+        ``"q_waves"`` (old infarction: 40-60 ms Q waves in the territory's leads, R reduced),
+        ``"lvh"`` (QRS forces × 1.8-2.6, strain T in half the records), ``"low_voltage"``
+        (QRS and T × 0.3-0.5), ``"left_axis"`` (-75..-35 deg), ``"right_axis"`` (100-150 deg).
+        One territory per record serves its ST change, T inversion and Q waves. See
+        :data:`MORPHOLOGIES`; labels ``param_st_shift`` (mV), ``param_territory``
+        (:data:`TERRITORIES`), ``param_t_inversion``, ``param_q_waves``, ``param_lvh``,
+        ``param_low_voltage``, ``param_axis_deviation`` (0 none, 1 left, 2 right).
 
     Returns
     -------
@@ -677,6 +776,7 @@ def synthesize(
         "rhythm": rhythm,
         "ectopy": ectopy,
         "conduction": conduction,
+        "morphology": morphology,
     }
     lead_idx = _method_leads(method, leads, given)
     bounds, fs, n_samples = _resolve(n, **given)
@@ -711,10 +811,10 @@ def _method_leads(method: str, leads: Any, given: dict[str, Any]) -> list[int]:
             f"method='ecgsyn' uses McSharry's fixed wave parameters; {', '.join(fixed)} "
             "cannot be set (use method='dipole')"
         )
-    if any(given[k] is not None for k in ("rhythm", "ectopy", "conduction")):
+    if any(given[k] is not None for k in ("rhythm", "ectopy", "conduction", "morphology")):
         raise InvalidParameterError(
-            "method='ecgsyn' makes sinus rhythm only; rhythm, ectopy and conduction need "
-            "method='dipole'"
+            "method='ecgsyn' makes sinus rhythm only; rhythm, ectopy, conduction and morphology "
+            "need method='dipole'"
         )
     if leads is not None and leads != "ECG":
         raise InvalidParameterError(

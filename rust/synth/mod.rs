@@ -21,6 +21,7 @@
 //! `QT_k = QTc · RR_{k-1}^{1/3}` (Fridericia) with a per-record QTc.
 
 pub mod ecgsyn;
+pub mod morphology;
 pub mod noise;
 pub mod pathology;
 pub mod rng;
@@ -54,7 +55,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 22] = [
+pub const PARAMS: [&str; 30] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -77,6 +78,14 @@ pub const PARAMS: [&str; 22] = [
     "wenckebach",     // probability of second-degree AV block, Mobitz I
     "mobitz2",        // probability of second-degree AV block, Mobitz II
     "complete_avb",   // probability of third-degree (complete) AV block
+    "st_elevation",   // probability of ST elevation (injury) in a territory
+    "st_depression",  // probability of ST depression (ischaemia)
+    "t_inversion",    // probability of T-wave inversion in a territory
+    "q_waves",        // probability of Q waves of an old infarction
+    "lvh",            // probability of left-ventricular hypertrophy voltage
+    "low_voltage",    // probability of low QRS voltage
+    "left_axis",      // probability of left axis deviation
+    "right_axis",     // probability of right axis deviation
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -106,18 +115,22 @@ pub const PARAM_LABELS: [&str; 18] = [
 ];
 
 /// Number of record label columns.
-pub const N_LABELS: usize = INTERVALS.len() + PARAM_LABELS.len() + PATHOLOGY_LABELS.len();
+pub const N_LABELS: usize =
+    INTERVALS.len() + PARAM_LABELS.len() + PATHOLOGY_LABELS.len() + MORPHOLOGY_LABELS.len();
 
-/// Record label columns: the measured intervals, the generator parameters, the pathology.
+/// Record label columns: the measured intervals, the generator parameters, the pathology, the
+/// morphology.
 pub fn labels() -> Vec<&'static str> {
     INTERVALS
         .iter()
         .chain(PARAM_LABELS.iter())
         .chain(PATHOLOGY_LABELS.iter())
+        .chain(MORPHOLOGY_LABELS.iter())
         .copied()
         .collect()
 }
 
+use morphology::{Morphology, MORPHOLOGY_LABELS};
 use pathology::{AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS};
 
 use crate::beats::INTERVALS;
@@ -209,6 +222,8 @@ struct RecordModel {
     fixed_waves: [Wave; 4], // P, Q, R, S
     /// Bundle-branch block: the terminal QRS wave and the QRS span (onset, offset) around R.
     blocked: Option<(Wave, f64, f64)>,
+    /// ST elevation or depression: the shift vector (mV) of the ST wave.
+    st: Option<[f64; 3]>,
     t_dir: [f64; 3],
     resp_rate: f64,
     resp_phase: f64,
@@ -327,6 +342,7 @@ impl RecordModel {
             t_amp,
             fixed_waves,
             blocked: None,
+            st: None,
             t_dir: unit(t_axis, t_elev),
             resp_rate,
             resp_phase,
@@ -388,6 +404,25 @@ impl RecordModel {
         self.onset_fraction = -b.onset / self.qrs;
         self.blocked = Some((b.extra, b.onset, b.offset));
         self.t_dir = b.t_dir;
+    }
+}
+
+impl RecordModel {
+    /// Morphology (ST, T, Q waves, voltage, axis) applied to the sinus waves, after any
+    /// bundle-branch block (whose terminal wave scales with the QRS voltage).
+    fn reshape(&mut self, morph: &Morphology) {
+        let qrs_on = -self.onset_fraction * self.qrs;
+        self.st = morph.apply(
+            &mut self.fixed_waves,
+            &mut self.t_dir,
+            &mut self.t_amp,
+            &mut self.qrs_axis,
+            self.r_amp,
+            qrs_on,
+        );
+        if let Some((extra, _, _)) = &mut self.blocked {
+            extra.amp = scale(extra.amp, morph.qrs_voltage());
+        }
     }
 }
 
@@ -534,6 +569,10 @@ fn synth_record(
         m.r_amp,
     );
     m.block(&mut prng, path.conduction);
+    let morph = Morphology::sample(&mut Rng::for_record(cfg.seed, index).fork(7), bounds);
+    if morph.any() {
+        m.reshape(&morph);
+    }
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
 
@@ -660,6 +699,7 @@ fn synth_record(
     labels.extend(path.labels());
     labels.push(n_pauses as f64);
     labels.push(n_blocked as f64);
+    labels.extend(morph.labels());
     (beat_rows, inside, labels, kinds)
 }
 
@@ -810,6 +850,10 @@ fn emit_beat(
             }
             if let Some((extra, _, _)) = &m.blocked {
                 add(extra, 1.0);
+            }
+            if let Some(st) = m.st {
+                let j_point = sinus_span.1 - t;
+                add(&morphology::st_wave(st, j_point, t_peak(&t_waves)), 1.0);
             }
             for w in &t_waves {
                 add(w, 1.0);

@@ -138,9 +138,8 @@ fn without_pathology_every_beat_is_normal() {
     let out = synthesize(default_bounds(4).view(), &cfg(vec![1])).unwrap();
     assert!(out.beats.kinds.iter().flatten().all(|&k| k == 0));
     let lab = out.beats.labels.row(0).to_vec();
-    assert!(lab[lab.len() - PATHOLOGY_LABELS.len()..]
-        .iter()
-        .all(|&v| v == 0.0));
+    let tail = PATHOLOGY_LABELS.len() + morphology::MORPHOLOGY_LABELS.len();
+    assert!(lab[lab.len() - tail..].iter().all(|&v| v == 0.0));
 }
 
 #[test]
@@ -211,10 +210,7 @@ fn atrial_fibrillation_has_no_p_waves_and_an_irregular_rhythm() {
         let m = rr.iter().sum::<f64>() / rr.len() as f64;
         let sd = (rr.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / rr.len() as f64).sqrt();
         assert!(sd / m > 0.1, "irregular: CV {}", sd / m);
-        assert_eq!(
-            out.beats.labels[[rec, N_LABELS - PATHOLOGY_LABELS.len()]],
-            1.0
-        );
+        assert_eq!(label(&out, rec, "param_af"), 1.0);
     }
 }
 
@@ -440,5 +436,28 @@ fn av_block_is_never_drawn_with_fibrillation_or_pacing() {
             assert_eq!(label(&out, rec, "param_av_block"), 0.0);
             assert_eq!(label(&out, rec, "n_blocked_p"), 0.0);
         }
+    }
+}
+
+#[test]
+fn morphology_draws_exclusive_options_and_labels_them() {
+    use morphology::*;
+    let mut b = default_bounds(1).index_axis(ndarray::Axis(0), 0).to_owned();
+    let bounds = |b: &ndarray::Array2<f64>| -> Vec<[f64; 2]> {
+        b.outer_iter().map(|r| [r[0], r[1]]).collect()
+    };
+    let none = Morphology::sample(&mut Rng::for_record(1, 0), &bounds(&b));
+    assert!(!none.any() && none.labels().iter().all(|&v| v == 0.0));
+    for p in [M_ST_ELEVATION, M_ST_DEPRESSION, M_LVH, M_LOW_VOLTAGE] {
+        b.row_mut(p).fill(1.0);
+    }
+    for rec in 0..20 {
+        let m = Morphology::sample(&mut Rng::for_record(1, rec), &bounds(&b));
+        // elevation wins over depression, LVH over low voltage
+        assert!((0.1..=0.3).contains(&m.st_shift) && m.territory > 0);
+        assert!(m.lvh && !m.low_voltage && (1.8..=2.6).contains(&m.qrs_voltage()));
+        let lab = m.labels();
+        assert_eq!(lab.len(), MORPHOLOGY_LABELS.len());
+        assert_eq!((lab[0], lab[4], lab[5]), (m.st_shift, 1.0, 0.0));
     }
 }

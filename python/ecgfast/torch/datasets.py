@@ -45,7 +45,7 @@ TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia")
 #: Record-level 0/1 diagnosis targets of synthetic records (never standardised): atrial
 #: fibrillation, left / right bundle-branch block, premature atrial / ventricular beats present,
 #: and the PTB-XL superclasses NORM and CD.
-DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "NORM", "CD")
+DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "CD", "HYP")
 
 
 def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
@@ -57,6 +57,7 @@ def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
         "RBBB": labels["param_conduction"] == 2,
         "PAC": labels["n_pac"] > 0,
         "PVC": labels["n_pvc"] > 0,
+        "AVB": labels["param_av_block"] > 0,  # second- or third-degree AV block
     }
     cols = [derived[n] if n in derived else labels[n] for n in names]
     return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
