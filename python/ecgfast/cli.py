@@ -74,7 +74,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     for k in ("hr", "hrv"):
         ranges[k] = DEFAULTS[k] if ranges[k] is None else ranges[k]
     start = time.perf_counter()
-    options = _pick(args, "shard_size overwrite fs duration noise seed")
+    options = _pick(args, "shard_size overwrite fs duration noise seed method")
     if args.engine != "local":
         options.update(_pick(args, "engine workers address retries"))
     elif args.workers is not None or args.address is not None:
@@ -323,6 +323,13 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--leads", default="12", help="'12', a lead name or a comma list")
     p.add_argument("--noise", type=float, default=None, help="noise scale (0 = clean)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--method",
+        choices=("dipole", "ecgsyn", "deepfake"),
+        default="dipole",
+        help="dipole: ecgfast's 12-lead model (default); ecgsyn: McSharry's single lead (use "
+        "--leads ECG); deepfake: the deepfake-ecg GAN labelled by ecgfast (needs torch)",
+    )
     p.add_argument("--shard-size", type=int, default=10_000)
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
     p.add_argument(

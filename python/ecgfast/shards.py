@@ -64,6 +64,7 @@ SHARD_PARAMS = frozenset(
         "ectopy",
         "conduction",
         "morphology",
+        "method",
     }
 )
 

@@ -684,12 +684,16 @@ def synthesize(
         Index of the first record: ``synthesize(m, seed=s, start=k)`` returns records
         ``k .. k+m-1`` of the stream; record ``i`` depends only on ``(seed, i)``, so results are
         identical for any thread count and batch split.
-    method : {"dipole", "ecgsyn"}
+    method : {"dipole", "ecgsyn", "deepfake"}
         ``"dipole"`` (default): the 12-lead dipole model above. ``"ecgsyn"``: McSharry's
         classic single-lead ECGSYN ODE with its published wave parameters (one lead named
         ``"ECG"``, scaled to [-0.4, 1.2] mV as ECGSYN does; ``leads`` must be left None or be
         ``"ECG"``); ``pr``, ``qrs``, ``qt`` and ``qtc`` are then fixed by the model and must be
-        left None, and the labels are measured from the model's phase.
+        left None, and the labels are measured from the model's phase. ``"deepfake"``: the
+        deepfake-ecg GAN (Pulse2Pulse) as published, 10 s at 500 Hz, 12 leads (its 8 and the
+        4 derived), labelled by ecgfast's delineator (``labelled``, ``unlabelled_reason``);
+        needs torch and ``deepfake-ecg``; only ``leads``, ``seed`` and ``start`` apply
+        (:mod:`ecgfast.deepfake`).
     rhythm : None, "sinus", "af", "paced", float or dict
         Sinus rhythm (default), atrial fibrillation (no P waves, 4-9 Hz fibrillatory waves,
         irregular Gamma-distributed RR intervals with CV 0.18-0.35), ventricular pacing (every
@@ -779,6 +783,8 @@ def synthesize(
         "morphology": morphology,
     }
     lead_idx = _method_leads(method, leads, given)
+    if method == "deepfake":
+        return _deepfake(n, seed, start, lead_idx, given)
     bounds, fs, n_samples = _resolve(n, **given)
     names = ("ECG",) if method == "ecgsyn" else tuple(LEAD_NAMES[i] for i in lead_idx)
     if n == 0:
@@ -799,11 +805,52 @@ def synthesize(
     return SynthBatch(signals, labels, beats, fs, names, params)
 
 
+METHODS = ("dipole", "ecgsyn", "deepfake")
+
+
+def _deepfake(
+    n: int, seed: int, start: int, lead_idx: list[int], given: dict[str, Any]
+) -> SynthBatch:
+    """``method="deepfake"``: the GAN's records with ecgfast's own labels (ecgfast.deepfake)."""
+    from . import deepfake
+
+    n = check_int(n, name="n", low=0, high=2**40)
+    seed = check_int(seed, name="seed", low=0, high=2**63 - 1)
+    start = check_int(start, name="start", low=0, high=2**62)
+    signals, labels, beats = deepfake.generate(n, seed=seed, start=start, lead_idx=lead_idx)
+    names = tuple(LEAD_NAMES[i] for i in lead_idx)
+    params = {
+        "method": "deepfake",
+        "fs": deepfake.FS,
+        "duration": deepfake.N_SAMPLES / deepfake.FS,
+        "leads": list(names),
+        "seed": seed,
+        "start": start,
+    }
+    return SynthBatch(signals, labels, beats, deepfake.FS, names, params)
+
+
 def _method_leads(method: str, leads: Any, given: dict[str, Any]) -> list[int]:
-    """Lead indices for ``method``; what the classic ECGSYN cannot honour is an error."""
-    if method not in ("dipole", "ecgsyn"):
-        raise InvalidParameterError(f"method must be 'dipole' or 'ecgsyn', got {method!r}")
+    """Lead indices for ``method``; what the classic ECGSYN or the GAN cannot honour is an
+    error."""
+    if method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {', '.join(repr(m) for m in METHODS)}, got {method!r}"
+        )
     if method == "dipole":
+        return _lead_indices("12" if leads is None else leads)
+    if method == "deepfake":
+        defaults = {"hr": DEFAULTS["hr"], "hrv": DEFAULTS["hrv"], "fs": 500.0, "duration": 10.0}
+        fixed = [
+            k
+            for k, v in given.items()
+            if (v is not None and k not in defaults) or (k in defaults and v != defaults[k])
+        ]
+        if fixed:
+            raise InvalidParameterError(
+                "method='deepfake' runs the deepfake-ecg GAN as published (10 s at 500 Hz, "
+                f"its own rhythm and waves); {', '.join(fixed)} cannot be set"
+            )
         return _lead_indices("12" if leads is None else leads)
     fixed = [k for k in ("pr", "qrs", "qt", "qtc") if given[k] is not None]
     if fixed:

@@ -51,15 +51,18 @@ DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "C
 def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     """The columns ``names`` (:data:`TARGETS` and :data:`DIAGNOSES`) of synthetic record labels
     as a float array (diagnoses 0/1)."""
-    derived = {
-        "AF": labels["param_af"] > 0,
-        "LBBB": labels["param_conduction"] == 1,
-        "RBBB": labels["param_conduction"] == 2,
-        "PAC": labels["n_pac"] > 0,
-        "PVC": labels["n_pvc"] > 0,
-        "AVB": labels["param_av_block"] > 0,  # second- or third-degree AV block
+    derived = {  # computed only when asked for (GAN records have no pathology labels)
+        "AF": lambda: labels["param_af"] > 0,
+        "LBBB": lambda: labels["param_conduction"] == 1,
+        "RBBB": lambda: labels["param_conduction"] == 2,
+        "PAC": lambda: labels["n_pac"] > 0,
+        "PVC": lambda: labels["n_pvc"] > 0,
+        "AVB": lambda: labels["param_av_block"] > 0,  # second- or third-degree AV block
     }
-    cols = [derived[n] if n in derived else labels[n] for n in names]
+    missing = [n for n in names if n not in derived and n not in labels]
+    if missing:
+        raise InvalidParameterError(f"these records have no label(s) {missing}")
+    cols = [derived[n]() if n in derived else labels[n] for n in names]
     return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
 
 
