@@ -117,3 +117,61 @@ def test_cli_synth_deepfake(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(out / "shard-00000.signals.npy"), ref.signals)
     assert cli.main([*args, "--hr", "70"]) == 2
     assert "cannot be set" in capsys.readouterr().err
+
+
+class TestMissingTargets:
+    """GAN records the labeller could not measure carry NaN targets: left out, never zero."""
+
+    def test_masked_l1_scaler_and_metrics(self):
+        import torch
+
+        from ecgfast.torch import TargetScaler
+        from ecgfast.torch.tasks import MaskedL1Loss
+
+        pred = torch.tensor([[1.0, 2.0], [3.0, 5.0]], requires_grad=True)
+        target = torch.tensor([[2.0, float("nan")], [1.0, 1.0]])
+        loss = MaskedL1Loss()(pred, target)
+        assert loss.item() == pytest.approx((1 + 2 + 4) / 3)
+        loss.backward()
+        assert torch.isfinite(pred.grad).all() and pred.grad[0, 1] == 0
+        scaler = TargetScaler.fit(("a", "b"), np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]]))
+        np.testing.assert_allclose(scaler.mean, [3.0, 5.0])
+        np.testing.assert_allclose(scaler.std, [np.std([1, 3, 5]), 1.0])
+        m = ecgfast.evaluate.regression([[1.0, np.nan], [2.0, 4.0]], [[2.0, 9.0], [2.0, 5.0]], "ab")
+        assert m["mae"] == {"a": 0.5, "b": 1.0}
+
+    def test_resampled_dataset_and_pretrain_command(self, tmp_path, capsys):
+        from ecgfast import cli
+        from ecgfast.torch import SyntheticECG
+
+        ds = SyntheticECG(4, method="deepfake", fs=100.0, leads="II", seed=3)
+        assert ds.fs == 100.0 and ds[0][0].shape == (1, 1000)
+        code = cli.main(
+            [
+                "pretrain",
+                "--method",
+                "deepfake",
+                "--n-train",
+                "16",
+                "--n-val",
+                "8",
+                "--fs",
+                "100",
+                "--leads",
+                "II",
+                "--model",
+                "resnet1d",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--out",
+                str(tmp_path / "run"),
+                "--device",
+                "cpu",
+            ]
+        )
+        assert code == 0
+        report = __import__("json").loads((tmp_path / "run" / "metrics.json").read_text())
+        assert report["data"]["method"] == "deepfake"
+        assert all(np.isfinite(v) for v in report["val_mae"].values())

@@ -113,7 +113,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     from .apps.train import run_pretrain
     from .torch import FitConfig
 
-    options = _pick(args, "n_train n_val model targets beats window fs duration seed resume")
+    options = _pick(args, "n_train n_val model targets beats window fs duration seed resume method")
     report = run_pretrain(
         args.out, leads=_leads(args.leads), fit=_fit_config(args, FitConfig), **options
     )
@@ -365,6 +365,13 @@ def _pretrain_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beats", action="store_true", help="beat-level: windows centred on beats")
     p.add_argument("--window", type=float, default=0.8, help="beat window, s (with --beats)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument(
+        "--method",
+        choices=("dipole", "deepfake"),
+        default="dipole",
+        help="dipole: ecgfast's model (default); deepfake: the deepfake-ecg GAN with ecgfast's "
+        "labels (10 s, resampled to --fs)",
+    )
     _add_training(p, epochs=20, batch_size=64, lr=3e-3, patience=5)
 
 

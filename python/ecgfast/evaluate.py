@@ -524,16 +524,20 @@ def multilabel(y_true: Any, y_prob: Any, classes: Any, thresholds: Any = 0.5) ->
 
 def regression(y_true: Any, y_pred: Any, names: Any) -> dict[str, Any]:
     """Mean absolute error per target (``mae``: name -> value, in the targets' units), its
-    mean over targets (``mean_mae``) and the error's mean (``bias``) per target."""
+    mean over targets (``mean_mae``) and the error's mean (``bias``) per target. Missing
+    targets (NaN in ``y_true``: an interval that could not be measured) are left out."""
     names = tuple(str(n) for n in names)
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1, len(names))
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1, len(names))
     err = y_pred - y_true
-    mae = {
-        n: float(np.abs(err[:, k]).mean()) if len(err) else math.nan for k, n in enumerate(names)
-    }
+
+    def mean_of(k: int, values: np.ndarray) -> float:
+        known = values[np.isfinite(y_true[:, k])]
+        return float(known.mean()) if len(known) else math.nan
+
+    mae = {n: mean_of(k, np.abs(err[:, k])) for k, n in enumerate(names)}
     return {
         "mae": mae,
         "mean_mae": float(np.mean(list(mae.values()))) if mae else math.nan,
-        "bias": {n: float(err[:, k].mean()) if len(err) else math.nan for k, n in enumerate(names)},
+        "bias": {n: mean_of(k, err[:, k]) for k, n in enumerate(names)},
     }

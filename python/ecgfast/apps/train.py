@@ -54,8 +54,12 @@ def run_pretrain(
     seed: int = 0,
     resume: bool = False,
     fit: FitConfig | None = None,
+    method: str = "dipole",
 ) -> dict[str, Any]:
     """Pretrain ``model`` on synthetic data; returns the report written to ``metrics.json``.
+
+    ``method="deepfake"`` pretrains on the deepfake-ecg GAN's records labelled by ecgfast
+    (records, not beat windows; 10 s, resampled to ``fs``) instead of the dynamical model.
 
     ``seed`` seeds the training stream, the model's initialisation and training (the
     validation stream uses ``seed + 1_000_003``). ``beats=True`` trains on beat-centred windows
@@ -65,6 +69,10 @@ def run_pretrain(
     out.mkdir(parents=True, exist_ok=True)
     fit = FitConfig.merge(fit, {"seed": seed})
     synth = {"fs": fs, "duration": duration, "leads": leads}
+    if method != "dipole":
+        if beats:
+            raise InvalidParameterError("beat windows (--beats) need method='dipole'")
+        synth["method"] = method
     kind: Any = SyntheticBeats if beats else SyntheticECG
     extra = {"window": window, "beats_per_record": 8} if beats else {}
     train = kind(n_train, targets=targets, seed=seed, **extra, **synth)

@@ -81,8 +81,13 @@ class TargetScaler:
     @classmethod
     def fit(cls, names: Sequence[str], values: np.ndarray) -> TargetScaler:
         values = np.asarray(values, dtype=np.float64)
-        std = values.std(axis=0)
-        return cls(tuple(names), values.mean(axis=0), np.where(std > 0, std, 1.0))
+        # missing targets (NaN: an interval the labeller could not measure) are left out
+        finite = np.isfinite(values)
+        count = finite.sum(axis=0)
+        mean = np.where(finite, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+        var = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
+        std = np.sqrt(var)
+        return cls(tuple(names), mean, np.where(std > 0, std, 1.0))
 
     def transform(self, y: Any) -> Any:
         return (y - self._like(self.mean, y)) / self._like(self.std, y)
@@ -260,9 +265,13 @@ class SyntheticECG(_RecordDataset):
         for a multi-label task; never standardised).
     seed : int
         Stream seed (use different seeds for train and validation sets).
-    leads, fs, duration, hr, pr, qrs, qt, qtc, hrv, noise, method, rhythm, ectopy, conduction
+    leads, fs, duration, hr, pr, qrs, qt, qtc, hrv, noise, method, rhythm, ectopy, conduction,
+    morphology
         Passed to :func:`ecgfast.synthesize` (``fs`` is the model's sampling rate: records are
-        generated at it, no resampling).
+        generated at it, no resampling, except with ``method="deepfake"``, whose GAN makes
+        500 Hz only: its records are resampled to ``fs``). GAN records whose interval the
+        labeller could not measure have NaN targets, which the regression loss, the scaler and
+        the metrics leave out.
     normalize : {"zscore", "minmax", None}
         Per record and lead: z-score, or min-max to [0, 1] (as in the regression-to-
         classification paper).
@@ -298,16 +307,25 @@ class SyntheticECG(_RecordDataset):
         )
         for bad in ("start", "seed"):
             synth_params.pop(bad, None)
+        model_fs = None
+        if synth_params.get("method") == "deepfake":
+            model_fs = synth_params.pop("fs", None)
+            if synth_params.get("duration") == 10.0:
+                synth_params.pop("duration")
         self.synth_params = synth_params
         probe = _synth.synthesize(0, seed=self.seed, **synth_params)  # validates the parameters
-        self.fs = probe.fs
+        self.source_fs = probe.fs
+        self.fs = probe.fs if model_fs is None else check_positive(model_fs, name="fs")
         self.lead_names = tuple(probe.lead_names)
-        self.n_samples = probe.signals.shape[-1]
+        self.n_samples = round(probe.signals.shape[-1] * self.fs / self.source_fs)
         self._fit_scaler(scaler)
 
     def _load(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         b = _synth.synthesize(stop - start, seed=self.seed, start=start, **self.synth_params)
-        return b.signals, record_targets(b.labels, self.targets)
+        x = b.signals
+        if self.fs != self.source_fs:
+            x = resample(x, self.source_fs, self.fs).astype(np.float32, copy=False)
+        return x, record_targets(b.labels, self.targets)
 
 
 class SyntheticBeats(_RecordDataset):

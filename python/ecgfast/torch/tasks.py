@@ -27,6 +27,18 @@ __all__ = ["KINDS", "FocalLoss", "Task"]
 KINDS = ("regression", "classification", "multilabel")
 
 
+class MaskedL1Loss(nn.Module):
+    """Mean absolute error over the finite targets only: a record whose interval could not be
+    measured (NaN) teaches nothing about that interval, and the others still count."""
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        known = torch.isfinite(target)
+        if bool(known.all()):
+            return (prediction - target).abs().mean()
+        diff = torch.where(known, prediction - torch.nan_to_num(target), 0.0)
+        return diff.abs().sum() / known.sum().clamp(min=1)
+
+
 class FocalLoss(nn.Module):
     """Focal loss (Lin et al. 2017) for single-label classification:
     ``-w_y (1 - p_y)^γ log p_y``, averaged with the class weights as cross-entropy does
@@ -80,9 +92,10 @@ class Task:
     def regression(
         cls, targets: Sequence[str], scaler: TargetScaler | None = None, monitor: str = "loss"
     ) -> Task:
-        """L1 loss on (standardised) targets; metrics: MAE per target in real units."""
+        """L1 loss on (standardised) targets, missing (NaN) targets left out; metrics: MAE
+        per target in real units."""
         return cls(
-            "regression", tuple(targets), nn.L1Loss(), monitor, _mode(monitor, "min"), scaler
+            "regression", tuple(targets), MaskedL1Loss(), monitor, _mode(monitor, "min"), scaler
         )
 
     @classmethod
