@@ -130,15 +130,28 @@ def main() -> None:
             print(json.dumps(row))
     table = pd.DataFrame(rows)
     table.to_csv(out / "results.csv", index=False)
-    numeric = [c for c in table.columns if c not in ("pretrained on", "seed")]
-    groups = table.groupby("pretrained on", sort=False)[numeric]
-    mean, sd = groups.mean(), groups.std()
-    summary = mean.round(1).astype(str) + " ± " + sd.round(1).astype(str)
-    summary = summary.replace(r" ± nan", "", regex=True).replace("nan", "")
-    summary.insert(0, "runs", groups.size())
     print("\nMAE on LUDB (cardiologist intervals; bpm / ms) and mean MAE on the synthetic")
     print(f"validation sets, mean ± sd over seeds {args.seeds}:\n")
-    print(summary.to_markdown())
+    print(summarise(table).to_markdown())
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """``mean ± sd`` per source over seeds (a single run: its value)."""
+    numeric = [c for c in table.columns if c not in ("pretrained on", "seed")]
+    groups = table.groupby("pretrained on", sort=False)[numeric]
+    mean, sd, size = groups.mean(), groups.std(), groups.size()
+
+    def cell(m: float, s: float, k: int) -> str:
+        if not np.isfinite(m):
+            return ""
+        return f"{m:.1f}" if k < 2 else f"{m:.1f} ± {s:.1f}"
+
+    out = pd.DataFrame(
+        {c: [cell(mean.at[g, c], sd.at[g, c], size[g]) for g in mean.index] for c in numeric},
+        index=mean.index,
+    )
+    out.insert(0, "runs", size)
+    return out
 
 
 if __name__ == "__main__":
