@@ -184,7 +184,7 @@ class TestArguments:
         _assert_equals_synthesize(tmp_path / "a", 9, SMALL)
 
     def test_missing_shards_are_reported(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(distributed, "_run_dask", lambda spec, todo, adv, errors, *a: None)
+        monkeypatch.setattr(distributed, "_run_dask", lambda spec, todo, adv, errors: None)
         with pytest.raises(shards.ShardError, match="3 shard"):
             distributed.synthesize_to(tmp_path / "x", 9, shard_size=3, progress=False, **SMALL)
 

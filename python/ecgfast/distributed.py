@@ -28,6 +28,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -141,10 +142,19 @@ def synthesize_to(
             desc=f"synthesizing ({engine})",
             disable=not progress,
         )
-        task = _TaskSpec(str(out.resolve()), params, threads_per_task, _token(manifest))
+        task = _TaskSpec(
+            str(out.resolve()),
+            params,
+            threads_per_task,
+            _token(manifest),
+            retries,
+            workers,
+            address,
+            client,
+        )
         errors: list[str] = []
         try:
-            runner(task, todo, bar.update, errors, workers, address, client, retries)
+            runner(task, todo, bar.update, errors)
         finally:
             bar.close()
     else:
@@ -161,11 +171,22 @@ def synthesize_to(
     return manifest
 
 
+@dataclass
 class _TaskSpec:
-    """What every shard task needs besides its shard (small, pickled once per task)."""
+    """What every shard task needs besides its shard (small, pickled once per task), and where
+    the tasks run (read by the driver only)."""
 
-    def __init__(self, out: str, params: dict[str, Any], threads: int, token: str) -> None:
-        self.out, self.params, self.threads, self.token = out, params, threads, token
+    out: str
+    params: dict[str, Any]
+    threads: int
+    token: str
+    retries: int = 3
+    workers: int | None = None
+    address: str | None = None
+    client: Any = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "client": None}  # a client is not sent to the workers
 
 
 def make_shard(spec: _TaskSpec, shard: dict[str, Any]) -> dict[str, Any]:
@@ -197,18 +218,11 @@ def _import_engine(engine: str) -> Any:
 
 
 def _run_dask(
-    spec: _TaskSpec,
-    todo: list[dict[str, Any]],
-    advance: Callable[[int], Any],
-    errors: list[str],
-    workers: int | None,
-    address: str | None,
-    client: Any,
-    retries: int,
+    spec: _TaskSpec, todo: list[dict[str, Any]], advance: Callable[[int], Any], errors: list[str]
 ) -> None:
     from distributed import as_completed
 
-    with _dask_client(client, address, workers) as c:
+    with _dask_client(spec.client, spec.address, spec.workers) as c:
         slots = sum(c.nthreads().values()) or 1
 
         def submit(shard: dict[str, Any]) -> Any:
@@ -217,7 +231,7 @@ def _run_dask(
                 spec,
                 shard,
                 key=f"ecgfast-shard-{spec.token}-{shard['index']}",
-                retries=retries,
+                retries=spec.retries,
                 pure=False,
             )
 
@@ -262,29 +276,22 @@ def _dask_client(client: Any, address: str | None, workers: int | None) -> Itera
 
 
 def _run_ray(
-    spec: _TaskSpec,
-    todo: list[dict[str, Any]],
-    advance: Callable[[int], Any],
-    errors: list[str],
-    workers: int | None,
-    address: str | None,
-    client: Any,
-    retries: int,
+    spec: _TaskSpec, todo: list[dict[str, Any]], advance: Callable[[int], Any], errors: list[str]
 ) -> None:
     import ray
 
     own = not ray.is_initialized()
     if own:
-        if address is None:
+        if spec.address is None:
             ray.init(
-                num_cpus=workers or os.cpu_count() or 1,
+                num_cpus=spec.workers or os.cpu_count() or 1,
                 include_dashboard=False,
                 log_to_driver=False,
             )
         else:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=spec.address, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=spec.threads, max_retries=retries)(make_shard)
+        task = ray.remote(num_cpus=spec.threads, max_retries=spec.retries)(make_shard)
         slots = max(1, int(ray.cluster_resources().get("CPU", 1)) // spec.threads)
         queue = iter(todo)
         pending = [task.remote(spec, shard) for shard in islice(queue, _WINDOW * slots)]

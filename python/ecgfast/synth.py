@@ -304,6 +304,12 @@ def _one_of(
     return None
 
 
+def _check_names(kind: str, given: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = set(given) - set(allowed)
+    if unknown:
+        raise InvalidParameterError(f"unknown {kind} {sorted(unknown)}; use {', '.join(allowed)}")
+
+
 def _morphology_bounds(morphology: Any, n: int) -> dict[str, np.ndarray]:
     """Per-record probabilities of each morphology option (independent of one another)."""
     if morphology is None:
@@ -317,11 +323,7 @@ def _morphology_bounds(morphology: Any, n: int) -> dict[str, np.ndarray]:
             "morphology must be a name, a list of names or a dict of probabilities such as "
             f"{{'st_elevation': 0.1, 'lvh': 0.05}}; got {morphology!r}"
         )
-    unknown = set(morphology) - set(MORPHOLOGIES)
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown morphology {sorted(unknown)}; use {', '.join(MORPHOLOGIES)}"
-        )
+    _check_names("morphology", morphology, MORPHOLOGIES)
     return {k: _probability(f"morphology[{k!r}]", morphology.get(k, 0.0), n) for k in MORPHOLOGIES}
 
 
@@ -337,9 +339,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
             "ectopy must be a dict of per-beat rates, e.g. {'pvc': 0.05, 'pac': (0, 0.1)}; "
             f"got {ectopy!r}"
         )
-    unknown = set(ectopy) - set(_ECTOPY)
-    if unknown:
-        raise InvalidParameterError(f"unknown ectopy {sorted(unknown)}; use {', '.join(_ECTOPY)}")
+    _check_names("ectopy", ectopy, _ECTOPY)
     rates = {k: _as_bounds(f"ectopy[{k!r}]", ectopy.get(k, 0.0), n, LIMITS[k]) for k in _ECTOPY}
     blocks = _conduction_bounds(conduction, n)
     return {
