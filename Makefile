@@ -57,6 +57,7 @@ bench: install
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
 	$(PY) benches/detector_stress.py
 	$(PY) benches/distributed_throughput.py
+	$(PY) benches/deepfake_labels.py --n 500
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi
