@@ -267,10 +267,7 @@ mod _core {
         let rows = run_detached(py, || {
             crate::detect::detect_rpeaks_rows(view, fs, skip_fibrillation)
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|r| numpy::PyArray1::from_vec(py, r))
-            .collect())
+        Ok(index_arrays(py, rows))
     }
 
     /// Pacing spikes of a 1-D float64 signal (see `ecgfast.detect_pacing`).
@@ -299,10 +296,14 @@ mod _core {
         let rows = run_detached(py, || {
             crate::pacing::detect_pacing_rows(view, fs, min_height)
         })?;
-        Ok(rows
-            .into_iter()
+        Ok(index_arrays(py, rows))
+    }
+
+    /// One int64 array of sample indices per row.
+    fn index_arrays(py: Python<'_>, rows: Vec<Vec<i64>>) -> Vec<Bound<'_, numpy::PyArray1<i64>>> {
+        rows.into_iter()
             .map(|r| numpy::PyArray1::from_vec(py, r))
-            .collect())
+            .collect()
     }
 
     /// Run a batch kernel on a 3-D float32 or float64 array (no conversion), GIL released.

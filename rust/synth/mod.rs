@@ -819,6 +819,18 @@ fn emit_beat(
             t + tw[1].mu + c * tw[1].sigma,
         ]
     };
+    // a QRS from a ventricular focus (ectopic, escape or paced) and its discordant T; returns
+    // the T fiducials
+    let ventricular = |add: &mut dyn FnMut(&Wave, f64), f: &pathology::Focus| {
+        for w in &f.qrs {
+            add(w, 1.0);
+        }
+        let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
+        for w in &t_waves {
+            add(w, 1.0);
+        }
+        t_fid(&t_waves)
+    };
     match kind {
         BeatKind::Normal
         | BeatKind::Lbbb
@@ -874,14 +886,7 @@ fn emit_beat(
         }
         BeatKind::Pvc | BeatKind::VentricularEscape => {
             let f = &path.foci[focus];
-            for w in &f.qrs {
-                add(w, 1.0);
-            }
-            let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
-            for w in &t_waves {
-                add(w, 1.0);
-            }
-            let [t_on, t_pk, t_off] = t_fid(&t_waves);
+            let [t_on, t_pk, t_off] = ventricular(&mut add, f);
             let on = t + f.onset;
             [nan, nan, nan, on, t, on + f.duration, t_on, t_pk, t_off]
         }
@@ -904,15 +909,8 @@ fn emit_beat(
                 ..pacing.spike
             };
             add(&spike, 1.0);
-            for w in &f.qrs {
-                add(w, 1.0);
-            }
-            let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
-            for w in &t_waves {
-                add(w, 1.0);
-            }
+            let [t_on, t_pk, t_off] = ventricular(&mut add, f);
             let [p_on, p_pk, p_off] = p_fid(&p_wave);
-            let [t_on, t_pk, t_off] = t_fid(&t_waves);
             let on = t + f.onset;
             [p_on, p_pk, p_off, on, t, on + f.duration, t_on, t_pk, t_off]
         }

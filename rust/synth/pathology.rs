@@ -96,17 +96,17 @@ pub enum Conduction {
     Rbbb = 2,
 }
 
-impl Conduction {
-    /// Left block with probability `p_l`, right with `p_r` (exclusive), by the uniform `u`.
-    fn pick(u: f64, p_l: f64, p_r: f64) -> Self {
-        if u < p_l {
-            Conduction::Lbbb
-        } else if u < p_l + p_r {
-            Conduction::Rbbb
-        } else {
-            Conduction::Normal
+/// Which of mutually exclusive states, with probabilities `p` in order, the uniform draw `u`
+/// falls in; None for the rest (the state without any of them).
+fn pick(u: f64, p: &[f64]) -> Option<usize> {
+    let mut cumulative = 0.0;
+    for (k, &pk) in p.iter().enumerate() {
+        cumulative += pk;
+        if u < cumulative {
+            return Some(k);
         }
     }
+    None
 }
 
 /// How ventricular ectopic events come.
@@ -211,7 +211,11 @@ impl Pathology {
         let pvc_rate = draw(rng, P_PVC);
         let fusion_rate = draw(rng, P_FUSION);
         let (p_l, p_r) = (draw(rng, P_LBBB), draw(rng, P_RBBB));
-        let conduction = Conduction::pick(rng.uniform(), p_l, p_r);
+        let conduction = match pick(rng.uniform(), &[p_l, p_r]) {
+            Some(0) => Conduction::Lbbb,
+            Some(_) => Conduction::Rbbb,
+            None => Conduction::Normal,
+        };
         let u = rng.uniform();
         let pattern = if u < 0.6 {
             Pattern::Isolated
@@ -320,17 +324,12 @@ impl AvConduction {
             draw(rng, P_MOBITZ2),
             draw(rng, P_COMPLETE_AVB),
         );
-        let u = rng.uniform();
-        let block = if !possible {
-            AvBlock::None
-        } else if u < p1 {
-            AvBlock::Wenckebach
-        } else if u < p1 + p2 {
-            AvBlock::Mobitz2
-        } else if u < p1 + p2 + p3 {
-            AvBlock::Complete
-        } else {
-            AvBlock::None
+        let drawn = pick(rng.uniform(), &[p1, p2, p3]);
+        let block = match drawn.filter(|_| possible) {
+            Some(0) => AvBlock::Wenckebach,
+            Some(1) => AvBlock::Mobitz2,
+            Some(_) => AvBlock::Complete,
+            None => AvBlock::None,
         };
         let cycle = 3 + ((rng.uniform() * 4.0) as usize).min(3);
         let pr_step = rng.between(0.08, 0.25);
