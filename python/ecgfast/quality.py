@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validate import as_indices, as_signal, check_fs, check_positive
-from .detect import detect_rpeaks
+from ._validate import as_indices, check_positive
+from .detect import _leads, detect_rpeaks
 from .errors import InvalidParameterError, InvalidSignalError
 from .filters import bandpass
 
@@ -87,20 +87,12 @@ def _segment(raw: np.ndarray, filtered: np.ndarray, beats: np.ndarray, fs: float
     }
 
 
-def _one(x: np.ndarray, fs: float, window: float, rpeaks: Any) -> pd.DataFrame:
+def _one(
+    x: np.ndarray, filtered: np.ndarray, beats: np.ndarray, fs: float, window: float
+) -> pd.DataFrame:
+    """The segments of one lead, given its band-passed copy and its beats."""
     n = x.shape[-1]
     w = round(window * fs)
-    if n < int(2.0 * fs):
-        raise InvalidSignalError(
-            f"signal of {n} samples ({n / fs:.2f} s) is too short for a quality estimate (>= 2 s)"
-        )
-    if rpeaks is None:
-        beats = np.asarray(detect_rpeaks(x, fs), dtype=np.int64)
-    else:
-        beats = np.sort(as_indices(np.ravel(rpeaks), "rpeaks").astype(np.int64))
-        if len(beats) and (beats[0] < 0 or beats[-1] >= n):
-            raise InvalidParameterError(f"rpeaks must lie in [0, {n}), got {beats[0]}..{beats[-1]}")
-    filtered = bandpass(np.asarray(x, dtype=np.float64), fs, 0.5, min(40.0, 0.45 * fs))
     starts = list(range(0, n, w))
     # a last piece shorter than half a window joins the one before it
     if len(starts) > 1 and n - starts[-1] < w // 2:
@@ -164,19 +156,31 @@ def signal_quality(x: Any, fs: float, *, window: float = 10.0, rpeaks: Any = Non
     >>> len(q), bool(q["usable"].all())
     (3, True)
     """
-    fs = check_fs(fs)
+    fs, arr = _leads(x, fs)
     window = check_positive(window, name="window")
     if not 2.0 <= window <= 600.0:
         raise InvalidParameterError(f"window must be 2-600 s, got {window:g}")
-    arr = as_signal(x)
-    if arr.ndim > 2:
-        raise InvalidSignalError(f"x must be 1-D or 2-D (records, samples), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InvalidSignalError("x contains NaN or infinity")
-    if arr.ndim == 1:
-        return _one(arr, fs, window, rpeaks)
-    if rpeaks is not None:
+    n = arr.shape[-1]
+    if n < int(2.0 * fs):
+        raise InvalidSignalError(
+            f"signal of {n} samples ({n / fs:.2f} s) is too short for a quality estimate (>= 2 s)"
+        )
+    if rpeaks is not None and arr.ndim > 1:
         raise InvalidParameterError("rpeaks is for a 1-D signal; pass one record at a time")
-    frames = [_one(row, fs, window, None).assign(record=i) for i, row in enumerate(arr)]
+    if rpeaks is None:
+        found = detect_rpeaks(arr, fs)  # every record at once (in parallel) for 2-D input
+    else:
+        found = np.sort(as_indices(np.ravel(rpeaks), "rpeaks").astype(np.int64))
+        if len(found) and (found[0] < 0 or found[-1] >= n):
+            raise InvalidParameterError(f"rpeaks must lie in [0, {n}), got {found[0]}..{found[-1]}")
+    filtered = bandpass(arr, fs, 0.5, min(40.0, 0.45 * fs))
+    if arr.ndim == 1:
+        return _one(arr, filtered, np.asarray(found, dtype=np.int64), fs, window)
+    frames = [
+        _one(row, band, np.asarray(beats, dtype=np.int64), fs, window).assign(record=i)
+        for i, (row, band, beats) in enumerate(zip(arr, filtered, found, strict=True))
+    ]
     out = pd.concat(frames, ignore_index=True)
     return out[["record", *QUALITY_COLUMNS]]
