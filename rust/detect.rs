@@ -759,16 +759,7 @@ fn localise(qrs: &[usize], x: ArrayView1<f64>, y: &[f64], dec: &Decimation, fs: 
         let rb = (p + refine + 1).min(n);
         // Deviation of a short running median, so a pacing spike (a few ms wide) cannot be
         // taken for the R wave; then the raw extremum next to it.
-        let median_at = |j: usize| -> f64 {
-            let a = j.saturating_sub(spike);
-            let b = (j + spike + 1).min(n);
-            let mut w: [f64; 33] = [0.0; 33];
-            let k = (b - a).min(33);
-            w[..k].copy_from_slice(&xs[a..a + k]);
-            let w = &mut w[..k];
-            w.sort_unstable_by(|p, q| p.total_cmp(q));
-            w[k / 2]
-        };
+        let median_at = |j: usize| median_around(xs, j, spike);
         // Largest raw deviation first; only if it is a narrow spike (the short median
         // disagrees with it by more than half its height) search again on the median.
         let mut centre = p;
@@ -821,19 +812,29 @@ fn push_beat(out: &mut Vec<usize>, best: usize, xs: &[f64], fs: f64, refractory:
     }
 }
 
-/// Detect on every row of a 2-D array in parallel.
-pub fn detect_rpeaks_rows(
+/// The median of `xs[j-h..=j+h]` (the window shrinks at the ends; `h` at most 16).
+pub(crate) fn median_around(xs: &[f64], j: usize, h: usize) -> f64 {
+    let a = j.saturating_sub(h);
+    let b = (j + h + 1).min(xs.len());
+    let mut w: [f64; 33] = [0.0; 33];
+    let k = (b - a).min(33);
+    w[..k].copy_from_slice(&xs[a..a + k]);
+    let w = &mut w[..k];
+    w.sort_unstable_by(|p, q| p.total_cmp(q));
+    w[k / 2]
+}
+
+/// `find` on every row of a 2-D array in parallel; a bad row's error names its record.
+pub(crate) fn each_row(
     x: ndarray::ArrayView2<f64>,
-    fs: f64,
-    skip_fibrillation: bool,
+    find: impl Fn(ArrayView1<f64>) -> Result<Vec<i64>> + Sync,
 ) -> Result<Vec<Vec<i64>>> {
     use rayon::prelude::*;
-    crate::filter_design::check_fs(fs)?;
     x.outer_iter()
         .into_par_iter()
         .enumerate()
         .map(|(r, row)| {
-            detect_rpeaks(row, fs, skip_fibrillation).map_err(|e| match e {
+            find(row).map_err(|e| match e {
                 crate::errors::EcgError::InvalidSignal(m) => {
                     invalid_signal(format!("record {r}: {m}"))
                 }
@@ -841,6 +842,16 @@ pub fn detect_rpeaks_rows(
             })
         })
         .collect()
+}
+
+/// Detect on every row of a 2-D array in parallel.
+pub fn detect_rpeaks_rows(
+    x: ndarray::ArrayView2<f64>,
+    fs: f64,
+    skip_fibrillation: bool,
+) -> Result<Vec<Vec<i64>>> {
+    crate::filter_design::check_fs(fs)?;
+    each_row(x, |row| detect_rpeaks(row, fs, skip_fibrillation))
 }
 
 #[cfg(test)]

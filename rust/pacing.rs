@@ -83,18 +83,8 @@ pub fn detect_pacing(x: ArrayView1<f64>, fs: f64, min_height: f64) -> Result<Vec
 
 /// `x - median(x[i-h..=i+h])` (the window shrinks at the ends).
 fn median_residual(x: &[f64], h: usize) -> Vec<f64> {
-    let n = x.len();
-    let mut w = [0.0f64; 33];
-    (0..n)
-        .map(|i| {
-            let a = i.saturating_sub(h);
-            let b = (i + h + 1).min(n);
-            let k = b - a;
-            w[..k].copy_from_slice(&x[a..b]);
-            let s = &mut w[..k];
-            s.sort_unstable_by(|p, q| p.total_cmp(q));
-            x[i] - s[k / 2]
-        })
+    (0..x.len())
+        .map(|i| x[i] - crate::detect::median_around(x, i, h))
         .collect()
 }
 
@@ -113,11 +103,8 @@ pub fn detect_pacing_rows(
     fs: f64,
     min_height: f64,
 ) -> Result<Vec<Vec<i64>>> {
-    use rayon::prelude::*;
-    let rows: Vec<_> = x.outer_iter().collect();
-    rows.into_par_iter()
-        .map(|r| detect_pacing(r, fs, min_height))
-        .collect()
+    crate::filter_design::check_fs(fs)?;
+    crate::detect::each_row(x, |row| detect_pacing(row, fs, min_height))
 }
 
 #[cfg(test)]
