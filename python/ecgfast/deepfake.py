@@ -34,7 +34,7 @@ import pandas as pd
 
 from .errors import InvalidParameterError
 
-__all__ = ["BLOCK", "FS", "GAN_LEADS", "N_SAMPLES", "generate"]
+__all__ = ["BLOCK", "FS", "GAN_LEADS", "N_SAMPLES", "gan_signals", "generate", "twelve_leads"]
 
 FS = 500.0
 N_SAMPLES = 5000
