@@ -211,11 +211,9 @@ impl Pathology {
         let pvc_rate = draw(rng, P_PVC);
         let fusion_rate = draw(rng, P_FUSION);
         let (p_l, p_r) = (draw(rng, P_LBBB), draw(rng, P_RBBB));
-        let conduction = match pick(rng.uniform(), &[p_l, p_r]) {
-            Some(0) => Conduction::Lbbb,
-            Some(_) => Conduction::Rbbb,
-            None => Conduction::Normal,
-        };
+        let conduction = pick(rng.uniform(), &[p_l, p_r]).map_or(Conduction::Normal, |k| {
+            [Conduction::Lbbb, Conduction::Rbbb][k]
+        });
         let u = rng.uniform();
         let pattern = if u < 0.6 {
             Pattern::Isolated
@@ -325,12 +323,10 @@ impl AvConduction {
             draw(rng, P_COMPLETE_AVB),
         );
         let drawn = pick(rng.uniform(), &[p1, p2, p3]);
-        let block = match drawn.filter(|_| possible) {
-            Some(0) => AvBlock::Wenckebach,
-            Some(1) => AvBlock::Mobitz2,
-            Some(_) => AvBlock::Complete,
-            None => AvBlock::None,
-        };
+        let blocks = [AvBlock::Wenckebach, AvBlock::Mobitz2, AvBlock::Complete];
+        let block = drawn
+            .filter(|_| possible)
+            .map_or(AvBlock::None, |k| blocks[k]);
         let cycle = 3 + ((rng.uniform() * 4.0) as usize).min(3);
         let pr_step = rng.between(0.08, 0.25);
         let pr_ratio = rng.between(0.4, 0.65);
