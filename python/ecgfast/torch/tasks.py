@@ -22,9 +22,9 @@ from .. import evaluate
 from ..errors import InvalidParameterError
 from .datasets import TargetScaler
 
-__all__ = ["KINDS", "FocalLoss", "Task"]
+__all__ = ["KINDS", "FocalLoss", "MultitaskLoss", "Task"]
 
-KINDS = ("regression", "classification", "multilabel")
+KINDS = ("regression", "classification", "multilabel", "multitask")
 
 
 class MaskedL1Loss(nn.Module):
@@ -37,6 +37,25 @@ class MaskedL1Loss(nn.Module):
             return (prediction - target).abs().mean()
         diff = torch.where(known, prediction - torch.nan_to_num(target), 0.0)
         return diff.abs().sum() / known.sum().clamp(min=1)
+
+
+class MultitaskLoss(nn.Module):
+    """Interval regression and diagnoses in one output: masked L1 on the first ``n_regression``
+    (standardised) columns plus binary cross-entropy on the others, each a mean over its own
+    columns so that neither part swamps the other by its width."""
+
+    def __init__(self, n_regression: int):
+        super().__init__()
+        self.n_regression = int(n_regression)
+        self.l1 = MaskedL1Loss()
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        k = self.n_regression
+        loss = self.l1(prediction[:, :k], target[:, :k]) if k else prediction.new_zeros(())
+        if prediction.shape[1] > k:
+            loss = loss + self.bce(prediction[:, k:], target[:, k:])
+        return loss
 
 
 class FocalLoss(nn.Module):
@@ -143,6 +162,32 @@ class Task:
         )
 
     @classmethod
+    def multitask(
+        cls,
+        targets: Sequence[str],
+        labels: Sequence[str],
+        scaler: TargetScaler | None = None,
+        monitor: str = "loss",
+    ) -> Task:
+        """Regression of ``targets`` (masked L1 on standardised values, as :meth:`regression`)
+        and 0/1 ``labels`` (binary cross-entropy, as :meth:`multilabel`) from one output of
+        ``len(targets) + len(labels)`` columns, targets first. ``scaler`` covers every column
+        (identity on the labels, as :class:`~ecgfast.torch.SyntheticECG` fits it). Metrics:
+        those of both."""
+        targets, labels = tuple(targets), tuple(labels)
+        if not labels:
+            raise InvalidParameterError("multitask needs at least one label; use regression")
+        return cls(
+            "multitask",
+            targets + labels,
+            MultitaskLoss(len(targets)),
+            monitor,
+            _mode(monitor, "min"),
+            scaler,
+            options={"n_regression": len(targets), "thresholds": 0.5},
+        )
+
+    @classmethod
     def custom(
         cls,
         names: Sequence[str],
@@ -164,13 +209,18 @@ class Task:
             return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
         if self.kind == "multilabel":
             return torch.sigmoid(torch.from_numpy(outputs)).numpy()
+        if self.kind == "multitask":
+            k = self.options["n_regression"]
+            real = self.scaler.inverse(outputs) if self.scaler is not None else outputs.copy()
+            real[:, k:] = torch.sigmoid(torch.from_numpy(outputs[:, k:])).numpy()
+            return real
         if self.kind == "regression" and self.scaler is not None:
             return self.scaler.inverse(outputs)
         return outputs
 
     def truth(self, y: np.ndarray) -> np.ndarray:
         """Batch targets -> real units (undoes the regression scaler)."""
-        if self.kind == "regression" and self.scaler is not None:
+        if self.kind in ("regression", "multitask") and self.scaler is not None:
             return self.scaler.inverse(y)
         return y
 
@@ -184,6 +234,12 @@ class Task:
             return evaluate.classification(truth, pred, self.names)
         if self.kind == "multilabel":
             return evaluate.multilabel(truth, pred, self.names, self.options["thresholds"])
+        if self.kind == "multitask":
+            k = self.options["n_regression"]
+            return {
+                **evaluate.regression(truth[:, :k], pred[:, :k], self.names[:k]),
+                **evaluate.multilabel(truth[:, k:], pred[:, k:], self.names[k:]),
+            }
         return evaluate.regression(truth, pred, self.names)
 
     def describe(self) -> dict[str, Any]:

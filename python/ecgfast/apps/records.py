@@ -1,0 +1,550 @@
+"""Record-level multi-label diagnosis on real 12-lead ECG (LUDB), from scratch and from synthetic
+pretraining, paired on the same folds and seeds: ``ecgfast ludb``.
+
+The task is the small-data regime where pretraining should matter most: 10-s 12-lead records,
+one per patient, with the cardiologists' diagnoses of ``ludb.csv`` grouped into
+:data:`ecgfast.diagnoses.LUDB_LABELS` (AF, bradycardia, left axis, RBBB, LAFB, AV block, LVH,
+ischaemia, ...). Every arm trains the same backbone (ResNet1d, 12 leads at 100 Hz) with a
+multi-label head and binary cross-entropy:
+
+- ``scratch``: random weights;
+- ``dipole``: regressed HR, PR, QRS and QT on sinus-rhythm records of ecgfast's dynamical model
+  (the regression-pretraining recipe);
+- ``deepfake``: the same on records of the deepfake-ecg GAN, labelled by ecgfast's delineator;
+- ``pathology``: multi-task (the four intervals plus the generator's diagnoses: AF, bundle-branch
+  and AV blocks, ectopy, MI, ST-T, hypertrophy) on records with :data:`RECORD_PATHOLOGY_MIX`.
+
+Protocol: records are split into ``folds`` patient folds stratified by label (fixed, the same
+for every arm and seed); inside the training records of a fold, ``val_fraction`` of them are
+held out for early stopping (on macro AUROC) and for the per-label decision thresholds (F1-best);
+the test fold is seen only for the reported figures. ``fractions`` < 1 keep that fraction of the
+training records (the labelled budget). Every pretrained arm is compared with scratch on the same
+(seed, fold, fraction): mean, sd and the 95 % t interval of the difference.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validate import check_int
+from ..diagnoses import LUDB_LABELS, ludb_diagnoses
+from ..errors import InvalidParameterError
+
+__all__ = [
+    "PRETRAIN_SOURCES",
+    "RECORD_PATHOLOGY_MIX",
+    "RecordExperiment",
+    "label_folds",
+    "markdown",
+    "pretrain_on_synthetic_records",
+    "run_record_experiment",
+]
+
+#: Synthetic pathology of the ``pathology`` source, probabilities per record (morphology options
+#: independently), a heart rate of 40-130 bpm and up to 10 % ectopic beats.
+RECORD_PATHOLOGY_MIX: dict[str, Any] = {
+    "hr": (40.0, 130.0),
+    "rhythm": {"af": 0.15, "paced": 0.05},
+    "conduction": {
+        "lbbb": 0.06,
+        "rbbb": 0.12,
+        "wenckebach": 0.03,
+        "mobitz2": 0.03,
+        "complete": 0.03,
+    },
+    "ectopy": {"pac": (0.0, 0.1), "pvc": (0.0, 0.1)},
+    "morphology": {
+        "st_elevation": 0.1,
+        "st_depression": 0.1,
+        "t_inversion": 0.1,
+        "q_waves": 0.1,
+        "lvh": 0.25,
+        "low_voltage": 0.05,
+        "left_axis": 0.25,
+        "right_axis": 0.05,
+    },
+}
+
+INTERVALS = ("hr", "pr", "qrs", "qt")
+#: Pretraining sources: synthesis parameters and whether the generator's diagnoses are targets.
+PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
+    "dipole": {"synth": {}, "diagnoses": False},
+    "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": False},
+    "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": True},
+}
+
+
+@dataclass
+class RecordExperiment:
+    """Settings of :func:`run_record_experiment`."""
+
+    labels: tuple[str, ...] = tuple(LUDB_LABELS)
+    model: str = "resnet1d"
+    fs: float = 100.0
+    epochs: int = 40
+    batch_size: int = 16
+    lr: float = 1e-3
+    patience: int = 10
+    folds: int = 5
+    val_fraction: float = 0.25
+    seeds: tuple[int, ...] = (0, 1)
+    fractions: tuple[float, ...] = (1.0, 0.25)
+    pretrain: tuple[str, ...] = ()
+    pretrain_records: int = 2000
+    pretrain_epochs: int = 8
+    pretrain_seed: int = 0
+    policy: str = "full"
+    backbone_lr_factor: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def label_folds(y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Fold (0..k-1) of each row of the 0/1 label matrix ``y``, stratified greedily: records
+    are placed rarest label first, each into the fold that holds fewest of its labels so far
+    (then the smallest fold). Deterministic in ``seed``."""
+    y = np.asarray(y) > 0.5
+    n = len(y)
+    if not 2 <= k <= n:
+        raise InvalidParameterError(f"folds must be between 2 and the {n} records, got {k}")
+    order = np.random.default_rng([seed, 0xF01D]).permutation(n)
+    freq = y.sum(axis=0)
+    rarest = np.array([freq[y[i]].min() if y[i].any() else n + 1 for i in order])
+    order = order[np.argsort(rarest, kind="stable")]
+    held = np.zeros((k, y.shape[1]))
+    sizes = np.zeros(k)
+    cap = math.ceil(n / k)
+    fold = np.empty(n, dtype=np.int64)
+    for i in order:
+        load = (held[:, y[i]] / freq[y[i]]).sum(axis=1) if y[i].any() else np.zeros(k)
+        best = np.lexsort((np.arange(k), sizes, load, sizes >= cap))[0]
+        fold[i] = best
+        held[best] += y[i]
+        sizes[best] += 1
+    return fold
+
+
+def _take(data: Any, idx: np.ndarray) -> Any:
+    """The items ``idx`` of an in-memory dataset (shallow copy, arrays sliced)."""
+    out = copy.copy(data)
+    out.x, out.y = data.x[idx], data.y[idx]
+    out.records = [data.records[i] for i in idx]
+    return out
+
+
+def _new_model(cfg: RecordExperiment, leads: int, outputs: int, seed: int) -> Any:
+    import torch
+
+    from ..torch import create_model
+
+    torch.manual_seed(seed)
+    return create_model(cfg.model, leads, outputs)
+
+
+def pretrain_on_synthetic_records(
+    cfg: RecordExperiment, source: str, say: Any = print
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pretrain the experiment's model on ``cfg.pretrain_records`` synthetic 12-lead 10-s
+    records of ``source`` (:data:`PRETRAIN_SOURCES`) at ``cfg.fs``; 10 % more records (another
+    stream) for early stopping on the loss. Returns the backbone weights (head dropped) and a
+    summary (best epoch, validation metrics)."""
+    from ..torch import DIAGNOSES, SyntheticECG, fit
+    from ..torch.tasks import Task
+
+    if source not in PRETRAIN_SOURCES:
+        raise InvalidParameterError(
+            f"unknown pretraining source {source!r}; choose from {', '.join(PRETRAIN_SOURCES)}"
+        )
+    progress = say is not None
+    say = say or _quiet
+    spec = PRETRAIN_SOURCES[source]
+    targets = INTERVALS + (DIAGNOSES if spec["diagnoses"] else ())
+    common = {"targets": targets, "fs": cfg.fs, **spec["synth"]}
+    seed = cfg.pretrain_seed
+    train = SyntheticECG(cfg.pretrain_records, seed=seed, **common)
+    n_val = max(16, cfg.pretrain_records // 10)
+    val = SyntheticECG(n_val, seed=seed + 1_000_003, scaler=train.scaler, **common)
+    if spec["diagnoses"]:
+        task = Task.multitask(INTERVALS, DIAGNOSES, train.scaler)
+    else:
+        task = Task.regression(INTERVALS, train.scaler)
+    say(f"pretraining on {cfg.pretrain_records} synthetic records ({source})")
+    model = _new_model(cfg, 12, len(targets), seed)
+    result = fit(
+        model,
+        train,
+        val,
+        task,
+        epochs=cfg.pretrain_epochs,
+        batch_size=64,
+        seed=seed,
+        progress=progress,
+    )
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    summary = {
+        "source": source,
+        "records": cfg.pretrain_records,
+        "best_epoch": result.best_epoch,
+        "val_mae": result.metrics.get("mae"),
+        "val_macro_auroc": result.metrics.get("macro_auroc"),
+        "seconds": result.seconds,
+    }
+    say(f"{source}: best epoch {result.best_epoch}, validation MAE {summary['val_mae']}")
+    return {k: v for k, v in state.items() if not k.startswith("head.")}, summary
+
+
+def _thresholds(y: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Per label, the probability cut with the best F1 on (y, prob); 0.5 without positives."""
+    out = np.full(y.shape[1], 0.5)
+    for c in range(y.shape[1]):
+        pos = y[:, c] > 0.5
+        if not pos.any() or pos.all():
+            continue
+        cuts = np.unique(prob[:, c])
+        tp = np.array([np.sum(pos & (prob[:, c] >= t)) for t in cuts])
+        fp = np.array([np.sum(~pos & (prob[:, c] >= t)) for t in cuts])
+        f1 = 2 * tp / np.maximum(2 * tp + fp + (pos.sum() - tp), 1)
+        out[c] = float(cuts[int(np.argmax(f1))])
+    return out
+
+
+def _fit_one(
+    data: Any,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    cfg: RecordExperiment,
+    seed: int,
+    state: Any,
+) -> tuple[Any, np.ndarray, int]:
+    """One model on the fitting records, early-stopped on the validation records; returns the
+    model, the per-label thresholds (F1-best on the validation records) and the best epoch."""
+    from ..torch import fit, predict
+    from ..torch.tasks import Task
+
+    tr, va = _take(data, fit_idx), _take(data, val_idx)
+    pos = tr.y.sum(axis=0)
+    pos_weight = np.sqrt((len(tr.y) - pos) / np.maximum(pos, 1)).clip(1.0, 10.0)
+    task = Task.multilabel(cfg.labels, pos_weight=pos_weight.tolist())
+    model = _new_model(cfg, data.x.shape[1], len(cfg.labels), seed)
+    options: dict[str, Any] = {}
+    if state is not None:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("head.") for k in missing):
+            raise InvalidParameterError("pretrained weights do not fit the model's backbone")
+        options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+    training = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "patience")}
+    result = fit(model, tr, va, task, seed=seed, progress=False, **training, **options)
+    y_val, p_val = predict(model, va, task)
+    return model, _thresholds(y_val, p_val), result.best_epoch
+
+
+def _budget(
+    train_idx: np.ndarray, y: np.ndarray, cfg: RecordExperiment, seed: int, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled budget (``fraction`` of the training records, at least 4) split into fitting
+    and validation records, stratified by label; seeded."""
+    rng = np.random.default_rng([seed, round(fraction * 1e6), 0xB0D])
+    keep = max(4, round(fraction * len(train_idx)))
+    chosen = np.sort(rng.permutation(train_idx)[:keep])
+    k = max(2, round(1 / cfg.val_fraction))
+    inner = label_folds(y[chosen], min(k, len(chosen)), seed)
+    return chosen[inner != 0], chosen[inner == 0]
+
+
+def _splits(data: Any, cfg: RecordExperiment, test_records: Sequence[str] | None) -> list:
+    """(fold, train indices, test indices): label-stratified folds, or the given test records
+    (fold -1)."""
+    names = np.asarray(data.records)
+    if test_records:
+        test = np.isin(names, list(test_records))
+        return [(-1, np.flatnonzero(~test), np.flatnonzero(test))]
+    fold = label_folds(data.y, cfg.folds, 0)
+    return [(f, np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(cfg.folds)]
+
+
+def run_record_experiment(
+    root: str | Path,
+    cfg: RecordExperiment | None = None,
+    *,
+    train_records: Sequence[str] | None = None,
+    test_records: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    say: Any = print,
+) -> dict[str, Any]:
+    """Train scratch and pretrained arms on LUDB diagnoses (module docstring) and report.
+
+    Parameters
+    ----------
+    root : path
+        LUDB folder (``ludb.csv`` and ``data/``).
+    cfg : RecordExperiment
+    train_records, test_records : sequence of str, optional
+        LUDB record IDs. Without ``test_records``: ``cfg.folds``-fold cross-validation over the
+        training records (default all present).
+    out : path, optional
+        Folder for ``report.json``, ``report.md``, ``runs.csv``, ``predictions.csv`` and the plot.
+
+    Returns
+    -------
+    dict
+        ``config``, ``pretraining`` (per source), ``runs`` (one row per seed, fold, fraction and
+        arm: macro AUROC / F1 on the test records), ``summary`` (mean ± sd per arm and fraction),
+        ``pooled`` (per-label AUROC over all test predictions), ``paired`` (each pretrained arm
+        minus scratch).
+    """
+    from ..torch import WFDBDataset, predict
+    from ..torch.tasks import Task
+
+    cfg = _checked(cfg or RecordExperiment())
+    table = ludb_diagnoses(root, cfg.labels)
+    table["record"] = table["record"].astype(str)
+    ids = table["record"].str.split("/").str[-1]
+    wanted = [str(r) for r in (train_records or [])] + [str(r) for r in (test_records or [])]
+    missing = sorted(set(wanted) - set(ids))
+    if missing:
+        raise InvalidParameterError(f"LUDB records not found in {root}: {missing}")
+    if wanted:
+        table = table[ids.isin(wanted)].reset_index(drop=True)
+    data = WFDBDataset(root, table, fs=cfg.fs, duration=10.0)
+    data.records = [r.split("/")[-1] for r in data.records]
+    splits = _splits(data, cfg, test_records)
+    states: dict[str, Any] = {"scratch": None}
+    report_line = say or _quiet
+    pretraining = {}
+    for source in cfg.pretrain:
+        states[source], pretraining[source] = pretrain_on_synthetic_records(cfg, source, say)
+    runs, preds = [], []
+    for seed in cfg.seeds:
+        for fold, train_idx, test_idx in splits:
+            te = _take(data, test_idx)
+            for fraction in cfg.fractions:
+                fit_idx, val_idx = _budget(train_idx, data.y, cfg, seed, fraction)
+                for init, state in states.items():
+                    model, thr, best = _fit_one(data, fit_idx, val_idx, cfg, seed, state)
+                    y, prob = predict(model, te, Task.multilabel(cfg.labels))
+                    m = _score(y, prob, cfg.labels, thr)
+                    row = {
+                        "seed": seed,
+                        "fold": fold,
+                        "fraction": fraction,
+                        "init": init,
+                        "train_records": len(fit_idx),
+                        "val_records": len(val_idx),
+                        "best_epoch": best,
+                        **m,
+                    }
+                    runs.append(row)
+                    preds.append(_predictions(te.records, prob, y, cfg.labels, row))
+                    report_line(
+                        f"seed {seed} fold {fold} {fraction:.0%} {init}: macro AUROC "
+                        f"{m['macro_auroc']:.3f}, macro F1 {m['macro_f1']:.3f}"
+                    )
+    report = _report(cfg, runs, pd.concat(preds, ignore_index=True), pretraining)
+    if out is not None:
+        _write(report, Path(out))
+    return report
+
+
+def _quiet(*_: Any) -> None:
+    """``say`` when nothing should be printed."""
+
+
+def _score(y: np.ndarray, prob: np.ndarray, labels: Sequence[str], thr: np.ndarray) -> dict:
+    from .. import evaluate
+
+    m = evaluate.multilabel(y, prob, labels, thr)
+    return {
+        "macro_auroc": m["macro_auroc"],
+        "macro_f1": m["macro_f1"],
+        **{f"auroc_{k}": v for k, v in m["per_label_auroc"].items()},
+        **{f"f1_{k}": v for k, v in m["per_label_f1"].items()},
+    }
+
+
+def _predictions(
+    records: list[str], prob: np.ndarray, y: np.ndarray, labels: Sequence[str], row: dict
+) -> pd.DataFrame:
+    out = pd.DataFrame(prob, columns=[f"p_{c}" for c in labels])
+    for c, name in enumerate(labels):
+        out[f"y_{name}"] = y[:, c]
+    for key in ("seed", "fold", "fraction", "init"):
+        out.insert(0, key, row[key])
+    out.insert(0, "record", records)
+    return out
+
+
+def _checked(cfg: RecordExperiment) -> RecordExperiment:
+    check_int(cfg.folds, name="folds", low=2, high=100)
+    check_int(cfg.epochs, name="epochs", low=1, high=10_000)
+    check_int(cfg.pretrain_records, name="pretrain_records", low=16, high=10**7)
+    unknown = sorted(set(cfg.pretrain) - set(PRETRAIN_SOURCES))
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown pretraining sources {unknown}; choose from {', '.join(PRETRAIN_SOURCES)}"
+        )
+    if not cfg.fractions or not all(0 < f <= 1 for f in cfg.fractions):
+        raise InvalidParameterError(f"fractions must be in (0, 1], got {cfg.fractions}")
+    if not 0 < cfg.val_fraction < 1:
+        raise InvalidParameterError(f"val_fraction must be in (0, 1), got {cfg.val_fraction}")
+    if not cfg.seeds:
+        raise InvalidParameterError("give at least one seed")
+    return cfg
+
+
+def _ci(d: np.ndarray) -> dict[str, Any]:
+    """Mean, sd, n and the 95 % t interval of the mean of the finite values of ``d``."""
+    from scipy import stats
+
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return {"mean": float(d.mean()) if d.size else math.nan, "n": int(d.size)}
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    return {
+        "mean": float(d.mean()),
+        "sd": float(d.std(ddof=1)),
+        "n": int(d.size),
+        "ci95": [float(d.mean() - half), float(d.mean() + half)],
+    }
+
+
+def _report(
+    cfg: RecordExperiment, runs: list[dict], preds: pd.DataFrame, pretraining: dict
+) -> dict[str, Any]:
+    from .. import evaluate
+
+    table = pd.DataFrame(runs)
+    summary, paired, pooled = [], {}, []
+    for (fraction, init), g in table.groupby(["fraction", "init"], sort=False):
+        summary.append(
+            {
+                "fraction": fraction,
+                "init": init,
+                "macro_auroc": _ci(g["macro_auroc"].to_numpy()),
+                "macro_f1": _ci(g["macro_f1"].to_numpy()),
+            }
+        )
+        for seed, p in preds[(preds.fraction == fraction) & (preds.init == init)].groupby("seed"):
+            y = p[[f"y_{c}" for c in cfg.labels]].to_numpy()
+            prob = p[[f"p_{c}" for c in cfg.labels]].to_numpy()
+            per = {c: evaluate.auroc(y[:, k], prob[:, k]) for k, c in enumerate(cfg.labels)}
+            pooled.append({"fraction": fraction, "init": init, "seed": seed, **per})
+    base = table[table.init == "scratch"].set_index(["seed", "fold", "fraction"])
+    for init in [i for i in table.init.unique() if i != "scratch"]:
+        arm = table[table.init == init].set_index(["seed", "fold", "fraction"])
+        for fraction in cfg.fractions:
+            a = arm.xs(fraction, level="fraction")
+            b = base.xs(fraction, level="fraction").loc[a.index]
+            paired[f"{init} - scratch, {fraction:.0%}"] = {
+                m: _ci((a[m] - b[m]).to_numpy(dtype=float)) for m in ("macro_auroc", "macro_f1")
+            }
+    return {
+        "config": asdict(cfg),
+        "pretraining": pretraining,
+        "runs": runs,
+        "summary": summary,
+        "pooled": pooled,
+        "paired": paired,
+        "predictions": preds,
+    }
+
+
+def _fmt(s: dict[str, Any]) -> str:
+    if "sd" not in s:
+        return f"{s['mean']:.3f}"
+    return f"{s['mean']:.3f} ± {s['sd']:.3f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: mean ± sd per arm, the paired differences, pooled AUROC per
+    label."""
+    cfg = report["config"]
+    lines = [
+        "# LUDB diagnoses: scratch vs synthetic pretraining",
+        "",
+        f"{len(cfg['labels'])} labels ({', '.join(cfg['labels'])}), {cfg['model']} at "
+        f"{cfg['fs']:g} Hz, seeds {list(cfg['seeds'])}, policy {cfg['policy']}. Test records "
+        "were seen by no choice (early stopping and thresholds on held-out training records).",
+        "",
+        "| labels | init | macro AUROC | macro F1 | runs |",
+        "|---|---|---|---|---|",
+    ]
+    for s in report["summary"]:
+        lines.append(
+            f"| {s['fraction']:.0%} | {s['init']} | {_fmt(s['macro_auroc'])} | "
+            f"{_fmt(s['macro_f1'])} | {s['macro_auroc']['n']} |"
+        )
+    if report["paired"]:
+        lines += [
+            "",
+            "Paired differences (same seed, fold and records):",
+            "",
+            "| comparison | Δ macro AUROC [95 % CI] | Δ macro F1 [95 % CI] |",
+            "|---|---|---|",
+        ]
+        for name, d in report["paired"].items():
+            cells = []
+            for m in ("macro_auroc", "macro_f1"):
+                s = d[m]
+                ci = s.get("ci95")
+                cells.append(f"{s['mean']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""))
+            lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    pooled = pd.DataFrame(report["pooled"])
+    if len(pooled):
+        mean = pooled.drop(columns="seed").groupby(["fraction", "init"], sort=False).mean()
+        mean.index = [f"{f:.0%} {init}" for f, init in mean.index]
+        lines += [
+            "",
+            "Per-label AUROC over all test predictions (mean over seeds):",
+            "",
+            mean.round(3).to_markdown(),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _write(report: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    report["predictions"].to_csv(out / "predictions.csv", index=False)
+    pd.DataFrame(report["runs"]).to_csv(out / "runs.csv", index=False)
+    body = {k: v for k, v in report.items() if k != "predictions"}
+    (out / "report.json").write_text(json.dumps(body, indent=2, default=float))
+    (out / "report.md").write_text(markdown(report))
+    _plot(report, out / "ludb_transfer.png")
+
+
+def _plot(report: dict[str, Any], path: Path) -> None:
+    """Macro AUROC per arm and label fraction (mean ± sd over seeds and folds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = report["summary"]
+    inits = list(dict.fromkeys(s["init"] for s in summary))
+    fractions = list(dict.fromkeys(s["fraction"] for s in summary))
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    width = 0.8 / len(inits)
+    for k, init in enumerate(inits):
+        rows = [
+            next(s for s in summary if s["init"] == init and s["fraction"] == f) for f in fractions
+        ]
+        mean = [r["macro_auroc"]["mean"] for r in rows]
+        sd = [r["macro_auroc"].get("sd", 0.0) for r in rows]
+        ax.bar(np.arange(len(fractions)) + k * width, mean, width, yerr=sd, label=init, capsize=3)
+    ax.set_xticks(np.arange(len(fractions)) + 0.4 - width / 2)
+    ax.set_xticklabels([f"{f:.0%} of the labels" for f in fractions])
+    ax.set_ylabel("macro AUROC (test folds)")
+    ax.set_ylim(0.4, 1.0)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("LUDB diagnoses: scratch vs synthetic pretraining")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

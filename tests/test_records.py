@@ -1,0 +1,253 @@
+"""Record-level diagnosis labels (LUDB, CinC 2021), the multi-task pretraining objective and the
+LUDB transfer experiment (``ecgfast ludb``)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgfast._data import SHIPPED_LUDB
+from ecgfast.diagnoses import LUDB_LABELS, cinc2021_diagnoses, ludb_diagnoses
+from ecgfast.errors import EcgError, InvalidParameterError
+
+
+class TestLudbDiagnoses:
+    def test_shipped_records(self):
+        t = ludb_diagnoses(SHIPPED_LUDB).set_index("record")
+        assert list(t.index) == ["1", "38"]
+        assert list(t.columns) == list(LUDB_LABELS)
+        # 1: sinus bradycardia, left axis, LVH, non-specific repolarisation
+        # 38: atrial fibrillation, left axis, PVCs, LVH, ischaemia
+        expect = {
+            "1": {"SBRAD", "LAD", "LVH", "NSSTT"},
+            "38": {"AF", "LAD", "EXTRA", "LVH", "ISC"},
+        }
+        for rec, positives in expect.items():
+            assert {c for c in t.columns if t.loc[rec, c] == 1.0} == positives
+
+    def test_subset_keeps_order(self):
+        t = ludb_diagnoses(SHIPPED_LUDB, ["LVH", "AF"])
+        assert list(t.columns) == ["record", "LVH", "AF"]
+        assert t["AF"].tolist() == [0.0, 1.0]
+
+    @pytest.mark.parametrize("labels", [["AF", "nope"], []])
+    def test_unknown_labels(self, labels):
+        with pytest.raises(InvalidParameterError, match="LUDB labels"):
+            ludb_diagnoses(SHIPPED_LUDB, labels)
+
+    def test_no_table(self, tmp_path):
+        with pytest.raises(EcgError, match=r"ludb\.csv"):
+            ludb_diagnoses(tmp_path)
+
+    def test_shared_counts_match_a_plain_reading(self, shared_data):
+        root = shared_data / "ludb"
+        t = ludb_diagnoses(root)
+        raw = pd.read_csv(root / "ludb.csv", dtype=str).fillna("")
+        raw = raw[raw.ID.isin(t.record.str.split("/").str[-1])]
+        assert len(t) == len(raw) > 0
+        rhythm = raw["Rhythms"].str.lower()
+        af = rhythm.str.contains("fibrillation") | rhythm.str.contains("flutter")
+        assert t["AF"].sum() == af.sum() > 0
+        assert t["PACE"].sum() == (raw["Cardiac pacing"].str.strip() != "").sum()
+        assert t["LAD"].sum() == raw["Electric axis of the heart"].str.contains("left axis").sum()
+        assert set(np.unique(t.drop(columns="record").to_numpy())) <= {0.0, 1.0}
+
+
+def _header(path, dx: str) -> None:
+    path.write_text(f"{path.stem} 1 500 5000\n{path.stem}.mat 16 1000 16 0 0 0 0 I\n# Dx: {dx}\n")
+
+
+class TestCinc2021Diagnoses:
+    def test_codes_by_frequency(self, tmp_path):
+        (tmp_path / "g").mkdir()
+        _header(tmp_path / "A1.hea", "164889003,59118001")
+        _header(tmp_path / "A2.hea", "164889003")
+        _header(tmp_path / "g" / "A3.hea", "426783006")
+        t = cinc2021_diagnoses(tmp_path)
+        assert list(t.columns) == ["record", "164889003", "426783006", "59118001"]
+        assert t.record.tolist() == ["A1", "A2", "g/A3"]
+        assert t["164889003"].tolist() == [1.0, 1.0, 0.0]
+        assert list(cinc2021_diagnoses(tmp_path, min_count=2).columns) == ["record", "164889003"]
+        chosen = cinc2021_diagnoses(tmp_path, ["59118001", "1"])
+        assert chosen["59118001"].tolist() == [1.0, 0.0, 0.0] and chosen["1"].sum() == 0
+
+    def test_errors(self, tmp_path):
+        with pytest.raises(InvalidParameterError, match="no WFDB headers"):
+            cinc2021_diagnoses(tmp_path)
+        _header(tmp_path / "A1.hea", "1")
+        with pytest.raises(InvalidParameterError, match="no diagnosis codes"):
+            cinc2021_diagnoses(tmp_path, min_count=5)
+
+    def test_shared_samples_load_through_the_multilabel_dataset(self, shared_data):
+        pytest.importorskip("torch")
+        from ecgfast.torch import WFDBDataset
+
+        root = shared_data / "cinc2021"
+        t = cinc2021_diagnoses(root, min_count=3)
+        assert len(t) >= 10 and t.shape[1] > 2
+        data = WFDBDataset(root, t.head(6), fs=100.0, duration=10.0)
+        assert data.multilabel and data.classes == tuple(t.columns[1:])
+        assert data.x.shape == (6, 12, 1000)
+        np.testing.assert_array_equal(data.y, t.head(6).drop(columns="record").to_numpy())
+
+
+class TestLabelFolds:
+    def test_balanced_and_stratified(self):
+        from ecgfast.apps.records import label_folds
+
+        rng = np.random.default_rng(3)
+        y = (rng.random((103, 6)) < [0.5, 0.2, 0.1, 0.06, 0.3, 0.04]).astype(float)
+        fold = label_folds(y, 5, seed=1)
+        sizes = np.bincount(fold, minlength=5)
+        assert sizes.max() - sizes.min() <= 1
+        per_fold = np.array([y[fold == k].sum(axis=0) for k in range(5)])
+        # every label spread over the folds almost evenly (random assignment is far worse)
+        assert np.all(per_fold.max(axis=0) - per_fold.min(axis=0) <= 2)
+        np.testing.assert_array_equal(fold, label_folds(y, 5, seed=1))
+        assert not np.array_equal(fold, label_folds(y, 5, seed=2))
+
+    @pytest.mark.parametrize("k", [1, 11])
+    def test_bad_k(self, k):
+        from ecgfast.apps.records import label_folds
+
+        with pytest.raises(InvalidParameterError, match="folds"):
+            label_folds(np.zeros((10, 2)), k)
+
+
+class TestMultitask:
+    def test_loss_is_masked_l1_plus_bce(self):
+        torch = pytest.importorskip("torch")
+        from ecgfast.torch.tasks import Task
+
+        task = Task.multitask(("hr", "qt"), ("AF", "LBBB", "PVC"))
+        out = torch.tensor([[0.5, -1.0, 2.0, -3.0, 0.1], [1.5, 0.0, -1.0, 0.5, 0.0]])
+        y = torch.tensor([[0.0, float("nan"), 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 1.0, 1.0]])
+        l1 = (0.5 + 0.5 + 1.0) / 3  # the NaN left out
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(out[:, 2:], y[:, 2:])
+        assert float(task.loss(out, y)) == pytest.approx(l1 + float(bce), rel=1e-6)
+
+    def test_predictions_and_metrics(self):
+        pytest.importorskip("torch")
+        from ecgfast.torch import TargetScaler
+        from ecgfast.torch.tasks import Task
+
+        scaler = TargetScaler(("hr", "AF"), np.array([60.0, 0.0]), np.array([10.0, 1.0]))
+        task = Task.multitask(("hr",), ("AF",), scaler)
+        outputs = np.array([[1.0, 0.0], [-1.0, 3.0], [0.0, -2.0]], dtype=np.float32)
+        pred = task.predictions(outputs)
+        np.testing.assert_allclose(pred[:, 0], [70.0, 50.0, 60.0])
+        np.testing.assert_allclose(pred[:, 1], 1 / (1 + np.exp(-outputs[:, 1])), rtol=1e-6)
+        m = task.metrics(np.array([[0.0, 1.0], [-1.0, 1.0], [0.0, 0.0]]), outputs)
+        assert m["mae"]["hr"] == pytest.approx(10.0 / 3)
+        assert m["per_label_auroc"]["AF"] == pytest.approx(1.0)
+        with pytest.raises(InvalidParameterError):
+            Task.multitask(("hr",), ())
+
+    def test_pretrains_on_synthetic_diagnoses(self):
+        pytest.importorskip("torch")
+        from ecgfast.apps.records import RecordExperiment, pretrain_on_synthetic_records
+
+        cfg = RecordExperiment(pretrain_records=24, pretrain_epochs=1)
+        state, summary = pretrain_on_synthetic_records(cfg, "pathology", say=None)
+        assert summary["best_epoch"] == 1 and set(summary["val_mae"]) == {"hr", "pr", "qrs", "qt"}
+        assert summary["val_macro_auroc"] is None or 0 <= summary["val_macro_auroc"] <= 1
+        assert state and not any(k.startswith("head.") for k in state)
+        with pytest.raises(InvalidParameterError, match="pretraining source"):
+            pretrain_on_synthetic_records(cfg, "nope", say=None)
+
+
+class TestRecordExperiment:
+    def test_cross_validation_report(self, shared_data, tmp_path):
+        pytest.importorskip("torch")
+        from ecgfast.apps.records import RecordExperiment, markdown, run_record_experiment
+
+        cfg = RecordExperiment(
+            labels=("AF", "LAD", "LVH", "ISC"),
+            epochs=1,
+            folds=2,
+            seeds=(0,),
+            fractions=(1.0, 0.5),
+            pretrain=("dipole",),
+            pretrain_records=16,
+            pretrain_epochs=1,
+        )
+        records = [str(i) for i in range(1, 25)]
+        report = run_record_experiment(
+            shared_data / "ludb", cfg, train_records=records, out=tmp_path, say=None
+        )
+        runs = pd.DataFrame(report["runs"])
+        assert len(runs) == 2 * 2 * 2  # folds x fractions x arms
+        assert set(runs.init) == {"scratch", "dipole"}
+        half = runs[runs.fraction == 0.5]
+        assert (half.train_records + half.val_records).max() <= 0.5 * 12 + 1
+        preds = report["predictions"]
+        # each record is tested once per arm and fraction, in the fold that never trained on it
+        per = preds.groupby(["init", "fraction"]).record.apply(sorted)
+        assert all(p == sorted(records) for p in per)
+        assert set(report["paired"]) == {"dipole - scratch, 100%", "dipole - scratch, 50%"}
+        d = report["paired"]["dipole - scratch, 100%"]["macro_auroc"]
+        a = runs[(runs.init == "dipole") & (runs.fraction == 1.0)].macro_auroc.to_numpy()
+        b = runs[(runs.init == "scratch") & (runs.fraction == 1.0)].macro_auroc.to_numpy()
+        assert d["mean"] == pytest.approx(np.nanmean(a - b))
+        assert "| 100% | dipole |" in markdown(report)
+        for name in (
+            "report.md",
+            "report.json",
+            "runs.csv",
+            "predictions.csv",
+            "ludb_transfer.png",
+        ):
+            assert (tmp_path / name).stat().st_size > 0
+        assert json.loads((tmp_path / "report.json").read_text())["config"]["folds"] == 2
+
+    def test_train_test_split_and_errors(self, shared_data):
+        pytest.importorskip("torch")
+        from ecgfast.apps.records import RecordExperiment, run_record_experiment
+
+        cfg = RecordExperiment(labels=("AF", "LVH"), epochs=1, seeds=(0,), fractions=(1.0,))
+        root = shared_data / "ludb"
+        train, test = [str(i) for i in range(1, 13)], ["40", "41", "42"]
+        report = run_record_experiment(root, cfg, train_records=train, test_records=test, say=None)
+        assert sorted(set(report["predictions"].record)) == test
+        assert [r["fold"] for r in report["runs"]] == [-1]
+        assert math.isfinite(report["runs"][0]["macro_f1"])
+        with pytest.raises(InvalidParameterError, match="not found"):
+            run_record_experiment(root, cfg, train_records=["1", "999"], say=None)
+        with pytest.raises(InvalidParameterError, match="pretraining sources"):
+            run_record_experiment(root, RecordExperiment(pretrain=("gan",)), say=None)
+        with pytest.raises(InvalidParameterError, match="fractions"):
+            run_record_experiment(root, RecordExperiment(fractions=(0.0,)), say=None)
+
+    def test_cli(self, shared_data, tmp_path, capsys):
+        pytest.importorskip("torch")
+        from ecgfast.cli import main
+
+        args = [
+            "ludb",
+            "--root",
+            str(shared_data / "ludb"),
+            "--pretrain",
+            "none",
+            "--train-records",
+            *[str(i) for i in range(1, 11)],
+            "--test-records",
+            "20",
+            "21",
+            "--labels",
+            "AF,LVH",
+            "--epochs",
+            "1",
+            "--seeds",
+            "0",
+            "--fractions",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+        assert main(args) == 0
+        assert "| 100% | scratch |" in capsys.readouterr().out
+        assert main(["ludb", "--root", str(tmp_path), "--pretrain", "none"]) == 2
