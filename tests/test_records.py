@@ -204,6 +204,31 @@ class TestRecordExperiment:
             assert (tmp_path / name).stat().st_size > 0
         assert json.loads((tmp_path / "report.json").read_text())["config"]["folds"] == 2
 
+    def test_pretrained_cache_and_repeated_folds(self, shared_data, tmp_path, monkeypatch):
+        pytest.importorskip("torch")
+        from ecgfast.apps import records
+
+        cfg = records.RecordExperiment(
+            labels=("AF", "LVH"), epochs=1, folds=2, seeds=(0, 1), fractions=(1.0,),
+            pretrain=("dipole",), pretrain_records=16, pretrain_epochs=1,
+        )  # fmt: skip
+        kw = {"train_records": [str(i) for i in range(1, 13)], "say": None}
+        first = records.run_record_experiment(shared_data / "ludb", cfg, out=tmp_path, **kw)
+        assert len(list((tmp_path / "pretrained").glob("dipole-*.pt"))) == 1
+
+        def no_pretraining(*args, **kwargs):
+            raise AssertionError("pretrained again despite the cache")
+
+        monkeypatch.setattr(records, "pretrain_on_synthetic_records", no_pretraining)
+        again = records.run_record_experiment(shared_data / "ludb", cfg, out=tmp_path, **kw)
+        pd.testing.assert_frame_equal(pd.DataFrame(first["runs"]), pd.DataFrame(again["runs"]))
+        assert again["pretraining"] == first["pretraining"]
+        # each seed draws its own partition (repeated cross-validation), shared by both arms
+        p = first["predictions"]
+        fold_of = p.groupby(["seed", "init"]).apply(lambda g: tuple(g.sort_values("record").fold))
+        assert fold_of[(0, "scratch")] == fold_of[(0, "dipole")]
+        assert fold_of[(0, "scratch")] != fold_of[(1, "scratch")]
+
     def test_train_test_split_and_errors(self, shared_data):
         pytest.importorskip("torch")
         from ecgfast.apps.records import RecordExperiment, run_record_experiment

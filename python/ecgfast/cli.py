@@ -190,6 +190,7 @@ def cmd_ludb(args: argparse.Namespace) -> int:
         train_records=args.train_records,
         test_records=args.test_records,
         out=args.out,
+        cache=args.cache or "default",
     )
     print(markdown(report))
     print(
@@ -545,6 +546,11 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--out", default="runs/ludb", help="output folder")
+    p.add_argument(
+        "--cache",
+        default=None,
+        help="folder of pretrained backbones reused by settings (default: OUT/pretrained)",
+    )
 
 
 def _bench_parser(p: argparse.ArgumentParser) -> None:

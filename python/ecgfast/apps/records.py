@@ -259,15 +259,41 @@ def _budget(
     return chosen[inner != 0], chosen[inner == 0]
 
 
-def _splits(data: Any, cfg: RecordExperiment, test_records: Sequence[str] | None) -> list:
-    """(fold, train indices, test indices): label-stratified folds, or the given test records
-    (fold -1)."""
+def _splits(
+    data: Any, cfg: RecordExperiment, test_records: Sequence[str] | None, seed: int
+) -> list:
+    """(fold, train indices, test indices): label-stratified folds drawn under ``seed``
+    (repeated cross-validation: each seed its own partition, shared by every arm), or the given
+    test records (fold -1)."""
     names = np.asarray(data.records)
     if test_records:
         test = np.isin(names, list(test_records))
         return [(-1, np.flatnonzero(~test), np.flatnonzero(test))]
-    fold = label_folds(data.y, cfg.folds, 0)
+    fold = label_folds(data.y, cfg.folds, seed)
     return [(f, np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(cfg.folds)]
+
+
+def _pretrained(
+    cfg: RecordExperiment, source: str, cache: Path | None, say: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`pretrain_on_synthetic_records`, or its result stored in ``cache`` by an earlier
+    run with the same settings (source, records, epochs, seed, rate, model)."""
+    import torch
+
+    key = f"{source}-{cfg.model}-{cfg.fs:g}hz-{cfg.pretrain_records}rec-"
+    key += f"{cfg.pretrain_epochs}ep-seed{cfg.pretrain_seed}.pt"
+    path = None if cache is None else cache / key
+    if path is not None and path.is_file():
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        (say or _quiet)(f"{source}: pretrained backbone from {path}")
+        return stored["state"], json.loads(stored["summary"])
+    state, summary = pretrain_on_synthetic_records(cfg, source, say)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save({"state": state, "summary": json.dumps(summary, default=float)}, tmp)
+        tmp.replace(path)
+    return state, summary
 
 
 def run_record_experiment(
@@ -277,6 +303,7 @@ def run_record_experiment(
     train_records: Sequence[str] | None = None,
     test_records: Sequence[str] | None = None,
     out: str | Path | None = None,
+    cache: str | Path | None = "default",
     say: Any = print,
 ) -> dict[str, Any]:
     """Train scratch and pretrained arms on LUDB diagnoses (module docstring) and report.
@@ -291,6 +318,10 @@ def run_record_experiment(
         training records (default all present).
     out : path, optional
         Folder for ``report.json``, ``report.md``, ``runs.csv``, ``predictions.csv`` and the plot.
+    cache : path, "default" or None
+        Folder where pretrained backbones are kept and looked up by their settings (default:
+        ``out/pretrained``, none without ``out``), so that a rerun with other seeds, folds or
+        fractions does not pretrain again.
 
     Returns
     -------
@@ -300,30 +331,22 @@ def run_record_experiment(
         ``pooled`` (per-label AUROC over all test predictions), ``paired`` (each pretrained arm
         minus scratch).
     """
-    from ..torch import WFDBDataset, predict
+    from ..torch import predict
     from ..torch.tasks import Task
 
     cfg = _checked(cfg or RecordExperiment())
-    table = ludb_diagnoses(root, cfg.labels)
-    table["record"] = table["record"].astype(str)
-    ids = table["record"].str.split("/").str[-1]
-    wanted = [str(r) for r in (train_records or [])] + [str(r) for r in (test_records or [])]
-    missing = sorted(set(wanted) - set(ids))
-    if missing:
-        raise InvalidParameterError(f"LUDB records not found in {root}: {missing}")
-    if wanted:
-        table = table[ids.isin(wanted)].reset_index(drop=True)
-    data = WFDBDataset(root, table, fs=cfg.fs, duration=10.0)
-    data.records = [r.split("/")[-1] for r in data.records]
-    splits = _splits(data, cfg, test_records)
+    if cache == "default":
+        cache = None if out is None else Path(out) / "pretrained"
+    cache = None if cache is None else Path(cache)
+    data = _ludb_records(root, cfg, train_records, test_records)
     states: dict[str, Any] = {"scratch": None}
     report_line = say or _quiet
     pretraining = {}
     for source in cfg.pretrain:
-        states[source], pretraining[source] = pretrain_on_synthetic_records(cfg, source, say)
+        states[source], pretraining[source] = _pretrained(cfg, source, cache, say)
     runs, preds = [], []
     for seed in cfg.seeds:
-        for fold, train_idx, test_idx in splits:
+        for fold, train_idx, test_idx in _splits(data, cfg, test_records, seed):
             te = _take(data, test_idx)
             for fraction in cfg.fractions:
                 fit_idx, val_idx = _budget(train_idx, data.y, cfg, seed, fraction)
@@ -351,6 +374,30 @@ def run_record_experiment(
     if out is not None:
         _write(report, Path(out))
     return report
+
+
+def _ludb_records(
+    root: str | Path,
+    cfg: RecordExperiment,
+    train_records: Sequence[str] | None,
+    test_records: Sequence[str] | None,
+) -> Any:
+    """The LUDB records asked for (all present by default) as a multi-label
+    :class:`~ecgfast.torch.WFDBDataset` at ``cfg.fs``, records named by their ID."""
+    from ..torch import WFDBDataset
+
+    table = ludb_diagnoses(root, cfg.labels)
+    table["record"] = table["record"].astype(str)
+    ids = table["record"].str.split("/").str[-1]
+    wanted = [str(r) for r in (train_records or [])] + [str(r) for r in (test_records or [])]
+    missing = sorted(set(wanted) - set(ids))
+    if missing:
+        raise InvalidParameterError(f"LUDB records not found in {root}: {missing}")
+    if wanted:
+        table = table[ids.isin(wanted)].reset_index(drop=True)
+    data = WFDBDataset(root, table, fs=cfg.fs, duration=10.0)
+    data.records = [r.split("/")[-1] for r in data.records]
+    return data
 
 
 def _quiet(*_: Any) -> None:
