@@ -33,6 +33,8 @@ CASES = {
     "Q waves (old infarction)": {"morphology": "q_waves"},
     "LVH voltage": {"morphology": "lvh"},
     "low voltage": {"morphology": "low_voltage"},
+    "right-ventricular hypertrophy": {"morphology": "rvh"},
+    "left anterior fascicular block": {"morphology": "lafb"},
 }
 NAMES = {str(code): name for name, code in SNOMED.items()}
 

@@ -663,6 +663,57 @@ class TestPathology:
         with pytest.raises(InvalidParameterError, match="morphology"):
             ecgfast.synthesize(2, method="ecgsyn", morphology="lvh")
 
+    def test_rvh_and_lafb(self):
+        kw = dict(seed=34, noise=0, hrv=0, hr=60, leads=["I", "III", "aVL", "aVF", "V1"])
+        names = kw["leads"]
+
+        def qrs(b, k, lead):
+            """The second beat's QRS of one lead, from its baseline at QRS onset."""
+            beats = b.beats[b.beats["record"] == k].dropna(subset=["qrs_on", "qrs_off"])
+            a, z = beats[["qrs_on", "qrs_off"]].to_numpy(dtype=int)[1]
+            x = b.signals[k, names.index(lead)]
+            return x[a : z + 1] - x[a]
+
+        def frontal_axis(b, k):
+            return np.degrees(np.arctan2(qrs(b, k, "aVF").sum(), qrs(b, k, "I").sum()))
+
+        base = ecgfast.synthesize(20, **kw)
+        rvh = ecgfast.synthesize(20, morphology="rvh", **kw)
+        lafb = ecgfast.synthesize(20, morphology={"lafb": 1.0, "rvh": 1.0}, **kw)  # LAFB wins
+        snomed = ecgfast.synth.SNOMED
+        v1_tall_r = [qrs(b, k, "V1").max() > -qrs(b, k, "V1").min() for b in (base, rvh)
+                     for k in range(20)]  # fmt: skip
+        assert sum(v1_tall_r[:20]) <= 4 and all(v1_tall_r[20:])  # R/S > 1 in V1
+        for k in range(20):
+            assert 100 <= frontal_axis(rvh, k) <= 150
+            assert -90 <= frontal_axis(lafb, k) <= -40
+            avl, iii = qrs(lafb, k, "aVL"), qrs(lafb, k, "III")
+            first = avl[: len(avl) // 3]
+            assert first.min() < -0.02 and avl.max() > 3 * -first.min()  # qR in aVL
+            assert -iii.min() > iii.max()  # rS in III
+        assert (rvh.labels["param_rvh"] == 1).all() and (
+            rvh.labels["param_axis_deviation"] == 2
+        ).all()
+        assert (lafb.labels["param_lafb"] == 1).all() and (lafb.labels["param_rvh"] == 0).all()
+        assert (lafb.labels["param_axis_deviation"] == 1).all()
+        assert rvh.labels["dx"].str.contains(str(snomed["RVH"])).all()
+        assert lafb.labels["dx"].str.contains(str(snomed["LAnFB"])).all()
+        assert (rvh.labels["HYP"] == 1).all() and (lafb.labels["CD"] == 1).all()
+        # the timing and every wave's fiducials are those of the same records without
+        np.testing.assert_array_equal(lafb.beats["qrs_on"], base.beats["qrs_on"])
+        np.testing.assert_array_equal(rvh.labels["qrs"], base.labels["qrs"])
+
+    def test_axis_deviation_keeps_the_r_force_elevation(self):
+        kw = dict(seed=35, noise=0, hrv=0, hr=60, leads=["V1", "V2"])
+        base = ecgfast.synthesize(10, **kw)
+        b = ecgfast.synthesize(10, morphology="left_axis", **kw)
+        # turning the frontal axis must not move the R force from posterior to anterior: the
+        # R wave in V1-V2 (anterior leads) stays small as in the same record without
+        for k in range(10):
+            r_base = base.signals[k].max(axis=1)
+            r_left = b.signals[k].max(axis=1)
+            assert np.all(r_left < 2.0 * r_base + 0.1)
+
     @pytest.mark.parametrize(
         ("territory", "facing"),
         [

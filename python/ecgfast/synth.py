@@ -92,6 +92,8 @@ SNOMED = {
     "LAD": 39732003,  # left axis deviation
     "RAD": 47665007,  # right axis deviation
     "LQT": 111975006,  # prolonged QT (Fridericia QTc > 460 ms; narrow QRS, no PVC, not paced)
+    "RVH": 89792004,  # right ventricular hypertrophy
+    "LAnFB": 445118002,  # left anterior fascicular block
 }
 #: Record morphology options of ``synthesize(morphology=...)``.
 MORPHOLOGIES = (
@@ -103,6 +105,8 @@ MORPHOLOGIES = (
     "low_voltage",
     "left_axis",
     "right_axis",
+    "rvh",
+    "lafb",
 )
 #: Territories in the order of the ``param_territory`` label (0 = none).
 TERRITORIES = ("none", "anterior", "inferior", "lateral")
@@ -532,6 +536,8 @@ def _morphology_findings(
         "LQRSV": labels["param_low_voltage"].to_numpy() > 0,
         "LAD": axis == 1,
         "RAD": axis == 2,
+        "RVH": labels["param_rvh"].to_numpy() > 0,
+        "LAnFB": labels["param_lafb"].to_numpy() > 0,
         # a long QT of narrow-QRS beats (wide, paced or ventricular beats have long QTs anyway,
         # and the record QT is a median over all beats)
         "LQT": (labels["qtc_fridericia"].to_numpy() > 460)
@@ -545,12 +551,13 @@ def _superclasses(
     morph: dict[str, np.ndarray], paced: np.ndarray, conduction_disturbance: np.ndarray
 ) -> dict[str, np.ndarray]:
     """PTB-XL superclasses: injury (ST elevation) and Q waves are MI; ischaemia, T inversion
-    and long QT are STTC; bundle-branch and AV blocks CD; LVH HYP; NORM none of them."""
+    and long QT are STTC; bundle-branch, fascicular and AV blocks CD; LVH and RVH HYP; NORM
+    none of them."""
     out = {
         "MI": morph["STE"] | morph["QAb"],
         "STTC": morph["STD"] | morph["TInv"] | morph["LQT"],
-        "CD": conduction_disturbance,
-        "HYP": morph["LVH"],
+        "CD": conduction_disturbance | morph["LAnFB"],
+        "HYP": morph["LVH"] | morph["RVH"],
     }
     out["NORM"] = ~paced & ~out["MI"] & ~out["STTC"] & ~out["CD"] & ~out["HYP"]
     return out
@@ -729,11 +736,15 @@ def synthesize(
         lateral or inferior), ``"t_inversion"`` (T turned negative in the territory's leads),
         ``"q_waves"`` (old infarction: 40-60 ms Q waves in the territory's leads, R reduced),
         ``"lvh"`` (QRS forces × 1.8-2.6, strain T in half the records), ``"low_voltage"``
-        (QRS and T × 0.3-0.5), ``"left_axis"`` (-75..-35 deg), ``"right_axis"`` (100-150 deg).
+        (QRS and T × 0.3-0.5), ``"left_axis"`` (-75..-35 deg), ``"right_axis"`` (100-150 deg),
+        ``"rvh"`` (right-ventricular hypertrophy: R force right and anterior, tall R in V1,
+        right strain in half the records), ``"lafb"`` (left anterior fascicular block: axis
+        -80..-45 deg, qR in aVL, rS in II/III/aVF; wins over RVH).
         One territory per record serves its ST change, T inversion and Q waves. See
         :data:`MORPHOLOGIES`; labels ``param_st_shift`` (mV), ``param_territory``
         (:data:`TERRITORIES`), ``param_t_inversion``, ``param_q_waves``, ``param_lvh``,
-        ``param_low_voltage``, ``param_axis_deviation`` (0 none, 1 left, 2 right).
+        ``param_low_voltage``, ``param_axis_deviation`` (0 none, 1 left, 2 right), ``param_rvh``,
+        ``param_lafb``.
 
     Returns
     -------

@@ -55,7 +55,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 30] = [
+pub const PARAMS: [&str; 32] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -86,6 +86,8 @@ pub const PARAMS: [&str; 30] = [
     "low_voltage",    // probability of low QRS voltage
     "left_axis",      // probability of left axis deviation
     "right_axis",     // probability of right axis deviation
+    "rvh",            // probability of right-ventricular hypertrophy
+    "lafb",           // probability of left anterior fascicular block
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).

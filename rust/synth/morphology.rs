@@ -19,7 +19,15 @@
 //! - LVH: QRS forces × 1.8-2.6 (Sokolow-Lyon voltage), T opposite the QRS in half the records
 //!   (strain); low voltage: QRS and T forces × 0.3-0.5 (LVH wins if both are drawn);
 //! - axis deviation: the R force's frontal axis moved to -75..-35 deg (left) or 100-150 deg
-//!   (right); left wins if both are drawn.
+//!   (right), its elevation kept; left wins if both are drawn;
+//! - right-ventricular hypertrophy: the R force turned right and anterior (frontal axis
+//!   100-140 deg, 25-50 deg anterior: a tall R in V1, R/S > 1, and a deep S in V5-V6), QRS
+//!   forces × 1.2-1.6 unless LVH sets them, the S force halved, T opposite the R force in half
+//!   the records (right-ventricular strain);
+//! - left anterior fascicular block: the R force's frontal axis at -80..-45 deg (the left
+//!   anterior fascicle activates late, from below: rS in II, III and aVF, qR in aVL) and a small
+//!   initial Q force (0.1-0.25 of R) toward the right and down (the septum and inferior wall
+//!   first); the QRS stays narrow. It wins over RVH and sets the axis label to "left".
 
 use super::rng::Rng;
 use super::{edge_c, scale, unit, Wave};
@@ -33,12 +41,14 @@ pub const M_LVH: usize = 26;
 pub const M_LOW_VOLTAGE: usize = 27;
 pub const M_LEFT_AXIS: usize = 28;
 pub const M_RIGHT_AXIS: usize = 29;
+pub const M_RVH: usize = 30;
+pub const M_LAFB: usize = 31;
 
 /// Territories in the order of the `param_territory` label (0 = none).
 pub const TERRITORIES: [&str; 4] = ["none", "anterior", "inferior", "lateral"];
 
 /// Record label columns of the morphology, in the order of [`Morphology::labels`].
-pub const MORPHOLOGY_LABELS: [&str; 7] = [
+pub const MORPHOLOGY_LABELS: [&str; 9] = [
     "param_st_shift",
     "param_territory",
     "param_t_inversion",
@@ -46,6 +56,8 @@ pub const MORPHOLOGY_LABELS: [&str; 7] = [
     "param_lvh",
     "param_low_voltage",
     "param_axis_deviation",
+    "param_rvh",
+    "param_lafb",
 ];
 
 fn territory_dir(k: usize) -> [f64; 3] {
@@ -80,29 +92,41 @@ pub struct Morphology {
     pub low_voltage: bool,
     /// 0 none, 1 left, 2 right.
     pub axis_deviation: u8,
+    pub rvh: bool,
+    pub lafb: bool,
     voltage: f64,
     strain: bool,
     axis: f64,
     q_width: f64,
     q_depth: f64,
     r_loss: f64,
+    /// elevation of the R force (deg, + posterior) for RVH; NaN keeps the record's own
+    r_elevation: f64,
+    s_factor: f64,
+    /// initial Q force of LAFB, fraction of R (0 none)
+    lafb_q: f64,
+}
+
+/// Whether an option with the bounds `b[i]` is drawn (two draws, whatever the outcome).
+fn chosen(rng: &mut Rng, b: &[[f64; 2]], i: usize) -> bool {
+    let p = rng.between(b[i][0], b[i][1]);
+    rng.uniform() < p
 }
 
 impl Morphology {
     /// Draw from the record's morphology stream; the same number of draws whatever is drawn.
+    ///
+    /// Long because: every option's draws in a fixed order (options added later draw after
+    /// the earlier ones, so records without them stay the same), then their precedence.
     pub fn sample(rng: &mut Rng, b: &[[f64; 2]]) -> Self {
-        let mut chosen = |i: usize| {
-            let p = rng.between(b[i][0], b[i][1]);
-            rng.uniform() < p
-        };
-        let st_up = chosen(M_ST_ELEVATION);
-        let st_down = chosen(M_ST_DEPRESSION);
-        let t_inversion = chosen(M_T_INVERSION);
-        let q_waves = chosen(M_Q_WAVES);
-        let lvh = chosen(M_LVH);
-        let low = chosen(M_LOW_VOLTAGE);
-        let left = chosen(M_LEFT_AXIS);
-        let right = chosen(M_RIGHT_AXIS);
+        let st_up = chosen(rng, b, M_ST_ELEVATION);
+        let st_down = chosen(rng, b, M_ST_DEPRESSION);
+        let t_inversion = chosen(rng, b, M_T_INVERSION);
+        let q_waves = chosen(rng, b, M_Q_WAVES);
+        let lvh = chosen(rng, b, M_LVH);
+        let low = chosen(rng, b, M_LOW_VOLTAGE);
+        let left = chosen(rng, b, M_LEFT_AXIS);
+        let right = chosen(rng, b, M_RIGHT_AXIS);
         let territory = 1 + ((rng.uniform() * 3.0) as usize).min(2);
         let elevation = rng.between(0.10, 0.30);
         let depression = rng.between(0.05, 0.20);
@@ -115,6 +139,15 @@ impl Morphology {
         let q_width = rng.between(0.040, 0.060);
         let q_depth = rng.between(0.25, 0.5);
         let r_loss = rng.between(0.4, 0.7);
+        // added after the options above: RVH and LAFB
+        let lafb = chosen(rng, b, M_LAFB);
+        let rvh = chosen(rng, b, M_RVH) && !lafb;
+        let rvh_axis = rng.between(100.0, 140.0);
+        let rvh_elevation = -rng.between(25.0, 50.0);
+        let rvh_voltage = rng.between(1.2, 1.6);
+        let rvh_strain = rng.uniform() < 0.5;
+        let lafb_axis = rng.between(-80.0, -45.0);
+        let lafb_q = rng.between(0.1, 0.25);
         let (st_shift, st_territory) = if st_up {
             (elevation, territory)
         } else if st_down {
@@ -123,6 +156,17 @@ impl Morphology {
             (0.0, 0)
         };
         let any_territory = st_up || st_down || t_inversion || q_waves;
+        let (axis_deviation, axis) = if lafb {
+            (1, lafb_axis)
+        } else if rvh {
+            (2, rvh_axis)
+        } else if left {
+            (1, left_axis)
+        } else if right {
+            (2, right_axis)
+        } else {
+            (0, right_axis)
+        };
         Morphology {
             st_shift,
             territory: if !any_territory {
@@ -135,26 +179,27 @@ impl Morphology {
             t_inversion,
             q_waves,
             lvh,
-            low_voltage: low && !lvh,
-            axis_deviation: if left {
-                1
-            } else if right {
-                2
-            } else {
-                0
-            },
+            low_voltage: low && !lvh && !rvh,
+            axis_deviation,
+            rvh,
+            lafb,
             voltage: if lvh {
                 lvh_voltage
+            } else if rvh {
+                rvh_voltage
             } else if low {
                 low_voltage
             } else {
                 1.0
             },
-            strain: lvh && strain,
-            axis: if left { left_axis } else { right_axis },
+            strain: (lvh && strain) || (rvh && rvh_strain),
+            axis,
             q_width,
             q_depth,
             r_loss,
+            r_elevation: if rvh { rvh_elevation } else { f64::NAN },
+            s_factor: if rvh { 0.5 } else { 1.0 },
+            lafb_q: if lafb { lafb_q } else { 0.0 },
         }
     }
 
@@ -165,7 +210,7 @@ impl Morphology {
 
     /// Whether anything is drawn (else the record is left as it is).
     pub fn any(&self) -> bool {
-        self.territory > 0 || self.voltage != 1.0 || self.axis_deviation > 0
+        self.territory > 0 || self.voltage != 1.0 || self.axis_deviation > 0 || self.lafb
     }
 
     /// Apply to the record's sinus waves `[P, Q, R, S]`, T direction and amplitude, and QRS
@@ -183,9 +228,21 @@ impl Morphology {
         if self.axis_deviation > 0 {
             let a = waves[2].amp;
             let norm = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
-            let elev = (-a[2] / norm.max(1e-12)).asin().to_degrees();
+            let own = (a[2] / norm.max(1e-12))
+                .clamp(-1.0, 1.0)
+                .asin()
+                .to_degrees();
+            let elev = if self.r_elevation.is_nan() {
+                own
+            } else {
+                self.r_elevation
+            };
             waves[2].amp = scale(unit(self.axis, elev), norm);
             *qrs_axis = self.axis;
+        }
+        waves[3].amp = scale(waves[3].amp, self.s_factor);
+        if self.lafb_q > 0.0 {
+            waves[1].amp = scale(unit(120.0, 0.0), self.lafb_q * r_amp);
         }
         let dir = territory_dir(self.territory);
         if self.q_waves {
@@ -234,7 +291,7 @@ impl Morphology {
     }
 
     /// The record label values, in the order of [`MORPHOLOGY_LABELS`].
-    pub fn labels(&self) -> [f64; 7] {
+    pub fn labels(&self) -> [f64; 9] {
         [
             self.st_shift,
             self.territory as f64,
@@ -243,6 +300,8 @@ impl Morphology {
             self.lvh as u8 as f64,
             self.low_voltage as u8 as f64,
             self.axis_deviation as f64,
+            self.rvh as u8 as f64,
+            self.lafb as u8 as f64,
         ]
     }
 }

@@ -277,10 +277,15 @@ def _pretrained(
     cfg: RecordExperiment, source: str, cache: Path | None, say: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`pretrain_on_synthetic_records`, or its result stored in ``cache`` by an earlier
-    run with the same settings (source, records, epochs, seed, rate, model)."""
+    run with the same settings (source and its synthesis parameters, records, epochs, seed,
+    rate, model)."""
+    import hashlib
+
     import torch
 
-    key = f"{source}-{cfg.model}-{cfg.fs:g}hz-{cfg.pretrain_records}rec-"
+    spec = json.dumps(PRETRAIN_SOURCES[source], sort_keys=True, default=str)
+    mix = hashlib.sha256(spec.encode()).hexdigest()[:8]  # the synthesis settings
+    key = f"{source}-{mix}-{cfg.model}-{cfg.fs:g}hz-{cfg.pretrain_records}rec-"
     key += f"{cfg.pretrain_epochs}ep-seed{cfg.pretrain_seed}.pt"
     path = None if cache is None else cache / key
     if path is not None and path.is_file():
