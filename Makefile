@@ -61,6 +61,7 @@ bench: install
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi
+	if [ -d ../shared/data ]; then $(PY) benches/pathology_recognition.py; fi
 
 ## demo: the main job end to end on the records shipped with the project
 demo: install
