@@ -18,6 +18,7 @@ CASES = {
     "sinus": {},
     "premature ventricular beats (bigeminy possible)": {"ectopy": {"pvc": 0.25}},
     "premature atrial beats": {"ectopy": {"pac": 0.25}},
+    "runs of ventricular tachycardia": {"ectopy": {"vt": 0.12}},
     "fusion beats": {"ectopy": {"fusion": 0.3}},
     "atrial fibrillation": {"rhythm": "af"},
     "ventricular pacing": {"rhythm": "paced"},

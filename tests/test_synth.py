@@ -663,6 +663,47 @@ class TestPathology:
         with pytest.raises(InvalidParameterError, match="morphology"):
             ecgfast.synthesize(2, method="ecgsyn", morphology="lvh")
 
+    def test_ventricular_tachycardia_runs(self):
+        b = ecgfast.synthesize(8, seed=41, duration=60, hr=(60, 80), hrv=0, leads=["II"],
+                               ectopy={"vt": 0.05})  # fmt: skip
+        code = str(ecgfast.synth.SNOMED["PVT"])
+        runs_seen = 0
+        for k in range(8):
+            beats = b.beats[b.beats["record"] == k]
+            sym = beats["symbol"].astype(str).to_numpy()
+            r = beats["sample"].to_numpy() / b.fs
+            rr = 60.0 / b.labels["param_hr"].iloc[k]
+            runs = []
+            i = 0
+            while i < len(sym):
+                j = i
+                while j < len(sym) and sym[j] == "V":
+                    j += 1
+                if j - i >= 3:
+                    runs.append((i, j))
+                i = max(j, i + 1)
+            inside = [(i, j) for i, j in runs if i > 0 and j < len(sym)]
+            for i, j in inside:
+                cycles = np.diff(r[i:j])
+                assert 3 <= j - i <= 10
+                assert np.all((cycles > 0.29) & (cycles < 0.52))  # 120-200 bpm, +- 3 %
+                assert cycles.max() / cycles.min() < 1.07  # steady
+                assert beats["p_on"].iloc[i:j].isna().all()  # no P wave
+                # compensatory: the next sinus beat keeps the sinus grid of the beat before
+                gap = (r[j] - r[i - 1]) / rr
+                assert abs(gap - round(gap)) < 0.02 and sym[j] == "N"
+            runs_seen += len(runs)
+            assert b.labels["n_vt_runs"].iloc[k] == len(runs)
+            assert (code in b.labels["dx"].iloc[k].split(",")) == bool(runs)
+        assert runs_seen >= 8
+        # couplets are not runs; AV-block records have none
+        pvc = ecgfast.synthesize(6, seed=42, duration=60, ectopy={"pvc": 0.3})
+        assert (pvc.labels["n_vt_runs"] == 0).all()
+        avb = ecgfast.synthesize(4, seed=43, duration=60, ectopy={"vt": 0.3}, conduction="complete")
+        assert (avb.labels["n_vt_runs"] == 0).all() and (avb.beats["symbol"] != "V").all()
+        with pytest.raises(InvalidParameterError, match="vt"):
+            ecgfast.synthesize(2, ectopy={"vt": 0.8})
+
     def test_rvh_and_lafb(self):
         kw = dict(seed=34, noise=0, hrv=0, hr=60, leads=["I", "III", "aVL", "aVF", "V1"])
         names = kw["leads"]

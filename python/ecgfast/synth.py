@@ -72,6 +72,7 @@ SNOMED = {
     "AF": 164889003,  # atrial fibrillation
     "PAC": 284470004,  # premature atrial contraction
     "PVC": 427172004,  # premature ventricular contractions
+    "PVT": 425856008,  # paroxysmal ventricular tachycardia (a run of >= 3 ventricular beats)
     "VBig": 11157007,  # ventricular bigeminy
     "VTrig": 251180001,  # ventricular trigeminy
     "FB": 13640000,  # fusion beats
@@ -136,8 +137,9 @@ PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = 
     "pvc": (None, (0.0, 0.5)),
     "fusion": (None, (0.0, 0.5)),
     "pause": (None, (0.0, 0.5)),
+    "vt": (None, (0.0, 0.5)),
 }
-_ECTOPY = ("pac", "pvc", "fusion", "pause")
+_ECTOPY = ("pac", "pvc", "fusion", "pause", "vt")
 _NOISE_SOURCES = ("baseline", "powerline", "emg", "motion")
 
 #: Default ranges of the heart and interval parameters (realistic resting adults).
@@ -358,6 +360,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "wenckebach": blocks["wenckebach"],
         "mobitz2": blocks["mobitz2"],
         "complete_avb": blocks["complete"],
+        "vt_rate": rates["vt"],
     }
 
 
@@ -563,6 +566,25 @@ def _superclasses(
     return out
 
 
+def _vt_runs(labels: pd.DataFrame, beats: pd.DataFrame) -> np.ndarray:
+    """Per record, the runs of three or more consecutive ventricular ectopic beats (``V``)
+    inside it: non-sustained ventricular tachycardia."""
+    index = labels.index.to_numpy()
+    out = np.zeros(len(index), dtype=np.int64)
+    if not len(index) or not len(beats):
+        return out
+    rec = beats["record"].to_numpy()
+    v = (beats["symbol"] == "V").to_numpy()
+    follows_v = np.r_[False, v[:-1] & (rec[1:] == rec[:-1])]
+    start = v & ~follows_v
+    run = np.cumsum(start) * v  # run number of each V beat, 0 elsewhere
+    length = np.bincount(run)[1:]
+    long_run_records = rec[start][length >= 3]
+    pos = np.searchsorted(index, long_run_records)
+    np.add.at(out, pos, 1)
+    return out
+
+
 def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     """Per record: counts of ectopic beats, ``dx`` (SNOMED CT codes, comma-separated, the
     CinC 2021 coding) and the PTB-XL superclasses as 0/1 columns."""
@@ -575,8 +597,15 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
         np.add.at(counts, (pos[known], beats["symbol"].cat.codes.to_numpy()[known]), 1)
     column = {sym: counts[:, k] for k, sym in enumerate(BEAT_SYMBOLS)}
     n_pac, n_pvc, n_fusion = column["A"], column["V"], column["F"]
+    n_vt = _vt_runs(labels, beats)
     out = pd.DataFrame(
-        {"n_pac": n_pac, "n_pvc": n_pvc, "n_fusion": n_fusion, "n_paced": column["/"]},
+        {
+            "n_pac": n_pac,
+            "n_pvc": n_pvc,
+            "n_fusion": n_fusion,
+            "n_paced": column["/"],
+            "n_vt_runs": n_vt,
+        },
         index=labels.index,
     )
     af = labels["param_af"].to_numpy() > 0
@@ -616,6 +645,8 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
                 dx.append("VBig")
             elif pattern[i] == trigeminy:
                 dx.append("VTrig")
+        if n_vt[i]:
+            dx.append("PVT")
         if n_fusion[i]:
             dx.append("FB")
         if n_pauses[i]:
@@ -716,7 +747,10 @@ def synthesize(
         bigeminy 15 %, trigeminy 10 %; an episode lasts 4-20 cycles); ``"fusion"``, that a sinus
         beat fuses with a ventricular focus; ``"pause"``, that a sinus beat is followed by a
         sinus pause (sinus arrest: neither P nor QRS for 2-6 s, at least 1.5 RR). No premature
-        atrial beats in AF; no pauses in AF or paced records.
+        atrial beats in AF; no pauses in AF or paced records; ``"vt"``, that a dominant beat
+        is followed by a run of non-sustained ventricular tachycardia (3-10 beats of the
+        record's first focus at a steady 120-200 bpm, then a compensatory pause; counted in
+        ``n_vt_runs``, dx PVT; not with AV block).
     conduction : None, "normal", "lbbb", "rbbb", "wenckebach", "mobitz2", "complete" or dict
         Bundle-branch block of every sinus beat (QRS 120-170 ms with the lead-specific shape,
         discordant T); second-degree AV block, Mobitz I (``"wenckebach"``: cycles of 3-6 P

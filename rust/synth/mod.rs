@@ -55,7 +55,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 32] = [
+pub const PARAMS: [&str; 33] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -88,6 +88,7 @@ pub const PARAMS: [&str; 32] = [
     "right_axis",     // probability of right axis deviation
     "rvh",            // probability of right-ventricular hypertrophy
     "lafb",           // probability of left anterior fascicular block
+    "vt_rate",        // probability of a run of ventricular tachycardia after a dominant beat
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -133,7 +134,7 @@ pub fn labels() -> Vec<&'static str> {
 }
 
 use morphology::{Morphology, MORPHOLOGY_LABELS};
-use pathology::{AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS};
+use pathology::{AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS, P_VT};
 
 use crate::beats::INTERVALS;
 pub use crate::beats::{Beat as BeatRow, BeatTimes, FIDUCIALS};
@@ -562,7 +563,7 @@ fn synth_record(
     let mut pacing_rng = Rng::for_record(cfg.seed, index).fork(4);
     let mut pause_rng = Rng::for_record(cfg.seed, index).fork(5);
     let mut av_rng = Rng::for_record(cfg.seed, index).fork(6);
-    let path = Pathology::sample(
+    let mut path = Pathology::sample(
         &mut prng,
         &mut pacing_rng,
         &mut pause_rng,
@@ -570,6 +571,13 @@ fn synth_record(
         bounds,
         m.r_amp,
     );
+    // runs of ventricular tachycardia: their own stream (fork 8), none with AV block
+    let vt_rate = Rng::for_record(cfg.seed, index)
+        .fork(8)
+        .between(bounds[P_VT][0], bounds[P_VT][1]);
+    if path.av.block == AvBlock::None {
+        path.vt_rate = vt_rate;
+    }
     m.block(&mut prng, path.conduction);
     let morph = Morphology::sample(&mut Rng::for_record(cfg.seed, index).fork(7), bounds);
     if morph.any() {
@@ -730,6 +738,8 @@ enum Event {
     None,
     Pac,
     Pvc(usize),
+    /// A run of ventricular tachycardia of this many beats.
+    Run(usize),
 }
 
 impl Ectopy {
@@ -759,6 +769,9 @@ impl Ectopy {
                     Event::Pvc(1)
                 }
             };
+        }
+        if path.vt_rate > 0.0 && prng.uniform() < path.vt_rate {
+            return Event::Run(3 + ((prng.uniform() * 8.0) as usize).min(7));
         }
         if path.pacing.is_none() && path.pac_rate > 0.0 && prng.uniform() < path.pac_rate {
             return Event::Pac;
@@ -1057,15 +1070,23 @@ fn dipole_beats(
                 prev_rr = next;
                 t = tc + next;
             }
-            Event::Pvc(count) => {
+            event @ (Event::Pvc(_) | Event::Run(_)) => {
+                // a run of VT: one focus (monomorphic) at a steady 120-200 bpm (± 3 %)
+                let (count, run) = match event {
+                    Event::Run(count) => (count, Some((prng.between(0.30, 0.50), 0))),
+                    Event::Pvc(count) => (count, None),
+                    _ => unreachable!(),
+                };
                 let mut last = t;
                 for k in 0..count {
                     let coupling = if k == 0 {
                         (nominal * prng.between(0.45, 0.70)).max(0.28)
+                    } else if let Some((cycle, _)) = run {
+                        cycle * prng.between(0.97, 1.03)
                     } else {
                         prng.between(0.35, 0.55)
                     };
-                    let focus = pick_focus(prng);
+                    let focus = run.map_or_else(|| pick_focus(prng), |(_, f)| f);
                     push(
                         &mut scratch.dipole,
                         BeatKind::Pvc,

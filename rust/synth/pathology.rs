@@ -42,6 +42,11 @@
 //!   ventricular (20-40 bpm, a wide QRS from a ventricular focus with a discordant T, `E`),
 //!   at most 1/1.2 of the sinus rate.
 //!   An AV-block record has no ectopic beats or pauses, and never fibrillation or pacing.
+//! - run of ventricular tachycardia (non-sustained): after a dominant beat, 3-10 ventricular
+//!   beats of the record's first focus (monomorphic), the first at the PVC coupling, the others
+//!   at a steady cycle of 300-500 ms (± 3 %), then a compensatory pause (sinus) or a fresh
+//!   interval (AF). Its own stream (fork 8) draws the rate; the timing draws come from the
+//!   ectopic stream only when the rate is set, so records without runs are unchanged.
 
 use super::rng::Rng;
 use super::{edge_c, scale, unit, Wave};
@@ -130,6 +135,7 @@ pub const P_PAUSE: usize = 18;
 pub const P_WENCKEBACH: usize = 19;
 pub const P_MOBITZ2: usize = 20;
 pub const P_COMPLETE_AVB: usize = 21;
+pub const P_VT: usize = 32;
 
 /// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
 /// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
@@ -192,6 +198,10 @@ pub struct Pathology {
     pub pause_rate: f64,
     /// Second- or third-degree AV block (`AvBlock::None` in fibrillation and paced records).
     pub av: AvConduction,
+    /// Probability of a run of ventricular tachycardia (3-10 beats of the first focus at
+    /// 120-200 bpm) after a dominant beat; set by the caller from its own stream (0 with AV
+    /// block).
+    pub vt_rate: f64,
 }
 
 impl Pathology {
@@ -274,6 +284,7 @@ impl Pathology {
             pacing: paced.then_some(pacing),
             pause_rate: if af || paced { 0.0 } else { quiet(pause_rate) },
             av,
+            vt_rate: 0.0,
         }
     }
 
@@ -287,6 +298,7 @@ impl Pathology {
             || self.pacing.is_some()
             || self.pause_rate > 0.0
             || self.av.block != AvBlock::None
+            || self.vt_rate > 0.0
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
