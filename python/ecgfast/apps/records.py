@@ -28,7 +28,7 @@ import copy
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,6 @@ class RecordExperiment:
     pretrain_seed: int = 0
     policy: str = "full"
     backbone_lr_factor: float = 1.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def label_folds(y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
