@@ -663,6 +663,36 @@ class TestPathology:
         with pytest.raises(InvalidParameterError, match="morphology"):
             ecgfast.synthesize(2, method="ecgsyn", morphology="lvh")
 
+    def test_atrial_flutter(self):
+        b = ecgfast.synthesize(16, seed=44, duration=30, rhythm="flutter", leads=["II", "V1"],
+                               noise=0)  # fmt: skip
+        ratio = b.labels["param_flutter"].to_numpy()
+        assert set(ratio) <= {1, 2, 3, 4} and {1, 2} <= set(ratio)
+        assert (b.labels["dx"] == str(ecgfast.synth.SNOMED["AFL"])).all()
+        assert b.beats["p_on"].isna().all() and (b.beats["symbol"] == "N").all()
+        for k in range(16):
+            rr = b.beats.loc[b.beats["record"] == k, "pre_rr"].dropna().to_numpy() / 1000
+            if ratio[k] > 1:
+                assert rr.std() < 0.003  # fixed conduction: regular
+                cycle = rr.mean() / ratio[k]
+            else:  # variable 2-4:1: every RR a multiple of one flutter cycle
+                cycle = rr.min() / 2
+                multiple = rr / cycle
+                assert np.all(np.abs(multiple - np.round(multiple)) < 0.03)
+                assert set(np.round(multiple)) <= {2, 3, 4} and len(set(np.round(multiple))) > 1
+            assert 60 / 350 - 0.002 < cycle < 60 / 250 + 0.002
+            # the F waves: lead II's spectrum peaks at the flutter rate
+            x = b.signals[k, 0] - b.signals[k, 0].mean()
+            f = np.fft.rfftfreq(len(x), 1 / b.fs)
+            power = np.abs(np.fft.rfft(x)) ** 2
+            band = (f > 3.5) & (f < 7.0)
+            assert abs(f[band][np.argmax(power[band])] - 1 / cycle) < 0.15
+        # AF and pacing are drawn first and win
+        both = ecgfast.synthesize(6, seed=45, rhythm={"af": 1.0, "flutter": 1.0})
+        assert (both.labels["param_flutter"] == 0).all() and (both.labels["param_af"] == 1).all()
+        with pytest.raises(InvalidParameterError, match="rhythm"):
+            ecgfast.synthesize(2, rhythm="flutter2")
+
     def test_ventricular_tachycardia_runs(self):
         b = ecgfast.synthesize(8, seed=41, duration=60, hr=(60, 80), hrv=0, leads=["II"],
                                ectopy={"vt": 0.05})  # fmt: skip
@@ -886,7 +916,7 @@ class TestPathology:
         [
             ({"rhythm": "vf"}, "rhythm"),
             ({"rhythm": {"paced": 2.0}}, "paced"),
-            ({"rhythm": {"flutter": 0.2}}, "unknown rhythm"),
+            ({"rhythm": {"svt": 0.2}}, "unknown rhythm"),
             ({"rhythm": 1.5}, "rhythm"),
             ({"rhythm": (0.1, 0.2)}, "probability"),
             ({"ectopy": {"pvc": 0.9}}, "pvc"),

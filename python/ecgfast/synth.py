@@ -70,6 +70,7 @@ SNOMED = {
     "IAVB": 270492004,  # 1st degree AV block (PR > 200 ms)
     "PR": 10370003,  # pacing rhythm
     "AF": 164889003,  # atrial fibrillation
+    "AFL": 164890007,  # atrial flutter
     "PAC": 284470004,  # premature atrial contraction
     "PVC": 427172004,  # premature ventricular contractions
     "PVT": 425856008,  # paroxysmal ventricular tachycardia (a run of >= 3 ventricular beats)
@@ -335,9 +336,10 @@ def _morphology_bounds(morphology: Any, n: int) -> dict[str, np.ndarray]:
 
 def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict[str, Any]:
     """Bounds of the pathology parameters of the core (probabilities and rates per record)."""
-    rhythms = _one_of("rhythm", rhythm, "sinus", ("af", "paced"), n)
+    rhythms = _one_of("rhythm", rhythm, "sinus", ("af", "paced", "flutter"), n)
     if rhythms is None:  # a number or an array: the probability of atrial fibrillation
-        rhythms = {"af": _probability("rhythm", rhythm, n), "paced": np.zeros((n, 2))}
+        zero = np.zeros((n, 2))
+        rhythms = {"af": _probability("rhythm", rhythm, n), "paced": zero, "flutter": zero}
     if ectopy is None:
         ectopy = {}
     if not isinstance(ectopy, Mapping):
@@ -361,6 +363,7 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "mobitz2": blocks["mobitz2"],
         "complete_avb": blocks["complete"],
         "vt_rate": rates["vt"],
+        "flutter": rhythms["flutter"],
     }
 
 
@@ -609,6 +612,7 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
         index=labels.index,
     )
     af = labels["param_af"].to_numpy() > 0
+    flutter = labels["param_flutter"].to_numpy() > 0
     paced = labels["param_paced"].to_numpy() > 0
     conduction = labels["param_conduction"].to_numpy()
     pattern = labels["param_pvc_pattern"].to_numpy()
@@ -623,6 +627,8 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     for i in range(len(labels)):
         if af[i]:
             dx = ["AF"]
+        elif flutter[i]:
+            dx = ["AFL"]
         elif paced[i]:
             dx = []
         elif av_block[i] == complete:
@@ -738,6 +744,11 @@ def synthesize(
         dominant beat paced at the record's mean rate: spike, wide QRS from the right-
         ventricular apex, discordant T; half the records track the P wave), or probabilities
         per record (a number for AF, ``{"af": p, "paced": q}``, or an array of length n).
+        ``"flutter"``: typical atrial flutter (no P waves; a sawtooth of F waves at 250-350 per
+        minute, negative in II, III and aVF; AV conduction 2:1 (50 % of records), 3:1, 4:1 or
+        variable 2-4:1, so a regular or regularly irregular rhythm; label ``param_flutter`` = the
+        ratio, 1 for variable; dx AFL; no premature atrial beats, fusion or pauses). Drawn from
+        its own stream after AF and pacing: a record drawn in both stays in AF or paced.
     ectopy : dict, optional
         Per-beat rates (scalar, ``(low, high)`` or array, each in [0, 0.5]): ``"pac"``, the
         probability that a dominant beat is followed by a premature atrial beat (early, other

@@ -55,7 +55,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 33] = [
+pub const PARAMS: [&str; 34] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -89,6 +89,7 @@ pub const PARAMS: [&str; 33] = [
     "rvh",            // probability of right-ventricular hypertrophy
     "lafb",           // probability of left anterior fascicular block
     "vt_rate",        // probability of a run of ventricular tachycardia after a dominant beat
+    "flutter",        // probability that the record is in atrial flutter
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -118,8 +119,15 @@ pub const PARAM_LABELS: [&str; 18] = [
 ];
 
 /// Number of record label columns.
-pub const N_LABELS: usize =
-    INTERVALS.len() + PARAM_LABELS.len() + PATHOLOGY_LABELS.len() + MORPHOLOGY_LABELS.len();
+pub const N_LABELS: usize = INTERVALS.len()
+    + PARAM_LABELS.len()
+    + PATHOLOGY_LABELS.len()
+    + MORPHOLOGY_LABELS.len()
+    + RHYTHM_LABELS.len();
+
+/// Record label columns of rhythms added after the morphology: atrial flutter (0 none, else its
+/// AV conduction ratio, 1 = variable).
+pub const RHYTHM_LABELS: [&str; 1] = ["param_flutter"];
 
 /// Record label columns: the measured intervals, the generator parameters, the pathology, the
 /// morphology.
@@ -129,12 +137,15 @@ pub fn labels() -> Vec<&'static str> {
         .chain(PARAM_LABELS.iter())
         .chain(PATHOLOGY_LABELS.iter())
         .chain(MORPHOLOGY_LABELS.iter())
+        .chain(RHYTHM_LABELS.iter())
         .copied()
         .collect()
 }
 
 use morphology::{Morphology, MORPHOLOGY_LABELS};
-use pathology::{AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS, P_VT};
+use pathology::{
+    AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS, P_FLUTTER, P_VT,
+};
 
 use crate::beats::INTERVALS;
 pub use crate::beats::{Beat as BeatRow, BeatTimes, FIDUCIALS};
@@ -578,6 +589,14 @@ fn synth_record(
     if path.av.block == AvBlock::None {
         path.vt_rate = vt_rate;
     }
+    // atrial flutter: its own stream (fork 9); not with fibrillation, pacing or AV block
+    let mut flutter_rng = Rng::for_record(cfg.seed, index).fork(9);
+    let p_flutter = flutter_rng.between(bounds[P_FLUTTER][0], bounds[P_FLUTTER][1]);
+    let in_flutter = flutter_rng.uniform() < p_flutter;
+    let flutter = pathology::Flutter::sample(&mut flutter_rng);
+    if in_flutter && !path.af && path.pacing.is_none() && path.av.block == AvBlock::None {
+        path.enter_flutter(flutter);
+    }
     m.block(&mut prng, path.conduction);
     let morph = Morphology::sample(&mut Rng::for_record(cfg.seed, index).fork(7), bounds);
     if morph.any() {
@@ -710,6 +729,7 @@ fn synth_record(
     labels.push(n_pauses as f64);
     labels.push(n_blocked as f64);
     labels.extend(morph.labels());
+    labels.push(path.flutter.as_ref().map_or(0.0, |f| f.ratio as f64));
     (beat_rows, inside, labels, kinds)
 }
 
@@ -861,7 +881,7 @@ fn emit_beat(
                     sigma: p.sigma,
                     amp: scale(path.pac_p_dir, m.p_amp * path.pac_p_scale),
                 })
-            } else if path.af || kind == BeatKind::JunctionalEscape {
+            } else if path.af || path.flutter.is_some() || kind == BeatKind::JunctionalEscape {
                 None
             } else {
                 Some(Wave {
@@ -999,6 +1019,9 @@ fn dipole_beats(
     if path.af {
         pathology::add_fibrillation(&mut scratch.dipole, fs, &path.fib);
     }
+    if let Some(flutter) = &path.flutter {
+        pathology::add_flutter(&mut scratch.dipole, fs, flutter);
+    }
     let dominant = match (path.pacing, path.conduction) {
         (Some(_), _) => BeatKind::Paced,
         (None, Conduction::Normal) => BeatKind::Normal,
@@ -1043,6 +1066,8 @@ fn dipole_beats(
             rr.mean // a fixed programmed rate
         } else if path.af {
             af_interval(prng, rr.mean, path.af_shape)
+        } else if let Some(flutter) = &path.flutter {
+            flutter.interval(prng)
         } else {
             rr.at(t)
         };

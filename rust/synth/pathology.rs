@@ -136,6 +136,7 @@ pub const P_WENCKEBACH: usize = 19;
 pub const P_MOBITZ2: usize = 20;
 pub const P_COMPLETE_AVB: usize = 21;
 pub const P_VT: usize = 32;
+pub const P_FLUTTER: usize = 33;
 
 /// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
 /// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
@@ -202,6 +203,84 @@ pub struct Pathology {
     /// 120-200 bpm) after a dominant beat; set by the caller from its own stream (0 with AV
     /// block).
     pub vt_rate: f64,
+    /// Atrial flutter, if the record is in it (set by the caller from its own stream).
+    pub flutter: Option<Flutter>,
+}
+
+/// Typical (counter-clockwise isthmus) atrial flutter: F waves at 250-350 per minute, a
+/// sawtooth with a slow descent over 75 % of the cycle and a quick rise, directed superiorly
+/// (negative in II, III and aVF) with an anterior part (positive in V1); the ventricles follow
+/// every 2nd, 3rd or 4th F wave, or a variable 2-4 (`ratio` 1).
+#[derive(Clone, Debug)]
+pub struct Flutter {
+    pub cycle: f64,
+    pub ratio: u8,
+    pub amp: f64,
+    pub dir: [f64; 3],
+    pub phase: f64,
+}
+
+impl Flutter {
+    /// Draw from the flutter stream; the same number of draws whatever is drawn.
+    pub fn sample(rng: &mut Rng) -> Self {
+        let cycle = 60.0 / rng.between(250.0, 350.0);
+        let u = rng.uniform();
+        let ratio = if u < 0.5 {
+            2
+        } else if u < 0.65 {
+            3
+        } else if u < 0.8 {
+            4
+        } else {
+            1
+        };
+        Flutter {
+            cycle,
+            ratio,
+            amp: rng.between(0.08, 0.2),
+            dir: unit(rng.between(-110.0, -70.0), rng.between(-40.0, -15.0)),
+            phase: rng.uniform(),
+        }
+    }
+
+    /// The next RR interval: the conduction ratio times the flutter cycle (variable: 2-4 drawn
+    /// per beat from the ectopic stream).
+    pub fn interval(&self, prng: &mut Rng) -> f64 {
+        let k = if self.ratio == 1 {
+            2 + ((prng.uniform() * 3.0) as usize).min(2)
+        } else {
+            self.ratio as usize
+        };
+        k as f64 * self.cycle
+    }
+}
+
+/// Add the flutter waves to the three dipole channels.
+pub fn add_flutter(d: &mut [Vec<f64>; 3], fs: f64, f: &Flutter) {
+    for j in 0..d[0].len() {
+        let x = (j as f64 / fs / f.cycle + f.phase).fract();
+        // a slow fall from +1 to -1 over 75 % of the cycle, a quick rise over the rest
+        let v = f.amp
+            * if x < 0.75 {
+                1.0 - x / 0.375
+            } else {
+                -1.0 + (x - 0.75) / 0.125
+            };
+        d[0][j] += v * f.dir[0];
+        d[1][j] += v * f.dir[1];
+        d[2][j] += v * f.dir[2];
+    }
+}
+
+impl Pathology {
+    /// Put the record in atrial flutter: no P waves, no premature atrial beats or fusion, no
+    /// sinus pauses (the flutter circuit replaces the sinus node).
+    pub fn enter_flutter(&mut self, flutter: Flutter) {
+        self.flutter = Some(flutter);
+        self.pac_rate = 0.0;
+        self.fusion_rate = 0.0;
+        self.pause_rate = 0.0;
+    }
 }
 
 impl Pathology {
@@ -259,8 +338,7 @@ impl Pathology {
             phase: rng.uniform() * std::f64::consts::TAU,
         };
         let fusion_mix = rng.between(0.3, 0.7);
-        // pacing draws from its own stream: the draws above (and the ones that follow from
-        // `rng`: bundle-branch block, ectopic timing) are those of records made before pacing
+        // pacing, pauses, AV block draw from own streams: `rng` draws as before they existed
         let paced = pacing_rng.uniform() < draw(pacing_rng, P_PACED);
         let pacing = Pacing::sample(pacing_rng, r_amp);
         let pause_rate = draw(pause_rng, P_PAUSE);
@@ -285,6 +363,7 @@ impl Pathology {
             pause_rate: if af || paced { 0.0 } else { quiet(pause_rate) },
             av,
             vt_rate: 0.0,
+            flutter: None,
         }
     }
 
@@ -299,6 +378,7 @@ impl Pathology {
             || self.pause_rate > 0.0
             || self.av.block != AvBlock::None
             || self.vt_rate > 0.0
+            || self.flutter.is_some()
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci

@@ -138,7 +138,7 @@ fn without_pathology_every_beat_is_normal() {
     let out = synthesize(default_bounds(4).view(), &cfg(vec![1])).unwrap();
     assert!(out.beats.kinds.iter().flatten().all(|&k| k == 0));
     let lab = out.beats.labels.row(0).to_vec();
-    let tail = PATHOLOGY_LABELS.len() + morphology::MORPHOLOGY_LABELS.len();
+    let tail = PATHOLOGY_LABELS.len() + morphology::MORPHOLOGY_LABELS.len() + RHYTHM_LABELS.len();
     assert!(lab[lab.len() - tail..].iter().all(|&v| v == 0.0));
 }
 
