@@ -29,6 +29,7 @@ from ecgfast.preprocessing import normalize, resample
 #: synthetic pathology -> (LUDB label, synthesize options of the positive records)
 CASES: dict[str, tuple[str, dict]] = {
     "atrial fibrillation": ("AF", {"rhythm": "af"}),
+    "atrial flutter (LUDB files it under AF here)": ("AF", {"rhythm": "flutter"}),
     "sinus bradycardia (40-55 bpm)": ("SBRAD", {"hr": (40.0, 55.0)}),
     "left axis deviation": ("LAD", {"morphology": "left_axis"}),
     "left anterior fascicular block": ("LAFB", {"morphology": "lafb"}),
