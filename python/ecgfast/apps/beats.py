@@ -34,6 +34,7 @@ from .. import __version__
 from ..beatdata import BEAT_FEATURES, patient_of
 from ..errors import InvalidParameterError
 from ..evaluate import beat_classification, decision_offsets
+from ._stats import mean_ci
 
 CLASSES = ("N", "S", "V", "F")
 
@@ -420,8 +421,6 @@ def _paired(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, An
 
 
 def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
-    from scipy import stats
-
     rows = runs if has_test else folds
     key = (lambda r: (r["seed"],)) if has_test else (lambda r: (r["seed"], r["fold"]))
     base = {key(r): r for r in rows if r["init"] == "scratch"}
@@ -431,21 +430,9 @@ def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str,
         def value(r: dict, metric: str = metric) -> float:
             return float(r[metric]) if metric == "macro_f1" else r["per_class"][metric[-1]]["f1"]
 
-        d = np.array(
-            [value(r) - value(base[key(r)]) for r in rows if r["init"] == "pretrained"],
-            dtype=np.float64,
+        out[metric] = mean_ci(
+            [value(r) - value(base[key(r)]) for r in rows if r["init"] == "pretrained"]
         )
-        d = d[np.isfinite(d)]
-        if d.size < 2:
-            out[metric] = {"mean": float(d.mean()) if d.size else math.nan, "n": int(d.size)}
-            continue
-        half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
-        out[metric] = {
-            "mean": float(d.mean()),
-            "sd": float(d.std(ddof=1)),
-            "n": int(d.size),
-            "ci95": [float(d.mean() - half), float(d.mean() + half)],
-        }
     return out
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 from .._validate import check_int
 from ..diagnoses import LUDB_LABELS, ludb_diagnoses
 from ..errors import InvalidParameterError
+from ._stats import mean_ci
 
 __all__ = [
     "PRETRAIN_SOURCES",
@@ -450,22 +451,6 @@ def _checked(cfg: RecordExperiment) -> RecordExperiment:
     return cfg
 
 
-def _ci(d: np.ndarray) -> dict[str, Any]:
-    """Mean, sd, n and the 95 % t interval of the mean of the finite values of ``d``."""
-    from scipy import stats
-
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return {"mean": float(d.mean()) if d.size else math.nan, "n": int(d.size)}
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
-    return {
-        "mean": float(d.mean()),
-        "sd": float(d.std(ddof=1)),
-        "n": int(d.size),
-        "ci95": [float(d.mean() - half), float(d.mean() + half)],
-    }
-
-
 def _report(
     cfg: RecordExperiment, runs: list[dict], preds: pd.DataFrame, pretraining: dict
 ) -> dict[str, Any]:
@@ -478,8 +463,8 @@ def _report(
             {
                 "fraction": fraction,
                 "init": init,
-                "macro_auroc": _ci(g["macro_auroc"].to_numpy()),
-                "macro_f1": _ci(g["macro_f1"].to_numpy()),
+                "macro_auroc": mean_ci(g["macro_auroc"].to_numpy()),
+                "macro_f1": mean_ci(g["macro_f1"].to_numpy()),
             }
         )
         for seed, p in preds[(preds.fraction == fraction) & (preds.init == init)].groupby("seed"):
@@ -494,7 +479,7 @@ def _report(
             a = arm.xs(fraction, level="fraction")
             b = base.xs(fraction, level="fraction").loc[a.index]
             paired[f"{init} - scratch, {fraction:.0%}"] = {
-                m: _ci((a[m] - b[m]).to_numpy(dtype=float)) for m in ("macro_auroc", "macro_f1")
+                m: mean_ci((a[m] - b[m]).to_numpy(dtype=float)) for m in ("macro_auroc", "macro_f1")
             }
     return {
         "config": asdict(cfg),
