@@ -489,10 +489,6 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
     )
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument(
         "--pretrain-records",
         type=int,
@@ -505,6 +501,17 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         default=d.fractions,
         help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
     )
+    _add_experiment_training(p, d)
+    p.add_argument("--out", default="runs/beats", help="output folder")
+
+
+def _add_experiment_training(p: argparse.ArgumentParser, d: Any) -> None:
+    """Training and transfer options of the paired experiments (``beats``, ``ludb``), with the
+    defaults of their settings ``d`` (:class:`BeatExperiment`, :class:`RecordExperiment`)."""
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
     p.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed)
     p.add_argument("--policy", default=d.policy, choices=("full", "partial", "linear"))
@@ -514,7 +521,6 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         default=d.backbone_lr_factor,
         help="backbone learning rate / head learning rate when fine-tuning (full, partial)",
     )
-    p.add_argument("--out", default="runs/beats", help="output folder")
 
 
 def _ludb_parser(p: argparse.ArgumentParser) -> None:
@@ -533,18 +539,11 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
         help="comma list of synthetic sources (dipole, deepfake, pathology) or 'none'",
     )
     p.add_argument("--pretrain-records", type=int, default=d.pretrain_records)
-    p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
-    p.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed)
     p.add_argument("--fractions", type=_float_list, default=d.fractions, help="e.g. 1,0.25")
     p.add_argument("--folds", type=int, default=d.folds)
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
-    p.add_argument("--policy", default=d.policy, choices=("full", "partial", "linear"))
-    p.add_argument("--backbone-lr-factor", type=float, default=d.backbone_lr_factor)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--patience", type=int, default=d.patience)
+    _add_experiment_training(p, d)
     p.add_argument("--out", default="runs/ludb", help="output folder")
     p.add_argument(
         "--cache",
