@@ -7,7 +7,7 @@ A ResNet1d (12 leads, 100 Hz, 10 s) learns the LUDB diagnoses (`ecgfast.diagnose
 from the real records only (three quarters to fit, a label-stratified quarter for early
 stopping), exactly as the scratch arm of ``ecgfast ludb``. It never sees a synthetic record.
 Then, for each synthetic pathology, it scores ``n`` synthetic records with it and ``n`` sinus
-records without it (same generator, same preprocessing: 500 Hz → 100 Hz, z-score per lead) on
+records without it (same generator; the real records' own input pipeline, leads by name) on
 the matching LUDB label; the AUROC says how well the real-trained model tells them apart
 (0.5 = not recognised). Mean ± sd over the seeds of the real-data model.
 """
@@ -24,7 +24,6 @@ import pandas as pd
 import ecgfast
 from ecgfast.apps.records import RecordExperiment, _budget, _fit_one, _ludb_records
 from ecgfast.evaluate import auroc
-from ecgfast.preprocessing import normalize, resample
 
 #: synthetic pathology -> (LUDB label, synthesize options of the positive records)
 CASES: dict[str, tuple[str, dict]] = {
@@ -43,11 +42,9 @@ CASES: dict[str, tuple[str, dict]] = {
 }
 
 
-def model_input(signals: np.ndarray) -> np.ndarray:
-    """Synthetic 500-Hz records as the LUDB model sees its records."""
-    return normalize(resample(signals.astype(np.float64), 500.0, 100.0), "zscore").astype(
-        np.float32
-    )
+def model_input(batch: ecgfast.SynthBatch, pipeline: ecgfast.preprocessing.Preprocessing):
+    """Synthetic records through the real records' input pipeline (leads picked by name)."""
+    return np.stack([pipeline(x, batch.fs, lead_names=batch.lead_names) for x in batch.signals])
 
 
 def main() -> None:
@@ -62,9 +59,10 @@ def main() -> None:
     args = p.parse_args()
     cfg = RecordExperiment()
     data = _ludb_records(args.ludb, cfg, None, None)
-    negative = model_input(ecgfast.synthesize(args.n, seed=90_001, fs=500.0).signals)
+    pipeline = data.preprocessing
+    negative = model_input(ecgfast.synthesize(args.n, seed=90_001, fs=500.0), pipeline)
     positives = {
-        name: model_input(ecgfast.synthesize(args.n, seed=90_002 + k, fs=500.0, **kw).signals)
+        name: model_input(ecgfast.synthesize(args.n, seed=90_002 + k, fs=500.0, **kw), pipeline)
         for k, (name, (_, kw)) in enumerate(CASES.items())
     }
     rows = []
