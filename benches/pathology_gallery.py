@@ -20,6 +20,8 @@ CASES = {
     "premature atrial beats": {"ectopy": {"pac": 0.25}},
     "runs of ventricular tachycardia": {"ectopy": {"vt": 0.3}},
     "fusion beats": {"ectopy": {"fusion": 0.3}},
+    "runs of SVT, some beats aberrant": {"ectopy": {"svt": 0.5, "aberrant": 0.4}},
+    "premature junctional beats": {"ectopy": {"junctional": 0.4}},
     "atrial fibrillation": {"rhythm": "af"},
     "atrial flutter": {"rhythm": "flutter"},
     "ventricular pacing": {"rhythm": "paced"},

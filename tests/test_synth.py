@@ -734,6 +734,77 @@ class TestPathology:
         with pytest.raises(InvalidParameterError, match="vt"):
             ecgfast.synthesize(2, ectopy={"vt": 0.8})
 
+    def test_supraventricular_tachycardia_junctional_and_aberrant_beats(self):
+        ectopy = {"svt": 0.04, "junctional": 0.04, "aberrant": 0.4}
+        b = ecgfast.synthesize(10, seed=51, duration=60, hr=(55, 75), hrv=0, noise=0,
+                               leads=["II", "V1"], ectopy=ectopy)  # fmt: skip
+        assert set(b.beats["symbol"].astype(str)) <= {"N", "A", "a", "J"}
+        svt_code, jpc_code = (str(ecgfast.synth.SNOMED[k]) for k in ("SVT", "JPC"))
+        runs_seen = 0
+        for k in range(10):
+            beats = b.beats[b.beats["record"] == k]
+            sym = beats["symbol"].astype(str).to_numpy()
+            r = beats["sample"].to_numpy() / b.fs
+            rr = 60.0 / b.labels["param_hr"].iloc[k]
+            atrial = np.isin(sym, ["A", "a"])
+            runs = []
+            i = 0
+            while i < len(sym):
+                j = i
+                while j < len(sym) and atrial[j]:
+                    j += 1
+                if j - i >= 3:
+                    runs.append((i, j))
+                i = max(j, i + 1)
+            for i, j in [(i, j) for i, j in runs if i > 0 and j < len(sym)]:
+                cycles = np.diff(r[i:j])
+                assert 3 <= j - i <= 15
+                assert np.all((cycles > 0.25) & (cycles < 0.43))  # 150-220 bpm, +- 5 %
+                assert cycles.max() / cycles.min() < 1.11  # steady
+                assert beats["p_on"].iloc[i:j].notna().all()  # ectopic P waves
+                # the sinus node is reset: the next beat comes one sinus RR after the run
+                assert sym[j] == "N" and abs(r[j] - r[j - 1] - rr) < 0.01
+            runs_seen += len(runs)
+            assert b.labels["n_svt_runs"].iloc[k] == len(runs)
+            dx = b.labels["dx"].iloc[k].split(",")
+            assert (svt_code in dx) == bool(runs)
+            # junctional premature beats: early, no P wave, the sinus QRS, the sinus node reset
+            junctional = np.flatnonzero(sym == "J")
+            assert b.labels["n_junctional"].iloc[k] == len(junctional)
+            assert (jpc_code in dx) == bool(len(junctional))
+            for i in junctional[(junctional > 0) & (junctional < len(sym) - 1)]:
+                assert pd.isna(beats["p_on"].iloc[i]) and pd.isna(beats["pr"].iloc[i])
+                assert 0.55 * rr < r[i] - r[i - 1] < 0.9 * rr
+                assert abs(beats["qrs"].iloc[i] - beats["qrs"].iloc[i - 1]) < 1e-6
+                if sym[i - 1] == "N" and sym[i + 1] == "N":
+                    assert abs(r[i + 1] - r[i] - rr) < 0.01
+        assert runs_seen >= 5
+        # aberrant premature atrial beats: a P wave, QRS >= 120 ms with a late R' in V1
+        aberrant = b.beats[b.beats["symbol"] == "a"]
+        normal = b.beats[b.beats["symbol"] == "N"]
+        assert len(aberrant) >= 20 and aberrant["p_on"].notna().all()
+        assert aberrant["qrs"].min() >= 119 and normal["qrs"].max() < 115
+        assert (b.labels["n_aberrant"] == b.beats.groupby("record")["symbol"].agg(
+            lambda s: int((s == "a").sum()))).all()  # fmt: skip
+        v1 = b.signals[:, 1]
+        late_r = [
+            v1[rec, int(off) - int(0.03 * b.fs) : int(off)].max() > 0.05
+            for rec, off in zip(aberrant["record"], aberrant["qrs_off"], strict=True)
+        ]
+        assert np.mean(late_r) > 0.9
+        # the AAMI class of J and a is S; none in AF, flutter, paced or AV-block records, no
+        # aberrancy with a bundle-branch block
+        assert set(b.beats.loc[b.beats["symbol"].isin(["A", "a", "J"]), "aami"]) == {"S"}
+        kw = dict(seed=52, duration=30, ectopy={"svt": 0.3, "junctional": 0.3, "aberrant": 1.0})
+        for other in (dict(rhythm="af"), dict(rhythm="flutter"), dict(rhythm="paced"),
+                      dict(conduction="complete")):  # fmt: skip
+            got = ecgfast.synthesize(3, **kw, **other).beats["symbol"].astype(str)
+            assert not set(got) & {"A", "a", "J"}, other
+        bbb = ecgfast.synthesize(3, **kw, conduction="lbbb")
+        assert (bbb.beats["symbol"] != "a").all() and (bbb.labels["param_aberrant"] == 0).all()
+        with pytest.raises(InvalidParameterError, match="aberrant"):
+            ecgfast.synthesize(2, ectopy={"aberrant": 1.5})
+
     def test_rvh_and_lafb(self):
         kw = dict(seed=34, noise=0, hrv=0, hr=60, leads=["I", "III", "aVL", "aVF", "V1"])
         names = kw["leads"]
@@ -920,7 +991,7 @@ class TestPathology:
             ({"rhythm": 1.5}, "rhythm"),
             ({"rhythm": (0.1, 0.2)}, "probability"),
             ({"ectopy": {"pvc": 0.9}}, "pvc"),
-            ({"ectopy": {"svt": 0.1}}, "unknown ectopy"),
+            ({"ectopy": {"svta": 0.1}}, "unknown ectopy"),
             ({"ectopy": 0.1}, "ectopy"),
             ({"conduction": "lafb"}, "conduction"),
             ({"conduction": {"lbbb": 0.7, "rbbb": 0.7}}, "sum"),

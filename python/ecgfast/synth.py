@@ -58,6 +58,8 @@ BEAT_CLASSES = {
     "A": "S",
     "V": "V",
     "E": "V",
+    "J": "S",
+    "a": "S",
     "F": "F",
     "/": "Q",
 }
@@ -74,6 +76,8 @@ SNOMED = {
     "PAC": 284470004,  # premature atrial contraction
     "PVC": 427172004,  # premature ventricular contractions
     "PVT": 425856008,  # paroxysmal ventricular tachycardia (a run of >= 3 ventricular beats)
+    "SVT": 426761007,  # supraventricular tachycardia (a run of >= 3 premature atrial beats)
+    "JPC": 251164006,  # junctional premature complex
     "VBig": 11157007,  # ventricular bigeminy
     "VTrig": 251180001,  # ventricular trigeminy
     "FB": 13640000,  # fusion beats
@@ -139,8 +143,11 @@ PARAMETERS: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]] = 
     "fusion": (None, (0.0, 0.5)),
     "pause": (None, (0.0, 0.5)),
     "vt": (None, (0.0, 0.5)),
+    "svt": (None, (0.0, 0.5)),
+    "junctional": (None, (0.0, 0.5)),
+    "aberrant": (None, (0.0, 1.0)),
 }
-_ECTOPY = ("pac", "pvc", "fusion", "pause", "vt")
+_ECTOPY = ("pac", "pvc", "fusion", "pause", "vt", "svt", "junctional", "aberrant")
 _NOISE_SOURCES = ("baseline", "powerline", "emg", "motion")
 
 #: Default ranges of the heart and interval parameters (realistic resting adults).
@@ -364,6 +371,9 @@ def _pathology_bounds(rhythm: Any, ectopy: Any, conduction: Any, n: int) -> dict
         "complete_avb": blocks["complete"],
         "vt_rate": rates["vt"],
         "flutter": rhythms["flutter"],
+        "svt_rate": rates["svt"],
+        "junctional_rate": rates["junctional"],
+        "aberrant": rates["aberrant"],
     }
 
 
@@ -569,15 +579,15 @@ def _superclasses(
     return out
 
 
-def _vt_runs(labels: pd.DataFrame, beats: pd.DataFrame) -> np.ndarray:
-    """Per record, the runs of three or more consecutive ventricular ectopic beats (``V``)
-    inside it: non-sustained ventricular tachycardia."""
+def _runs(labels: pd.DataFrame, beats: pd.DataFrame, symbols: tuple[str, ...]) -> np.ndarray:
+    """Per record, the runs of three or more consecutive beats with one of ``symbols`` inside
+    it: ``("V",)`` non-sustained ventricular tachycardia, ``("A", "a")`` supraventricular."""
     index = labels.index.to_numpy()
     out = np.zeros(len(index), dtype=np.int64)
     if not len(index) or not len(beats):
         return out
     rec = beats["record"].to_numpy()
-    v = (beats["symbol"] == "V").to_numpy()
+    v = beats["symbol"].isin(symbols).to_numpy()
     follows_v = np.r_[False, v[:-1] & (rec[1:] == rec[:-1])]
     start = v & ~follows_v
     run = np.cumsum(start) * v  # run number of each V beat, 0 elsewhere
@@ -599,8 +609,9 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
         known = index[pos] == record
         np.add.at(counts, (pos[known], beats["symbol"].cat.codes.to_numpy()[known]), 1)
     column = {sym: counts[:, k] for k, sym in enumerate(BEAT_SYMBOLS)}
-    n_pac, n_pvc, n_fusion = column["A"], column["V"], column["F"]
-    n_vt = _vt_runs(labels, beats)
+    n_pac, n_pvc, n_fusion = column["A"] + column["a"], column["V"], column["F"]
+    n_vt = _runs(labels, beats, ("V",))
+    n_svt = _runs(labels, beats, ("A", "a"))
     out = pd.DataFrame(
         {
             "n_pac": n_pac,
@@ -608,6 +619,9 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             "n_fusion": n_fusion,
             "n_paced": column["/"],
             "n_vt_runs": n_vt,
+            "n_svt_runs": n_svt,
+            "n_junctional": column["J"],
+            "n_aberrant": column["a"],
         },
         index=labels.index,
     )
@@ -623,6 +637,22 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     complete = AV_BLOCKS.index("complete")
     bigeminy, trigeminy = PVC_PATTERNS.index("bigeminy"), PVC_PATTERNS.index("trigeminy")
     morph = _morphology_findings(labels, paced, n_pvc + n_fusion)
+    # after the rhythm, in this order: (abbreviation, present per record)
+    findings = [
+        ("PR", paced),
+        ("PAC", n_pac > 0),
+        ("SVT", n_svt > 0),
+        ("JPC", column["J"] > 0),
+        ("PVC", n_pvc > 0),
+        ("VBig", (n_pvc > 0) & (pattern == bigeminy)),
+        ("VTrig", (n_pvc > 0) & (pattern == trigeminy)),
+        ("PVT", n_vt > 0),
+        ("FB", n_fusion > 0),
+        ("SARR", n_pauses > 0),
+        ("LBBB", conduction == 1),
+        ("RBBB", conduction == 2),
+        *morph.items(),
+    ]
     codes = []
     for i in range(len(labels)):
         if af[i]:
@@ -635,33 +665,13 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
             dx = ["CHB", "VEsR" if column["E"][i] else "JE"]
         else:
             # the atrial rhythm; with AV block II the ventricles beat slower than the atria
-            rate = hr[i] if av_block[i] == 0 else sinus_rate[i]
+            rate = hr[i] if av_block[i] == 0 and not n_svt[i] else sinus_rate[i]
             dx = ["SB" if rate < 60 else "STach" if rate > 100 else "NSR"]
             if av_block[i] == 0 and pr[i] > 200:
                 dx.append("IAVB")
             elif av_block[i]:
                 dx.append(("MoI", "IIAVBII")[av_block[i] - 1])
-        if paced[i]:
-            dx.append("PR")
-        if n_pac[i]:
-            dx.append("PAC")
-        if n_pvc[i]:
-            dx.append("PVC")
-            if pattern[i] == bigeminy:
-                dx.append("VBig")
-            elif pattern[i] == trigeminy:
-                dx.append("VTrig")
-        if n_vt[i]:
-            dx.append("PVT")
-        if n_fusion[i]:
-            dx.append("FB")
-        if n_pauses[i]:
-            dx.append("SARR")
-        if conduction[i] == 1:
-            dx.append("LBBB")
-        elif conduction[i] == 2:
-            dx.append("RBBB")
-        dx.extend(name for name, present in morph.items() if present[i])
+        dx.extend(name for name, present in findings if present[i])
         codes.append(",".join(str(SNOMED[d]) for d in dx))
     out["dx"] = codes
     superclass = _superclasses(morph, paced, (conduction > 0) | (av_block > 0))
@@ -750,7 +760,8 @@ def synthesize(
         ratio, 1 for variable; dx AFL; no premature atrial beats, fusion or pauses). Drawn from
         its own stream after AF and pacing: a record drawn in both stays in AF or paced.
     ectopy : dict, optional
-        Per-beat rates (scalar, ``(low, high)`` or array, each in [0, 0.5]): ``"pac"``, the
+        Per-beat rates (scalar, ``(low, high)`` or array, each in [0, 0.5]; ``"aberrant"`` in
+        [0, 1]): ``"pac"``, the
         probability that a dominant beat is followed by a premature atrial beat (early, other
         P wave, normal QRS, sinus node reset); ``"pvc"``, that it is followed by a ventricular
         ectopic event (early, no P, wide QRS of one of 1-3 foci with a discordant T,
@@ -761,7 +772,16 @@ def synthesize(
         atrial beats in AF; no pauses in AF or paced records; ``"vt"``, that a dominant beat
         is followed by a run of non-sustained ventricular tachycardia (3-10 beats of the
         record's first focus at a steady 120-200 bpm, then a compensatory pause; counted in
-        ``n_vt_runs``, dx PVT; not with AV block).
+        ``n_vt_runs``, dx PVT; not with AV block); ``"svt"``, that it is followed by a run of
+        supraventricular (atrial) tachycardia (3-15 premature atrial beats with the record's
+        ectopic P wave at a steady 150-220 bpm, then the sinus node reset; ``n_svt_runs``, dx
+        SVT); ``"junctional"``, that it is followed by a premature junctional beat (symbol
+        ``J``, AAMI S: early, no visible P, the sinus QRS; ``n_junctional``, dx JPC);
+        ``"aberrant"``, the fraction of premature atrial beats (single or in runs) conducted
+        with right-bundle-branch-block aberrancy (symbol ``a``, AAMI S: rSR' in V1, QRS
+        >= 120 ms; ``n_aberrant``; none in records with a bundle-branch block). The three are
+        drawn from their own stream and, like premature atrial beats, never occur in AF,
+        flutter, paced records or with AV block.
     conduction : None, "normal", "lbbb", "rbbb", "wenckebach", "mobitz2", "complete" or dict
         Bundle-branch block of every sinus beat (QRS 120-170 ms with the lead-specific shape,
         discordant T); second-degree AV block, Mobitz I (``"wenckebach"``: cycles of 3-6 P

@@ -55,7 +55,7 @@ const DOWER: [[f64; 3]; 8] = [
 pub const EDGE_FRACTION: f64 = 0.05;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
-pub const PARAMS: [&str; 34] = [
+pub const PARAMS: [&str; 37] = [
     "hr",             // bpm
     "hrv",            // RR standard deviation, ms
     "pr",             // ms
@@ -66,30 +66,33 @@ pub const PARAMS: [&str; 34] = [
     "noise_powerline",
     "noise_emg",
     "noise_motion",
-    "powerline_freq", // Hz; 0 = pick 50 or 60
-    "af",             // probability that the record is in atrial fibrillation
-    "pac_rate",       // probability of a premature atrial beat after a dominant beat
-    "pvc_rate",       // probability of a ventricular ectopic event after a dominant beat
-    "fusion_rate",    // probability that a sinus beat is a fusion beat
-    "lbbb",           // probability of left bundle-branch block
-    "rbbb",           // probability of right bundle-branch block
-    "paced",          // probability that the ventricles are paced
-    "pause_rate",     // probability of a sinus pause (arrest, 2-6 s) after a sinus beat
-    "wenckebach",     // probability of second-degree AV block, Mobitz I
-    "mobitz2",        // probability of second-degree AV block, Mobitz II
-    "complete_avb",   // probability of third-degree (complete) AV block
-    "st_elevation",   // probability of ST elevation (injury) in a territory
-    "st_depression",  // probability of ST depression (ischaemia)
-    "t_inversion",    // probability of T-wave inversion in a territory
-    "q_waves",        // probability of Q waves of an old infarction
-    "lvh",            // probability of left-ventricular hypertrophy voltage
-    "low_voltage",    // probability of low QRS voltage
-    "left_axis",      // probability of left axis deviation
-    "right_axis",     // probability of right axis deviation
-    "rvh",            // probability of right-ventricular hypertrophy
-    "lafb",           // probability of left anterior fascicular block
-    "vt_rate",        // probability of a run of ventricular tachycardia after a dominant beat
-    "flutter",        // probability that the record is in atrial flutter
+    "powerline_freq",  // Hz; 0 = pick 50 or 60
+    "af",              // probability that the record is in atrial fibrillation
+    "pac_rate",        // probability of a premature atrial beat after a dominant beat
+    "pvc_rate",        // probability of a ventricular ectopic event after a dominant beat
+    "fusion_rate",     // probability that a sinus beat is a fusion beat
+    "lbbb",            // probability of left bundle-branch block
+    "rbbb",            // probability of right bundle-branch block
+    "paced",           // probability that the ventricles are paced
+    "pause_rate",      // probability of a sinus pause (arrest, 2-6 s) after a sinus beat
+    "wenckebach",      // probability of second-degree AV block, Mobitz I
+    "mobitz2",         // probability of second-degree AV block, Mobitz II
+    "complete_avb",    // probability of third-degree (complete) AV block
+    "st_elevation",    // probability of ST elevation (injury) in a territory
+    "st_depression",   // probability of ST depression (ischaemia)
+    "t_inversion",     // probability of T-wave inversion in a territory
+    "q_waves",         // probability of Q waves of an old infarction
+    "lvh",             // probability of left-ventricular hypertrophy voltage
+    "low_voltage",     // probability of low QRS voltage
+    "left_axis",       // probability of left axis deviation
+    "right_axis",      // probability of right axis deviation
+    "rvh",             // probability of right-ventricular hypertrophy
+    "lafb",            // probability of left anterior fascicular block
+    "vt_rate",         // probability of a run of ventricular tachycardia after a dominant beat
+    "flutter",         // probability that the record is in atrial flutter
+    "svt_rate",        // probability of a run of supraventricular tachycardia after a dominant beat
+    "junctional_rate", // probability of a premature junctional beat after a dominant beat
+    "aberrant",        // fraction of premature atrial beats conducted with RBBB aberrancy
 ];
 
 /// Parameters that are probabilities or rates in [0, 1] (the pathology).
@@ -126,8 +129,14 @@ pub const N_LABELS: usize = INTERVALS.len()
     + RHYTHM_LABELS.len();
 
 /// Record label columns of rhythms added after the morphology: atrial flutter (0 none, else its
-/// AV conduction ratio, 1 = variable).
-pub const RHYTHM_LABELS: [&str; 1] = ["param_flutter"];
+/// AV conduction ratio, 1 = variable), then the supraventricular ectopy's rates (0 when the
+/// record cannot have it).
+pub const RHYTHM_LABELS: [&str; 4] = [
+    "param_flutter",
+    "param_svt_rate",
+    "param_junctional_rate",
+    "param_aberrant",
+];
 
 /// Record label columns: the measured intervals, the generator parameters, the pathology, the
 /// morphology.
@@ -144,7 +153,8 @@ pub fn labels() -> Vec<&'static str> {
 
 use morphology::{Morphology, MORPHOLOGY_LABELS};
 use pathology::{
-    AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS, P_FLUTTER, P_VT,
+    AvBlock, BeatKind, Conduction, Pathology, Pattern, PATHOLOGY_LABELS, P_ABERRANT, P_FLUTTER,
+    P_JUNCTIONAL, P_SVT, P_VT,
 };
 
 use crate::beats::INTERVALS;
@@ -217,6 +227,7 @@ fn scale(v: [f64; 3], s: f64) -> [f64; 3] {
 }
 
 /// Everything sampled once per record.
+#[derive(Clone)]
 struct RecordModel {
     hr: f64,
     hrv_ms: f64,
@@ -597,10 +608,23 @@ fn synth_record(
     if in_flutter && !path.af && path.pacing.is_none() && path.av.block == AvBlock::None {
         path.enter_flutter(flutter);
     }
+    // supraventricular tachycardia, junctional beats, aberrancy: their own stream (fork 10)
+    let mut sv_rng = Rng::for_record(cfg.seed, index).fork(10);
+    let sv = [P_SVT, P_JUNCTIONAL, P_ABERRANT].map(|i| sv_rng.between(bounds[i][0], bounds[i][1]));
+    path.allow_supraventricular(sv[0], sv[1], sv[2]);
+    // the sinus QRS conducted with right bundle-branch-block aberrancy, before the block below
+    let mut aberrant_model = (path.sv.aberrant > 0.0).then(|| {
+        let mut ma = m.clone();
+        ma.block(&mut sv_rng, Conduction::Rbbb);
+        ma
+    });
     m.block(&mut prng, path.conduction);
     let morph = Morphology::sample(&mut Rng::for_record(cfg.seed, index).fork(7), bounds);
     if morph.any() {
         m.reshape(&morph);
+        if let Some(ma) = aberrant_model.as_mut() {
+            ma.reshape(&morph);
+        }
     }
     let mut rr_rng = rng.fork(1);
     let rr = RrProcess::new(&mut rr_rng, m.hr, m.hrv_ms, m.resp_rate);
@@ -612,8 +636,13 @@ fn synth_record(
                 pathology: &mut prng,
                 pause: &mut pause_rng,
                 av: &mut av_rng,
+                supraventricular: &mut sv_rng,
             };
-            dipole_beats(&m, &path, &rr, &mut rngs, fs, n, scratch)
+            let models = Models {
+                sinus: &m,
+                aberrant: aberrant_model.as_ref(),
+            };
+            dipole_beats(&models, &path, &rr, &mut rngs, fs, n, scratch)
         }
         Method::Ecgsyn => {
             let warmup = 1.5 + rng.uniform() * rr.mean;
@@ -730,6 +759,7 @@ fn synth_record(
     labels.push(n_blocked as f64);
     labels.extend(morph.labels());
     labels.push(path.flutter.as_ref().map_or(0.0, |f| f.ratio as f64));
+    labels.extend([path.sv.svt_rate, path.sv.junctional_rate, path.sv.aberrant]);
     (beat_rows, inside, labels, kinds)
 }
 
@@ -760,6 +790,10 @@ enum Event {
     Pvc(usize),
     /// A run of ventricular tachycardia of this many beats.
     Run(usize),
+    /// A run of supraventricular tachycardia of this many beats.
+    SvtRun(usize),
+    /// A premature junctional beat.
+    Pjc,
 }
 
 impl Ectopy {
@@ -792,6 +826,12 @@ impl Ectopy {
         }
         if path.vt_rate > 0.0 && prng.uniform() < path.vt_rate {
             return Event::Run(3 + ((prng.uniform() * 8.0) as usize).min(7));
+        }
+        if path.sv.svt_rate > 0.0 && prng.uniform() < path.sv.svt_rate {
+            return Event::SvtRun(3 + ((prng.uniform() * 13.0) as usize).min(12));
+        }
+        if path.sv.junctional_rate > 0.0 && prng.uniform() < path.sv.junctional_rate {
+            return Event::Pjc;
         }
         if path.pacing.is_none() && path.pac_rate > 0.0 && prng.uniform() < path.pac_rate {
             return Event::Pac;
@@ -871,9 +911,11 @@ fn emit_beat(
         | BeatKind::Lbbb
         | BeatKind::Rbbb
         | BeatKind::Pac
-        | BeatKind::JunctionalEscape => {
+        | BeatKind::AberrantPac
+        | BeatKind::JunctionalEscape
+        | BeatKind::JunctionalPremature => {
             let t_waves = m.t_waves(qt);
-            let p_wave = if kind == BeatKind::Pac {
+            let p_wave = if matches!(kind, BeatKind::Pac | BeatKind::AberrantPac) {
                 let qrs_on = sinus_span.0 - t;
                 let pr = m.pr * path.pac_pr_scale;
                 Some(Wave {
@@ -881,7 +923,13 @@ fn emit_beat(
                     sigma: p.sigma,
                     amp: scale(path.pac_p_dir, m.p_amp * path.pac_p_scale),
                 })
-            } else if path.af || path.flutter.is_some() || kind == BeatKind::JunctionalEscape {
+            } else if path.af
+                || path.flutter.is_some()
+                || matches!(
+                    kind,
+                    BeatKind::JunctionalEscape | BeatKind::JunctionalPremature
+                )
+            {
                 None
             } else {
                 Some(Wave {
@@ -996,12 +1044,20 @@ struct BeatRngs<'a> {
     pathology: &'a mut Rng,
     pause: &'a mut Rng,
     av: &'a mut Rng,
+    supraventricular: &'a mut Rng,
+}
+
+/// The record's beat model, and the same heart conducting with right bundle-branch-block
+/// aberrancy (when the record has aberrant premature atrial beats).
+struct Models<'a> {
+    sinus: &'a RecordModel,
+    aberrant: Option<&'a RecordModel>,
 }
 
 /// Long because: the beat train (dominant beats, ectopic events with their coupling and
 /// pauses, fusion) is one walk through time; splitting it would scatter the timing rules.
 fn dipole_beats(
-    m: &RecordModel,
+    models: &Models,
     path: &Pathology,
     rr: &RrProcess,
     rngs: &mut BeatRngs,
@@ -1009,6 +1065,7 @@ fn dipole_beats(
     n: usize,
     scratch: &mut Scratch,
 ) -> (Vec<[f64; 9]>, Vec<u8>, usize, usize) {
+    let m = models.sinus;
     let (rng, prng) = (&mut *rngs.record, &mut *rngs.pathology);
     let mut n_pauses = 0;
     let duration = n as f64 / fs;
@@ -1034,8 +1091,13 @@ fn dipole_beats(
         let (beats, kinds, n_blocked) = av_block_beats(m, path, rr, rngs, dominant, fs, n, scratch);
         return (beats, kinds, 0, n_blocked);
     }
-    let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t: f64, prev: f64| {
-        let fid = emit_beat(d, fs, m, path, kind, focus, t, prev, 0.0);
+    let mut push = |d: &mut [Vec<f64>; 3],
+                    model: &RecordModel,
+                    kind: BeatKind,
+                    focus: usize,
+                    t: f64,
+                    prev: f64| {
+        let fid = emit_beat(d, fs, model, path, kind, focus, t, prev, 0.0);
         let r_sample = (t * fs).round();
         if r_sample >= 0.0 && (r_sample as usize) < n {
             beats.push(fid);
@@ -1049,6 +1111,11 @@ fn dipole_beats(
             0
         }
     };
+    // a premature atrial beat, conducted with aberrancy for a fraction `path.sv.aberrant` of them
+    let atrial = |sv: &mut Rng| match models.aberrant {
+        Some(ma) if sv.uniform() < path.sv.aberrant => (ma, BeatKind::AberrantPac),
+        _ => (m, BeatKind::Pac),
+    };
     let mut ectopy = Ectopy::default();
     // Beat train from well before the record to well after it, so edge waves are complete.
     let mut t = -2.0 + rng.uniform() * rr.mean;
@@ -1058,9 +1125,9 @@ fn dipole_beats(
             path.pacing.is_none() && path.fusion_rate > 0.0 && prng.uniform() < path.fusion_rate;
         if fused {
             let focus = pick_focus(prng);
-            push(&mut scratch.dipole, BeatKind::Fusion, focus, t, prev_rr);
+            push(&mut scratch.dipole, m, BeatKind::Fusion, focus, t, prev_rr);
         } else {
-            push(&mut scratch.dipole, dominant, 0, t, prev_rr);
+            push(&mut scratch.dipole, m, dominant, 0, t, prev_rr);
         }
         let nominal = if path.pacing.is_some() {
             rr.mean // a fixed programmed rate
@@ -1090,7 +1157,48 @@ fn dipole_beats(
             Event::Pac => {
                 let coupling = (nominal * prng.between(0.55, 0.85)).max(0.3);
                 let tc = t + coupling;
-                push(&mut scratch.dipole, BeatKind::Pac, 0, tc, coupling);
+                let (model, kind) = atrial(rngs.supraventricular);
+                push(&mut scratch.dipole, model, kind, 0, tc, coupling);
+                let next = rr.at(tc);
+                prev_rr = next;
+                t = tc + next;
+            }
+            Event::SvtRun(count) => {
+                // a run of atrial tachycardia at a steady 150-220 bpm; the sinus node is reset
+                let cycle = prng.between(0.27, 0.40);
+                let mut last = t;
+                for k in 0..count {
+                    let coupling = if k == 0 {
+                        (cycle * prng.between(1.0, 1.2)).min(0.85 * nominal)
+                    } else {
+                        cycle * prng.between(0.95, 1.05)
+                    };
+                    let (model, kind) = atrial(rngs.supraventricular);
+                    push(
+                        &mut scratch.dipole,
+                        model,
+                        kind,
+                        0,
+                        last + coupling,
+                        coupling,
+                    );
+                    last += coupling;
+                }
+                let next = rr.at(last);
+                prev_rr = next;
+                t = last + next;
+            }
+            Event::Pjc => {
+                let coupling = (nominal * prng.between(0.60, 0.85)).max(0.3);
+                let tc = t + coupling;
+                push(
+                    &mut scratch.dipole,
+                    m,
+                    BeatKind::JunctionalPremature,
+                    0,
+                    tc,
+                    coupling,
+                );
                 let next = rr.at(tc);
                 prev_rr = next;
                 t = tc + next;
@@ -1114,6 +1222,7 @@ fn dipole_beats(
                     let focus = run.map_or_else(|| pick_focus(prng), |(_, f)| f);
                     push(
                         &mut scratch.dipole,
+                        m,
                         BeatKind::Pvc,
                         focus,
                         last + coupling,

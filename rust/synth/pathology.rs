@@ -47,13 +47,25 @@
 //!   at a steady cycle of 300-500 ms (± 3 %), then a compensatory pause (sinus) or a fresh
 //!   interval (AF). Its own stream (fork 8) draws the rate; the timing draws come from the
 //!   ectopic stream only when the rate is set, so records without runs are unchanged.
+//! - run of supraventricular (atrial) tachycardia (non-sustained): after a dominant beat,
+//!   3-15 premature atrial beats (the record's ectopic P wave, normal QRS) at a steady cycle
+//!   of 270-400 ms (150-220 bpm, ± 5 %), the first at 100-120 % of that cycle; the sinus node is
+//!   reset (next sinus beat one sinus RR after the last).
+//! - premature junctional beat: early (coupling 60-85 % of the sinus RR), no visible P wave
+//!   (retrograde P hidden in the QRS), the sinus QRS and T; the sinus node is reset.
+//! - aberrant conduction: a premature atrial beat (single or in a run) conducted with right
+//!   bundle-branch-block aberrancy (the record's own RBBB morphology: rSR' in V1, QRS ≥ 120 ms),
+//!   for a fraction of them; records with a bundle-branch block or pacing have none.
+//!   These three draw their rates, the aberrant QRS and the per-beat aberrancy from their own
+//!   stream (fork 10); their timing from the ectopic stream only when a rate is set.
 
 use super::rng::Rng;
 use super::{edge_c, scale, unit, Wave};
 
 /// Beat kinds in code order, as MIT-BIH annotation symbols (AAMI class by the usual map:
 /// N, L, R, j -> N; A -> S; V, E -> V; F -> F; / -> Q).
-pub const BEAT_SYMBOLS: [&str; 9] = ["N", "L", "R", "A", "V", "F", "/", "j", "E"];
+/// J (premature junctional) and a (aberrated premature atrial) are S.
+pub const BEAT_SYMBOLS: [&str; 11] = ["N", "L", "R", "A", "V", "F", "/", "j", "E", "J", "a"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BeatKind {
@@ -66,6 +78,8 @@ pub enum BeatKind {
     Paced = 6,
     JunctionalEscape = 7,
     VentricularEscape = 8,
+    JunctionalPremature = 9,
+    AberrantPac = 10,
 }
 
 /// Second- and third-degree atrioventricular block (first degree is a long PR: the `pr` range).
@@ -137,6 +151,9 @@ pub const P_MOBITZ2: usize = 20;
 pub const P_COMPLETE_AVB: usize = 21;
 pub const P_VT: usize = 32;
 pub const P_FLUTTER: usize = 33;
+pub const P_SVT: usize = 34;
+pub const P_JUNCTIONAL: usize = 35;
+pub const P_ABERRANT: usize = 36;
 
 /// A ventricular pacemaker: spike, paced QRS (from the right-ventricular apex: wide, superior
 /// axis, left-bundle-branch-block-like, discordant T) and, in atrial-tracking (DDD) mode, the
@@ -205,6 +222,18 @@ pub struct Pathology {
     pub vt_rate: f64,
     /// Atrial flutter, if the record is in it (set by the caller from its own stream).
     pub flutter: Option<Flutter>,
+    /// Supraventricular tachycardia, junctional beats and aberrancy (set by the caller from
+    /// their own stream; see [`Pathology::allow_supraventricular`]).
+    pub sv: Supraventricular,
+}
+
+/// Probability of a run of supraventricular tachycardia after a dominant beat, of a premature
+/// junctional beat, and the fraction of premature atrial beats conducted with aberrancy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Supraventricular {
+    pub svt_rate: f64,
+    pub junctional_rate: f64,
+    pub aberrant: f64,
 }
 
 /// Typical (counter-clockwise isthmus) atrial flutter: F waves at 250-350 per minute, a
@@ -337,7 +366,6 @@ impl Pathology {
             am_rate: rng.between(0.1, 0.4),
             phase: rng.uniform() * std::f64::consts::TAU,
         };
-        let fusion_mix = rng.between(0.3, 0.7);
         // pacing, pauses, AV block draw from own streams: `rng` draws as before they existed
         let paced = pacing_rng.uniform() < draw(pacing_rng, P_PACED);
         let pacing = Pacing::sample(pacing_rng, r_amp);
@@ -358,12 +386,33 @@ impl Pathology {
             pac_pr_scale,
             af_shape,
             fib,
-            fusion_mix,
+            fusion_mix: rng.between(0.3, 0.7), // the last draw of `rng`
             pacing: paced.then_some(pacing),
             pause_rate: if af || paced { 0.0 } else { quiet(pause_rate) },
             av,
             vt_rate: 0.0,
             flutter: None,
+            sv: Supraventricular::default(),
+        }
+    }
+
+    /// Set the supraventricular options drawn by the caller: none in fibrillation, flutter,
+    /// paced records or AV block; no aberrancy with a bundle-branch block.
+    pub fn allow_supraventricular(&mut self, svt: f64, junctional: f64, aberrant: f64) {
+        let atria_free = !self.af
+            && self.flutter.is_none()
+            && self.pacing.is_none()
+            && self.av.block == AvBlock::None;
+        if atria_free {
+            self.sv = Supraventricular {
+                svt_rate: svt,
+                junctional_rate: junctional,
+                aberrant: if self.conduction == Conduction::Normal {
+                    aberrant
+                } else {
+                    0.0
+                },
+            };
         }
     }
 
@@ -379,6 +428,8 @@ impl Pathology {
             || self.av.block != AvBlock::None
             || self.vt_rate > 0.0
             || self.flutter.is_some()
+            || self.sv.svt_rate > 0.0
+            || self.sv.junctional_rate > 0.0
     }
 
     /// The record label values, in the order of `PATHOLOGY_LABELS` (pattern and number of foci
