@@ -1,5 +1,6 @@
 """Realism of synthetic ECG against real sinus-rhythm records (issue 15): a classifier two-sample
-test (:func:`ecgfast.evaluate.realism`) of each generator's lead II against LUDB lead II, with
+test (:func:`ecgfast.evaluate.realism`) of each generator's lead II against LUDB lead II (or of
+the eight independent leads I, II, V1-V6 against LUDB's, ``--leads 8``), with
 interpretable features + logistic regression and with a small CNN (5-fold CV ROC AUC; 0.5 =
 indistinguishable). Generators side by side, each making as many 10-s records as there are
 real ones:
@@ -10,6 +11,7 @@ real ones:
 
     python benches/realism.py [--ludb ../shared/data/ludb] [--out runs/realism]
                               [--generators ecgfast,neurokit2,deepfake] [--classifiers features,cnn]
+                              [--leads II|8]
 
 Prints a table, writes ``realism.json`` and ``realism_examples.png`` (one record per source).
 """
@@ -31,11 +33,13 @@ from ecgfast.evaluate import realism
 
 FS = 500.0
 SECONDS = 10.0
+#: The eight independent leads (the others follow from I and II), in the GAN's order.
+EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-def ludb_sinus_lead_ii(root: Path) -> np.ndarray:
-    """Lead II of the LUDB records present whose rhythm is sinus (rhythm, brady-, tachycardia,
-    arrhythmia), 10 s at 500 Hz, mV."""
+def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:
+    """``leads`` of the LUDB records present whose rhythm is sinus (rhythm, brady-,
+    tachycardia, arrhythmia), 10 s at 500 Hz, mV: (records, leads, samples)."""
     table = pd.read_csv(root / "ludb.csv")
     sinus = table[table["Rhythms"].str.strip().str.startswith("Sinus")]
     out = []
@@ -44,35 +48,39 @@ def ludb_sinus_lead_ii(root: Path) -> np.ndarray:
         if not path.with_suffix(".hea").exists():
             continue
         rec = wfdb.rdrecord(str(path))
-        out.append(rec.p_signal[:, rec.sig_name.index("ii")])
+        names = [n.lower() for n in rec.sig_name]
+        out.append(rec.p_signal[:, [names.index(lead.lower()) for lead in leads]].T)
     return np.array(out)
 
 
-def make_ecgfast(n: int, seed: int) -> np.ndarray:
-    return ecgfast.synthesize(n, fs=FS, duration=SECONDS, leads="II", seed=seed).signals[:, 0]
+def make_ecgfast(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
+    return ecgfast.synthesize(n, fs=FS, duration=SECONDS, leads=list(leads), seed=seed).signals
 
 
-def make_neurokit2(n: int, seed: int) -> np.ndarray:
+def make_neurokit2(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
     import neurokit2 as nk
 
     rng = np.random.default_rng(seed)
+    several = leads != ("II",)
+    out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return np.array(
-            [
-                nk.ecg_simulate(
-                    duration=int(SECONDS),
-                    sampling_rate=int(FS),
-                    heart_rate=float(rng.uniform(50, 110)),
-                    method="ecgsyn",
-                    random_state=int(seed * 100_000 + i),
-                )[: int(FS * SECONDS)]
-                for i in range(n)
-            ]
-        )
+        for i in range(n):
+            x = nk.ecg_simulate(
+                duration=int(SECONDS),
+                sampling_rate=int(FS),
+                heart_rate=float(rng.uniform(50, 110)),
+                method="multileads" if several else "ecgsyn",
+                random_state=int(seed * 100_000 + i),
+            )
+            if several:
+                out.append(x[list(leads)].to_numpy().T[:, : int(FS * SECONDS)])
+            else:
+                out.append(np.asarray(x)[None, : int(FS * SECONDS)])
+    return np.array(out)
 
 
-def make_deepfake(n: int, seed: int) -> np.ndarray:
+def make_deepfake(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
     import torch
     from deepfakeecg import Generator
 
@@ -86,7 +94,8 @@ def make_deepfake(n: int, seed: int) -> np.ndarray:
     with torch.no_grad():
         for lo in range(0, n, 16):
             noise = torch.empty(min(16, n - lo), 8, 5000).uniform_(-1, 1)
-            out.append((net(noise) * 6000 / 1000).numpy()[:, 1])  # uV -> mV, lead II
+            x = (net(noise) * 6000 / 1000).numpy()  # uV -> mV, leads I, II, V1-V6
+            out.append(x[:, [EIGHT.index(lead) for lead in leads]])
     return np.concatenate(out)
 
 
@@ -99,13 +108,13 @@ def plot_examples(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = {"LUDB (real)": real[0], **{k: v[0] for k, v in made.items()}}
+    rows = {"LUDB (real)": real[0, 0], **{k: v[0, 0] for k, v in made.items()}}
     fig, axes = plt.subplots(len(rows), 1, figsize=(11, 1.8 * len(rows)), sharex=True)
     t = np.arange(int(FS * SECONDS)) / FS
     for ax, (name, x) in zip(np.atleast_1d(axes), rows.items(), strict=True):
         ax.plot(t, x[: t.size], lw=0.7)
         ax.set_ylabel("mV")
-        ax.set_title(f"{name}, lead II", fontsize=9, loc="left")
+        ax.set_title(f"{name}, first lead", fontsize=9, loc="left")
     axes[-1].set_xlabel("s")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -120,22 +129,26 @@ def main() -> None:
     p.add_argument("--generators", default="ecgfast,neurokit2,deepfake")
     p.add_argument("--classifiers", default="features,cnn")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--leads", default="II", choices=["II", "8"], help="lead II or I, II, V1-V6")
     args = p.parse_args()
+    leads = EIGHT if args.leads == "8" else ("II",)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    real = ludb_sinus_lead_ii(Path(args.ludb))
-    print(f"{len(real)} LUDB sinus records (lead II, 10 s, {FS:g} Hz)")
+    real = ludb_sinus(Path(args.ludb), leads)
+    print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
     results, made = {}, {}
     for name in args.generators.split(","):
         t = time.perf_counter()
         try:
-            made[name] = GENERATORS[name](len(real), args.seed)
+            made[name] = GENERATORS[name](len(real), args.seed, leads)
         except ImportError as exc:
             print(f"{name}: not installed ({exc}); skipped")
             continue
         gen_s = time.perf_counter() - t
-        res = realism(real, made[name], FS, classifiers=classifiers, seed=args.seed)
+        res = realism(
+            real, made[name], FS, classifiers=classifiers, seed=args.seed, lead_names=leads
+        )
         res["generate_seconds"] = gen_s
         results[name] = res
         parts = [f"{c} AUC {res[c]['auc']:.3f} ± {res[c]['auc_sd']:.3f}" for c in classifiers]

@@ -200,6 +200,10 @@ STRESS_CASES = {
     # runs of 3-10 ventricular beats at 120-200 bpm: missed beats are whole runs of a focus
     # whose QRS is nearly perpendicular to lead II, as for single PVCs (0.991 on seed 5)
     "ventricular tachycardia runs": ({"ectopy": {"vt": 0.05}}, 0.985),
+    # runs of 3-15 atrial beats at 150-220 bpm, a third of them with RBBB aberrancy
+    # (1.0000 on seeds 5 and 23), and premature junctional beats (1.0000)
+    "supraventricular tachycardia runs": ({"ectopy": {"svt": 0.05, "aberrant": 0.3}}, 0.999),
+    "premature junctional beats": ({"ectopy": {"junctional": 0.15}}, 0.999),
     # lead II of LBBB is tiny when the frontal axis is near -30 deg (QRS p-p < 0.1 mV in
     # 1 of these 12 records) and T waves are then counted: a known weakness (issue 18)
     "left bundle-branch block": ({"conduction": "lbbb"}, 0.85),

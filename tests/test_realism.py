@@ -92,3 +92,32 @@ def test_logistic_regression_is_at_its_optimum():
     grad = a.T @ (p - y) + np.r_[w[:-1], 0.0]
     assert np.abs(grad).max() < 1e-6
     assert w[1] < -1 < 1 < w[0]  # the signs and sizes of the true weights
+
+    def test_several_leads(self):
+        # the same records, one of them with V1 flipped: only the V1 features give it away
+        leads = ["II", "V1", "V5"]
+        a = ecgfast.synthesize(30, fs=250, duration=10, leads=leads, seed=1).signals
+        b = ecgfast.synthesize(30, fs=250, duration=10, leads=leads, seed=2).signals
+        same = realism(a, b, 250.0, lead_names=leads)
+        assert same["leads"] == leads and 0.2 < same["features"]["auc"] < 0.8
+        names = list(same["features"]["features"])
+        assert len(names) == 3 * len(FEATURE_NAMES) and "qrs_peak_to_peak[V1]" in names
+        flipped = b.copy()
+        flipped[:, 1] *= -1
+        res = realism(a, flipped, 250.0, lead_names=leads)
+        assert res["features"]["auc"] > 0.9
+        assert all(g.endswith("[V1]") for g in res["features"]["giveaways"][:3])
+        with pytest.raises(InvalidSignalError, match="lead"):
+            realism(a, b[:, :2], 250.0)
+        with pytest.raises(InvalidParameterError, match="lead_names"):
+            realism(a, b, 250.0, lead_names=["II"])
+
+    def test_cnn_on_several_leads(self):
+        pytest.importorskip("torch")
+        a = ecgfast.synthesize(24, fs=100, duration=10, leads=["I", "V1"], seed=1, noise=0)
+        b = ecgfast.synthesize(24, fs=100, duration=10, leads=["I", "V1"], seed=2, noise=0)
+        loud = b.signals.copy()
+        loud[:, 1] *= 3.0
+        res = realism(a.signals, loud, 100.0, classifiers=("cnn",), folds=2, epochs=15,
+                      out_fs=50.0)  # fmt: skip
+        assert res["cnn"]["auc"] > 0.9

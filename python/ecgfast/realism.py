@@ -2,8 +2,8 @@
 ICLR 2017). A classifier is trained to tell real from synthetic records; its cross-validated
 ROC AUC measures the difference (0.5: indistinguishable, 1.0: always told apart).
 
-Two classifiers, on the same records prepared the same way (one lead, a common rate and length,
-the same band-pass):
+Two classifiers, on the same records prepared the same way (one lead or several, a common rate
+and length, the same band-pass):
 
 - ``"features"``: interpretable per-record features (rhythm, intervals, amplitudes and their
   beat-to-beat variability, morphology stability, spectrum, amplitude distribution) and an
@@ -60,22 +60,27 @@ FEATURE_NAMES = (
 
 
 def _prepare(x: Any, fs: float, out_fs: float, length: float) -> np.ndarray:
-    """(records, samples) float64 at ``out_fs``, cut to ``length`` seconds; NaN/inf and too
-    short records are errors."""
+    """(records, leads, samples) float64 at ``out_fs``, cut to ``length`` seconds (one lead:
+    (records, samples) given, one lead returned); NaN/inf and too short records are errors."""
     from .preprocessing import resample
 
     arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] < 1:
-        raise InvalidSignalError(f"records must be (n_records, n_samples), got {arr.shape}")
+    if arr.ndim == 2:
+        arr = arr[:, None, :]
+    if arr.ndim != 3 or min(arr.shape) < 1:
+        raise InvalidSignalError(
+            f"records must be (n_records, n_samples) or (n_records, n_leads, n_samples), got "
+            f"{np.shape(x)}"
+        )
     if not np.all(np.isfinite(arr)):
         raise InvalidSignalError("records contain NaN or infinity")
     n = round(length * out_fs)
-    arr = resample(arr, fs, out_fs)
-    if arr.shape[1] < n:
+    flat = resample(arr.reshape(-1, arr.shape[-1]), fs, out_fs)
+    if flat.shape[1] < n:
         raise InvalidSignalError(
-            f"records of {arr.shape[1] / out_fs:.1f} s are shorter than length={length:g} s"
+            f"records of {flat.shape[1] / out_fs:.1f} s are shorter than length={length:g} s"
         )
-    return np.ascontiguousarray(arr[:, :n])
+    return np.ascontiguousarray(flat[:, :n].reshape(arr.shape[0], arr.shape[1], n))
 
 
 def _beat_stats(x: np.ndarray, fs: float) -> list[float]:
@@ -191,7 +196,9 @@ def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.nda
     return w
 
 
-def _feature_test(feats: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int) -> dict[str, Any]:
+def _feature_test(
+    feats: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, names: Sequence[str]
+) -> dict[str, Any]:
     from .evaluate import auroc
 
     aucs, score = [], np.zeros(y.size)
@@ -211,7 +218,7 @@ def _feature_test(feats: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int) ->
 
     single: dict[str, dict[str, Any]] = {}
     own_auc: dict[str, float] = {}
-    for i, name in enumerate(FEATURE_NAMES):
+    for i, name in enumerate(names):
         v = feats[:, i]
         ok = np.isfinite(v)
         own_auc[name] = auroc(y[ok], v[ok]) if len(set(y[ok])) == 2 else math.nan
@@ -225,7 +232,7 @@ def _feature_test(feats: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int) ->
         auc = own_auc[name]
         return abs(auc - 0.5) if math.isfinite(auc) else -1.0
 
-    ranked = sorted(FEATURE_NAMES, key=distance, reverse=True)
+    ranked = sorted(names, key=distance, reverse=True)
     return {
         "auc": float(np.mean(aucs)),
         "auc_sd": float(np.std(aucs, ddof=1)),
@@ -252,7 +259,7 @@ def _cnn_test(
             return len(self.x)
 
         def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-            return torch.from_numpy(self.x[i][None]), torch.tensor(self.y[i])
+            return torch.from_numpy(self.x[i]), torch.tensor(self.y[i])
 
     task = Task.classification(("real", "synthetic"))
     aucs = []
@@ -260,7 +267,7 @@ def _cnn_test(
         tr = np.flatnonzero(fold != j)
         inner = _folds(y[tr], 5, seed + j) == 0  # early stopping on an inner fifth
         torch.manual_seed(seed + j)
-        model = create_model("resnet1d", 1, 2, width=16)
+        model = create_model("resnet1d", x.shape[1], 2, width=16)
         fit(
             model,
             _Items(x[tr[~inner]], y[tr[~inner]]),
@@ -296,14 +303,17 @@ def realism(
     folds: int = 5,
     seed: int = 0,
     epochs: int = 30,
+    lead_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Classifier two-sample test of synthetic against real ECG records (one lead).
+    """Classifier two-sample test of synthetic against real ECG records (one lead or several).
 
     Parameters
     ----------
-    real, synthetic : array_like, (n_records, n_samples)
-        One lead per record, in mV (e.g. lead II of real sinus-rhythm records and of a
-        generator's output).
+    real, synthetic : array_like, (n_records, n_samples) or (n_records, n_leads, n_samples)
+        In mV: one lead per record (e.g. lead II of real sinus-rhythm records and of a
+        generator's output), or the same leads in the same order on both sides (e.g. the
+        eight independent leads I, II, V1-V6). With several leads the features are computed
+        per lead (named ``feature[lead]``) and the CNN sees every lead as a channel.
     fs : float
         Rate of ``real`` (and of ``synthetic`` unless ``synthetic_fs``).
     out_fs, length : float
@@ -316,6 +326,8 @@ def realism(
         Stratified cross-validation folds (seeded by ``seed``).
     epochs : int
         Most epochs of the CNN (early stopping on an inner split of the training folds).
+    lead_names : sequence of str, optional
+        Names of the leads, for the feature names (default ``0, 1, ...``).
 
     Returns
     -------
@@ -331,6 +343,15 @@ def realism(
         raise InvalidParameterError(f"classifiers must be among 'features', 'cnn'; got {unknown}")
     a = _prepare(real, fs, out_fs, length)
     b = _prepare(synthetic, synthetic_fs or fs, out_fs, length)
+    if a.shape[1] != b.shape[1]:
+        raise InvalidSignalError(
+            f"real records have {a.shape[1]} lead(s), synthetic ones {b.shape[1]}: give both "
+            "sides the same leads in the same order"
+        )
+    n_leads = a.shape[1]
+    leads = [str(i) for i in range(n_leads)] if lead_names is None else list(lead_names)
+    if len(leads) != n_leads:
+        raise InvalidParameterError(f"lead_names has {len(leads)} names for {n_leads} leads")
     if min(len(a), len(b)) < folds:
         raise InvalidParameterError(f"need at least {folds} records on each side")
     x = np.concatenate([a, b])
@@ -340,9 +361,19 @@ def realism(
         x = bandpass(x, out_fs, band[0], min(band[1], 0.45 * out_fs))
     y = np.r_[np.zeros(len(a), dtype=np.int64), np.ones(len(b), dtype=np.int64)]
     fold = _folds(y, folds, seed)
-    out: dict[str, Any] = {"n_real": len(a), "n_synthetic": len(b), "fs": out_fs}
+    out: dict[str, Any] = {
+        "n_real": len(a),
+        "n_synthetic": len(b),
+        "fs": out_fs,
+        "leads": leads,
+    }
     if "features" in classifiers:
-        out["features"] = _feature_test(record_features(x, out_fs), y, fold, folds)
+        if n_leads == 1:
+            feats, names = record_features(x[:, 0], out_fs), list(FEATURE_NAMES)
+        else:
+            feats = np.hstack([record_features(x[:, j], out_fs) for j in range(n_leads)])
+            names = [f"{f}[{lead}]" for lead in leads for f in FEATURE_NAMES]
+        out["features"] = _feature_test(feats, y, fold, folds, names)
     if "cnn" in classifiers:
         out["cnn"] = _cnn_test(x, y, fold, folds, seed, epochs)
     return out
