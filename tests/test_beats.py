@@ -427,6 +427,42 @@ class TestBeatDatasetAndProtocol:
         sizes = pred.groupby("arm").size()
         assert sizes["scratch 20%"] == sizes["scratch 100%"] == sizes["pretrained 20%"]
 
+    def test_refit_and_broad_pretraining_mix(self, tmp_path, monkeypatch):
+        pytest.importorskip("torch")
+        import ecgfast.apps.beats as beats_app
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        calls = []
+        train = beats_app._train
+
+        def spy(model, tr, va, cfg, seed, **options):
+            calls.append((sorted(set(tr.meta["record"])), options))
+            return train(model, tr, va, cfg, seed, **options)
+
+        monkeypatch.setattr(beats_app, "_train", spy)
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, refit=True, pretrain_records=6, pretrain_epochs=1,
+            pretrain_mix="broad",
+        )  # fmt: skip
+        records = ["101", "119", "208", "209"]
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        assert report["config"]["refit"] and report["config"]["pretrain_mix"] == "broad"
+        assert report["pretraining"]["beats"]["S"] > 0
+        # per fold and arm: one early-stopped model on the fitting patients, then one model
+        # on every training patient, its last epoch kept
+        folds = [f for f in report["folds"] if f["arm"] == "scratch 100%"]
+        fits = calls[1:]  # the first is the pretraining
+        assert len(fits) == 2 * len(report["folds"])
+        for k, fold in enumerate(folds):
+            first, again = fits[2 * k], fits[2 * k + 1]
+            inner = sorted(r for r in records if r not in fold["test_records"])
+            assert again[0] == inner and set(first[0]) < set(inner)
+            assert again[1]["keep"] == "last" and "keep" not in first[1]
+        with pytest.raises(InvalidParameterError, match="pretrain_mix"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, config=BeatExperiment(pretrain_mix="wide"), say=None
+            )
+
     def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
         pytest.importorskip("torch")
         from ecgfast.cli import main

@@ -321,3 +321,43 @@ class TestFit:
             load(tmp_path / "old.pt")
         with pytest.raises(InvalidParameterError, match="no checkpoint"):
             load(tmp_path / "missing.pt")
+
+
+class TestKeep:
+    """``keep="best"`` returns the weights of the best validation epoch, ``keep="last"`` those
+    of the last epoch (refitting on all data for an epoch count chosen before)."""
+
+    class Recorder(torch.nn.Module):
+        """A small classifier that keeps its weights each time validation starts (``eval``)."""
+
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(
+                torch.nn.Conv1d(1, 4, 5), torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(),
+                torch.nn.Linear(4, 3),
+            )  # fmt: skip
+            self.seen: list[dict] = []
+
+        def forward(self, x):
+            return self.net(x)
+
+        def eval(self):
+            self.seen.append({k: v.detach().clone() for k, v in self.state_dict().items()})
+            return super().eval()
+
+    @pytest.mark.parametrize("keep", ["best", "last"])
+    def test_returned_weights(self, keep):
+        torch.manual_seed(0)
+        model = self.Recorder()
+        tr, va = Arrays(64, seed=1), Arrays(6, seed=2)  # a tiny validation set: a noisy best
+        res = fit(model, tr, va, Task.classification(tr.classes), epochs=6, patience=6,
+                  lr=0.05, keep=keep, progress=False, batch_size=16)  # fmt: skip
+        epochs = len(res.history)
+        assert epochs == 6
+        want = model.seen[epochs - 1] if keep == "last" else model.seen[res.best_epoch - 1]
+        got = model.state_dict()
+        assert all(torch.equal(got[k], want[k]) for k in want)
+
+    def test_bad_keep(self):
+        with pytest.raises(InvalidParameterError, match="keep"):
+            FitConfig(keep="first").validate()

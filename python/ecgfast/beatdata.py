@@ -43,6 +43,9 @@ __all__ = [
     "DS1",
     "DS2",
     "PACED",
+    "PRETRAIN_MIX",
+    "PRETRAIN_MIXES",
+    "PRETRAIN_MIX_BROAD",
     "BeatSet",
     "patient_of",
     "read_beats",
@@ -563,6 +566,29 @@ PRETRAIN_MIX: dict[str, Any] = {
     "conduction": {"lbbb": 0.08, "rbbb": 0.08},
     "ectopy": {"pac": (0.0, 0.15), "pvc": (0.0, 0.15), "fusion": (0.0, 0.04)},
 }
+#: A broader mix (2026-12-03): the default's AF, blocks and ectopy, plus atrial flutter, runs of
+#: supraventricular and ventricular tachycardia, premature junctional beats, aberrant
+#: conduction of premature atrial beats, and morphology that changes what a normal beat looks
+#: like (axis deviation, low voltage, LVH, T inversion, Q waves; 5 % each).
+PRETRAIN_MIX_BROAD: dict[str, Any] = {
+    "hr": (45.0, 120.0),
+    "rhythm": {"af": 0.12, "flutter": 0.04},
+    "conduction": {"lbbb": 0.08, "rbbb": 0.08},
+    "ectopy": {
+        "pac": (0.0, 0.15),
+        "pvc": (0.0, 0.15),
+        "fusion": (0.0, 0.04),
+        "svt": (0.0, 0.02),
+        "junctional": (0.0, 0.03),
+        "aberrant": (0.0, 0.3),
+        "vt": (0.0, 0.01),
+    },
+    "morphology": {
+        k: 0.05 for k in ("left_axis", "right_axis", "low_voltage", "lvh", "t_inversion", "q_waves")
+    },
+}
+#: Named pretraining mixes (``BeatExperiment.pretrain_mix``, ``ecgfast beats --pretrain-mix``).
+PRETRAIN_MIXES: dict[str, dict[str, Any]] = {"default": PRETRAIN_MIX, "broad": PRETRAIN_MIX_BROAD}
 
 
 def synthetic_beats(

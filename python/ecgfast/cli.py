@@ -133,9 +133,11 @@ def cmd_beats(args: argparse.Namespace) -> int:
         **_pick(
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
-            "pretrain_records pretrain_epochs pretrain_seed policy backbone_lr_factor fractions",
+            "pretrain_records pretrain_epochs pretrain_seed pretrain_mix policy "
+            "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
+        refit=args.refit,
         leads=tuple(args.leads.split(",")),
         template=not args.no_template,
         seeds=tuple(args.seeds),
@@ -490,10 +492,21 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
     )
     p.add_argument(
+        "--refit",
+        action="store_true",
+        help="after early stopping, train again on all training patients for the best epochs",
+    )
+    p.add_argument(
         "--pretrain-records",
         type=int,
         default=d.pretrain_records,
         help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument(
+        "--pretrain-mix",
+        default=d.pretrain_mix,
+        choices=("default", "broad"),
+        help="pathology mix of the synthetic records (beatdata.PRETRAIN_MIXES)",
     )
     p.add_argument(
         "--fractions",

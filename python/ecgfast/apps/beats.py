@@ -67,9 +67,11 @@ class BeatExperiment:
     beats: str = "annotations"
     ensemble: int = 1
     calibrate: bool = True
+    refit: bool = False
     pretrain_records: int = 0
     pretrain_epochs: int = 4
     pretrain_seed: int = 0
+    pretrain_mix: str = "default"
     policy: str = "full"
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
@@ -137,7 +139,9 @@ def _fit_member(
     class-stratified ``arm.fraction`` of each one's beats kept (the labelled budget), trained
     from scratch or from the pretrained ``arm.state`` (with ``cfg.policy``); returns the model,
     the early-stopping patients' records, labels and probabilities (out of sample for this
-    model), and the best epoch."""
+    model), and the best epoch. With ``cfg.refit`` the returned model is trained again on all
+    of ``inner`` for the best epoch count (the early-stopping probabilities stay those of the
+    first model, which never saw those patients)."""
     from ..torch import predict
     from ..torch.real import patient_split
     from ..torch.tasks import Task
@@ -154,6 +158,15 @@ def _fit_member(
         options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
     result = _train(model, tr, va, cfg, seed, **options)
     _, val_prob = predict(model, va, Task.classification(CLASSES))
+    if cfg.refit:
+        # the same start, every training patient, for the epochs early stopping chose (at
+        # least 2); the last epoch's weights (validation would be in-sample now)
+        model = _new_model(cfg, tr.x.shape[1], seed)
+        if arm.state is not None:
+            model.load_state_dict(arm.state)
+        full = beats.subset(inner, fraction=arm.fraction, seed=seed)
+        epochs = max(2, result.best_epoch)
+        _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
     return model, val_recs, va.labels, val_prob, result.best_epoch
 
 
@@ -164,7 +177,7 @@ def pretrain_on_synthetic_beats(
     template channel and loss as the real beats; 10 % of the synthetic records for early
     stopping). Returns the weights and a summary (beats per class, best epoch, synthetic
     validation metrics)."""
-    from ..beatdata import synthetic_beats
+    from ..beatdata import PRETRAIN_MIXES, synthetic_beats
     from ..torch.real import MITBIHBeats
 
     if len(cfg.leads) != 1:
@@ -183,6 +196,7 @@ def pretrain_on_synthetic_beats(
             features=cfg.features,
             progress=say is not None,
             **options,
+            **PRETRAIN_MIXES[cfg.pretrain_mix],
         )
         sets.append(MITBIHBeats.from_beatset(got, normalize="record", **options))
     tr, va = sets
@@ -399,6 +413,12 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     check_int(cfg.ensemble, name="ensemble", low=1, high=100)
     check_int(cfg.pretrain_records, name="pretrain_records", low=0, high=10**7)
     check_int(cfg.pretrain_epochs, name="pretrain_epochs", low=1, high=1000)
+    from ..beatdata import PRETRAIN_MIXES
+
+    if cfg.pretrain_mix not in PRETRAIN_MIXES:
+        raise InvalidParameterError(
+            f"pretrain_mix must be one of {sorted(PRETRAIN_MIXES)}, got {cfg.pretrain_mix!r}"
+        )
     if not cfg.seeds:
         raise InvalidParameterError("seeds must not be empty")
     if not cfg.fractions or not all(0 < f <= 1 for f in cfg.fractions):

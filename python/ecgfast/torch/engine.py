@@ -59,7 +59,9 @@ class FitConfig:
     ``backbone_lr_factor`` scales the backbone's learning rate under ``full`` and ``partial``.
     ``monitor`` names the validation metric for early stopping and the best weights (default:
     the task's). ``max_minutes`` stops after the epoch in which the budget is spent.
-    ``device=None`` picks CUDA when available, else the CPU.
+    ``device=None`` picks CUDA when available, else the CPU. ``keep="best"`` returns the
+    weights of the best validation epoch; ``keep="last"`` those of the last epoch (refitting on
+    all data for a number of epochs chosen before, where validation would be in-sample).
     """
 
     epochs: int = 20
@@ -75,6 +77,7 @@ class FitConfig:
     seed: int = 0
     max_minutes: float | None = None
     progress: bool = True
+    keep: str = "best"
 
     def validate(self) -> FitConfig:
         for name in ("epochs", "batch_size", "patience"):
@@ -91,6 +94,8 @@ class FitConfig:
             raise InvalidParameterError(f"policy must be one of {POLICIES} or None")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise InvalidParameterError("max_minutes must be > 0")
+        if self.keep not in ("best", "last"):
+            raise InvalidParameterError(f"keep must be 'best' or 'last', got {self.keep!r}")
         return self
 
     @classmethod
@@ -468,6 +473,8 @@ class _Run:
             self.best_weights = _copy(self.model.state_dict())
         else:
             state.stale += 1
+            if cfg.keep == "last":
+                self.best_weights = _copy(self.model.state_dict())
         if cfg.progress:
             tqdm.write(_epoch_line(row, self.monitor))
         over_time = cfg.max_minutes is not None and row["seconds"] > 60 * cfg.max_minutes
