@@ -11,7 +11,11 @@ real ones:
 
     python benches/realism.py [--ludb ../shared/data/ludb] [--out runs/realism]
                               [--generators ecgfast,neurokit2,deepfake] [--classifiers features,cnn]
-                              [--leads II|8]
+                              [--leads II|8] [--normalize peak_to_peak|none]
+
+The LUDB copy here stores every lead of every record scaled to exactly 1 mV peak to peak, so
+absolute amplitude says nothing about the real side; by default both sides are brought to the
+same scale (``--normalize peak_to_peak``), and ``none`` repeats the raw comparison.
 
 Prints a table, writes ``realism.json`` and ``realism_examples.png`` (one record per source).
 """
@@ -130,6 +134,7 @@ def main() -> None:
     p.add_argument("--classifiers", default="features,cnn")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--leads", default="II", choices=["II", "8"], help="lead II or I, II, V1-V6")
+    p.add_argument("--normalize", default="peak_to_peak", choices=["peak_to_peak", "none"])
     args = p.parse_args()
     leads = EIGHT if args.leads == "8" else ("II",)
     out = Path(args.out)
@@ -147,7 +152,13 @@ def main() -> None:
             continue
         gen_s = time.perf_counter() - t
         res = realism(
-            real, made[name], FS, classifiers=classifiers, seed=args.seed, lead_names=leads
+            real,
+            made[name],
+            FS,
+            classifiers=classifiers,
+            seed=args.seed,
+            lead_names=leads,
+            normalize=None if args.normalize == "none" else args.normalize,
         )
         res["generate_seconds"] = gen_s
         results[name] = res

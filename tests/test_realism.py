@@ -93,6 +93,8 @@ def test_logistic_regression_is_at_its_optimum():
     assert np.abs(grad).max() < 1e-6
     assert w[1] < -1 < 1 < w[0]  # the signs and sizes of the true weights
 
+
+class TestSeveralLeadsAndNormalisation:
     def test_several_leads(self):
         # the same records, one of them with V1 flipped: only the V1 features give it away
         leads = ["II", "V1", "V5"]
@@ -112,12 +114,22 @@ def test_logistic_regression_is_at_its_optimum():
         with pytest.raises(InvalidParameterError, match="lead_names"):
             realism(a, b, 250.0, lead_names=["II"])
 
+    def test_peak_to_peak_normalisation_removes_absolute_amplitude(self):
+        a = _lead_ii(30, 1, noise=0)
+        b = 3.0 * _lead_ii(30, 2, noise=0)
+        assert realism(a, b, 250.0)["features"]["auc"] > 0.95
+        res = realism(a, b, 250.0, normalize="peak_to_peak")
+        assert res["normalize"] == "peak_to_peak" and res["features"]["auc"] < 0.8
+        with pytest.raises(InvalidParameterError, match="normalize"):
+            realism(a, b, 250.0, normalize="zscore")
+
     def test_cnn_on_several_leads(self):
         pytest.importorskip("torch")
-        a = ecgfast.synthesize(24, fs=100, duration=10, leads=["I", "V1"], seed=1, noise=0)
-        b = ecgfast.synthesize(24, fs=100, duration=10, leads=["I", "V1"], seed=2, noise=0)
+        # the second lead three times louder on one side: the CNN must look at both channels
+        a = ecgfast.synthesize(48, fs=100, duration=10, leads=["V1", "II"], seed=1, noise=0)
+        b = ecgfast.synthesize(48, fs=100, duration=10, leads=["V1", "II"], seed=2, noise=0)
         loud = b.signals.copy()
         loud[:, 1] *= 3.0
-        res = realism(a.signals, loud, 100.0, classifiers=("cnn",), folds=2, epochs=15,
+        res = realism(a.signals, loud, 100.0, classifiers=("cnn",), folds=2, epochs=20,
                       out_fs=50.0)  # fmt: skip
         assert res["cnn"]["auc"] > 0.9

@@ -304,6 +304,7 @@ def realism(
     seed: int = 0,
     epochs: int = 30,
     lead_names: Sequence[str] | None = None,
+    normalize: str | None = None,
 ) -> dict[str, Any]:
     """Classifier two-sample test of synthetic against real ECG records (one lead or several).
 
@@ -328,6 +329,12 @@ def realism(
         Most epochs of the CNN (early stopping on an inner split of the training folds).
     lead_names : sequence of str, optional
         Names of the leads, for the feature names (default ``0, 1, ...``).
+    normalize : {None, "peak_to_peak"}
+        ``"peak_to_peak"``: every record's every lead divided by its peak-to-peak amplitude
+        (after resampling, before the band-pass), on both sides. Use it when the real records
+        were stored that way, so that absolute amplitude, which they no longer carry, does not
+        decide the test: the LUDB copy here has every lead of every record scaled to exactly
+        1 mV peak to peak.
 
     Returns
     -------
@@ -341,8 +348,12 @@ def realism(
     unknown = set(classifiers) - {"features", "cnn"}
     if unknown or not classifiers:
         raise InvalidParameterError(f"classifiers must be among 'features', 'cnn'; got {unknown}")
+    if normalize not in (None, "peak_to_peak"):
+        raise InvalidParameterError(f"normalize must be None or 'peak_to_peak', got {normalize!r}")
     a = _prepare(real, fs, out_fs, length)
     b = _prepare(synthetic, synthetic_fs or fs, out_fs, length)
+    if normalize == "peak_to_peak":
+        a, b = (v / np.maximum(np.ptp(v, axis=-1, keepdims=True), 1e-12) for v in (a, b))
     if a.shape[1] != b.shape[1]:
         raise InvalidSignalError(
             f"real records have {a.shape[1]} lead(s), synthetic ones {b.shape[1]}: give both "
@@ -366,6 +377,7 @@ def realism(
         "n_synthetic": len(b),
         "fs": out_fs,
         "leads": leads,
+        "normalize": normalize,
     }
     if "features" in classifiers:
         if n_leads == 1:
