@@ -137,7 +137,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
-        refit=args.refit,
+        refit=not args.no_refit,
         leads=tuple(args.leads.split(",")),
         template=not args.no_template,
         seeds=tuple(args.seeds),
@@ -492,9 +492,10 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
     )
     p.add_argument(
-        "--refit",
+        "--no-refit",
         action="store_true",
-        help="after early stopping, train again on all training patients for the best epochs",
+        help="keep the early-stopped model (default: train again on every training patient "
+        "for the epochs early stopping chose)",
     )
     p.add_argument(
         "--pretrain-records",
