@@ -587,7 +587,9 @@ def _runs(labels: pd.DataFrame, beats: pd.DataFrame, symbols: tuple[str, ...]) -
     if not len(index) or not len(beats):
         return out
     rec = beats["record"].to_numpy()
-    v = beats["symbol"].isin(symbols).to_numpy()
+    # by category code: Series.isin on a categorical costs ~1 ms per call
+    codes = [BEAT_SYMBOLS.index(sym) for sym in symbols]
+    v = np.isin(beats["symbol"].cat.codes.to_numpy(), codes)
     follows_v = np.r_[False, v[:-1] & (rec[1:] == rec[:-1])]
     start = v & ~follows_v
     run = np.cumsum(start) * v  # run number of each V beat, 0 elsewhere
