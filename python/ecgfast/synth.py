@@ -614,19 +614,16 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     n_pac, n_pvc, n_fusion = column["A"] + column["a"], column["V"], column["F"]
     n_vt = _runs(labels, beats, ("V",))
     n_svt = _runs(labels, beats, ("A", "a"))
-    out = pd.DataFrame(
-        {
-            "n_pac": n_pac,
-            "n_pvc": n_pvc,
-            "n_fusion": n_fusion,
-            "n_paced": column["/"],
-            "n_vt_runs": n_vt,
-            "n_svt_runs": n_svt,
-            "n_junctional": column["J"],
-            "n_aberrant": column["a"],
-        },
-        index=labels.index,
-    )
+    out: dict[str, Any] = {
+        "n_pac": n_pac,
+        "n_pvc": n_pvc,
+        "n_fusion": n_fusion,
+        "n_paced": column["/"],
+        "n_vt_runs": n_vt,
+        "n_svt_runs": n_svt,
+        "n_junctional": column["J"],
+        "n_aberrant": column["a"],
+    }
     af = labels["param_af"].to_numpy() > 0
     flutter = labels["param_flutter"].to_numpy() > 0
     paced = labels["param_paced"].to_numpy() > 0
@@ -679,7 +676,7 @@ def _diagnoses(labels: pd.DataFrame, beats: pd.DataFrame) -> pd.DataFrame:
     superclass = _superclasses(morph, paced, (conduction > 0) | (av_block > 0))
     for name in SUPERCLASSES:
         out[name] = superclass.get(name, np.zeros(len(labels), dtype=bool)).astype(np.int64)
-    return out
+    return pd.DataFrame(out, index=labels.index)  # built once: column inserts cost ~0.3 ms each
 
 
 def synthesize(
