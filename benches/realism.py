@@ -33,12 +33,11 @@ import pandas as pd
 import wfdb
 
 import ecgfast
+from ecgfast.deepfake import GAN_LEADS as EIGHT  # the eight independent leads, GAN order
 from ecgfast.evaluate import realism
 
 FS = 500.0
 SECONDS = 10.0
-#: The eight independent leads (the others follow from I and II), in the GAN's order.
-EIGHT = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
 def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:

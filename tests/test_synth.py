@@ -17,6 +17,19 @@ def ms(samples, fs=FS):
     return np.asarray(samples, dtype=float) * 1000.0 / fs
 
 
+def _runs_of(flags):
+    """(first, end) index pairs of the runs of three or more consecutive True ``flags``."""
+    runs, i = [], 0
+    while i < len(flags):
+        j = i
+        while j < len(flags) and flags[j]:
+            j += 1
+        if j - i >= 3:
+            runs.append((i, j))
+        i = max(j, i + 1)
+    return runs
+
+
 @pytest.fixture(scope="module")
 def batch():
     return ecgfast.synthesize(24, seed=7)
@@ -703,15 +716,7 @@ class TestPathology:
             sym = beats["symbol"].astype(str).to_numpy()
             r = beats["sample"].to_numpy() / b.fs
             rr = 60.0 / b.labels["param_hr"].iloc[k]
-            runs = []
-            i = 0
-            while i < len(sym):
-                j = i
-                while j < len(sym) and sym[j] == "V":
-                    j += 1
-                if j - i >= 3:
-                    runs.append((i, j))
-                i = max(j, i + 1)
+            runs = _runs_of(sym == "V")
             inside = [(i, j) for i, j in runs if i > 0 and j < len(sym)]
             for i, j in inside:
                 cycles = np.diff(r[i:j])
@@ -746,16 +751,7 @@ class TestPathology:
             sym = beats["symbol"].astype(str).to_numpy()
             r = beats["sample"].to_numpy() / b.fs
             rr = 60.0 / b.labels["param_hr"].iloc[k]
-            atrial = np.isin(sym, ["A", "a"])
-            runs = []
-            i = 0
-            while i < len(sym):
-                j = i
-                while j < len(sym) and atrial[j]:
-                    j += 1
-                if j - i >= 3:
-                    runs.append((i, j))
-                i = max(j, i + 1)
+            runs = _runs_of(np.isin(sym, ["A", "a"]))
             for i, j in [(i, j) for i, j in runs if i > 0 and j < len(sym)]:
                 cycles = np.diff(r[i:j])
                 assert 3 <= j - i <= 15

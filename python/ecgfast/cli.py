@@ -446,6 +446,7 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
 
 def _beats_parser(p: argparse.ArgumentParser) -> None:
     from .apps.beats import BeatExperiment
+    from .beatdata import PRETRAIN_MIXES
 
     d = BeatExperiment()  # one source for the defaults
     p.add_argument("--root", default=None, help="MIT-BIH folder (default: shipped records)")
@@ -506,7 +507,7 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pretrain-mix",
         default=d.pretrain_mix,
-        choices=("default", "broad"),
+        choices=sorted(PRETRAIN_MIXES),
         help="pathology mix of the synthetic records (beatdata.PRETRAIN_MIXES)",
     )
     p.add_argument(

@@ -1154,10 +1154,19 @@ fn dipole_beats(
                 prev_rr = interval;
                 t += interval;
             }
-            Event::Pac => {
-                let coupling = (nominal * prng.between(0.55, 0.85)).max(0.3);
+            event @ (Event::Pac | Event::Pjc) => {
+                // one premature supraventricular beat; the sinus node is reset
+                let earliest = if matches!(event, Event::Pac) {
+                    0.55
+                } else {
+                    0.60
+                };
+                let coupling = (nominal * prng.between(earliest, 0.85)).max(0.3);
                 let tc = t + coupling;
-                let (model, kind) = atrial(rngs.supraventricular);
+                let (model, kind) = match event {
+                    Event::Pac => atrial(rngs.supraventricular),
+                    _ => (m, BeatKind::JunctionalPremature),
+                };
                 push(&mut scratch.dipole, model, kind, 0, tc, coupling);
                 let next = rr.at(tc);
                 prev_rr = next;
@@ -1187,21 +1196,6 @@ fn dipole_beats(
                 let next = rr.at(last);
                 prev_rr = next;
                 t = last + next;
-            }
-            Event::Pjc => {
-                let coupling = (nominal * prng.between(0.60, 0.85)).max(0.3);
-                let tc = t + coupling;
-                push(
-                    &mut scratch.dipole,
-                    m,
-                    BeatKind::JunctionalPremature,
-                    0,
-                    tc,
-                    coupling,
-                );
-                let next = rr.at(tc);
-                prev_rr = next;
-                t = tc + next;
             }
             event @ (Event::Pvc(_) | Event::Run(_)) => {
                 // a run of VT: one focus (monomorphic) at a steady 120-200 bpm (± 3 %)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..beatdata import BEAT_FEATURES, patient_of
+from ..beatdata import BEAT_FEATURES, PRETRAIN_MIXES, patient_of
 from ..errors import InvalidParameterError
 from ..evaluate import beat_classification, decision_offsets
 from ._stats import mean_ci
@@ -178,7 +178,7 @@ def pretrain_on_synthetic_beats(
     template channel and loss as the real beats; 10 % of the synthetic records for early
     stopping). Returns the weights and a summary (beats per class, best epoch, synthetic
     validation metrics)."""
-    from ..beatdata import PRETRAIN_MIXES, synthetic_beats
+    from ..beatdata import synthetic_beats
     from ..torch.real import MITBIHBeats
 
     if len(cfg.leads) != 1:
@@ -414,8 +414,6 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     check_int(cfg.ensemble, name="ensemble", low=1, high=100)
     check_int(cfg.pretrain_records, name="pretrain_records", low=0, high=10**7)
     check_int(cfg.pretrain_epochs, name="pretrain_epochs", low=1, high=1000)
-    from ..beatdata import PRETRAIN_MIXES
-
     if cfg.pretrain_mix not in PRETRAIN_MIXES:
         raise InvalidParameterError(
             f"pretrain_mix must be one of {sorted(PRETRAIN_MIXES)}, got {cfg.pretrain_mix!r}"
