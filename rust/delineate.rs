@@ -114,58 +114,98 @@ fn check_finite(x: ArrayView2<f64>) -> Result<()> {
     Ok(())
 }
 
-/// Filtered lead and its slopes.
-struct Lead {
-    y: Vec<f64>,
-    yl: Vec<f64>,
-    ds: Vec<f64>,
-    dl: Vec<f64>,
+/// One lead's filtered signals and slopes (rows of the record's [`Filtered`] arrays).
+#[derive(Clone, Copy)]
+struct Lead<'a> {
+    y: &'a [f64],
+    yl: &'a [f64],
+    ds: &'a [f64],
+    dl: &'a [f64],
 }
 
-fn central_difference(v: &[f64], h: usize) -> Vec<f64> {
-    let n = v.len();
-    (0..n)
-        .map(|i| v[(i + h).min(n - 1)] - v[i.saturating_sub(h)])
-        .collect()
+/// A record's filtered signals `(n_leads, n_samples)`: the band-passed leads `y` with their
+/// QRS-scale slopes `ds`, and the slow-wave signals `yl` with their slopes `dl` (empty until
+/// [`slow_waves`] has run).
+struct Filtered {
+    y: Array2<f64>,
+    ds: Array2<f64>,
+    yl: Array2<f64>,
+    dl: Array2<f64>,
 }
 
-/// Band-pass every lead and take its QRS-scale slope; `yl`/`dl` are filled per lead later.
-fn prepare(x: ArrayView2<f64>, fs: f64) -> Result<Vec<Lead>> {
+fn row(a: &Array2<f64>, k: usize) -> &[f64] {
+    if a.is_empty() {
+        return &[];
+    }
+    a.row(k)
+        .to_slice()
+        .expect("filtered arrays are standard-layout")
+}
+
+impl Filtered {
+    fn lead(&self, k: usize) -> Lead<'_> {
+        Lead {
+            y: row(&self.y, k),
+            yl: row(&self.yl, k),
+            ds: row(&self.ds, k),
+            dl: row(&self.dl, k),
+        }
+    }
+
+    fn leads(&self) -> Vec<Lead<'_>> {
+        (0..self.y.nrows()).map(|k| self.lead(k)).collect()
+    }
+}
+
+/// Central differences `v[i + h] - v[i - h]` (ends clamped) of every row.
+fn central_difference(v: &Array2<f64>, h: usize) -> Array2<f64> {
+    let n = v.ncols();
+    let mut out = Array2::<f64>::zeros((v.nrows(), n));
+    for (src, mut dst) in v.outer_iter().zip(out.outer_iter_mut()) {
+        let src = src.to_slice().expect("standard layout");
+        let dst = dst.as_slice_mut().expect("standard layout");
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = src[(i + h).min(n - 1)] - src[i.saturating_sub(h)];
+        }
+    }
+    out
+}
+
+/// Band-pass every lead (one grouped filter pass) and take its QRS-scale slope.
+fn prepare(x: ArrayView2<f64>, fs: f64) -> Result<Filtered> {
     let (band, _) = filters_for(fs)?;
     let y = band.filtfilt(x.into_dyn())?;
     let y = y.into_dimensionality::<ndarray::Ix2>().map_err(internal)?;
-    let h = secs(fs, 0.004);
-    Ok(y.outer_iter()
-        .map(|a| {
-            let y = a.to_vec();
-            let ds = central_difference(&y, h);
-            Lead {
-                y,
-                yl: Vec::new(),
-                ds,
-                dl: Vec::new(),
-            }
-        })
-        .collect())
+    let ds = central_difference(&y, secs(fs, 0.004));
+    Ok(Filtered {
+        y,
+        ds,
+        yl: Array2::zeros((0, 0)),
+        dl: Array2::zeros((0, 0)),
+    })
 }
 
-/// The slow-wave signal: the lead with every QRS complex replaced by the line joining its onset
-/// and offset (so the QRS does not leak into P and T), low-passed at 12 Hz, and its slope.
-fn slow_waves(lead: &mut Lead, out: &[Beat], fs: f64) -> Result<()> {
+/// The slow-wave signals of every lead: the lead with every QRS complex replaced by the line
+/// joining its onset and offset (so the QRS does not leak into P and T), low-passed at 15 Hz
+/// (all leads in one grouped filter pass), and their slopes.
+fn slow_waves(f: &mut Filtered, per_lead: &[Vec<Beat>], fs: f64) -> Result<()> {
     let (_, low) = filters_for(fs)?;
-    let mut yq = lead.y.clone();
-    for b in out {
-        if b[QRS_ON] == MISSING {
-            continue;
-        }
-        let (on, off) = (b[QRS_ON] as usize, b[QRS_OFF] as usize);
-        for (i, v) in yq.iter_mut().enumerate().take(off + 1).skip(on) {
-            *v = line_at(&lead.y, on, off, i);
+    let mut yq = f.y.clone();
+    for ((mut row, y), out) in yq.outer_iter_mut().zip(f.y.outer_iter()).zip(per_lead) {
+        let y = y.to_slice().expect("filtered arrays are standard-layout");
+        for b in out {
+            if b[QRS_ON] == MISSING {
+                continue;
+            }
+            let (on, off) = (b[QRS_ON] as usize, b[QRS_OFF] as usize);
+            for (i, v) in row.iter_mut().enumerate().take(off + 1).skip(on) {
+                *v = line_at(y, on, off, i);
+            }
         }
     }
-    let yl = low.filtfilt(ndarray::ArrayView1::from(&yq[..]).into_dyn())?;
-    lead.yl = yl.into_raw_vec_and_offset().0;
-    lead.dl = central_difference(&lead.yl, secs(fs, 0.010));
+    let yl = low.filtfilt(yq.view().into_dyn())?;
+    f.yl = yl.into_dimensionality::<ndarray::Ix2>().map_err(internal)?;
+    f.dl = central_difference(&f.yl, secs(fs, 0.010));
     Ok(())
 }
 
@@ -312,37 +352,43 @@ fn qrs_window(beats: &[usize], b: usize, default_rr: usize, n: usize, fs: f64) -
     (lo, hi)
 }
 
+/// Slopes a lead's noise level is estimated from (at most about this many).
+const NOISE_SAMPLES: usize = 1 << 16;
+
 /// Global QRS onset and offset from the spatial velocity (the norm of all leads' slopes), the
 /// multi-lead counterpart of the per-lead rule: the earliest and latest activity any lead shows,
 /// with the noise of the leads averaged rather than the extreme of their separate estimates.
-fn spatial_qrs(leads: &[Lead], beats: &[usize], global: &mut [Beat], fs: f64) {
+fn spatial_qrs(leads: &[Lead<'_>], beats: &[usize], global: &mut [Beat], fs: f64) {
     let n = leads[0].y.len();
     // a lead whose typical slope (mostly noise and baseline: median |slope|) is far above the
     // others' is left out, so one noisy lead cannot widen every QRS
+    // (on long records, from every `stride`-th sample: the median of 65,536 or more slopes is
+    // as good a noise level, at a fraction of the cost; records up to that length use all)
+    let stride = n.div_ceil(NOISE_SAMPLES).max(1);
     let noise: Vec<f64> = leads
         .iter()
         .map(|l| {
-            let mut v: Vec<f64> = l.ds.iter().map(|d| d.abs()).collect();
+            let mut v: Vec<f64> = l.ds.iter().step_by(stride).map(|d| d.abs()).collect();
             median(&mut v)
         })
         .collect();
     let typical = median(&mut noise.clone());
-    let mut ds = vec![0.0; n];
+    let mut ds = vec![0.0f64; n];
     for (l, &nl) in leads.iter().zip(&noise) {
         if nl > k::NOISY_LEAD * typical {
             continue;
         }
-        for (a, b) in ds.iter_mut().zip(&l.ds) {
+        for (a, b) in ds.iter_mut().zip(l.ds) {
             *a += b * b;
         }
     }
     ds.iter_mut().for_each(|v| *v = v.sqrt());
 
     let comb = Lead {
-        y: Vec::new(),
-        yl: Vec::new(),
-        ds,
-        dl: Vec::new(),
+        y: &[],
+        yl: &[],
+        ds: &ds,
+        dl: &[],
     };
     let default_rr = median_rr(beats).unwrap_or(fs as usize);
     for (b, &r) in beats.iter().enumerate() {
@@ -357,11 +403,9 @@ fn spatial_qrs(leads: &[Lead], beats: &[usize], global: &mut [Beat], fs: f64) {
     }
 }
 
-/// Delineate one lead around the given beat positions.
-///
-/// Long because: per beat, QRS then T then P are searched in windows bounded by the previous
-/// results; the steps are short blocks sharing the lead's filtered views.
-fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>> {
+/// QRS onset, R peak and offset of every beat on one lead, and each QRS's peak-to-peak
+/// amplitude (0 where no QRS was found).
+fn lead_qrs(lead: &Lead, beats: &[usize], fs: f64) -> (Vec<Beat>, Vec<f64>) {
     let n = lead.y.len();
     let mut out: Vec<Beat> = Vec::with_capacity(beats.len());
     let default_rr = median_rr(beats).unwrap_or(fs as usize);
@@ -384,8 +428,17 @@ fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>
         beat[QRS_OFF] = off as i64;
         out.push(beat);
     }
-    slow_waves(lead, &out, fs)?;
-    let lead = &*lead;
+    (out, qrs_amp)
+}
+
+/// T and P waves of one lead, given its QRS complexes (`out`, from [`lead_qrs`]) and its
+/// slow-wave signal.
+///
+/// Long because: per beat, T then P are searched in windows bounded by the previous results;
+/// the steps are short blocks sharing the lead's filtered views.
+fn lead_waves(lead: &Lead, beats: &[usize], out: &mut [Beat], qrs_amp: &[f64], fs: f64) {
+    let n = lead.y.len();
+    let default_rr = median_rr(beats).unwrap_or(fs as usize);
     // T waves (need the next beat's QRS onset as a bound)
     for b in 0..out.len() {
         let off = out[b][QRS_OFF];
@@ -436,7 +489,7 @@ fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>
         }
         let peak_end = on - gap;
         if let Some(p) = wave(lead, start, start, peak_end, on, fs, k::P_REACH) {
-            let amp = (lead.yl[p.1] - line_at(&lead.yl, start, on, p.1)).abs();
+            let amp = (lead.yl[p.1] - line_at(lead.yl, start, on, p.1)).abs();
             let noise = noise_level(lead, start, on);
             if amp >= k::P_MIN[0] * noise && amp >= k::P_MIN[1] * qrs_amp[b] {
                 out[b][P_ON] = p.0 as i64;
@@ -445,8 +498,7 @@ fn delineate_lead(lead: &mut Lead, beats: &[usize], fs: f64) -> Result<Vec<Beat>
             }
         }
     }
-    keep_consistent_p(&mut out, beats, fs);
-    Ok(out)
+    keep_consistent_p(out, beats, fs);
 }
 
 /// Onset, peak and offset of a slow wave (P or T) whose peak lies in `[start, end]`; `base` and
@@ -645,11 +697,17 @@ pub fn delineate_record(
         Some(p) => check_beats(p, n)?,
         None => beat_positions(x, fs)?,
     };
-    let mut leads = prepare(x, fs)?;
-    let per_lead: Vec<Vec<Beat>> = leads
-        .iter_mut()
-        .map(|l| delineate_lead(l, &beats, fs))
-        .collect::<Result<_>>()?;
+    let mut filtered = prepare(x, fs)?;
+    let (mut per_lead, qrs_amp): (Vec<Vec<Beat>>, Vec<Vec<f64>>) = filtered
+        .leads()
+        .iter()
+        .map(|l| lead_qrs(l, &beats, fs))
+        .unzip();
+    slow_waves(&mut filtered, &per_lead, fs)?;
+    let leads = filtered.leads();
+    for ((lead, out), amp) in leads.iter().zip(per_lead.iter_mut()).zip(&qrs_amp) {
+        lead_waves(lead, &beats, out, amp, fs);
+    }
     let mut global = global_beats(&per_lead, &beats, fs);
     if leads.len() > 1 {
         spatial_qrs(&leads, &beats, &mut global, fs);

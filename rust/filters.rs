@@ -147,12 +147,26 @@ impl SosFilter {
         for i in 0..edge {
             ext[i] = 2.0 * first - x[edge - i].to_f64();
         }
-        for (i, (&v, e)) in x.iter().zip(&mut ext[edge..edge + n]).enumerate() {
-            let v = v.to_f64();
-            if !v.is_finite() {
-                return Err(i);
+        // copy, then check finiteness with a sum that vectorises (v · 0 is NaN exactly when v
+        // is NaN or infinite); the position is looked up only on failure
+        let body = &mut ext[edge..edge + n];
+        match x.as_slice() {
+            Some(s) => body.iter_mut().zip(s).for_each(|(e, &v)| *e = v.to_f64()),
+            None => body
+                .iter_mut()
+                .zip(x.iter())
+                .for_each(|(e, &v)| *e = v.to_f64()),
+        }
+        let mut acc = [0.0f64; 8];
+        let (chunks, rest) = body.as_chunks::<8>();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k] * 0.0;
             }
-            *e = v;
+        }
+        let tail: f64 = rest.iter().map(|v| v * 0.0).sum();
+        if !(acc.iter().sum::<f64>() + tail).is_finite() {
+            return Err(body.iter().position(|v| !v.is_finite()).unwrap_or(0));
         }
         for i in 0..edge {
             ext[edge + n + i] = 2.0 * last - x[n - 2 - i].to_f64();
@@ -193,8 +207,11 @@ impl SosFilter {
         Ok((inter, edge))
     }
 
-    /// Filter `GROUP` lanes of equal length together: their samples are interleaved so the
-    /// cascade runs `GROUP` independent recurrences per step.
+    /// Filter up to `GROUP` lanes of equal length together. Each lane is padded into its own
+    /// stretch of `scratch`; the cascade then runs over blocks of `BLOCK` samples interleaved
+    /// into a small buffer (the `GROUP` recurrences advance together while the data stay in
+    /// cache), forward and then backward, with the state carried from block to block. Per lane
+    /// the arithmetic is that of [`SosFilter::filtfilt_lane`], bit for bit.
     fn filtfilt_group<T: Sample>(
         &self,
         lanes: &mut [LanePair<T>],
@@ -203,23 +220,57 @@ impl SosFilter {
         let n = lanes[0].1.len();
         let edge = self.padlen;
         let m = n + 2 * edge;
-        scratch.resize(m * (GROUP + 1), 0.0);
-        let (lane_buf, inter) = scratch.split_at_mut(m);
-        let inter: &mut [[f64; GROUP]] = as_groups(&mut inter[..m * GROUP]);
+        let used = lanes.len();
+        scratch.resize(m * used, 0.0);
         for (k, (_, xin, _)) in lanes.iter().enumerate() {
-            self.extend_odd(xin, lane_buf)
+            self.extend_odd(xin, &mut scratch[k * m..(k + 1) * m])
                 .map_err(|sample| (k, sample))?;
-            for (dst, &v) in inter.iter_mut().zip(lane_buf.iter()) {
-                dst[k] = v;
-            }
         }
-        let x0 = inter[0];
-        cascade_group(&self.sections, &self.zi, x0, inter.iter_mut());
-        let y0 = inter[m - 1];
-        cascade_group(&self.sections, &self.zi, y0, inter.iter_mut().rev());
+        // unused lanes of a partial group stay zero (lanes never mix)
+        let mut block = [[0.0f64; GROUP]; BLOCK];
+        let mut run = |scratch: &mut [f64], lo: usize, hi: usize, state: &mut GroupState, rev| {
+            let len = hi - lo;
+            for k in 0..used {
+                let lane = &scratch[k * m + lo..k * m + hi];
+                for (b, &v) in block.iter_mut().zip(lane) {
+                    b[k] = v;
+                }
+            }
+            if rev {
+                cascade_group_resume(&self.sections, state, block[..len].iter_mut().rev());
+            } else {
+                cascade_group_resume(&self.sections, state, block[..len].iter_mut());
+            }
+            for k in 0..used {
+                let lane = &mut scratch[k * m + lo..k * m + hi];
+                for (v, b) in lane.iter_mut().zip(&block) {
+                    *v = b[k];
+                }
+            }
+        };
+        let x0: [f64; GROUP] = std::array::from_fn(|k| if k < used { scratch[k * m] } else { 0.0 });
+        let mut state = group_state(&self.zi, x0);
+        for lo in (0..m).step_by(BLOCK) {
+            run(scratch, lo, (lo + BLOCK).min(m), &mut state, false);
+        }
+        let y0: [f64; GROUP] = std::array::from_fn(|k| {
+            if k < used {
+                scratch[k * m + m - 1]
+            } else {
+                0.0
+            }
+        });
+        let mut state = group_state(&self.zi, y0);
+        let mut hi = m;
+        while hi > 0 {
+            let lo = hi.saturating_sub(BLOCK);
+            run(scratch, lo, hi, &mut state, true);
+            hi = lo;
+        }
         for (k, (_, _, xout)) in lanes.iter_mut().enumerate() {
-            for (o, v) in xout.iter_mut().zip(&inter[edge..edge + n]) {
-                o.write(T::from_f64(v[k]));
+            let lane = &scratch[k * m + edge..k * m + edge + n];
+            for (o, &v) in xout.iter_mut().zip(lane) {
+                o.write(T::from_f64(v));
             }
         }
         Ok(())
@@ -270,7 +321,7 @@ impl SosFilter {
         let work = |chunk: &mut [LanePair<T>]| {
             SCRATCH.with(|s| {
                 let mut scratch = s.borrow_mut();
-                if chunk.len() == GROUP {
+                if chunk.len() > 1 {
                     if let Err((k, sample)) = self.filtfilt_group(chunk, &mut scratch) {
                         report(chunk[k].0, sample);
                     }
@@ -367,11 +418,17 @@ fn cascade_fixed<'a, const N: usize>(
     }
 }
 
-/// View a slice of `GROUP * k` values as `k` groups.
-fn as_groups(v: &mut [f64]) -> &mut [[f64; GROUP]] {
-    let (groups, rest) = v.as_chunks_mut::<GROUP>();
-    debug_assert!(rest.is_empty());
-    groups
+/// Samples per block of the blocked group filter (interleaved, 32 KiB: the block stays in L1).
+const BLOCK: usize = 1024;
+
+/// The cascade state of `GROUP` interleaved lanes: per section, the two delay values per lane.
+type GroupState = Vec<[[f64; GROUP]; 2]>;
+
+/// The steady state `zi * x0` of every section, per lane.
+fn group_state(zi: &[[f64; 2]], x0: [f64; GROUP]) -> GroupState {
+    zi.iter()
+        .map(|z| [x0.map(|x| z[0] * x), x0.map(|x| z[1] * x)])
+        .collect()
 }
 
 /// [`cascade`] for `GROUP` interleaved lanes; per lane the arithmetic is identical.
@@ -381,14 +438,24 @@ fn cascade_group<'a>(
     x0: [f64; GROUP],
     samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
 ) {
+    cascade_group_resume(sections, &mut group_state(zi, x0), samples)
+}
+
+/// [`cascade_group`] from a given state, which is left as the samples leave it (so a long
+/// signal can be filtered block by block).
+fn cascade_group_resume<'a>(
+    sections: &[Section],
+    state: &mut [[[f64; GROUP]; 2]],
+    samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx") {
             // SAFETY: the CPU supports AVX (checked just above).
-            return unsafe { cascade_group_avx(sections, zi, x0, samples) };
+            return unsafe { cascade_group_avx(sections, state, samples) };
         }
     }
-    cascade_group_impl(sections, zi, x0, samples)
+    cascade_group_impl(sections, state, samples)
 }
 
 /// The same code compiled with AVX, so each step of the `GROUP` lanes is one 256-bit operation.
@@ -398,62 +465,69 @@ fn cascade_group<'a>(
 #[target_feature(enable = "avx")]
 unsafe fn cascade_group_avx<'a>(
     sections: &[Section],
-    zi: &[[f64; 2]],
-    x0: [f64; GROUP],
+    state: &mut [[[f64; GROUP]; 2]],
     samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
 ) {
-    cascade_group_impl(sections, zi, x0, samples)
+    cascade_group_impl(sections, state, samples)
 }
 
 #[inline(always)]
 fn cascade_group_impl<'a>(
     sections: &[Section],
-    zi: &[[f64; 2]],
-    x0: [f64; GROUP],
+    state: &mut [[[f64; GROUP]; 2]],
     samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
 ) {
-    by_section_count!(cascade_group_fixed, sections, zi, x0, samples, {
-        // Rare (> 8 sections): fall back to lane-by-lane over a copy.
-        let mut all: Vec<&mut [f64; GROUP]> = samples.collect();
-        for k in 0..GROUP {
-            let mut lane: Vec<f64> = all.iter().map(|g| g[k]).collect();
-            cascade_any(sections, zi, x0[k], lane.iter_mut());
-            for (g, v) in all.iter_mut().zip(lane) {
-                g[k] = v;
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match sections.len() {
+                $($n => return cascade_group_fixed::<$n>(
+                    sections.try_into().expect("length checked"),
+                    state.try_into().expect("length checked"),
+                    samples,
+                ),)*
+                _ => {}
             }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8);
+    // Rare (> 8 sections): the same recurrence with the sections in a loop.
+    for v in samples {
+        let mut x = *v;
+        for (c, st) in sections.iter().zip(state.iter_mut()) {
+            let mut y = [0.0f64; GROUP];
+            for k in 0..GROUP {
+                y[k] = c[0] * x[k] + st[0][k];
+                st[0][k] = (c[1] * x[k] + st[1][k]) - c[4] * y[k];
+                st[1][k] = c[2] * x[k] - c[5] * y[k];
+            }
+            x = y;
         }
-    })
+        *v = x;
+    }
 }
 
 #[inline(always)]
 fn cascade_group_fixed<'a, const N: usize>(
     sections: &[Section; N],
-    zi: &[[f64; 2]; N],
-    x0: [f64; GROUP],
+    state: &mut [[[f64; GROUP]; 2]; N],
     samples: impl Iterator<Item = &'a mut [f64; GROUP]>,
 ) {
-    let mut s0 = [[0.0f64; GROUP]; N];
-    let mut s1 = [[0.0f64; GROUP]; N];
-    for s in 0..N {
-        for k in 0..GROUP {
-            s0[s][k] = zi[s][0] * x0[k];
-            s1[s][k] = zi[s][1] * x0[k];
-        }
-    }
+    let mut st = *state;
     for v in samples {
         let mut x = *v;
         for s in 0..N {
             let c = &sections[s];
             let mut y = [0.0f64; GROUP];
             for k in 0..GROUP {
-                y[k] = c[0] * x[k] + s0[s][k];
-                s0[s][k] = (c[1] * x[k] + s1[s][k]) - c[4] * y[k];
-                s1[s][k] = c[2] * x[k] - c[5] * y[k];
+                y[k] = c[0] * x[k] + st[s][0][k];
+                st[s][0][k] = (c[1] * x[k] + st[s][1][k]) - c[4] * y[k];
+                st[s][1][k] = c[2] * x[k] - c[5] * y[k];
             }
             x = y;
         }
         *v = x;
     }
+    *state = st;
 }
 
 fn cascade_any<'a>(
@@ -565,17 +639,22 @@ mod tests {
 
     #[test]
     fn grouped_lanes_equal_single_lanes_bitwise() {
-        // 2 * GROUP + 3 rows: full groups (interleaved, AVX when available) and a remainder.
+        // full groups (interleaved, AVX when available) and a partial remainder group; signals
+        // shorter and longer than a block (the state is carried from block to block)
         let f = bandpass();
-        let rows = 2 * GROUP + 3;
-        let x = Array2::from_shape_fn((rows, 700), |(r, i)| {
-            ((i * 7 + r * 13) as f64 * 0.013).sin()
-        });
-        let y = f.filtfilt(x.view().into_dyn()).unwrap();
-        for r in 0..rows {
-            let single = f.filtfilt(x.row(r).into_dyn()).unwrap();
-            for i in 0..700 {
-                assert_eq!(y[[r, i]].to_bits(), single[[i]].to_bits());
+        for (rows, n) in [
+            (2 * GROUP + 3, 700),
+            (2, 3 * BLOCK + 17),
+            (GROUP + 1, BLOCK - 1),
+        ] {
+            let x =
+                Array2::from_shape_fn((rows, n), |(r, i)| ((i * 7 + r * 13) as f64 * 0.013).sin());
+            let y = f.filtfilt(x.view().into_dyn()).unwrap();
+            for r in 0..rows {
+                let single = f.filtfilt(x.row(r).into_dyn()).unwrap();
+                for i in 0..n {
+                    assert_eq!(y[[r, i]].to_bits(), single[[i]].to_bits(), "{rows}x{n}");
+                }
             }
         }
     }
