@@ -675,6 +675,22 @@ fn global_beats(per_lead: &[Vec<Beat>], beats: &[usize], fs: f64) -> Vec<Beat> {
     out
 }
 
+/// Global fiducials come from different leads (and the QRS from the spatial velocity), so a
+/// late global QRS offset can pass an early global T onset; a fiducial is never earlier than
+/// the one before it in the beat (it is moved up to it).
+fn keep_in_order(beat: &mut Beat) {
+    let mut last = i64::MIN;
+    for v in beat.iter_mut() {
+        if *v == MISSING {
+            continue;
+        }
+        if *v < last {
+            *v = last;
+        }
+        last = *v;
+    }
+}
+
 /// A record's delineation: each lead's beats, the global beats and the beat positions used.
 pub type Delineation = (Vec<Vec<Beat>>, Vec<Beat>, Vec<usize>);
 
@@ -711,6 +727,7 @@ pub fn delineate_record(
     let mut global = global_beats(&per_lead, &beats, fs);
     if leads.len() > 1 {
         spatial_qrs(&leads, &beats, &mut global, fs);
+        global.iter_mut().for_each(keep_in_order);
     }
     Ok((per_lead, global, beats))
 }

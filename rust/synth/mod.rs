@@ -679,6 +679,7 @@ fn synth_record(
     let mut emg_rngs: Vec<Rng> = (0..BASIS.len())
         .map(|b| noise_rng.fork(200 + b as u64))
         .collect();
+    let wander = noise::Wander::new(&mut noise_rng.fork(300), &m.noise, fs, n, BASIS.len());
     for (b, &needed) in need.iter().enumerate() {
         let buf = &mut scratch.basis[b];
         buf.clear();
@@ -698,6 +699,7 @@ fn synth_record(
             );
         }
         noise_gen.add_smooth(buf, &mut smooth_rngs[b]);
+        wander.add(buf, b);
     }
     {
         let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());

@@ -1,7 +1,10 @@
 //! Measurement noise for synthetic ECG, each source with its own amplitude (mV) and off at 0:
 //!
 //! - baseline wander: respiration (the record's breathing rate) plus slow drift (0.03-0.3 Hz),
-//!   two shared sources mixed into each lead with its own weights;
+//!   two shared sources mixed into each lead with its own weights, plus faster wander
+//!   (0.3-1.5 Hz, amplitude falling as 1/f; body movement and electrode-skin changes) that a
+//!   0.5 Hz high-pass does not remove, a third shared source with its own weights (see
+//!   [`Wander`]);
 //! - powerline: a 50/60 Hz sinusoid with per-lead amplitude and phase;
 //! - muscle (EMG): broadband noise band-limited to 20-150 Hz, independent per lead, RMS = level;
 //! - electrode motion: transient bumps `A (t/τ) e^{1-t/τ}` (τ 0.1-0.5 s) at random times, one
@@ -28,11 +31,16 @@ const SLOW_STEP: usize = 16;
 
 /// Linear interpolation of a coarse grid (one point per `SLOW_STEP` samples) to `n` samples.
 fn interpolate(coarse: &[f64], n: usize) -> Vec<f64> {
-    let inv = 1.0 / SLOW_STEP as f64;
+    interpolate_step(coarse, n, SLOW_STEP)
+}
+
+/// Linear interpolation of a coarse grid (one point per `step` samples) to `n` samples.
+fn interpolate_step(coarse: &[f64], n: usize, step: usize) -> Vec<f64> {
+    let inv = 1.0 / step as f64;
     let mut out = Vec::with_capacity(n);
     for w in coarse.windows(2) {
         let (a, d) = (w[0], (w[1] - w[0]) * inv);
-        for k in 0..SLOW_STEP {
+        for k in 0..step {
             out.push(a + d * k as f64);
         }
         if out.len() >= n {
@@ -371,6 +379,66 @@ fn emg_lanes_impl<const L: usize>(
         }
         if i >= warm {
             out[(i - warm) * L..(i - warm + 1) * L].copy_from_slice(&y);
+        }
+    }
+}
+
+/// Components of the faster baseline wander.
+const WANDER_COMPONENTS: usize = 8;
+/// Its frequency range, Hz.
+const WANDER_HZ: [f64; 2] = [0.3, 1.5];
+/// Its RMS in a lead relative to the record's baseline-wander level (before the lead's weight).
+const WANDER_GAIN: f64 = 0.6;
+
+/// Faster baseline wander, shared by the leads of a record, each with its own weight. Real
+/// records keep visible wander above 0.5 Hz, where the respiration and slow drift components
+/// have none: without it the TP and ST segments of filtered synthetic records are flatter than
+/// real ones (`evaluate.realism`: the flat fraction and the 0.5-5 Hz power gave them away).
+/// Drawn from its own stream, so the other noise sources are unchanged by it.
+pub struct Wander {
+    signal: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Wander {
+    /// `n` samples at `fs` for a record with these noise levels, and one weight per lead of
+    /// `n_leads` (empty when the record has no baseline wander).
+    pub fn new(rng: &mut Rng, levels: &NoiseLevels, fs: f64, n: usize, n_leads: usize) -> Self {
+        if levels.baseline <= 0.0 {
+            return Wander {
+                signal: Vec::new(),
+                weights: Vec::new(),
+            };
+        }
+        // on a grid of at least 40 Hz, interpolated linearly (error < 1 % at 1.5 Hz)
+        let step = ((fs / 40.0).floor() as usize).max(1);
+        let coarse = n / step + 2;
+        let cfs = fs / step as f64;
+        let mut grid = vec![0.0; coarse];
+        let mut power = 0.0;
+        for _ in 0..WANDER_COMPONENTS {
+            let f = rng.between(WANDER_HZ[0], WANDER_HZ[1]).min(0.45 * fs);
+            let amp = 1.0 / f;
+            let s = sinusoid(coarse, cfs, f, rng.uniform() * TAU);
+            for (d, v) in grid.iter_mut().zip(s) {
+                *d += amp * v;
+            }
+            power += 0.5 * amp * amp;
+        }
+        let signal = interpolate_step(&grid, n, step);
+        let unit = levels.baseline * WANDER_GAIN / power.sqrt();
+        let weights = (0..n_leads)
+            .map(|_| unit * (0.3 + 0.7 * rng.uniform()) * sign(rng))
+            .collect();
+        Wander { signal, weights }
+    }
+
+    /// Add lead `lead`'s share of the wander to `buf`.
+    pub fn add(&self, buf: &mut [f64], lead: usize) {
+        if let Some(&w) = self.weights.get(lead) {
+            for (b, v) in buf.iter_mut().zip(&self.signal) {
+                *b += w * v;
+            }
         }
     }
 }
