@@ -237,6 +237,29 @@ class TestSyntheticBeats:
         mine = bs.meta["record"].isin(again.meta["record"].unique()).to_numpy()
         np.testing.assert_array_equal(bs.x[mine], again.x)
 
+    def test_p_wave_features(self):
+        from ecgfast.beatdata import P_WAVE_FEATURES, synthetic_beats
+
+        names = (*BEAT_FEATURES, *P_WAVE_FEATURES)
+        kw = dict(seed=3, duration=30, features=names, ectopy={"pac": 0.0, "pvc": 0.0})
+        sinus = synthetic_beats(6, rhythm="sinus", **kw)
+        af = synthetic_beats(6, rhythm="af", **kw)
+        col = {n: names.index(n) for n in P_WAVE_FEATURES}
+        for bs in (sinus, af):
+            present = bs.features[:, col["p_present"]]
+            assert set(np.unique(present)) <= {0.0, 1.0}
+            # no P wave: no PR deviation; the local fraction lies in [0, 1]
+            assert (bs.features[present == 0, col["pr_deviation"]] == 0).all()
+            local = bs.features[:, col["p_local"]]
+            assert ((local >= 0) & (local <= 1)).all()
+        # sinus beats have P waves at a steady PR; fibrillation has none
+        assert sinus.features[:, col["p_local"]].mean() > 0.8
+        assert af.features[:, col["p_local"]].mean() < 0.2
+        dev = sinus.features[sinus.features[:, col["p_present"]] == 1, col["pr_deviation"]]
+        assert np.median(np.abs(dev)) < 0.01
+        with pytest.raises(InvalidParameterError, match="unknown features"):
+            synthetic_beats(2, features=("p_wave",))
+
     def test_bad_arguments(self):
         from ecgfast.beatdata import synthetic_beats
 
@@ -370,6 +393,8 @@ class TestBeatDatasetAndProtocol:
                 "1",
                 "--ensemble",
                 "2",
+                "--features",
+                "+p",
                 "--out",
                 str(tmp_path),
             ]
@@ -377,6 +402,7 @@ class TestBeatDatasetAndProtocol:
         assert rc == 0
         report = json.loads((tmp_path / "beats.json").read_text())
         assert report["protocol"] == "2-fold patient CV"
+        assert report["config"]["features"][-3:] == ["p_present", "p_local", "pr_deviation"]
         tested = [r for f in report["folds"] for r in f["test_records"]]
         assert sorted(tested) == ["101", "106", "119", "208", "209", "223"]
         for f in report["folds"]:

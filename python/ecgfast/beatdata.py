@@ -46,6 +46,7 @@ __all__ = [
     "PRETRAIN_MIX",
     "PRETRAIN_MIXES",
     "PRETRAIN_MIX_BROAD",
+    "P_WAVE_FEATURES",
     "BeatSet",
     "patient_of",
     "read_beats",
@@ -136,6 +137,12 @@ BEAT_FEATURES = (
     "rr_irregularity",
     "qrs",
 )
+#: Optional P-wave features derived from the beat table's fiducials (not in the default):
+#: ``p_present`` (1 where the delineator found a P wave), ``p_local`` (the fraction of the 11
+#: beats centred on this one with a P wave: near 0 in atrial fibrillation) and ``pr_deviation``
+#: (PR minus the record's median PR, s; 0 without a P wave). A premature atrial beat often has
+#: no P wave the delineator accepts, or one at an unusual PR.
+P_WAVE_FEATURES = ("p_present", "p_local", "pr_deviation")
 #: Feature columns in ms (given to models in s).
 _MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr", "pr", "qrs", "qt"}
 _RR = ("pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr")
@@ -253,7 +260,11 @@ def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     intervals and irregularity -> the record's median, missing ratios -> 1."""
     cols = []
     record_rr = float(np.nanmean(table["record_rr"])) if len(table) else np.nan
+    present = table["p_peak"].notna().to_numpy(dtype=np.float64)
     for name in names:
+        if name in P_WAVE_FEATURES:
+            cols.append(_p_wave_feature(table, name, present))
+            continue
         v = table[name].to_numpy(dtype=np.float64, na_value=np.nan).copy()
         if name in _RR:
             v[~np.isfinite(v)] = record_rr
@@ -266,6 +277,30 @@ def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     if not cols:
         return np.zeros((len(table), 0), dtype=np.float32)
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+def _check_features(features: Sequence[str]) -> None:
+    from .beats import FEATURES
+
+    known = (*FEATURES, *P_WAVE_FEATURES)
+    unknown = [f for f in features if f not in known]
+    if unknown:
+        raise InvalidParameterError(f"unknown features {unknown}; choose from {known}")
+
+
+def _p_wave_feature(table: pd.DataFrame, name: str, present: np.ndarray) -> np.ndarray:
+    """One of :data:`P_WAVE_FEATURES` for the beats of one record, in their order."""
+    if name == "p_present":
+        return present
+    if name == "p_local":
+        return (
+            pd.Series(present).rolling(11, center=True, min_periods=1).mean().to_numpy(np.float64)
+        )
+    pr = table["pr"].to_numpy(dtype=np.float64, na_value=np.nan)
+    med = np.nanmedian(pr) if np.isfinite(pr).any() else 0.0
+    dev = (pr - med) / 1000.0
+    dev[~np.isfinite(dev)] = 0.0
+    return dev
 
 
 @dataclass(frozen=True)
@@ -467,7 +502,7 @@ def read_beats(
         ``"record"``: each lead divided by the record's median QRS peak-to-peak amplitude.
     features : sequence of str
         Beat-table columns given beside the signal (:data:`BEAT_FEATURES` by default; any of
-        :data:`ecgfast.beats.FEATURES`).
+        :data:`ecgfast.beats.FEATURES` and of :data:`P_WAVE_FEATURES`).
     beats : {"annotations", "detected"}
         Beat positions from the annotation file, or from :func:`ecgfast.detect_rpeaks` on
         the first lead, each detected beat taking the class of the annotated beat within
@@ -485,16 +520,12 @@ def read_beats(
     -------
     BeatSet
     """
-    from .beats import FEATURES
-
     root = Path(root)
     names = wfdb_records(root, records)
     bad = sorted(set(names) & set(map(str, exclude)))
     if bad:
         raise InvalidParameterError(f"records {bad} are excluded here (e.g. paced records)")
-    unknown = [f for f in features if f not in FEATURES]
-    if unknown:
-        raise InvalidParameterError(f"unknown features {unknown}; choose from {FEATURES}")
+    _check_features(features)
     if beats not in BEAT_SOURCES:
         raise InvalidParameterError(f"beats must be one of {BEAT_SOURCES}, got {beats!r}")
     if normalize not in RECORD_NORMALIZATIONS:
@@ -646,6 +677,7 @@ def synthetic_beats(
     n_records = check_int(n_records, name="n_records", low=1, high=10**8)
     chunk = check_int(chunk, name="chunk", low=1, high=10**5)
     params = {**PRETRAIN_MIX, **synth_params}
+    _check_features(features)
     opt = _Options(
         (str(lead),),
         None,

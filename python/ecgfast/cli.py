@@ -126,6 +126,15 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _beat_features(text: str) -> tuple[str, ...]:
+    """``--features``: a comma list, or '+p' for the default plus the P-wave features."""
+    from .beatdata import BEAT_FEATURES, P_WAVE_FEATURES
+
+    if text.strip() == "+p":
+        return (*BEAT_FEATURES, *P_WAVE_FEATURES)
+    return tuple(f.strip() for f in text.split(",") if f.strip())
+
+
 def cmd_beats(args: argparse.Namespace) -> int:
     from .apps.beats import BeatExperiment, run_beat_experiment
 
@@ -139,6 +148,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         calibrate=not args.no_calibrate,
         refit=not args.no_refit,
         leads=tuple(args.leads.split(",")),
+        features=_beat_features(args.features),
         template=not args.no_template,
         seeds=tuple(args.seeds),
         window=(args.before, args.after),
@@ -477,6 +487,12 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--before", type=float, default=d.window[0], help="window before beat, s")
     p.add_argument("--after", type=float, default=d.window[1], help="window after the beat, s")
     p.add_argument("--no-template", action="store_true", help="no beat-minus-median channel")
+    p.add_argument(
+        "--features",
+        default=",".join(d.features),
+        help="comma list of beat-table features beside the signal; '+p' adds the P-wave "
+        "features (beatdata.P_WAVE_FEATURES) to the default",
+    )
     p.add_argument("--beats", default=d.beats, choices=("annotations", "detected"))
     p.add_argument("--balance", default=d.balance or "none", choices=("weights", "sqrt", "none"))
     p.add_argument("--focal-gamma", type=float, default=d.focal_gamma)
