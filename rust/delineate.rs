@@ -358,7 +358,13 @@ const NOISE_SAMPLES: usize = 1 << 16;
 /// Global QRS onset and offset from the spatial velocity (the norm of all leads' slopes), the
 /// multi-lead counterpart of the per-lead rule: the earliest and latest activity any lead shows,
 /// with the noise of the leads averaged rather than the extreme of their separate estimates.
-fn spatial_qrs(leads: &[Lead<'_>], beats: &[usize], global: &mut [Beat], fs: f64) {
+fn spatial_qrs(
+    leads: &[Lead<'_>],
+    beats: &[usize],
+    default_rr: usize,
+    global: &mut [Beat],
+    fs: f64,
+) {
     let n = leads[0].y.len();
     // a lead whose typical slope (mostly noise and baseline: median |slope|) is far above the
     // others' is left out, so one noisy lead cannot widen every QRS
@@ -390,7 +396,6 @@ fn spatial_qrs(leads: &[Lead<'_>], beats: &[usize], global: &mut [Beat], fs: f64
         ds: &ds,
         dl: &[],
     };
-    let default_rr = median_rr(beats).unwrap_or(fs as usize);
     for (b, &r) in beats.iter().enumerate() {
         if global[b][QRS_ON] == MISSING {
             continue;
@@ -405,10 +410,9 @@ fn spatial_qrs(leads: &[Lead<'_>], beats: &[usize], global: &mut [Beat], fs: f64
 
 /// QRS onset, R peak and offset of every beat on one lead, and each QRS's peak-to-peak
 /// amplitude (0 where no QRS was found).
-fn lead_qrs(lead: &Lead, beats: &[usize], fs: f64) -> (Vec<Beat>, Vec<f64>) {
+fn lead_qrs(lead: &Lead, beats: &[usize], default_rr: usize, fs: f64) -> (Vec<Beat>, Vec<f64>) {
     let n = lead.y.len();
     let mut out: Vec<Beat> = Vec::with_capacity(beats.len());
-    let default_rr = median_rr(beats).unwrap_or(fs as usize);
     let mut qrs_amp = Vec::with_capacity(beats.len());
     for (b, &r) in beats.iter().enumerate() {
         let mut beat = [MISSING; 9];
@@ -436,9 +440,15 @@ fn lead_qrs(lead: &Lead, beats: &[usize], fs: f64) -> (Vec<Beat>, Vec<f64>) {
 ///
 /// Long because: per beat, T then P are searched in windows bounded by the previous results;
 /// the steps are short blocks sharing the lead's filtered views.
-fn lead_waves(lead: &Lead, beats: &[usize], out: &mut [Beat], qrs_amp: &[f64], fs: f64) {
+fn lead_waves(
+    lead: &Lead,
+    beats: &[usize],
+    default_rr: usize,
+    out: &mut [Beat],
+    qrs_amp: &[f64],
+    fs: f64,
+) {
     let n = lead.y.len();
-    let default_rr = median_rr(beats).unwrap_or(fs as usize);
     // T waves (need the next beat's QRS onset as a bound)
     for b in 0..out.len() {
         let off = out[b][QRS_OFF];
@@ -713,20 +723,22 @@ pub fn delineate_record(
         Some(p) => check_beats(p, n)?,
         None => beat_positions(x, fs)?,
     };
+    // the RR assumed before the first and after the last beat
+    let default_rr = median_rr(&beats).unwrap_or(fs as usize);
     let mut filtered = prepare(x, fs)?;
     let (mut per_lead, qrs_amp): (Vec<Vec<Beat>>, Vec<Vec<f64>>) = filtered
         .leads()
         .iter()
-        .map(|l| lead_qrs(l, &beats, fs))
+        .map(|l| lead_qrs(l, &beats, default_rr, fs))
         .unzip();
     slow_waves(&mut filtered, &per_lead, fs)?;
     let leads = filtered.leads();
     for ((lead, out), amp) in leads.iter().zip(per_lead.iter_mut()).zip(&qrs_amp) {
-        lead_waves(lead, &beats, out, amp, fs);
+        lead_waves(lead, &beats, default_rr, out, amp, fs);
     }
     let mut global = global_beats(&per_lead, &beats, fs);
     if leads.len() > 1 {
-        spatial_qrs(&leads, &beats, &mut global, fs);
+        spatial_qrs(&leads, &beats, default_rr, &mut global, fs);
         global.iter_mut().for_each(keep_in_order);
     }
     Ok((per_lead, global, beats))

@@ -494,16 +494,22 @@ fn cascade_group_impl<'a>(
     for v in samples {
         let mut x = *v;
         for (c, st) in sections.iter().zip(state.iter_mut()) {
-            let mut y = [0.0f64; GROUP];
-            for k in 0..GROUP {
-                y[k] = c[0] * x[k] + st[0][k];
-                st[0][k] = (c[1] * x[k] + st[1][k]) - c[4] * y[k];
-                st[1][k] = c[2] * x[k] - c[5] * y[k];
-            }
-            x = y;
+            x = group_section(c, st, x);
         }
         *v = x;
     }
+}
+
+/// One section's step for `GROUP` lanes (direct form II transposed, as [`cascade_fixed`]).
+#[inline(always)]
+fn group_section(c: &Section, st: &mut [[f64; GROUP]; 2], x: [f64; GROUP]) -> [f64; GROUP] {
+    let mut y = [0.0f64; GROUP];
+    for k in 0..GROUP {
+        y[k] = c[0] * x[k] + st[0][k];
+        st[0][k] = (c[1] * x[k] + st[1][k]) - c[4] * y[k];
+        st[1][k] = c[2] * x[k] - c[5] * y[k];
+    }
+    y
 }
 
 #[inline(always)]
@@ -516,14 +522,7 @@ fn cascade_group_fixed<'a, const N: usize>(
     for v in samples {
         let mut x = *v;
         for s in 0..N {
-            let c = &sections[s];
-            let mut y = [0.0f64; GROUP];
-            for k in 0..GROUP {
-                y[k] = c[0] * x[k] + st[s][0][k];
-                st[s][0][k] = (c[1] * x[k] + st[s][1][k]) - c[4] * y[k];
-                st[s][1][k] = c[2] * x[k] - c[5] * y[k];
-            }
-            x = y;
+            x = group_section(&sections[s], &mut st[s], x);
         }
         *v = x;
     }

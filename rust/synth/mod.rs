@@ -680,6 +680,7 @@ fn synth_record(
         .map(|b| noise_rng.fork(200 + b as u64))
         .collect();
     let wander = noise::Wander::new(&mut noise_rng.fork(300), &m.noise, fs, n, BASIS.len());
+    let noise_gen = noise_gen.with_wander(wander);
     for (b, &needed) in need.iter().enumerate() {
         let buf = &mut scratch.basis[b];
         buf.clear();
@@ -698,8 +699,7 @@ fn synth_record(
                     .map(|((x, y), z)| coef[0] * x + coef[1] * y + coef[2] * z),
             );
         }
-        noise_gen.add_smooth(buf, &mut smooth_rngs[b]);
-        wander.add(buf, b);
+        noise_gen.add_smooth(buf, &mut smooth_rngs[b], b);
     }
     {
         let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());

@@ -133,6 +133,7 @@ pub struct NoiseGen {
     emg: Option<EmgFilter>,
     emg_gain: f64,
     motion: Vec<MotionEvent>,
+    wander: Wander,
 }
 
 impl NoiseGen {
@@ -156,6 +157,7 @@ impl NoiseGen {
             emg: None,
             emg_gain: 0.0,
             motion: Vec::new(),
+            wander: Wander::none(),
         };
         if levels.baseline > 0.0 {
             // Below 0.5 Hz: computed every SLOW_STEP samples and interpolated linearly
@@ -214,15 +216,24 @@ impl NoiseGen {
         gen
     }
 
-    /// Add the slowly varying noise (baseline wander, powerline, electrode motion) of one lead,
-    /// drawing that lead's weights and phases from `rng`.
-    pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng) {
+    /// The same generator with the faster baseline wander of the record (drawn from its own
+    /// stream by [`Wander::new`]; present exactly when baseline wander is).
+    pub fn with_wander(mut self, wander: Wander) -> Self {
+        debug_assert_eq!(wander.signal.is_empty(), self.resp.is_empty());
+        self.wander = wander;
+        self
+    }
+
+    /// Add the slowly varying noise (baseline wander, powerline, electrode motion) of basis
+    /// lead `lead`, drawing that lead's weights and phases from `rng`.
+    pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng, lead: usize) {
         let lv = &self.levels;
         let (mut w_resp, mut w_drift, mut ws, mut wc) = (0.0, 0.0, 0.0, 0.0);
         if !self.resp.is_empty() {
             w_resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
             w_drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
         }
+        let (w_fast, fast) = (self.wander.weight(lead), &self.wander.signal);
         if !self.pl_sin.is_empty() {
             let amp = lv.powerline * (0.5 + 0.5 * rng.uniform());
             let (ps, pc) = (rng.uniform() * TAU).sin_cos();
@@ -235,14 +246,18 @@ impl NoiseGen {
                     .resp
                     .iter()
                     .zip(&self.drift)
-                    .zip(self.pl_sin.iter().zip(&self.pl_cos));
-                for (b, ((r, d), (s, c))) in buf.iter_mut().zip(src) {
+                    .zip(self.pl_sin.iter().zip(&self.pl_cos))
+                    .zip(fast);
+                for (b, (((r, d), (s, c)), f)) in buf.iter_mut().zip(src) {
                     *b += w_resp * r + w_drift * d + ws * s + wc * c;
+                    *b += w_fast * f;
                 }
             }
             (false, true) => {
-                for ((b, r), d) in buf.iter_mut().zip(&self.resp).zip(&self.drift) {
+                let src = self.resp.iter().zip(&self.drift).zip(fast);
+                for (b, ((r, d), f)) in buf.iter_mut().zip(src) {
                     *b += w_resp * r + w_drift * d;
+                    *b += w_fast * f;
                 }
             }
             (true, false) => {
@@ -394,7 +409,8 @@ const WANDER_GAIN: f64 = 0.6;
 /// records keep visible wander above 0.5 Hz, where the respiration and slow drift components
 /// have none: without it the TP and ST segments of filtered synthetic records are flatter than
 /// real ones (`evaluate.realism`: the flat fraction and the 0.5-5 Hz power gave them away).
-/// Drawn from its own stream, so the other noise sources are unchanged by it.
+/// Drawn from its own stream, so the other noise sources are unchanged by it; added in the
+/// same pass over a lead as the other slow sources ([`NoiseGen::add_smooth`]).
 pub struct Wander {
     signal: Vec<f64>,
     weights: Vec<f64>,
@@ -405,10 +421,7 @@ impl Wander {
     /// `n_leads` (empty when the record has no baseline wander).
     pub fn new(rng: &mut Rng, levels: &NoiseLevels, fs: f64, n: usize, n_leads: usize) -> Self {
         if levels.baseline <= 0.0 {
-            return Wander {
-                signal: Vec::new(),
-                weights: Vec::new(),
-            };
+            return Wander::none();
         }
         // on a grid of at least 40 Hz, interpolated linearly (error < 1 % at 1.5 Hz)
         let step = ((fs / 40.0).floor() as usize).max(1);
@@ -433,13 +446,17 @@ impl Wander {
         Wander { signal, weights }
     }
 
-    /// Add lead `lead`'s share of the wander to `buf`.
-    pub fn add(&self, buf: &mut [f64], lead: usize) {
-        if let Some(&w) = self.weights.get(lead) {
-            for (b, v) in buf.iter_mut().zip(&self.signal) {
-                *b += w * v;
-            }
+    /// No wander (a record without baseline wander).
+    fn none() -> Self {
+        Wander {
+            signal: Vec::new(),
+            weights: Vec::new(),
         }
+    }
+
+    /// Lead `lead`'s weight (0 without wander).
+    fn weight(&self, lead: usize) -> f64 {
+        self.weights.get(lead).copied().unwrap_or(0.0)
     }
 }
 
