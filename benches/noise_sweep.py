@@ -15,7 +15,10 @@ Two sets of 10-s records:
 - synthetic: 200 records at 500 Hz, lead II, a mix of sinus rhythm (45-150 bpm), atrial
   fibrillation (20 %), premature beats and bundle-branch blocks, exact R peaks;
 - real: CPSC 2021 (the 18 records here, 200 Hz, lead II), cut into 10-s segments (at most 12 per
-  record), reference = the annotated beats; the same noise added at 200 Hz.
+  record), reference = the annotated beats; the same noise added at 200 Hz;
+- confirmation (no rule of the detector was chosen on them under noise): LUDB lead II (500 Hz,
+  the annotated span of each record) and MIT-BIH channel 0 (360 Hz, 12 10-s segments spread
+  over each record), reference = the annotated beats.
 
 One-to-one matching within 150 ms, F1 pooled per set, noise type and SNR; also ecgfast's F1 on
 the records :func:`ecgfast.signal_quality` calls usable, and their share. Writes
@@ -97,6 +100,38 @@ def cpsc_set(root: Path, per_record: int = 12):
             yield f"{hea.stem}:{k}", seg.copy(), ref
 
 
+def ludb_set(root: Path):
+    """LUDB lead II (500 Hz, 10 s), reference = the cardiologists' QRS marks; the record is cut
+    to the annotated span (LUDB leaves the first and last beats unmarked)."""
+    for i in range(1, 201):
+        base = root / "data" / str(i)
+        if not base.with_suffix(".hea").exists():
+            continue
+        rec = wfdb.rdrecord(str(base), channel_names=["ii"])
+        ann = wfdb.rdann(str(base), "ii")
+        s, y = np.asarray(ann.sample), np.asarray(ann.symbol)
+        qrs = s[y == "N"]
+        if qrs.size < 2:
+            continue
+        lo, hi = max(int(s.min()) - 100, 0), min(int(s.max()) + 100, rec.p_signal.shape[0])
+        yield f"ludb{i}", rec.p_signal[lo:hi, 0].copy(), qrs - lo
+
+
+def mitdb_set(root: Path, per_record: int = 12):
+    """MIT-BIH channel 0 (360 Hz) cut into 10-s segments, at most ``per_record`` per record."""
+    for hea in sorted(root.glob("*.hea")):
+        rec = wfdb.rdrecord(str(hea.with_suffix("")), channels=[0])
+        ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
+        beats = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
+        w = int(SECONDS * rec.fs)
+        x = rec.p_signal[:, 0]
+        step = max(len(x) // w // per_record, 1) * w  # spread over the record
+        for k in range(min(per_record, len(x) // step)):
+            seg = x[k * step : k * step + w]
+            ref = beats[(beats >= k * step) & (beats < k * step + w)] - k * step
+            yield f"{hea.stem}:{k}", seg.copy(), ref
+
+
 def sweep(name, records, fs, snrs, dets, seed):
     records = list(records)
     rows = []
@@ -111,6 +146,7 @@ def sweep(name, records, fs, snrs, dets, seed):
 
 def one_record(name, kind, rid, x, ref, nz, fs, snrs, dets):
     rows = []
+    nz = nz[: x.size]  # LUDB's annotated spans are shorter than 10 s
     p_s = signal_power(x, ref, fs)
     p_n = float(np.mean(nz**2))
     for snr in snrs:
@@ -145,6 +181,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(here / "runs" / "noise_sweep"))
     parser.add_argument("--snr", default="inf,24,18,12,6,0", help="dB, comma-separated")
     parser.add_argument("--detectors", default="ecgfast,sleepecg,neurokit2 (neurokit)")
+    parser.add_argument(
+        "--skip-confirmation", action="store_true", help="only the synthetic and CPSC sets"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,6 +193,13 @@ def main() -> None:
     cpsc = Path(args.data) / "cpsc2021"
     if cpsc.is_dir():
         rows += sweep("CPSC 2021 200 Hz", cpsc_set(cpsc), 200.0, snrs, dets, seed=32)
+    # confirmation sets: no detector rule or threshold was chosen on them
+    ludb = Path(args.data) / "ludb"
+    if ludb.is_dir() and not args.skip_confirmation:
+        rows += sweep("LUDB II 500 Hz", ludb_set(ludb), 500.0, snrs, dets, seed=33)
+    mitdb = Path(args.data) / "mitdb"
+    if mitdb.is_dir() and not args.skip_confirmation:
+        rows += sweep("MIT-BIH 360 Hz", mitdb_set(mitdb), 360.0, snrs, dets, seed=34)
     df = pd.DataFrame(rows)
     df.to_csv(out / "noise_sweep.csv", index=False)
     keys = ["set", "noise", "detector", "snr"]
