@@ -489,6 +489,49 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, records, config=BeatExperiment(pretrain_mix="wide"), say=None
             )
 
+    def test_cross_fitted_calibration_covers_every_training_patient(self, tmp_path, monkeypatch):
+        pytest.importorskip("torch")
+        import ecgfast.apps.beats as beats_app
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        calls = []
+        train = beats_app._train
+
+        def spy(model, tr, va, cfg, seed, **options):
+            calls.append((set(tr.meta["record"]), set(va.meta["record"]), options))
+            return train(model, tr, va, cfg, seed, **options)
+
+        monkeypatch.setattr(beats_app, "_train", spy)
+        records = ["101", "106", "119", "208", "209", "223"]
+        cfg = BeatExperiment(epochs=2, folds=2, fs=120.0, calibration_folds=2)
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        assert report["config"]["calibration_folds"] == 2
+        assert len(calls) == 3 * len(report["folds"])  # two group models, then the refit
+        for k, fold in enumerate(report["folds"]):
+            inner = set(records) - set(fold["test_records"])
+            (fit_a, val_a, opt_a), (fit_b, val_b, opt_b), (full, _, again) = calls[
+                3 * k : 3 * k + 3
+            ]
+            # each group is early-stopped on patients its model never saw, and the groups
+            # together hold every training patient: the offsets see all of them out of sample
+            assert not fit_a & val_a and not fit_b & val_b
+            assert val_a | val_b == inner and not val_a & val_b
+            assert fit_a == val_b and fit_b == val_a
+            assert sorted(fold["val_records"][0]) == sorted(inner)
+            assert full == inner and again["keep"] == "last" and again["epochs"] >= 2
+            assert "keep" not in opt_a and "keep" not in opt_b
+        without_refit = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, calibration_folds=2, refit=False
+        )
+        calls.clear()
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=without_refit, say=None)
+        assert len(calls) == 2 * len(report["folds"])  # the group models are the ensemble
+        assert all(0.0 <= run["macro_f1"] <= 1.0 for run in report["runs"])
+        with pytest.raises(InvalidParameterError, match="calibration_folds"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, config=BeatExperiment(calibration_folds=1), say=None
+            )
+
     def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
         pytest.importorskip("torch")
         from ecgfast.cli import main

@@ -146,6 +146,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
+        calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
@@ -507,6 +508,14 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         "--no-calibrate",
         action="store_true",
         help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
+    )
+    p.add_argument(
+        "--calibration-folds",
+        type=int,
+        default=d.calibration_folds,
+        help="cross-fit the early stopping and decision offsets over this many groups of the "
+        "training patients, so every training patient is out of sample once (default 0: one "
+        "split, --val-fraction of the patients)",
     )
     p.add_argument(
         "--no-refit",

@@ -68,6 +68,7 @@ class BeatExperiment:
     beats: str = "annotations"
     ensemble: int = 1
     calibrate: bool = True
+    calibration_folds: int = 0
     refit: bool = True
     pretrain_records: int = 0
     pretrain_epochs: int = 4
@@ -171,6 +172,54 @@ def _fit_member(
     return model, val_recs, va.labels, val_prob, result.best_epoch
 
 
+def _fit_crossfit(
+    beats: Any, inner: list[str], counts: Any, cfg: BeatExperiment, seed: int, arm: _Arm
+):
+    """Like :func:`_fit_member`, with every training patient out of sample once: ``inner``'s
+    patients dealt into ``cfg.calibration_folds`` groups (:func:`patient_folds`, so each rare
+    class spreads over them), one early-stopped model per group trained on the others. Their
+    predictions on their own group cover every training patient (for the decision offsets);
+    the returned model is trained again on all of ``inner`` for the median best epoch count
+    (at least 2), or, without ``cfg.refit``, is the list of the group models (their
+    probabilities are averaged)."""
+    from ..torch import predict
+    from ..torch.tasks import Task
+
+    per_patient = {
+        p: counts.loc[[r for r in inner if patient_of(r) == p]].sum().to_numpy()
+        for p in {patient_of(r) for r in inner}
+    }
+    group_of = patient_folds(per_patient, cfg.calibration_folds)
+    models, val_y, val_p, best = [], [], [], []
+    for g in range(cfg.calibration_folds):
+        fit_recs = [r for r in inner if group_of[patient_of(r)] != g]
+        val_recs = [r for r in inner if group_of[patient_of(r)] == g]
+        tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
+        va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
+        model = _new_model(cfg, tr.x.shape[1], seed + 1000 * g)
+        options: dict[str, Any] = {}
+        if arm.state is not None:
+            model.load_state_dict(arm.state)
+            options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+        result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
+        val_y.append(va.labels)
+        val_p.append(predict(model, va, Task.classification(CLASSES))[1])
+        best.append(result.best_epoch)
+        models.append(model)
+    if cfg.refit:
+        model = _new_model(cfg, tr.x.shape[1], seed)
+        options = {}
+        if arm.state is not None:
+            model.load_state_dict(arm.state)
+            options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+        full = beats.subset(inner, fraction=arm.fraction, seed=seed)
+        epochs = max(2, round(float(np.median(best))))
+        # the last group's patients only log the epochs (in sample now)
+        _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
+        models = [model]
+    return models, list(inner), np.concatenate(val_y), np.concatenate(val_p), best
+
+
 def pretrain_on_synthetic_beats(
     cfg: BeatExperiment, fs: float, say: Any = print
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -225,8 +274,9 @@ def _fit_and_predict(
     arm: _Arm,
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """``cfg.ensemble`` models on the training records of ``where = (inner, held_out)``
-    (each with its own early-stopping patients), their mean probabilities on ``held_out``,
-    shifted by the decision offsets fitted on the early-stopping patients when
+    (each with its own early-stopping patients, or cross-fitted over ``cfg.calibration_folds``
+    patient groups), their mean probabilities on ``held_out``, shifted by the decision offsets
+    fitted on the early-stopping patients' out-of-sample probabilities when
     ``cfg.calibrate``."""
     from ..torch import predict
     from ..torch.tasks import Task
@@ -237,10 +287,16 @@ def _fit_and_predict(
     val_y, val_p = [], []
     info: dict[str, Any] = {"val_records": [], "best_epoch": []}
     for j in range(cfg.ensemble):
-        model, val_recs, vy, vp, best = _fit_member(
-            beats, inner, counts, cfg, seed * cfg.ensemble + j, arm
-        )
-        prob += predict(model, te, Task.classification(CLASSES))[1] / cfg.ensemble
+        member = seed * cfg.ensemble + j
+        if cfg.calibration_folds:
+            models, val_recs, vy, vp, best = _fit_crossfit(beats, inner, counts, cfg, member, arm)
+        else:
+            model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, arm)
+            models = [model]
+        for model in models:
+            prob += predict(model, te, Task.classification(CLASSES))[1] / (
+                cfg.ensemble * len(models)
+            )
         val_y.append(vy)
         val_p.append(vp)
         info["val_records"].append(val_recs)
@@ -412,6 +468,8 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     from .._validate import check_int
 
     check_int(cfg.ensemble, name="ensemble", low=1, high=100)
+    if cfg.calibration_folds:
+        check_int(cfg.calibration_folds, name="calibration_folds", low=2, high=20)
     check_int(cfg.pretrain_records, name="pretrain_records", low=0, high=10**7)
     check_int(cfg.pretrain_epochs, name="pretrain_epochs", low=1, high=1000)
     if cfg.pretrain_mix not in PRETRAIN_MIXES:
