@@ -235,8 +235,12 @@ def plot(pooled: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = list(dict.fromkeys(zip(pooled["set"], pooled["noise"], strict=True)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
-    for ax, (s, kind) in zip(axes[0], panels, strict=True):
+    cols = min(len(panels), 4)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (s, kind) in zip(axes.flat, panels, strict=False):
         sel = pooled[(pooled["set"] == s) & (pooled["noise"] == kind)]
         for det, g in sel.groupby("detector", sort=False):
             g = g[np.isfinite(g["snr"])]
