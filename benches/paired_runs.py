@@ -1,0 +1,62 @@
+"""Pair two arms of one or more ``ecgfast beats`` reports by (seed, fold) and print the paired
+differences with 95 % t intervals: per fold (the pairs share patient folds across seeds, so that
+interval is somewhat too narrow) and per seed (the pooled figure of each seed).
+
+    python benches/paired_runs.py "scratch 10%" "pretrained 10%" runs/a/beats.json runs/b/beats.json
+
+Used to join runs of the same command with different ``--seeds`` (BENCHMARKS.md, issue 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from ecgfast.apps._stats import mean_ci
+
+METRICS = ("macro_f1", "f1_S", "f1_V", "f1_F")
+
+
+def value(row: dict, metric: str) -> float:
+    return float(row[metric]) if metric == "macro_f1" else float(row["per_class"][metric[-1]]["f1"])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("arm_a", help='baseline arm, e.g. "scratch 10%%"')
+    p.add_argument("arm_b", help='compared arm, e.g. "pretrained 10%%"')
+    p.add_argument("reports", nargs="+", help="beats.json files")
+    args = p.parse_args()
+    folds: dict[str, dict] = {args.arm_a: {}, args.arm_b: {}}
+    runs: dict[str, dict] = {args.arm_a: {}, args.arm_b: {}}
+    for path in args.reports:
+        report = json.load(open(path))
+        for row in report["folds"]:
+            if row["arm"] in folds:
+                folds[row["arm"]][(row["seed"], row["fold"])] = row
+        for row in report["runs"]:
+            if row["arm"] in runs:
+                runs[row["arm"]][row["seed"]] = row
+    a, b = folds[args.arm_a], folds[args.arm_b]
+    keys = sorted(set(a) & set(b))
+    seeds = sorted(set(runs[args.arm_a]) & set(runs[args.arm_b]))
+    print(f"{len(keys)} (seed, fold) pairs, seeds {seeds}: {args.arm_b} - {args.arm_a}")
+    for metric in METRICS:
+        per_fold = mean_ci([value(b[k], metric) - value(a[k], metric) for k in keys])
+        pooled = [
+            value(runs[args.arm_b][s], metric) - value(runs[args.arm_a][s], metric) for s in seeds
+        ]
+        per_seed = mean_ci(pooled)
+        lo, hi = per_fold.get("ci95", [np.nan, np.nan])
+        slo, shi = per_seed.get("ci95", [np.nan, np.nan])
+        print(
+            f"{metric:9s} per fold {per_fold['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]   "
+            f"per seed (pooled) {per_seed['mean']:+.3f} [{slo:+.3f}, {shi:+.3f}]  "
+            f"({', '.join(f'{d:+.3f}' for d in pooled)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
