@@ -38,7 +38,11 @@ def detect_rpeaks(
     runs at 150-300 Hz (block averages of the input). Each beat is then placed on the R wave's
     extremum of the input signal: the polarity of the dominant band-passed deflection picks
     maximum or minimum within ±50 ms, so inverted and negative-dominant QRS are handled; a 4-ms
-    running median keeps pacing spikes from being taken for the R wave.
+    running median keeps pacing spikes from being taken for the R wave. A record whose 10-s
+    windows are mostly dominated by high-frequency (muscle) noise, judged by the noise floors of
+    the band-passed slope and of the second difference against their 99th percentiles, is
+    detected in the 5-18 Hz band instead, where the QRS keeps most of its energy and EMG has
+    little; clean records never switch.
 
     Parameters
     ----------
