@@ -710,7 +710,7 @@ def synthesize(
     n : int
         Number of records (0 allowed).
     hr : float, tuple or array
-        Mean heart rate in bpm (default 50-110).
+        Mean heart rate in bpm (default 50-95).
     pr, qrs : float, tuple or array, optional
         PR interval and QRS duration in ms (defaults 120-200 and 70-110). PR must exceed QRS.
     qt : float, tuple or array, optional
