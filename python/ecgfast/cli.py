@@ -501,6 +501,32 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         "--val-fraction", type=float, default=d.val_fraction, help="early-stopping patients"
     )
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
+    _add_beats_decisions(p, d)
+    p.add_argument(
+        "--pretrain-records",
+        type=int,
+        default=d.pretrain_records,
+        help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument(
+        "--pretrain-mix",
+        default=d.pretrain_mix,
+        choices=sorted(PRETRAIN_MIXES),
+        help="pathology mix of the synthetic records (beatdata.PRETRAIN_MIXES)",
+    )
+    p.add_argument(
+        "--fractions",
+        type=_float_list,
+        default=d.fractions,
+        help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
+    )
+    _add_experiment_training(p, d)
+    p.add_argument("--out", default="runs/beats", help="output folder")
+
+
+def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
+    """How ``ecgfast beats`` makes its choices on training patients: ensembles, decision
+    offsets, cross-fitting, refit (defaults from :class:`BeatExperiment` ``d``)."""
     p.add_argument(
         "--ensemble", type=int, default=d.ensemble, help="models per fold, probabilities averaged"
     )
@@ -523,26 +549,6 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         help="keep the early-stopped model (default: train again on every training patient "
         "for the epochs early stopping chose)",
     )
-    p.add_argument(
-        "--pretrain-records",
-        type=int,
-        default=d.pretrain_records,
-        help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
-    )
-    p.add_argument(
-        "--pretrain-mix",
-        default=d.pretrain_mix,
-        choices=sorted(PRETRAIN_MIXES),
-        help="pathology mix of the synthetic records (beatdata.PRETRAIN_MIXES)",
-    )
-    p.add_argument(
-        "--fractions",
-        type=_float_list,
-        default=d.fractions,
-        help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
-    )
-    _add_experiment_training(p, d)
-    p.add_argument("--out", default="runs/beats", help="output folder")
 
 
 def _add_experiment_training(p: argparse.ArgumentParser, d: Any) -> None:
