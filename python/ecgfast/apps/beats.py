@@ -92,6 +92,15 @@ def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
     return out
 
 
+def _patient_counts(counts: Any, records: Sequence[str]) -> dict[str, np.ndarray]:
+    """Patient -> class counts summed over that patient's ``records`` (``counts``: one row
+    per record), the input of :func:`patient_folds`."""
+    return {
+        p: counts.loc[[r for r in records if patient_of(r) == p]].sum().to_numpy()
+        for p in {patient_of(r) for r in records}
+    }
+
+
 def _new_model(cfg: BeatExperiment, in_channels: int, seed: int) -> Any:
     import torch
 
@@ -134,6 +143,29 @@ class _Arm:
         }
 
 
+def _start(cfg: BeatExperiment, in_channels: int, seed: int, arm: _Arm) -> tuple[Any, dict]:
+    """A new model seeded by ``seed``, loaded with the pretrained ``arm.state`` if any, and the
+    fine-tuning options of :func:`_train` that go with it (none from scratch)."""
+    model = _new_model(cfg, in_channels, seed)
+    if arm.state is None:
+        return model, {}
+    model.load_state_dict(arm.state)
+    return model, {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+
+
+def _refit(
+    beats: Any, inner: list[str], cfg: BeatExperiment, seed: int, arm: _Arm, epochs: int, va: Any
+) -> Any:
+    """The same start trained on every patient of ``inner`` for ``epochs`` epochs chosen by
+    early stopping (at least 2), keeping the last epoch's weights (``va`` only logs the epochs:
+    it is in sample now)."""
+    full = beats.subset(inner, fraction=arm.fraction, seed=seed)
+    model, options = _start(cfg, full.x.shape[1], seed, arm)
+    epochs = max(2, epochs)
+    _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
+    return model
+
+
 def _fit_member(
     beats: Any, inner: list[str], counts: Any, cfg: BeatExperiment, seed: int, arm: _Arm
 ):
@@ -153,22 +185,11 @@ def _fit_member(
     )
     tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
     va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
-    model = _new_model(cfg, tr.x.shape[1], seed)
-    options: dict[str, Any] = {}
-    if arm.state is not None:
-        model.load_state_dict(arm.state)
-        options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+    model, options = _start(cfg, tr.x.shape[1], seed, arm)
     result = _train(model, tr, va, cfg, seed, **options)
     _, val_prob = predict(model, va, Task.classification(CLASSES))
     if cfg.refit:
-        # the same start, every training patient, for the epochs early stopping chose (at
-        # least 2); the last epoch's weights (validation would be in-sample now)
-        model = _new_model(cfg, tr.x.shape[1], seed)
-        if arm.state is not None:
-            model.load_state_dict(arm.state)
-        full = beats.subset(inner, fraction=arm.fraction, seed=seed)
-        epochs = max(2, result.best_epoch)
-        _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
+        model = _refit(beats, inner, cfg, seed, arm, result.best_epoch, va)
     return model, val_recs, va.labels, val_prob, result.best_epoch
 
 
@@ -185,38 +206,22 @@ def _fit_crossfit(
     from ..torch import predict
     from ..torch.tasks import Task
 
-    per_patient = {
-        p: counts.loc[[r for r in inner if patient_of(r) == p]].sum().to_numpy()
-        for p in {patient_of(r) for r in inner}
-    }
-    group_of = patient_folds(per_patient, cfg.calibration_folds)
+    group_of = patient_folds(_patient_counts(counts, inner), cfg.calibration_folds)
     models, val_y, val_p, best = [], [], [], []
     for g in range(cfg.calibration_folds):
         fit_recs = [r for r in inner if group_of[patient_of(r)] != g]
         val_recs = [r for r in inner if group_of[patient_of(r)] == g]
         tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
         va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
-        model = _new_model(cfg, tr.x.shape[1], seed + 1000 * g)
-        options: dict[str, Any] = {}
-        if arm.state is not None:
-            model.load_state_dict(arm.state)
-            options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
+        model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
         val_y.append(va.labels)
         val_p.append(predict(model, va, Task.classification(CLASSES))[1])
         best.append(result.best_epoch)
         models.append(model)
     if cfg.refit:
-        model = _new_model(cfg, tr.x.shape[1], seed)
-        options = {}
-        if arm.state is not None:
-            model.load_state_dict(arm.state)
-            options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
-        full = beats.subset(inner, fraction=arm.fraction, seed=seed)
-        epochs = max(2, round(float(np.median(best))))
-        # the last group's patients only log the epochs (in sample now)
-        _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
-        models = [model]
+        # the last group's patients only log the epochs
+        models = [_refit(beats, inner, cfg, seed, arm, round(float(np.median(best))), va)]
     return models, list(inner), np.concatenate(val_y), np.concatenate(val_p), best
 
 
@@ -317,11 +322,7 @@ def _plan(
     pair, or one per patient fold of the training records."""
     if test_records:
         return [(None, train_records, test_records)]
-    per_patient = {
-        p: counts.loc[[r for r in train_records if patient_of(r) == p]].sum().to_numpy()
-        for p in {patient_of(r) for r in train_records}
-    }
-    fold_of = patient_folds(per_patient, folds)
+    fold_of = patient_folds(_patient_counts(counts, train_records), folds)
     return [
         (
             k,
