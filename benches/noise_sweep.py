@@ -85,19 +85,29 @@ def synthetic_set(n: int = 200, fs: float = 500.0):
     return
 
 
+def segments(stem: str, x: np.ndarray, beats: np.ndarray, fs: float, per_record: int, spread: bool):
+    """10-s segments of one record with their reference beats: at most ``per_record``, from the
+    start (or spread evenly over the record with ``spread``); segments with NaN are skipped."""
+    w = int(SECONDS * fs)
+    step = max(len(x) // w // per_record, 1) * w if spread else w
+    for k in range(min(per_record, len(x) // step)):
+        seg = x[k * step : k * step + w]
+        if not np.all(np.isfinite(seg)):
+            continue
+        ref = beats[(beats >= k * step) & (beats < k * step + w)] - k * step
+        yield f"{stem}:{k}", seg.copy(), ref
+
+
+def annotated_beats(ann) -> np.ndarray:
+    return np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
+
+
 def cpsc_set(root: Path, per_record: int = 12):
     for hea in sorted(root.glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")), channel_names=["II"])
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
-        beats = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        w = int(SECONDS * rec.fs)
         x = rec.p_signal[:, 0]
-        for k in range(min(per_record, len(x) // w)):
-            seg = x[k * w : (k + 1) * w]
-            if not np.all(np.isfinite(seg)):
-                continue
-            ref = beats[(beats >= k * w) & (beats < (k + 1) * w)] - k * w
-            yield f"{hea.stem}:{k}", seg.copy(), ref
+        yield from segments(hea.stem, x, annotated_beats(ann), rec.fs, per_record, spread=False)
 
 
 def ludb_set(root: Path):
@@ -118,18 +128,13 @@ def ludb_set(root: Path):
 
 
 def mitdb_set(root: Path, per_record: int = 12):
-    """MIT-BIH channel 0 (360 Hz) cut into 10-s segments, at most ``per_record`` per record."""
+    """MIT-BIH channel 0 (360 Hz) cut into 10-s segments, at most ``per_record`` spread over
+    each record."""
     for hea in sorted(root.glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")), channels=[0])
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
-        beats = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        w = int(SECONDS * rec.fs)
         x = rec.p_signal[:, 0]
-        step = max(len(x) // w // per_record, 1) * w  # spread over the record
-        for k in range(min(per_record, len(x) // step)):
-            seg = x[k * step : k * step + w]
-            ref = beats[(beats >= k * step) & (beats < k * step + w)] - k * step
-            yield f"{hea.stem}:{k}", seg.copy(), ref
+        yield from segments(hea.stem, x, annotated_beats(ann), rec.fs, per_record, spread=True)
 
 
 def sweep(name, records, fs, snrs, dets, seed):

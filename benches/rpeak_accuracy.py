@@ -58,35 +58,43 @@ def detectors() -> dict:
     return out
 
 
-def flutter_spans(ann) -> list[tuple[int, int]]:
-    """Sample spans of the annotated ventricular flutter/fibrillation episodes ('[' to ']'),
-    where MIT-BIH marks no beats."""
+def flutter_mask(ann, n: int) -> np.ndarray:
+    """True inside the annotated ventricular flutter/fibrillation episodes ('[' to ']'), where
+    MIT-BIH marks no beats; ``n`` samples."""
     starts = [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y == "["]
     ends = [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y == "]"]
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=False)]
+    inside = np.zeros(n, dtype=bool)
+    for a, b in zip(starts, ends, strict=False):
+        inside[a : b + 1] = True
+    return inside
 
 
 OUTSIDE_FLUTTER = "MIT-BIH DS1 outside VF/VFL episodes"
 
 
 def records(data: Path):
+    """(database, record, signal, fs, reference beats, annotated span or None, flutter mask or
+    None) of every record scored; MIT-BIH DS1 records carry the mask of their flutter episodes
+    (scored a second time outside them)."""
     for hea in sorted((data / "mitdb").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        yield (
-            "MIT-BIH DS1 (22, ch 0)",
-            hea.stem,
-            rec.p_signal[:, 0],
-            rec.fs,
-            ref,
-            flutter_spans(ann),
-        )
+        x = rec.p_signal[:, 0]
+        yield "MIT-BIH DS1 (22, ch 0)", hea.stem, x, rec.fs, ref, None, flutter_mask(ann, x.size)
     for hea in sorted((data / "mitdb-paced").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        yield "MIT-BIH paced (107, 217, ch 0)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
+        yield (
+            "MIT-BIH paced (107, 217, ch 0)",
+            hea.stem,
+            rec.p_signal[:, 0],
+            rec.fs,
+            ref,
+            None,
+            None,
+        )
     for i in range(1, 101):
         base = data / "ludb" / "data" / str(i)
         if not base.with_suffix(".hea").exists():
@@ -94,12 +102,13 @@ def records(data: Path):
         rec = wfdb.rdrecord(str(base), channel_names=["ii"])
         ann = wfdb.rdann(str(base), "ii")
         s, y = np.asarray(ann.sample), np.asarray(ann.symbol)
-        yield "LUDB 1-100 (II)", str(i), rec.p_signal[:, 0], rec.fs, s[y == "N"], (s.min(), s.max())
+        span = (s.min(), s.max())
+        yield "LUDB 1-100 (II)", str(i), rec.p_signal[:, 0], rec.fs, s[y == "N"], span, None
     for hea in sorted((data / "cpsc2021").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")), channel_names=["II"])
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        yield "CPSC 2021 (18, II)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None
+        yield "CPSC 2021 (18, II)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None, None
 
 
 def main() -> None:
@@ -122,9 +131,7 @@ def main() -> None:
         dets = {k: v for k, v in dets.items() if k in wanted}
     rows = []
     recs = list(records(Path(args.data)))
-    for db, name, x, fs, ref, span in tqdm(recs, desc="records"):
-        # MIT-BIH DS1 is also scored outside its ventricular flutter episodes (a second row)
-        flutter, span = (span, None) if db.startswith("MIT-BIH DS1") else (None, span)
+    for db, name, x, fs, ref, span, flutter in tqdm(recs, desc="records"):
         for det, fn in dets.items():
             start = time.perf_counter()
             try:
@@ -141,11 +148,8 @@ def main() -> None:
             rows.append(
                 {"db": db, "record": name, "detector": det, **m.as_dict(), "seconds": elapsed}
             )
-            if flutter is not None:
-                inside = np.zeros(x.size + 1, dtype=bool)
-                for a, b in flutter:
-                    inside[a : b + 1] = True
-                m = match_peaks(peaks[~inside[peaks]], ref[~inside[ref]], fs)
+            if flutter is not None:  # the same detections, outside the flutter episodes
+                m = match_peaks(peaks[~flutter[peaks]], ref[~flutter[ref]], fs)
                 row = {"db": OUTSIDE_FLUTTER, "record": name, "detector": det, **m.as_dict()}
                 rows.append({**row, "seconds": 0.0})
     df = pd.DataFrame(rows)

@@ -146,10 +146,9 @@ class TestDetectRpeaks:
         noise = ecgfast.synthesize(36, noise=emg, **kw).signals[:, 0].astype(np.float64)
         noise -= ecgfast.synthesize(36, noise=0.0, **kw).signals[:, 0]
         tp = fp = fn = 0
-        for k, (name, j) in enumerate(
-            itertools.product(["101", "106", "119", "208", "209", "223"], range(6))
-        ):
-            x, fs, ref = mitdb(shipped_mitdb, name)
+        records = {n: mitdb(shipped_mitdb, n) for n in ["101", "106", "119", "208", "209", "223"]}
+        for k, (name, j) in enumerate(itertools.product(records, range(6))):
+            x, fs, ref = records[name]
             a = j * 100 * 360
             seg, r = x[a : a + 3600], ref[(ref >= a) & (ref < a + 3600)] - a
             signal_power = np.median([np.ptp(seg[max(q - 18, 0) : q + 19]) for q in r]) ** 2 / 8
