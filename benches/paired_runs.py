@@ -15,12 +15,7 @@ import json
 import numpy as np
 
 from ecgfast.apps._stats import mean_ci
-
-METRICS = ("macro_f1", "f1_S", "f1_V", "f1_F")
-
-
-def value(row: dict, metric: str) -> float:
-    return float(row[metric]) if metric == "macro_f1" else float(row["per_class"][metric[-1]]["f1"])
+from ecgfast.apps.beats import PAIRED_METRICS, metric_value
 
 
 def main() -> None:
@@ -43,10 +38,11 @@ def main() -> None:
     keys = sorted(set(a) & set(b))
     seeds = sorted(set(runs[args.arm_a]) & set(runs[args.arm_b]))
     print(f"{len(keys)} (seed, fold) pairs, seeds {seeds}: {args.arm_b} - {args.arm_a}")
-    for metric in METRICS:
-        per_fold = mean_ci([value(b[k], metric) - value(a[k], metric) for k in keys])
+    for metric in PAIRED_METRICS:
+        per_fold = mean_ci([metric_value(b[k], metric) - metric_value(a[k], metric) for k in keys])
         pooled = [
-            value(runs[args.arm_b][s], metric) - value(runs[args.arm_a][s], metric) for s in seeds
+            metric_value(runs[args.arm_b][s], metric) - metric_value(runs[args.arm_a][s], metric)
+            for s in seeds
         ]
         per_seed = mean_ci(pooled)
         lo, hi = per_fold.get("ci95", [np.nan, np.nan])

@@ -498,20 +498,29 @@ def _paired(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, An
     return out
 
 
+#: Metrics compared between paired arms (macro-F1 and the F1 of S, V, F).
+PAIRED_METRICS = ("macro_f1", "f1_S", "f1_V", "f1_F")
+
+
+def metric_value(row: dict, metric: str) -> float:
+    """One of :data:`PAIRED_METRICS` from a run or fold row of the report."""
+    return float(row[metric]) if metric == "macro_f1" else float(row["per_class"][metric[-1]]["f1"])
+
+
 def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
     rows = runs if has_test else folds
     key = (lambda r: (r["seed"],)) if has_test else (lambda r: (r["seed"], r["fold"]))
     base = {key(r): r for r in rows if r["init"] == "scratch"}
-    out: dict[str, Any] = {}
-    for metric in ("macro_f1", "f1_S", "f1_V", "f1_F"):
-
-        def value(r: dict, metric: str = metric) -> float:
-            return float(r[metric]) if metric == "macro_f1" else r["per_class"][metric[-1]]["f1"]
-
-        out[metric] = mean_ci(
-            [value(r) - value(base[key(r)]) for r in rows if r["init"] == "pretrained"]
+    return {
+        metric: mean_ci(
+            [
+                metric_value(r, metric) - metric_value(base[key(r)], metric)
+                for r in rows
+                if r["init"] == "pretrained"
+            ]
         )
-    return out
+        for metric in PAIRED_METRICS
+    }
 
 
 def _predictions(te: Any, prob: np.ndarray, seed: int, fold: int | None) -> Any:
