@@ -531,6 +531,9 @@ class TestBeatDatasetAndProtocol:
             run_beat_experiment(
                 SHIPPED_MITDB, records, config=BeatExperiment(calibration_folds=1), say=None
             )
+        too_many = BeatExperiment(epochs=1, folds=2, fs=120.0, calibration_folds=10)
+        with pytest.raises(InvalidParameterError, match="calibration_folds=10 exceeds"):
+            run_beat_experiment(SHIPPED_MITDB, records, config=too_many, say=None)
 
     def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
         pytest.importorskip("torch")

@@ -206,7 +206,13 @@ def _fit_crossfit(
     from ..torch import predict
     from ..torch.tasks import Task
 
-    group_of = patient_folds(_patient_counts(counts, inner), cfg.calibration_folds)
+    patients = _patient_counts(counts, inner)
+    if cfg.calibration_folds > len(patients):
+        raise InvalidParameterError(
+            f"calibration_folds={cfg.calibration_folds} exceeds the {len(patients)} training "
+            "patients of a fold"
+        )
+    group_of = patient_folds(patients, cfg.calibration_folds)
     models, val_y, val_p, best = [], [], [], []
     for g in range(cfg.calibration_folds):
         fit_recs = [r for r in inner if group_of[patient_of(r)] != g]
