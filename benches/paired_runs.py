@@ -5,6 +5,11 @@ interval is somewhat too narrow) and per seed (the pooled figure of each seed).
     python benches/paired_runs.py "scratch 10%" "pretrained 10%" runs/a/beats.json runs/b/beats.json
 
 Used to join runs of the same command with different ``--seeds`` (BENCHMARKS.md, issue 16).
+An arm written ``ARM@PATH`` is read from that report only, so the same arm of two runs (e.g. two
+synthesizer versions, the second run with ``--no-scratch``) can be compared:
+
+    python benches/paired_runs.py "pretrained 100%@runs/old/beats.json" \
+        "pretrained 100%@runs/new/beats.json" runs/old/beats.json runs/new/beats.json
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from ecgfast.apps.beats import PAIRED_METRICS, metric_value
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("arm_a", help='baseline arm, e.g. "scratch 10%%"')
+    p.add_argument("arm_a", help='baseline arm, e.g. "scratch 10%%" (ARM@PATH: that report only)')
     p.add_argument("arm_b", help='compared arm, e.g. "pretrained 10%%"')
     p.add_argument("reports", nargs="+", help="beats.json files")
     args = p.parse_args()
@@ -28,15 +33,23 @@ def main() -> None:
     runs: dict[str, dict] = {args.arm_a: {}, args.arm_b: {}}
     for path in args.reports:
         report = json.load(open(path))
-        for row in report["folds"]:
-            if row["arm"] in folds:
-                folds[row["arm"]][(row["seed"], row["fold"])] = row
-        for row in report["runs"]:
-            if row["arm"] in runs:
-                runs[row["arm"]][row["seed"]] = row
+        for spec in (args.arm_a, args.arm_b):
+            arm, _, only = spec.partition("@")
+            if only and only != path:
+                continue
+            for row in report["folds"]:
+                if row["arm"] == arm:
+                    folds[spec][(row["seed"], row["fold"])] = row
+            for row in report["runs"]:
+                if row["arm"] == arm:
+                    runs[spec][row["seed"]] = row
     a, b = folds[args.arm_a], folds[args.arm_b]
     keys = sorted(set(a) & set(b))
     seeds = sorted(set(runs[args.arm_a]) & set(runs[args.arm_b]))
+    if not keys:
+        raise SystemExit(
+            f"no (seed, fold) pair in common between {args.arm_a!r} and {args.arm_b!r}"
+        )
     print(f"{len(keys)} (seed, fold) pairs, seeds {seeds}: {args.arm_b} - {args.arm_a}")
     for metric in PAIRED_METRICS:
         per_fold = mean_ci([metric_value(b[k], metric) - metric_value(a[k], metric) for k in keys])

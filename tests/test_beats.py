@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -452,6 +454,22 @@ class TestBeatDatasetAndProtocol:
         # a fifth of the labels for training, but every test beat is scored
         sizes = pred.groupby("arm").size()
         assert sizes["scratch 20%"] == sizes["scratch 100%"] == sizes["pretrained 20%"]
+        # the pretrained arm alone (--no-scratch) is the same arm: it pairs with the scratch
+        # arm of an earlier run of the same seeds
+        alone = run_beat_experiment(
+            SHIPPED_MITDB,
+            ["101", "119", "208", "209"],
+            config=replace(cfg, scratch=False, fractions=(0.2,)),
+            say=None,
+        )
+        assert list(alone["summary"]) == ["pretrained 20%"] and alone["paired"] is None
+        assert [f["macro_f1"] for f in alone["folds"]] == [
+            f["macro_f1"] for f in arm("pretrained 20%")
+        ]
+        with pytest.raises(InvalidParameterError, match="no-scratch"):
+            run_beat_experiment(
+                SHIPPED_MITDB, ["101", "119"], config=BeatExperiment(scratch=False), say=None
+            )
 
     def test_refit_and_broad_pretraining_mix(self, tmp_path, monkeypatch):
         pytest.importorskip("torch")

@@ -148,6 +148,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         calibrate=not args.no_calibrate,
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
+        scratch=not args.no_scratch,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
         template=not args.no_template,
@@ -507,6 +508,12 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         type=int,
         default=d.pretrain_records,
         help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument(
+        "--no-scratch",
+        action="store_true",
+        help="train the pretrained arm only (pair it with the scratch arm of an earlier run of "
+        "the same seeds: benches/paired_runs.py)",
     )
     p.add_argument(
         "--pretrain-mix",

@@ -71,6 +71,7 @@ class BeatExperiment:
     calibration_folds: int = 0
     refit: bool = True
     pretrain_records: int = 0
+    scratch: bool = True
     pretrain_epochs: int = 4
     pretrain_seed: int = 0
     pretrain_mix: str = "default"
@@ -401,7 +402,7 @@ def run_beat_experiment(
     train_records = [r for r in train_records if r in have]
     test_records = [r for r in test_records if r in have]
     plan = _plan(counts, train_records, test_records, cfg.folds)
-    inits: dict[str, Any] = {"scratch": None}
+    inits: dict[str, Any] = {"scratch": None} if cfg.scratch else {}
     pretraining = None
     if cfg.pretrain_records:
         inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say)
@@ -429,7 +430,7 @@ def run_beat_experiment(
             )
             for arm in dict.fromkeys(r["arm"] for r in runs)
         },
-        "paired": _paired(folds_out, runs, bool(test_records)) if pretraining else None,
+        "paired": _paired(folds_out, runs, bool(test_records)) if len(inits) == 2 else None,
     }
     table = pd.concat(predictions, ignore_index=True)
     if out is not None:
@@ -482,6 +483,10 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     if cfg.pretrain_mix not in PRETRAIN_MIXES:
         raise InvalidParameterError(
             f"pretrain_mix must be one of {sorted(PRETRAIN_MIXES)}, got {cfg.pretrain_mix!r}"
+        )
+    if not cfg.scratch and not cfg.pretrain_records:
+        raise InvalidParameterError(
+            "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0"
         )
     if not cfg.seeds:
         raise InvalidParameterError("seeds must not be empty")
