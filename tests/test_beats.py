@@ -507,6 +507,28 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, records, config=BeatExperiment(pretrain_mix="wide"), say=None
             )
 
+    def test_self_supervised_pretraining(self, tmp_path):
+        pytest.importorskip("torch")
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, pretrain_records=6, pretrain_epochs=2,
+            pretrain_objective="masked",
+        )  # fmt: skip
+        records = ["101", "119", "208", "209"]
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        pre = report["pretraining"]
+        assert pre["objective"] == "masked" and "val_macro_f1" not in pre
+        # six tiny records learn little; that it learns is tested in test_torch
+        assert np.isfinite(pre["val_masked_r2"]) and pre["val_masked_r2"] <= 1
+        assert len(pre["history"]) == 2
+        assert list(report["summary"]) == ["scratch 100%", "pretrained 100%"]
+        assert report["paired"]["100%"]["macro_f1"]["n"] == 2
+        with pytest.raises(InvalidParameterError, match="pretrain_objective"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, config=BeatExperiment(pretrain_objective="mae"), say=None
+            )
+
     def test_cross_fitted_calibration_covers_every_training_patient(self, tmp_path, monkeypatch):
         pytest.importorskip("torch")
         import ecgfast.apps.beats as beats_app

@@ -348,3 +348,78 @@ def test_import_ecgfast_without_torch():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.startswith("ok") and "ecgfast[torch]" in res.stdout
+
+
+class TestMaskedReconstruction:
+    """Self-supervised pretraining (issue 16): hidden spans, reconstructed from the backbone."""
+
+    @staticmethod
+    def _beats(n, start):
+        from ecgfast.beatdata import BEAT_FEATURES, synthetic_beats
+        from ecgfast.torch import MITBIHBeats
+
+        opts = {"window": (0.25, 0.45), "band": (0.5, 40.0), "template": True}
+        got = synthetic_beats(
+            n, seed=0, start=start, fs=250.0, lead="II", classes=("N", "S", "V", "F"),
+            features=BEAT_FEATURES, progress=False, ectopy={"pvc": 0.1}, **opts,
+        )  # fmt: skip
+        return MITBIHBeats.from_beatset(got, normalize="record", **opts)
+
+    def test_masks(self):
+        from ecgfast.torch import MaskedReconstruction
+
+        model = create_model("resnet1d", 2, 4, width=8)
+        objective = MaskedReconstruction(model, length=84, mask_fraction=0.3, spans=3)
+        x = torch.randn(16, 2, 84)
+        m = objective.mask(x)
+        assert m.shape == (16, 1, 84) and set(torch.unique(m).tolist()) <= {0.0, 1.0}
+        hidden = m.sum(dim=-1).squeeze(1)
+        span = round(0.3 * 84 / 3)
+        assert bool((hidden >= span).all()) and bool((hidden <= 3 * span).all())
+        objective.eval()
+        assert torch.equal(objective.mask(x), objective.mask(x))  # fixed validation masks
+        before = x.clone()
+        out = objective(x)
+        assert out.shape == (16, 2, 2, 84) and torch.equal(x, before)  # input not modified
+        assert torch.equal(out[:, 1, :1], objective.mask(x).expand(16, 1, 84))
+
+    def test_learns_to_fill_the_gaps(self):
+        from ecgfast.torch import (
+            MaskedReconstruction,
+            SignalTargets,
+            fit,
+            masked_reconstruction_task,
+        )
+
+        tr, va = self._beats(24, 0), self._beats(4, 24)
+        torch.manual_seed(0)
+        model = create_model("resnet1d", tr.x.shape[1], 4, width=16, extra_features=11)
+        head = {k: v.clone() for k, v in model.head.state_dict().items()}
+        stem = [p.detach().clone() for p in model.backbone.stem.parameters()]
+        objective = MaskedReconstruction(model, length=tr.x.shape[-1])
+        task = masked_reconstruction_task()
+        result = fit(
+            objective, SignalTargets(tr), SignalTargets(va), task, epochs=5, lr=3e-3, batch_size=64,
+            progress=False, seed=0,
+        )  # fmt: skip
+        r2 = [h["val_masked_r2"] for h in result.history]
+        # predicting the mean scores 0: the backbone's features fill the hidden spans
+        assert r2[-1] > 0.2 and r2[-1] > r2[0] + 0.1
+        assert all(torch.equal(v, head[k]) for k, v in model.head.state_dict().items())
+        assert not all(
+            torch.equal(a, b) for a, b in zip(stem, model.backbone.stem.parameters(), strict=True)
+        )
+
+    def test_bad_arguments(self):
+        from ecgfast.torch import MaskedReconstruction
+
+        model = create_model("resnet1d", 1, 4, width=8)
+        for kwargs in ({"mask_fraction": 0.0}, {"mask_fraction": 0.95}, {"spans": 0}):
+            with pytest.raises(InvalidParameterError):
+                MaskedReconstruction(model, length=100, **kwargs)
+        with pytest.raises(InvalidParameterError):
+            MaskedReconstruction(model, length=10)
+        with pytest.raises(InvalidParameterError):
+            MaskedReconstruction(torch.nn.Linear(3, 3), length=100)
+        with pytest.raises(InvalidParameterError, match="samples"):
+            MaskedReconstruction(model, length=100)(torch.randn(2, 1, 120))

@@ -142,7 +142,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         **_pick(
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
-            "pretrain_records pretrain_epochs pretrain_seed pretrain_mix policy "
+            "pretrain_records pretrain_epochs pretrain_seed pretrain_mix pretrain_objective policy "
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
@@ -457,7 +457,7 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _beats_parser(p: argparse.ArgumentParser) -> None:
-    from .apps.beats import BeatExperiment
+    from .apps.beats import PRETRAIN_OBJECTIVES, BeatExperiment
     from .beatdata import PRETRAIN_MIXES
 
     d = BeatExperiment()  # one source for the defaults
@@ -508,6 +508,13 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         type=int,
         default=d.pretrain_records,
         help="synthetic records to pretrain on; then scratch and pretrained runs are paired",
+    )
+    p.add_argument(
+        "--pretrain-objective",
+        default=d.pretrain_objective,
+        choices=PRETRAIN_OBJECTIVES,
+        help="learn the synthetic beat classes (supervised) or reconstruct masked spans of "
+        "the signal (masked, self-supervised: labels unused)",
     )
     p.add_argument(
         "--no-scratch",

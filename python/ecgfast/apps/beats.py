@@ -37,6 +37,9 @@ from ..evaluate import beat_classification, decision_offsets
 from ._stats import mean_ci
 
 CLASSES = ("N", "S", "V", "F")
+#: What synthetic pretraining learns: the beat classes of the generator (``supervised``) or
+#: the signals alone (``masked``: :class:`ecgfast.torch.MaskedReconstruction`, labels unused).
+PRETRAIN_OBJECTIVES = ("supervised", "masked")
 
 
 @dataclass
@@ -75,6 +78,7 @@ class BeatExperiment:
     pretrain_epochs: int = 4
     pretrain_seed: int = 0
     pretrain_mix: str = "default"
+    pretrain_objective: str = "supervised"
     policy: str = "full"
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
@@ -235,9 +239,11 @@ def _fit_crossfit(
 def pretrain_on_synthetic_beats(
     cfg: BeatExperiment, fs: float, say: Any = print
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train the experiment's model on labelled synthetic beats (same window, rate, features,
-    template channel and loss as the real beats; 10 % of the synthetic records for early
-    stopping). Returns the weights and a summary (beats per class, best epoch, synthetic
+    """Train the experiment's model on synthetic beats (same window, rate, features and
+    template channel as the real beats; 10 % of the synthetic records for early stopping):
+    on their classes with the experiment's loss (``pretrain_objective="supervised"``) or, with
+    ``"masked"``, to reconstruct hidden spans of the signal (labels unused; the head is left
+    as built). Returns the weights and a summary (beats per class, best epoch, synthetic
     validation metrics)."""
     from ..beatdata import synthetic_beats
     from ..torch.real import MITBIHBeats
@@ -263,17 +269,43 @@ def pretrain_on_synthetic_beats(
         sets.append(MITBIHBeats.from_beatset(got, normalize="record", **options))
     tr, va = sets
     counts = dict(zip(CLASSES, np.bincount(tr.labels, minlength=4).tolist(), strict=True))
-    say(f"pretraining on {len(tr):,} synthetic beats of {cfg.pretrain_records} records: {counts}")
+    say(
+        f"pretraining ({cfg.pretrain_objective}) on {len(tr):,} synthetic beats of "
+        f"{cfg.pretrain_records} records: {counts}"
+    )
     model = _new_model(cfg, tr.x.shape[1], cfg.pretrain_seed)
-    result = _train(model, tr, va, cfg, cfg.pretrain_seed, epochs=cfg.pretrain_epochs)
-    summary = {
+    summary: dict[str, Any] = {
         "records": cfg.pretrain_records,
+        "objective": cfg.pretrain_objective,
         "beats": counts,
-        "best_epoch": result.best_epoch,
-        "val_macro_f1": float(result.metrics.get("macro_f1", math.nan)),
-        "history": result.history,
     }
-    say(f"synthetic validation macro-F1 {summary['val_macro_f1']:.3f}")
+    if cfg.pretrain_objective == "masked":
+        from ..torch import fit
+        from ..torch.selfsupervised import (
+            MaskedReconstruction,
+            SignalTargets,
+            masked_reconstruction_task,
+        )
+
+        objective = MaskedReconstruction(model, length=tr.x.shape[-1])
+        training = {k: getattr(cfg, k) for k in ("batch_size", "lr", "patience")}
+        result = fit(
+            objective,
+            SignalTargets(tr),
+            SignalTargets(va),
+            masked_reconstruction_task(),
+            seed=cfg.pretrain_seed,
+            progress=False,
+            epochs=cfg.pretrain_epochs,
+            **training,
+        )
+        summary["val_masked_r2"] = float(result.metrics.get("masked_r2", math.nan))
+        say(f"synthetic validation masked-reconstruction R² {summary['val_masked_r2']:.3f}")
+    else:
+        result = _train(model, tr, va, cfg, cfg.pretrain_seed, epochs=cfg.pretrain_epochs)
+        summary["val_macro_f1"] = float(result.metrics.get("macro_f1", math.nan))
+        say(f"synthetic validation macro-F1 {summary['val_macro_f1']:.3f}")
+    summary.update(best_epoch=result.best_epoch, history=result.history)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}, summary
 
 
@@ -483,6 +515,11 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     if cfg.pretrain_mix not in PRETRAIN_MIXES:
         raise InvalidParameterError(
             f"pretrain_mix must be one of {sorted(PRETRAIN_MIXES)}, got {cfg.pretrain_mix!r}"
+        )
+    if cfg.pretrain_objective not in PRETRAIN_OBJECTIVES:
+        raise InvalidParameterError(
+            f"pretrain_objective must be one of {PRETRAIN_OBJECTIVES}, got "
+            f"{cfg.pretrain_objective!r}"
         )
     if not cfg.scratch and not cfg.pretrain_records:
         raise InvalidParameterError(

@@ -46,6 +46,12 @@ from .real import (
     WFDBDataset,
     patient_split,
 )
+from .selfsupervised import (
+    MaskedMSELoss,
+    MaskedReconstruction,
+    SignalTargets,
+    masked_reconstruction_task,
+)
 from .tasks import FocalLoss, Task
 
 __all__ = [
@@ -70,8 +76,11 @@ __all__ = [
     "FocalLoss",
     "Inception1d",
     "MITBIHBeats",
+    "MaskedMSELoss",
+    "MaskedReconstruction",
     "ResNet1d",
     "ShardDataset",
+    "SignalTargets",
     "SyntheticBeats",
     "SyntheticECG",
     "TargetScaler",
@@ -84,6 +93,7 @@ __all__ = [
     "finetune_classifier",
     "fit",
     "load",
+    "masked_reconstruction_task",
     "patient_split",
     "predict",
     "pretrain_regression",
