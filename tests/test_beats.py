@@ -529,6 +529,41 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, records, config=BeatExperiment(pretrain_objective="mae"), say=None
             )
 
+    def test_self_supervised_on_the_training_patients(self, monkeypatch):
+        pytest.importorskip("torch")
+        import ecgfast.apps.beats as beats_app
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        seen = []
+        masked = beats_app._fit_masked
+
+        def spy(model, tr, va, cfg):
+            seen.append(set(tr.meta["record"]) | set(va.meta["record"]))
+            return masked(model, tr, va, cfg)
+
+        monkeypatch.setattr(beats_app, "_fit_masked", spy)
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, pretrain_epochs=1, pretrain_data="training",
+            pretrain_objective="masked", seeds=(0, 1), fractions=(1.0, 0.5),
+        )  # fmt: skip
+        records = ["101", "119", "208", "209"]
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        folds = report["pretraining"]["folds"]
+        # one pretraining per fold, on its training patients only, shared by seeds and fractions
+        assert len(seen) == len(folds) == 2
+        training = {frozenset(set(records) - set(f["test_records"])) for f in report["folds"]}
+        assert {frozenset(x) for x in seen} == training == {frozenset(f["records"]) for f in folds}
+        assert list(report["summary"]) == [
+            "scratch 100%", "pretrained 100%", "scratch 50%", "pretrained 50%",
+        ]  # fmt: skip
+        for bad in (
+            {"pretrain_data": "training"},  # supervised on the training patients is training
+            {"pretrain_data": "training", "pretrain_objective": "masked", "pretrain_records": 5},
+            {"pretrain_data": "real"},
+        ):
+            with pytest.raises(InvalidParameterError, match="pretrain_data"):
+                run_beat_experiment(SHIPPED_MITDB, records, config=BeatExperiment(**bad), say=None)
+
     def test_cross_fitted_calibration_covers_every_training_patient(self, tmp_path, monkeypatch):
         pytest.importorskip("torch")
         import ecgfast.apps.beats as beats_app

@@ -142,7 +142,8 @@ def cmd_beats(args: argparse.Namespace) -> int:
         **_pick(
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
-            "pretrain_records pretrain_epochs pretrain_seed pretrain_mix pretrain_objective policy "
+            "pretrain_records pretrain_epochs pretrain_seed pretrain_mix pretrain_objective "
+            "pretrain_data policy "
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
@@ -457,7 +458,7 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _beats_parser(p: argparse.ArgumentParser) -> None:
-    from .apps.beats import PRETRAIN_OBJECTIVES, BeatExperiment
+    from .apps.beats import PRETRAIN_DATA, PRETRAIN_OBJECTIVES, BeatExperiment
     from .beatdata import PRETRAIN_MIXES
 
     d = BeatExperiment()  # one source for the defaults
@@ -515,6 +516,13 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         choices=PRETRAIN_OBJECTIVES,
         help="learn the synthetic beat classes (supervised) or reconstruct masked spans of "
         "the signal (masked, self-supervised: labels unused)",
+    )
+    p.add_argument(
+        "--pretrain-data",
+        default=d.pretrain_data,
+        choices=PRETRAIN_DATA,
+        help="synthetic beats (--pretrain-records of them), or 'training': each fold's "
+        "training patients' beats, unlabelled (with --pretrain-objective masked)",
     )
     p.add_argument(
         "--no-scratch",

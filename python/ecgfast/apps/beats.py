@@ -40,6 +40,11 @@ CLASSES = ("N", "S", "V", "F")
 #: What synthetic pretraining learns: the beat classes of the generator (``supervised``) or
 #: the signals alone (``masked``: :class:`ecgfast.torch.MaskedReconstruction`, labels unused).
 PRETRAIN_OBJECTIVES = ("supervised", "masked")
+#: Where pretraining data come from: ``synthetic`` beats (``pretrain_records`` records, one
+#: pretraining for every fold) or, self-supervised only, the unlabelled beats of each fold's
+#: training patients (``training``: every beat of theirs, whatever the label fraction, since
+#: no label is read; the held-out patients are never seen).
+PRETRAIN_DATA = ("synthetic", "training")
 
 
 @dataclass
@@ -79,6 +84,7 @@ class BeatExperiment:
     pretrain_seed: int = 0
     pretrain_mix: str = "default"
     pretrain_objective: str = "supervised"
+    pretrain_data: str = "synthetic"
     policy: str = "full"
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
@@ -148,13 +154,16 @@ class _Arm:
         }
 
 
-def _start(cfg: BeatExperiment, in_channels: int, seed: int, arm: _Arm) -> tuple[Any, dict]:
-    """A new model seeded by ``seed``, loaded with the pretrained ``arm.state`` if any, and the
-    fine-tuning options of :func:`_train` that go with it (none from scratch)."""
+def _start(
+    cfg: BeatExperiment, in_channels: int, seed: int, arm: _Arm, inner: list[str]
+) -> tuple[Any, dict]:
+    """A new model seeded by ``seed``, loaded with the pretrained ``arm.state`` if any (a
+    callable ``state(inner)`` gives the weights pretrained on the training records ``inner``),
+    and the fine-tuning options of :func:`_train` that go with it (none from scratch)."""
     model = _new_model(cfg, in_channels, seed)
     if arm.state is None:
         return model, {}
-    model.load_state_dict(arm.state)
+    model.load_state_dict(arm.state(inner) if callable(arm.state) else arm.state)
     return model, {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
 
 
@@ -165,7 +174,7 @@ def _refit(
     early stopping (at least 2), keeping the last epoch's weights (``va`` only logs the epochs:
     it is in sample now)."""
     full = beats.subset(inner, fraction=arm.fraction, seed=seed)
-    model, options = _start(cfg, full.x.shape[1], seed, arm)
+    model, options = _start(cfg, full.x.shape[1], seed, arm, inner)
     epochs = max(2, epochs)
     _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
     return model
@@ -190,7 +199,7 @@ def _fit_member(
     )
     tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
     va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
-    model, options = _start(cfg, tr.x.shape[1], seed, arm)
+    model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
     _, val_prob = predict(model, va, Task.classification(CLASSES))
     if cfg.refit:
@@ -224,7 +233,7 @@ def _fit_crossfit(
         val_recs = [r for r in inner if group_of[patient_of(r)] == g]
         tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
         va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
-        model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm)
+        model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm, inner)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
         val_y.append(va.labels)
         val_p.append(predict(model, va, Task.classification(CLASSES))[1])
@@ -280,25 +289,7 @@ def pretrain_on_synthetic_beats(
         "beats": counts,
     }
     if cfg.pretrain_objective == "masked":
-        from ..torch import fit
-        from ..torch.selfsupervised import (
-            MaskedReconstruction,
-            SignalTargets,
-            masked_reconstruction_task,
-        )
-
-        objective = MaskedReconstruction(model, length=tr.x.shape[-1])
-        training = {k: getattr(cfg, k) for k in ("batch_size", "lr", "patience")}
-        result = fit(
-            objective,
-            SignalTargets(tr),
-            SignalTargets(va),
-            masked_reconstruction_task(),
-            seed=cfg.pretrain_seed,
-            progress=False,
-            epochs=cfg.pretrain_epochs,
-            **training,
-        )
+        result = _fit_masked(model, tr, va, cfg)
         summary["val_masked_r2"] = float(result.metrics.get("masked_r2", math.nan))
         say(f"synthetic validation masked-reconstruction R² {summary['val_masked_r2']:.3f}")
     else:
@@ -307,6 +298,69 @@ def pretrain_on_synthetic_beats(
         say(f"synthetic validation macro-F1 {summary['val_macro_f1']:.3f}")
     summary.update(best_epoch=result.best_epoch, history=result.history)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}, summary
+
+
+def _fit_masked(model: Any, tr: Any, va: Any, cfg: BeatExperiment) -> Any:
+    """Self-supervised pretraining of ``model``'s backbone (masked reconstruction) on the
+    signals of ``tr``, early-stopped on ``va``; returns the ``FitResult``."""
+    from ..torch import fit
+    from ..torch.selfsupervised import (
+        MaskedReconstruction,
+        SignalTargets,
+        masked_reconstruction_task,
+    )
+
+    objective = MaskedReconstruction(model, length=tr.x.shape[-1])
+    training = {k: getattr(cfg, k) for k in ("batch_size", "lr", "patience")}
+    return fit(
+        objective,
+        SignalTargets(tr),
+        SignalTargets(va),
+        masked_reconstruction_task(),
+        seed=cfg.pretrain_seed,
+        progress=False,
+        epochs=cfg.pretrain_epochs,
+        **training,
+    )
+
+
+class _TrainingPatientsPretraining:
+    """``pretrain_data="training"``: weights pretrained by masked reconstruction on the
+    unlabelled beats of one fold's training records, computed once per fold (shared by every
+    seed and label fraction) and called as ``state(inner)``; ``summaries`` lists the folds'."""
+
+    def __init__(self, beats: Any, cfg: BeatExperiment, say: Any):
+        self.beats, self.cfg, self.say = beats, cfg, say
+        self.cache: dict[tuple[str, ...], dict[str, Any]] = {}
+        self.summaries: list[dict[str, Any]] = []
+
+    def __call__(self, inner: list[str]) -> dict[str, Any]:
+        from ..torch.real import patient_split
+
+        key = tuple(sorted(inner))
+        if key not in self.cache:
+            cfg = self.cfg
+            fit_recs, val_recs = patient_split(key, cfg.val_fraction, seed=cfg.pretrain_seed)
+            tr, va = self.beats.subset(fit_recs), self.beats.subset(val_recs)
+            model = _new_model(cfg, tr.x.shape[1], cfg.pretrain_seed)
+            result = _fit_masked(model, tr, va, cfg)
+            r2 = float(result.metrics.get("masked_r2", math.nan))
+            self.say(
+                f"masked pretraining on {len(tr):,} unlabelled beats of {len(fit_recs)} training "
+                f"records: validation R² {r2:.3f}"
+            )
+            self.summaries.append(
+                {
+                    "records": list(key),
+                    "beats": len(tr),
+                    "val_records": val_recs,
+                    "best_epoch": result.best_epoch,
+                    "val_masked_r2": r2,
+                    "history": result.history,
+                }
+            )
+            self.cache[key] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return self.cache[key]
 
 
 def _fit_and_predict(
@@ -435,8 +489,12 @@ def run_beat_experiment(
     test_records = [r for r in test_records if r in have]
     plan = _plan(counts, train_records, test_records, cfg.folds)
     inits: dict[str, Any] = {"scratch": None} if cfg.scratch else {}
-    pretraining = None
-    if cfg.pretrain_records:
+    pretraining: Any = None
+    if cfg.pretrain_data == "training":
+        per_fold = _TrainingPatientsPretraining(beats, cfg, say)
+        inits["pretrained"] = per_fold
+        pretraining = {"data": "training", "objective": "masked", "folds": per_fold.summaries}
+    elif cfg.pretrain_records:
         inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say)
     n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
     bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
@@ -521,9 +579,22 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             f"pretrain_objective must be one of {PRETRAIN_OBJECTIVES}, got "
             f"{cfg.pretrain_objective!r}"
         )
-    if not cfg.scratch and not cfg.pretrain_records:
+    if cfg.pretrain_data not in PRETRAIN_DATA:
         raise InvalidParameterError(
-            "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0"
+            f"pretrain_data must be one of {PRETRAIN_DATA}, got {cfg.pretrain_data!r}"
+        )
+    if cfg.pretrain_data == "training" and (
+        cfg.pretrain_objective != "masked" or cfg.pretrain_records
+    ):
+        raise InvalidParameterError(
+            "pretrain_data='training' pretrains self-supervised on the training patients' "
+            "unlabelled beats: use pretrain_objective='masked' and leave pretrain_records 0 "
+            "(it counts synthetic records)"
+        )
+    if not cfg.scratch and not (cfg.pretrain_records or cfg.pretrain_data == "training"):
+        raise InvalidParameterError(
+            "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0 or "
+            "pretrain_data='training'"
         )
     if not cfg.seeds:
         raise InvalidParameterError("seeds must not be empty")
