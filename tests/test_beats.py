@@ -448,7 +448,12 @@ class TestBeatDatasetAndProtocol:
         ]
         assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(pairs))
         assert report["pretraining"]["records"] == 8
-        assert "pretrained - scratch" in (tmp_path / "beats.md").read_text()
+        md = (tmp_path / "beats.md").read_text()
+        assert "pretrained - scratch" in md
+        # the report prints its own caveats: few patients per fold, one seed, DS1 defaults
+        notes = md.split("## Caveats")[1]
+        assert "4 patients, 2-2 held out per fold" in notes and "1 seed(s)" in notes
+        assert "development figures" in notes
         pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
         assert set(pred["init"]) == {"scratch", "pretrained"}
         # a fifth of the labels for training, but every test beat is scored

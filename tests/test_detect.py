@@ -237,11 +237,7 @@ STRESS_CASES = {
     # in these 12 records; in 2 of 20 of seed 23, BENCHMARKS.md)
     "Wenckebach AV block": ({"conduction": "wenckebach"}, 0.998),
     "Mobitz II AV block": ({"conduction": "mobitz2"}, 0.998),
-    # complete block: since the ventricular foci are sized like MIT-BIH's PVCs (V/N QRS
-    # p-p ~1, not 1.2-2.2x), a slow wide escape QRS has ~5x the MWI height of a P wave and the
-    # detector takes the P waves between escape beats for beats in 2 of these 12 records
-    # (0.9126; 0.998 with the larger foci before): a known weakness (issue 18, BENCHMARKS.md)
-    "complete AV block, escape 20-60": ({"conduction": "complete"}, 0.91),
+    "complete AV block, escape 20-60": ({"conduction": "complete"}, 0.998),
 }
 
 

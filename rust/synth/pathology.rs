@@ -525,7 +525,7 @@ impl Pacing {
         let spike_dir = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
         let duration = rng.between(0.140, 0.180);
         let dir = unit(rng.between(-100.0, -50.0), rng.between(15.0, 45.0));
-        let focus = Focus::build(rng, r_amp, dir, duration, PACED_LOOP);
+        let focus = Focus::build(rng, r_amp, dir, duration);
         Pacing {
             tracking,
             av_delay,
@@ -539,58 +539,20 @@ impl Pacing {
     }
 }
 
-/// How a ventricular QRS loop is drawn: the main lobe's size (× the sinus R force) and the
-/// second lobe's (× the main lobe), and whether the second lobe is turned perpendicular to the
-/// main one (an open loop, seen by every lead) or drawn anywhere.
-#[derive(Clone, Copy, Debug)]
-struct LoopShape {
-    amp: (f64, f64),
-    back: (f64, f64),
-    open: bool,
-}
-
-/// Ectopic and escape foci. A wide ventricular QRS loop is open: every lead sees a sizeable
-/// deflection, and its size is close to the sinus QRS's. Fitted to MIT-BIH MLII, where the
-/// median V/N QRS peak-to-peak per record is 0.79 / 1.08 / 1.57 at 10 / 50 / 90 %
-/// (`benches/ectopic_amplitude.py`; this shape gives 0.61 / 1.05 / 1.72, the narrow foci of
-/// earlier versions 0.56 / 1.28 / 2.42).
-const ECTOPIC_LOOP: LoopShape = LoopShape {
-    amp: (0.8, 1.2),
-    back: (0.7, 1.0),
-    open: true,
-};
-
-/// Paced beats from the right-ventricular apex: a large QRS along the pacing direction.
-const PACED_LOOP: LoopShape = LoopShape {
-    amp: (1.2, 2.2),
-    back: (0.2, 0.5),
-    open: false,
-};
-
 impl Focus {
     fn sample(rng: &mut Rng, r_amp: f64) -> Self {
         let duration = rng.between(0.120, 0.180);
         let dir = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
-        Self::build(rng, r_amp, dir, duration, ECTOPIC_LOOP)
+        Self::build(rng, r_amp, dir, duration)
     }
 
     /// A focus whose QRS points along `dir` and lasts about `duration` (s).
-    fn build(rng: &mut Rng, r_amp: f64, dir: [f64; 3], duration: f64, shape: LoopShape) -> Self {
+    fn build(rng: &mut Rng, r_amp: f64, dir: [f64; 3], duration: f64) -> Self {
         let c = edge_c();
-        let amp = r_amp * rng.between(shape.amp.0, shape.amp.1);
+        let amp = r_amp * rng.between(1.2, 2.2);
         let back = unit(rng.between(0.0, 360.0), rng.between(-60.0, 60.0));
-        // open: the part of `back` perpendicular to the main lobe; else pointing away from it
-        let along = if shape.open {
-            back[0] * dir[0] + back[1] * dir[1] + back[2] * dir[2]
-        } else {
-            1.0
-        };
-        let back = [
-            back[0] - along * dir[0],
-            back[1] - along * dir[1],
-            back[2] - along * dir[2],
-        ];
-        let back_amp = amp * rng.between(shape.back.0, shape.back.1);
+        let back = [back[0] - dir[0], back[1] - dir[1], back[2] - dir[2]];
+        let back_amp = amp * rng.between(0.2, 0.5);
         let norm = back.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-9);
         let s1 = duration * 0.17;
         let s2 = duration * 0.12;

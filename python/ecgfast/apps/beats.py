@@ -674,6 +674,48 @@ def _fmt(s: dict[str, float]) -> str:
     return f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["n"] > 1 else f"{s['mean']:.3f}"
 
 
+def caveats(report: dict[str, Any]) -> list[str]:
+    """What a reader of this report should keep in mind, read off the report itself: how many
+    patients each figure rests on, the number of seeds, whether paired intervals include zero,
+    and that the default settings were chosen on MIT-BIH DS1."""
+    from ..beatdata import DS1
+
+    out = []
+    train = report["train_records"]
+    patients = {patient_of(r) for r in train + report["test_records"]}
+    folds = report["folds"]
+    if folds and folds[0]["fold"] is not None:
+        held = [len({patient_of(r) for r in f["test_records"]}) for f in folds]
+        out.append(
+            f"{len(patients)} patients, {min(held)}-{max(held)} held out per fold: a fold's "
+            "figures rest on that few patients and swing with them (see the per-fold sd)"
+        )
+    elif len({patient_of(r) for r in report["test_records"]}) < 10:
+        n = len({patient_of(r) for r in report["test_records"]})
+        out.append(f"{n} test patients: the figures rest on that few patients")
+    seeds = report["config"]["seeds"]
+    if len(seeds) < 3:
+        out.append(
+            f"{len(seeds)} seed(s): the seed moves pooled macro-F1 by ~0.02-0.05 on DS1 "
+            "(BENCHMARKS.md); use --seeds 0 1 2 or more before comparing settings"
+        )
+    for fraction, paired in (report.get("paired") or {}).items():
+        d = paired["macro_f1"]
+        ci = d.get("ci95")
+        if ci is None or ci[0] <= 0 <= ci[1]:
+            out.append(
+                f"pretrained - scratch at {fraction} of the labels: macro-F1 {d['mean']:+.3f}, "
+                "its 95 % interval includes 0 (or n < 2): no difference is established"
+            )
+    if set(train) & set(DS1):
+        out.append(
+            "the defaults (inputs, loss, refit, offsets, pretraining mix) were chosen by "
+            "cross-validation inside MIT-BIH DS1: figures on DS1 records are development "
+            "figures; DS2 (--train-records DS1 --test-records DS2) is the unseen check"
+        )
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: protocol, per-class table of each initialisation's first seed,
     summaries and, with pretraining, the paired difference."""
@@ -710,6 +752,9 @@ def markdown(report: dict[str, Any]) -> str:
             interval = f", 95 % interval [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
             lines.append(f"- {metric}: {d['mean']:+.3f} (n = {d['n']}){interval}")
         lines.append("")
+    notes = caveats(report)
+    if notes:
+        lines += ["## Caveats", "", *[f"- {c}" for c in notes], ""]
     return "\n".join(lines) + "\n"
 
 
