@@ -449,6 +449,7 @@ class TestBeatDatasetAndProtocol:
         assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(pairs))
         assert report["pretraining"]["records"] == 8
         md = (tmp_path / "beats.md").read_text()
+        assert (tmp_path / "beats_arms.png").stat().st_size > 10_000  # paired runs, per class
         assert "pretrained - scratch" in md
         # the report prints its own caveats: few patients per fold, one seed, DS1 defaults
         notes = md.split("## Caveats")[1]

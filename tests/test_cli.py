@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +88,17 @@ def test_bench_rejects_unknown_stage_and_missing_folder(tmp_path, capsys):
     assert cli.main(["bench", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert cli.main(["bench", "--stages", "everything", "--out", str(tmp_path)]) == 2
     assert "unknown stage" in capsys.readouterr().err
+
+
+def test_make_demo_is_a_valid_beats_command():
+    # the README's first command: `make demo` runs `ecgfast beats` on the shipped records with
+    # pretraining, both label fractions and several seeds (paired intervals need n >= 2)
+    recipe = Path(__file__).resolve().parents[1].joinpath("Makefile").read_text()
+    line = recipe.split("\ndemo:", 1)[1].splitlines()[1].strip()
+    argv = shlex.split(line)
+    assert argv[0].endswith("/ecgfast") and argv[1] == "beats"
+    args = cli.build_parser().parse_args(argv[1:])
+    assert args.root is None  # the records that ship with ecgfast
+    assert args.pretrain_records > 0 and args.out == "runs/demo"
+    assert set(args.fractions) == {0.1, 1.0} and len(args.seeds) >= 2
+    assert 2 <= args.folds <= 3  # six shipped patients: two per held-out fold

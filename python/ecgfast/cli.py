@@ -180,8 +180,8 @@ def cmd_beats(args: argparse.Namespace) -> int:
 
     print(markdown(report))
     print(
-        f"wrote {Path(args.out) / 'beats.json'}, beats.md, beats_predictions.csv and "
-        "beats_confusion.png"
+        f"wrote {Path(args.out) / 'beats.json'}, beats.md, beats_predictions.csv, "
+        "beats_confusion.png and beats_arms.png"
     )
     return 0
 

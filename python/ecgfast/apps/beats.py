@@ -530,6 +530,7 @@ def run_beat_experiment(
         table.to_csv(out / "beats_predictions.csv", index=False, float_format="%.5f")
         (out / "beats.md").write_text(markdown(report))
         _plot_confusion(report, out / "beats_confusion.png")
+        _plot_arms(report, out / "beats_arms.png")
     report["predictions"] = table
     return report
 
@@ -784,6 +785,56 @@ def _plot_confusion(report: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("predicted")
         ax.set_ylabel("annotated")
         ax.set_title(f"{arm}, {report['protocol']}: macro-F1 {run['macro_f1']:.3f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_arms(report: dict[str, Any], path: Path) -> None:
+    """Left: macro-F1 of every (seed, fold) per label fraction and initialisation, paired runs
+    joined by a line. Right: F1 per class of each arm (mean over seeds of the pooled figures,
+    sd as error bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = list(report["summary"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fractions = list(dict.fromkeys(r["fraction"] for r in report["runs"]))
+    inits = list(dict.fromkeys(r["init"] for r in report["runs"]))
+    rows = report["folds"] or report["runs"]
+    for i, fraction in enumerate(fractions):
+        points: dict[tuple, list[tuple[float, float]]] = {}
+        for row in rows:
+            if row["fraction"] != fraction:
+                continue
+            x = i + (inits.index(row["init"]) - (len(inits) - 1) / 2) * 0.3
+            points.setdefault((row["seed"], row.get("fold")), []).append((x, row["macro_f1"]))
+        for pts in points.values():
+            xs, ys = zip(*sorted(pts), strict=True)
+            left.plot(xs, ys, "-", color="0.75", lw=0.8, zorder=1)
+        for init in inits:
+            x = i + (inits.index(init) - (len(inits) - 1) / 2) * 0.3
+            ys = [r["macro_f1"] for r in rows if r["fraction"] == fraction and r["init"] == init]
+            left.scatter([x] * len(ys), ys, s=14, zorder=2, label=init if i == 0 else None,
+                         color=f"C{inits.index(init)}")  # fmt: skip
+    left.set_xticks(range(len(fractions)), [f"{f:.0%} labels" for f in fractions])
+    left.set_ylabel("macro-F1 (N, S, V, F)")
+    left.set_title("per fold and seed; paired runs joined", fontsize=9)
+    left.legend(fontsize=8)
+    width = 0.8 / max(len(arms), 1)
+    for j, arm in enumerate(arms):
+        stats = report["summary"][arm]["pooled_over_seeds"]
+        means = [stats[f"f1_{c}"]["mean"] for c in CLASSES]
+        sds = [stats[f"f1_{c}"]["sd"] if stats[f"f1_{c}"]["n"] > 1 else 0.0 for c in CLASSES]
+        right.bar(np.arange(len(CLASSES)) + (j - (len(arms) - 1) / 2) * width, means, width,
+                  yerr=sds, label=arm, capsize=2)  # fmt: skip
+    right.set_xticks(range(len(CLASSES)), CLASSES)
+    right.set_ylabel("F1 (pooled, mean over seeds)")
+    right.set_ylim(0, 1)
+    right.legend(fontsize=7)
+    fig.suptitle(f"Beat classification, {report['protocol']}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
