@@ -816,8 +816,8 @@ def _plot_arms(report: dict[str, Any], path: Path) -> None:
             left.plot(xs, ys, "-", color="0.75", lw=0.8, zorder=1)
         for init in inits:
             x = i + (inits.index(init) - (len(inits) - 1) / 2) * 0.3
-            ys = [r["macro_f1"] for r in rows if r["fraction"] == fraction and r["init"] == init]
-            left.scatter([x] * len(ys), ys, s=14, zorder=2, label=init if i == 0 else None,
+            f1 = [r["macro_f1"] for r in rows if r["fraction"] == fraction and r["init"] == init]
+            left.scatter([x] * len(f1), f1, s=14, zorder=2, label=init if i == 0 else None,
                          color=f"C{inits.index(init)}")  # fmt: skip
     left.set_xticks(range(len(fractions)), [f"{f:.0%} labels" for f in fractions])
     left.set_ylabel("macro-F1 (N, S, V, F)")
