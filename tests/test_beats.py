@@ -535,6 +535,40 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, records, config=BeatExperiment(pretrain_objective="mae"), say=None
             )
 
+    def test_synthetic_beats_joined_to_the_pretrained_arm(self, monkeypatch):
+        pytest.importorskip("torch")
+        import ecgfast.apps.beats as beats_app
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        calls = []
+        train = beats_app._train
+
+        def spy(model, tr, va, cfg, seed, **options):
+            records = tr.meta["record"].astype(str)
+            calls.append(("policy" in options, int((records == "synthetic").sum()), len(tr)))
+            assert not (va.meta["record"].astype(str) == "synthetic").any()  # real only
+            return train(model, tr, va, cfg, seed, **options)
+
+        monkeypatch.setattr(beats_app, "_train", spy)
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, pretrain_records=6, pretrain_epochs=1,
+            synthetic_share=0.1,
+        )  # fmt: skip
+        report = run_beat_experiment(
+            SHIPPED_MITDB, ["101", "119", "208", "209"], config=cfg, say=None
+        )
+        assert report["config"]["synthetic_share"] == 0.1
+        fine_tuning = calls[1:]  # the first is the pretraining
+        pretrained = [c for c in fine_tuning if c[0]]
+        scratch = [c for c in fine_tuning if not c[0]]
+        assert pretrained and scratch and all(n == 0 for _, n, _ in scratch)
+        available = sum(report["pretraining"]["beats"].values())
+        for _, n, total in pretrained:  # a tenth as many synthetic beats as real ones
+            assert n > 0 and n == min(available, round(0.1 * (total - n)))
+        for bad in ({"synthetic_share": 0.5}, {"synthetic_share": -1.0, "pretrain_records": 5}):
+            with pytest.raises(InvalidParameterError, match="synthetic_share"):
+                run_beat_experiment(SHIPPED_MITDB, ["101", "119"], config=BeatExperiment(**bad))
+
     def test_self_supervised_on_the_training_patients(self, monkeypatch):
         pytest.importorskip("torch")
         import ecgfast.apps.beats as beats_app

@@ -143,7 +143,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
             "pretrain_records pretrain_epochs pretrain_seed pretrain_mix pretrain_objective "
-            "pretrain_data policy "
+            "pretrain_data synthetic_share policy "
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
@@ -523,6 +523,13 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         choices=PRETRAIN_DATA,
         help="synthetic beats (--pretrain-records of them), or 'training': each fold's "
         "training patients' beats, unlabelled (with --pretrain-objective masked)",
+    )
+    p.add_argument(
+        "--synthetic-share",
+        type=float,
+        default=d.synthetic_share,
+        help="fine-tune the pretrained arm on its real training beats plus this many synthetic "
+        "beats per real beat (the pretraining set; default 0: real beats only)",
     )
     p.add_argument(
         "--no-scratch",

@@ -19,6 +19,7 @@ on the same patients, splits and seeds: the comparison is paired.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import warnings
@@ -85,6 +86,7 @@ class BeatExperiment:
     pretrain_mix: str = "default"
     pretrain_objective: str = "supervised"
     pretrain_data: str = "synthetic"
+    synthetic_share: float = 0.0
     policy: str = "full"
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
@@ -139,11 +141,13 @@ def _train(model: Any, tr: Any, va: Any, cfg: BeatExperiment, seed: int, **fit_o
 @dataclass(frozen=True)
 class _Arm:
     """One arm of the comparison: how models start (``state``: pretrained weights or None for
-    scratch) and the labelled fraction of the training beats they see."""
+    scratch), the labelled fraction of the training beats they see and the synthetic beats
+    joined to them (``synthetic``, with ``synthetic_share``; None: real beats only)."""
 
     init: str = "scratch"
     state: Any = None
     fraction: float = 1.0
+    synthetic: Any = None
 
     @property
     def tag(self) -> dict[str, Any]:
@@ -152,6 +156,29 @@ class _Arm:
             "init": self.init,
             "fraction": self.fraction,
         }
+
+
+def _training_beats(
+    beats: Any, records: list[str], cfg: BeatExperiment, seed: int, arm: _Arm
+) -> Any:
+    """The training beats of ``records`` at the arm's label fraction, joined by
+    ``cfg.synthetic_share`` × as many synthetic beats (drawn without replacement by ``seed``)
+    when the arm trains with synthetic beats."""
+    real = beats.subset(records, fraction=arm.fraction, seed=seed)
+    if arm.synthetic is None or cfg.synthetic_share <= 0:
+        return real
+    synthetic = arm.synthetic
+    n = min(len(synthetic), round(cfg.synthetic_share * len(real)))
+    pick = np.sort(np.random.default_rng([seed, 7]).choice(len(synthetic), n, replace=False))
+    out = copy.copy(real)
+    out.x = np.concatenate([real.x, synthetic.x[pick]])
+    if real.features is not None:
+        out.features = np.concatenate([real.features, synthetic.features[pick]])
+    meta = synthetic.meta.iloc[pick].assign(record="synthetic")
+    out.meta = pd.concat([real.meta, meta], ignore_index=True)
+    out.labels = np.concatenate([real.labels, synthetic.labels[pick]])
+    out.y = out.labels
+    return out
 
 
 def _start(
@@ -173,7 +200,7 @@ def _refit(
     """The same start trained on every patient of ``inner`` for ``epochs`` epochs chosen by
     early stopping (at least 2), keeping the last epoch's weights (``va`` only logs the epochs:
     it is in sample now)."""
-    full = beats.subset(inner, fraction=arm.fraction, seed=seed)
+    full = _training_beats(beats, inner, cfg, seed, arm)
     model, options = _start(cfg, full.x.shape[1], seed, arm, inner)
     epochs = max(2, epochs)
     _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
@@ -197,7 +224,7 @@ def _fit_member(
     fit_recs, val_recs = patient_split(
         inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
     )
-    tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
+    tr = _training_beats(beats, fit_recs, cfg, seed, arm)
     va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
     model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
@@ -231,7 +258,7 @@ def _fit_crossfit(
     for g in range(cfg.calibration_folds):
         fit_recs = [r for r in inner if group_of[patient_of(r)] != g]
         val_recs = [r for r in inner if group_of[patient_of(r)] == g]
-        tr = beats.subset(fit_recs, fraction=arm.fraction, seed=seed)
+        tr = _training_beats(beats, fit_recs, cfg, seed, arm)
         va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
         model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm, inner)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
@@ -245,15 +272,11 @@ def _fit_crossfit(
     return models, list(inner), np.concatenate(val_y), np.concatenate(val_p), best
 
 
-def pretrain_on_synthetic_beats(
-    cfg: BeatExperiment, fs: float, say: Any = print
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train the experiment's model on synthetic beats (same window, rate, features and
-    template channel as the real beats; 10 % of the synthetic records for early stopping):
-    on their classes with the experiment's loss (``pretrain_objective="supervised"``) or, with
-    ``"masked"``, to reconstruct hidden spans of the signal (labels unused; the head is left
-    as built). Returns the weights and a summary (beats per class, best epoch, synthetic
-    validation metrics)."""
+def synthetic_beat_sets(cfg: BeatExperiment, fs: float, say: Any = print) -> tuple[Any, Any]:
+    """The synthetic beats of the experiment's pretraining: ``cfg.pretrain_records`` records of
+    the ``cfg.pretrain_mix`` for training and a tenth as many after them for early stopping,
+    through the real beats' input pipeline (window, rate, features, template channel, record
+    normalisation)."""
     from ..beatdata import synthetic_beats
     from ..torch.real import MITBIHBeats
 
@@ -276,7 +299,20 @@ def pretrain_on_synthetic_beats(
             **PRETRAIN_MIXES[cfg.pretrain_mix],
         )
         sets.append(MITBIHBeats.from_beatset(got, normalize="record", **options))
-    tr, va = sets
+    return sets[0], sets[1]
+
+
+def pretrain_on_synthetic_beats(
+    cfg: BeatExperiment, fs: float, say: Any = print, sets: tuple[Any, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train the experiment's model on synthetic beats (:func:`synthetic_beat_sets`, or
+    ``sets`` already built by it; same window, rate, features and template channel as the real
+    beats; 10 % of the synthetic records for early stopping): on their classes with the
+    experiment's loss (``pretrain_objective="supervised"``) or, with ``"masked"``, to
+    reconstruct hidden spans of the signal (labels unused; the head is left as built).
+    Returns the weights and a summary (beats per class, best epoch, synthetic validation
+    metrics)."""
+    tr, va = sets if sets is not None else synthetic_beat_sets(cfg, fs, say)
     counts = dict(zip(CLASSES, np.bincount(tr.labels, minlength=4).tolist(), strict=True))
     say(
         f"pretraining ({cfg.pretrain_objective}) on {len(tr):,} synthetic beats of "
@@ -490,15 +526,19 @@ def run_beat_experiment(
     plan = _plan(counts, train_records, test_records, cfg.folds)
     inits: dict[str, Any] = {"scratch": None} if cfg.scratch else {}
     pretraining: Any = None
+    synthetic = None
     if cfg.pretrain_data == "training":
         per_fold = _TrainingPatientsPretraining(beats, cfg, say)
         inits["pretrained"] = per_fold
         pretraining = {"data": "training", "objective": "masked", "folds": per_fold.summaries}
     elif cfg.pretrain_records:
-        inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say)
+        sets = synthetic_beat_sets(cfg, beats.fs, say)
+        inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say, sets)
+        if cfg.synthetic_share > 0:
+            synthetic = sets[0]
     n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
     bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
-    runs, folds_out, predictions = _train_and_score(beats, counts, plan, inits, cfg, bar)
+    runs, folds_out, predictions = _train_and_score(beats, counts, plan, inits, cfg, bar, synthetic)
     bar.close()
     report = {
         "ecgfast_version": __version__,
@@ -536,14 +576,25 @@ def run_beat_experiment(
 
 
 def _train_and_score(
-    beats: Any, counts: Any, plan: list, inits: dict[str, Any], cfg: BeatExperiment, bar: Any
+    beats: Any,
+    counts: Any,
+    plan: list,
+    inits: dict[str, Any],
+    cfg: BeatExperiment,
+    bar: Any,
+    synthetic: Any = None,
 ) -> tuple[list[dict], list[dict], list[Any]]:
-    """Every (initialisation, seed, fold): train, predict the held-out patients, score.
+    """Every (initialisation, seed, fold): train, predict the held-out patients, score (the
+    pretrained arms with the ``synthetic`` beats joined to their training beats, if given).
     Returns the pooled runs, the per-fold figures and the per-beat predictions."""
     runs: list[dict] = []
     folds_out: list[dict] = []
     predictions: list[Any] = []
-    arms = [_Arm(init, state, f) for f in cfg.fractions for init, state in inits.items()]
+    arms = [
+        _Arm(init, state, f, synthetic if init == "pretrained" else None)
+        for f in cfg.fractions
+        for init, state in inits.items()
+    ]
     for arm in arms:
         tag = arm.tag
         for seed in cfg.seeds:
@@ -579,6 +630,16 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
         raise InvalidParameterError(
             f"pretrain_objective must be one of {PRETRAIN_OBJECTIVES}, got "
             f"{cfg.pretrain_objective!r}"
+        )
+    if not 0 <= cfg.synthetic_share <= 10:
+        raise InvalidParameterError(
+            f"synthetic_share must be in [0, 10] (synthetic beats per real training beat), got "
+            f"{cfg.synthetic_share}"
+        )
+    if cfg.synthetic_share > 0 and (not cfg.pretrain_records or cfg.pretrain_data != "synthetic"):
+        raise InvalidParameterError(
+            "synthetic_share joins the synthetic pretraining beats to the pretrained arm's "
+            "training beats: it needs pretrain_records > 0 and pretrain_data='synthetic'"
         )
     if cfg.pretrain_data not in PRETRAIN_DATA:
         raise InvalidParameterError(
