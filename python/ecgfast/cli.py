@@ -458,8 +458,7 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
 
 
 def _beats_parser(p: argparse.ArgumentParser) -> None:
-    from .apps.beats import PRETRAIN_DATA, PRETRAIN_OBJECTIVES, BeatExperiment
-    from .beatdata import PRETRAIN_MIXES
+    from .apps.beats import BeatExperiment
 
     d = BeatExperiment()  # one source for the defaults
     p.add_argument("--root", default=None, help="MIT-BIH folder (default: shipped records)")
@@ -504,6 +503,23 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
     _add_beats_decisions(p, d)
+    _add_beats_pretraining(p, d)
+    p.add_argument(
+        "--fractions",
+        type=_float_list,
+        default=d.fractions,
+        help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
+    )
+    _add_experiment_training(p, d)
+    p.add_argument("--out", default="runs/beats", help="output folder")
+
+
+def _add_beats_pretraining(p: argparse.ArgumentParser, d: Any) -> None:
+    """What ``ecgfast beats`` pretrains on and how (defaults from :class:`BeatExperiment`
+    ``d``)."""
+    from .apps.beats import PRETRAIN_DATA, PRETRAIN_OBJECTIVES
+    from .beatdata import PRETRAIN_MIXES
+
     p.add_argument(
         "--pretrain-records",
         type=int,
@@ -543,14 +559,6 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         choices=sorted(PRETRAIN_MIXES),
         help="pathology mix of the synthetic records (beatdata.PRETRAIN_MIXES)",
     )
-    p.add_argument(
-        "--fractions",
-        type=_float_list,
-        default=d.fractions,
-        help="labelled fractions of the training beats, comma list (e.g. 1,0.1,0.01)",
-    )
-    _add_experiment_training(p, d)
-    p.add_argument("--out", default="runs/beats", help="output folder")
 
 
 def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:

@@ -524,18 +524,7 @@ def run_beat_experiment(
     train_records = [r for r in train_records if r in have]
     test_records = [r for r in test_records if r in have]
     plan = _plan(counts, train_records, test_records, cfg.folds)
-    inits: dict[str, Any] = {"scratch": None} if cfg.scratch else {}
-    pretraining: Any = None
-    synthetic = None
-    if cfg.pretrain_data == "training":
-        per_fold = _TrainingPatientsPretraining(beats, cfg, say)
-        inits["pretrained"] = per_fold
-        pretraining = {"data": "training", "objective": "masked", "folds": per_fold.summaries}
-    elif cfg.pretrain_records:
-        sets = synthetic_beat_sets(cfg, beats.fs, say)
-        inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say, sets)
-        if cfg.synthetic_share > 0:
-            synthetic = sets[0]
+    inits, pretraining, synthetic = _initialisations(beats, cfg, say)
     n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
     bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
     runs, folds_out, predictions = _train_and_score(beats, counts, plan, inits, cfg, bar, synthetic)
@@ -573,6 +562,26 @@ def run_beat_experiment(
         _plot_arms(report, out / "beats_arms.png")
     report["predictions"] = table
     return report
+
+
+def _initialisations(beats: Any, cfg: BeatExperiment, say: Any) -> tuple[dict, Any, Any]:
+    """How the arms start: ``{"scratch": None}`` (unless ``cfg.scratch`` is off) and, with
+    pretraining, ``"pretrained"``: the weights from synthetic beats, or a per-fold callable
+    (:class:`_TrainingPatientsPretraining`). Also returns the pretraining summary and the
+    synthetic beats joined to the pretrained arm's training beats (``cfg.synthetic_share``)."""
+    inits: dict[str, Any] = {"scratch": None} if cfg.scratch else {}
+    pretraining: Any = None
+    synthetic = None
+    if cfg.pretrain_data == "training":
+        per_fold = _TrainingPatientsPretraining(beats, cfg, say)
+        inits["pretrained"] = per_fold
+        pretraining = {"data": "training", "objective": "masked", "folds": per_fold.summaries}
+    elif cfg.pretrain_records:
+        sets = synthetic_beat_sets(cfg, beats.fs, say)
+        inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say, sets)
+        if cfg.synthetic_share > 0:
+            synthetic = sets[0]
+    return inits, pretraining, synthetic
 
 
 def _train_and_score(
