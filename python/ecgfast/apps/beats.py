@@ -165,7 +165,7 @@ def _training_beats(
     ``cfg.synthetic_share`` × as many synthetic beats (drawn without replacement by ``seed``)
     when the arm trains with synthetic beats."""
     real = beats.subset(records, fraction=arm.fraction, seed=seed)
-    if arm.synthetic is None or cfg.synthetic_share <= 0:
+    if arm.synthetic is None:  # set only when cfg.synthetic_share > 0
         return real
     synthetic = arm.synthetic
     n = min(len(synthetic), round(cfg.synthetic_share * len(real)))
@@ -333,7 +333,12 @@ def pretrain_on_synthetic_beats(
         summary["val_macro_f1"] = float(result.metrics.get("macro_f1", math.nan))
         say(f"synthetic validation macro-F1 {summary['val_macro_f1']:.3f}")
     summary.update(best_epoch=result.best_epoch, history=result.history)
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}, summary
+    return _weights(model), summary
+
+
+def _weights(model: Any) -> dict[str, Any]:
+    """A detached copy of ``model``'s weights (the state an arm starts from)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _fit_masked(model: Any, tr: Any, va: Any, cfg: BeatExperiment) -> Any:
@@ -395,7 +400,7 @@ class _TrainingPatientsPretraining:
                     "history": result.history,
                 }
             )
-            self.cache[key] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.cache[key] = _weights(model)
         return self.cache[key]
 
 
@@ -640,6 +645,10 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             f"pretrain_objective must be one of {PRETRAIN_OBJECTIVES}, got "
             f"{cfg.pretrain_objective!r}"
         )
+    if cfg.pretrain_data not in PRETRAIN_DATA:
+        raise InvalidParameterError(
+            f"pretrain_data must be one of {PRETRAIN_DATA}, got {cfg.pretrain_data!r}"
+        )
     if not 0 <= cfg.synthetic_share <= 10:
         raise InvalidParameterError(
             f"synthetic_share must be in [0, 10] (synthetic beats per real training beat), got "
@@ -649,10 +658,6 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
         raise InvalidParameterError(
             "synthetic_share joins the synthetic pretraining beats to the pretrained arm's "
             "training beats: it needs pretrain_records > 0 and pretrain_data='synthetic'"
-        )
-    if cfg.pretrain_data not in PRETRAIN_DATA:
-        raise InvalidParameterError(
-            f"pretrain_data must be one of {PRETRAIN_DATA}, got {cfg.pretrain_data!r}"
         )
     if cfg.pretrain_data == "training" and (
         cfg.pretrain_objective != "masked" or cfg.pretrain_records
@@ -761,9 +766,10 @@ def caveats(report: dict[str, Any]) -> list[str]:
             f"{len(patients)} patients, {min(held)}-{max(held)} held out per fold: a fold's "
             "figures rest on that few patients and swing with them (see the per-fold sd)"
         )
-    elif len({patient_of(r) for r in report["test_records"]}) < 10:
+    else:
         n = len({patient_of(r) for r in report["test_records"]})
-        out.append(f"{n} test patients: the figures rest on that few patients")
+        if n < 10:
+            out.append(f"{n} test patients: the figures rest on that few patients")
     seeds = report["config"]["seeds"]
     if len(seeds) < 3:
         out.append(
@@ -874,21 +880,25 @@ def _plot_arms(report: dict[str, Any], path: Path) -> None:
     fractions = list(dict.fromkeys(r["fraction"] for r in report["runs"]))
     inits = list(dict.fromkeys(r["init"] for r in report["runs"]))
     rows = report["folds"] or report["runs"]
+
+    def where(i: int, init: str) -> float:  # the arms of fraction i side by side around i
+        return i + (inits.index(init) - (len(inits) - 1) / 2) * 0.3
+
     for i, fraction in enumerate(fractions):
         points: dict[tuple, list[tuple[float, float]]] = {}
         for row in rows:
             if row["fraction"] != fraction:
                 continue
-            x = i + (inits.index(row["init"]) - (len(inits) - 1) / 2) * 0.3
+            x = where(i, row["init"])
             points.setdefault((row["seed"], row.get("fold")), []).append((x, row["macro_f1"]))
         for pts in points.values():
             xs, ys = zip(*sorted(pts), strict=True)
             left.plot(xs, ys, "-", color="0.75", lw=0.8, zorder=1)
         for init in inits:
-            x = i + (inits.index(init) - (len(inits) - 1) / 2) * 0.3
             f1 = [r["macro_f1"] for r in rows if r["fraction"] == fraction and r["init"] == init]
-            left.scatter([x] * len(f1), f1, s=14, zorder=2, label=init if i == 0 else None,
-                         color=f"C{inits.index(init)}")  # fmt: skip
+            colour = f"C{inits.index(init)}"
+            label = init if i == 0 else None
+            left.scatter([where(i, init)] * len(f1), f1, s=14, zorder=2, label=label, color=colour)
     left.set_xticks(range(len(fractions)), [f"{f:.0%} labels" for f in fractions])
     left.set_ylabel("macro-F1 (N, S, V, F)")
     left.set_title("per fold and seed; paired runs joined", fontsize=9)
