@@ -51,7 +51,7 @@ format: $(STAMP)
 ## bench: speed against the peers (scipy, ...) in the same run; prints ratios
 bench: install
 	$(PY) -m pytest benches -q -o testpaths=benches -o python_files='bench_*.py' --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
-	$(PY) benches/synth_throughput.py
+	$(PY) benches/synth_throughput.py --pathology
 	$(PY) benches/intervals_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi

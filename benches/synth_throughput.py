@@ -1,9 +1,13 @@
 """Synthesis at scale: labelled beats per second, and peak memory of ``synthesize_to``.
 
-    python benches/synth_throughput.py [--beats 1000000] [--batch 128] [--disk DIR]
+    python benches/synth_throughput.py [--beats 1000000] [--batch 128] [--disk DIR] [--pathology]
 
 1. Generates 12-lead, 500 Hz, 10-s records with default noise in batches (as a DataLoader
-   would) until ``--beats`` labelled beats exist; prints beats/s and records/s.
+   would) until ``--beats`` labelled beats exist; prints beats/s and records/s. With
+   ``--pathology`` the records carry the 12-lead pathology mix of the LUDB experiment
+   (``apps.records.RECORD_PATHOLOGY_MIX``: AF, pacing, bundle-branch and AV blocks, ectopy,
+   ST-T changes, Q waves, hypertrophy, axis deviation), the setting the pathology issue's
+   throughput target names; both settings are timed in the same run.
 2. Runs ``synthesize_to`` for the same number of beats in a child process and reports its peak
    resident memory (the target is < 2 GB whatever n is) and its throughput including the writes.
 """
@@ -23,12 +27,12 @@ import time
 import ecgfast
 
 
-def in_memory(target_beats: int, batch: int) -> dict:
-    ecgfast.synthesize(batch, seed=0)  # warm up (page cache, thread pool)
+def in_memory(target_beats: int, batch: int, **kwargs) -> dict:
+    ecgfast.synthesize(batch, seed=0, **kwargs)  # warm up (page cache, thread pool)
     beats = records = 0
     start = time.perf_counter()
     while beats < target_beats:
-        b = ecgfast.synthesize(batch, seed=0, start=records)
+        b = ecgfast.synthesize(batch, seed=0, start=records, **kwargs)
         beats += len(b.beats)
         records += batch
     elapsed = time.perf_counter() - start
@@ -62,19 +66,32 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--disk", default=None, help="folder for synthesize_to (default: temp)")
     parser.add_argument("--skip-disk", action="store_true")
+    parser.add_argument(
+        "--pathology",
+        action="store_true",
+        help="also time records with the 12-lead pathology mix (RECORD_PATHOLOGY_MIX)",
+    )
     args = parser.parse_args()
     print(f"ecgfast {ecgfast.__version__}, {ecgfast.get_num_threads()} threads")
-    mem = in_memory(int(args.beats), args.batch)
-    print(
-        f"in memory : {mem['beats']:,} beats ({mem['records']:,} records, 12 leads, 500 Hz, 10 s, "
-        f"default noise) in {mem['seconds']:.2f} s = {mem['beats_per_s']:,.0f} beats/s, "
-        f"{mem['records_per_s']:,.0f} records/s (batches of {args.batch})"
-    )
+    settings = {"sinus": {}}
+    if args.pathology:
+        from ecgfast.apps.records import RECORD_PATHOLOGY_MIX
+
+        settings["pathology"] = RECORD_PATHOLOGY_MIX
+    timed = {}
+    for name, kwargs in settings.items():
+        timed[name] = mem = in_memory(int(args.beats), args.batch, **kwargs)
+        print(
+            f"in memory : {mem['beats']:,} beats ({mem['records']:,} records, 12 leads, 500 Hz, "
+            f"10 s, default noise, {name}) in {mem['seconds']:.2f} s = "
+            f"{mem['beats_per_s']:,.0f} beats/s, {mem['records_per_s']:,.0f} records/s "
+            f"(batches of {args.batch})"
+        )
     if args.skip_disk:
         return
     folder = args.disk or tempfile.mkdtemp(prefix="ecgfast-synth-")
     try:
-        disk = to_disk(mem["records"], folder)
+        disk = to_disk(timed["sinus"]["records"], folder)
         print(
             f"to disk   : {disk['records']:,} records in {disk['seconds']:.1f} s "
             f"({disk['records'] / disk['seconds']:,.0f} records/s incl. writes, "

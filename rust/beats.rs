@@ -49,6 +49,11 @@ pub const LOCAL_BEATS: usize = 10;
 /// RR intervals on each side of a beat that make its centred neighbourhood.
 pub const CENTRED_HALF: usize = 5;
 
+/// RR intervals on each side of a beat over which `rhythm_irregularity` is measured: long
+/// enough (over a minute at 70 bpm) that a few ectopic beats or a short run do not move it,
+/// so it tells a sustained irregular rhythm (atrial fibrillation) from ectopy in a regular one.
+pub const RHYTHM_HALF: usize = 50;
+
 /// Per-beat features that do not depend on a lead (ms or ratios), in column order:
 /// RR before and after the beat, the mean of the last [`LOCAL_BEATS`] RR intervals (ending with
 /// `pre_rr`), the record's median RR (robust to ectopic beats and pauses); `pre_rr` and
@@ -57,9 +62,12 @@ pub const CENTRED_HALF: usize = 5;
 /// the beat (which one ectopic beat does not move), `pre_rr` over it, and `rr_irregularity`,
 /// the median absolute difference of successive RR intervals in that neighbourhood over
 /// `centred_rr` (≈ 0.02 in sinus rhythm with an isolated ectopic beat, 0.1-0.4 in atrial
-/// fibrillation: what tells a premature beat from an irregular rhythm); the beat's own PR, QRS
-/// and QT.
-pub const FEATURES: [&str; 15] = [
+/// fibrillation: what tells a premature beat from an irregular rhythm), `rhythm_irregularity`,
+/// how irregularly irregular the [`RHYTHM_HALF`] intervals on each side are (see
+/// [`rhythm_irregularity`]: a few ectopic beats, bigeminy or trigeminy leave it near the sinus
+/// level, 0.01-0.06; sustained atrial fibrillation holds it at 0.15-0.4); the beat's own PR,
+/// QRS and QT.
+pub const FEATURES: [&str; 16] = [
     "pre_rr",
     "post_rr",
     "local_rr",
@@ -72,6 +80,7 @@ pub const FEATURES: [&str; 15] = [
     "centred_rr",
     "pre_rr_centred",
     "rr_irregularity",
+    "rhythm_irregularity",
     "pr",
     "qrs",
     "qt",
@@ -177,7 +186,7 @@ pub fn record_intervals(beats: &[BeatTimes]) -> [f64; 8] {
 }
 
 /// Number of rhythm features (the first columns of [`FEATURES`]).
-pub const N_RHYTHM: usize = 12;
+pub const N_RHYTHM: usize = 13;
 
 /// Median RR and median absolute successive difference over `rr` (ms); NaN for none.
 fn centred_stats(rr: &[f64]) -> (f64, f64) {
@@ -185,11 +194,35 @@ fn centred_stats(rr: &[f64]) -> (f64, f64) {
     (median(&mut rr.to_vec()), median(&mut diffs))
 }
 
+/// Longest repeat of a regularly irregular rhythm that [`rhythm_irregularity`] allows for:
+/// bigeminy repeats every 2 intervals, trigeminy every 3, quadrigeminy every 4.
+pub const RHYTHM_LAGS: usize = 4;
+
+/// How irregularly irregular `rr` is: the smallest, over lags k = 1..=[`RHYTHM_LAGS`], of the
+/// median |RR(i) − RR(i−k)|, over the median RR. A regular rhythm is small at lag 1, a
+/// regularly irregular one (bigeminy, trigeminy, fixed 2:1/3:1 patterns) at its period;
+/// atrial fibrillation is large at every lag. NaN for fewer than two intervals.
+fn rhythm_irregularity(rr: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    let mut best = f64::NAN;
+    for k in 1..=RHYTHM_LAGS.min(rr.len().saturating_sub(1)) {
+        scratch.clear();
+        scratch.extend(rr[k..].iter().zip(rr).map(|(a, b)| (a - b).abs()));
+        let m = median(scratch);
+        if best.is_nan() || m < best {
+            best = m;
+        }
+    }
+    scratch.clear();
+    scratch.extend_from_slice(rr);
+    best / median(scratch)
+}
+
 /// The rhythm features (the first [`N_RHYTHM`] of [`FEATURES`]) of beats at times `r` (s,
 /// increasing).
 pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
     let rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
     let record_rr = median(&mut rr.clone());
+    let mut scratch = Vec::with_capacity(2 * RHYTHM_HALF + 1);
     // prefix sums for the local means
     let mut cum = Vec::with_capacity(rr.len() + 1);
     cum.push(0.0);
@@ -209,6 +242,7 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
             };
             let near = &rr[i.saturating_sub(CENTRED_HALF)..(i + CENTRED_HALF).min(rr.len())];
             let (centred, successive) = centred_stats(near);
+            let wide = &rr[i.saturating_sub(RHYTHM_HALF)..(i + RHYTHM_HALF).min(rr.len())];
             [
                 pre,
                 post,
@@ -222,6 +256,7 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
                 centred,
                 pre / centred,
                 successive / centred,
+                rhythm_irregularity(wide, &mut scratch),
             ]
         })
         .collect()
@@ -361,6 +396,64 @@ mod tests {
         assert!((f[15][11] - 400.0 / f[15][9]).abs() < 1e-9 && f[15][11] > 0.3);
         let regular: Vec<f64> = (0..30).map(|k| k as f64 * 0.9).collect();
         assert!(rhythm_features(&regular)[15][11].abs() < 1e-9);
+    }
+
+    #[test]
+    fn rhythm_irregularity_ignores_a_few_ectopic_beats_and_not_fibrillation() {
+        // a regular 800 ms rhythm with three premature beats (500 ms, then a 1100 ms pause)
+        let mut rr = vec![800.0; 120];
+        for k in [40, 60, 80] {
+            rr[k] = 500.0;
+            rr[k + 1] = 1100.0;
+        }
+        let times = |rr: &[f64]| {
+            let mut r = vec![0.0];
+            for v in rr {
+                r.push(r.last().unwrap() + v / 1000.0);
+            }
+            r
+        };
+        let f = rhythm_features(&times(&rr));
+        for i in [41, 61, 81] {
+            assert!(f[i][0] < 600.0 && f[i][12].abs() < 1e-9, "{}", f[i][12]);
+        }
+        // an irregularly irregular rhythm: RR uniform in 450-1050 ms (a fixed LCG)
+        let mut state = 12345u64;
+        let af: Vec<f64> = (0..120)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                450.0 + 600.0 * ((state >> 11) as f64 / (1u64 << 53) as f64)
+            })
+            .collect();
+        let g = rhythm_features(&times(&af));
+        assert!(g[60][12] > 0.1, "{}", g[60][12]);
+        // the smallest over lags 1-4 of the median |RR(i) - RR(i-k)|, over the median RR, of
+        // the ±50 intervals
+        let wide = &af[10..110];
+        let expected = (1..=4)
+            .map(|k| {
+                let mut d: Vec<f64> = (k..wide.len())
+                    .map(|i| (wide[i] - wide[i - k]).abs())
+                    .collect();
+                median(&mut d)
+            })
+            .fold(f64::INFINITY, f64::min)
+            / median(&mut wide.to_vec());
+        assert!((g[60][12] - expected).abs() < 1e-12);
+        // bigeminy and trigeminy are irregular beat to beat but regular at their period
+        for period in [2, 3] {
+            let rr: Vec<f64> = (0..120)
+                .map(|k| if k % period == 0 { 550.0 } else { 950.0 })
+                .collect();
+            let f = rhythm_features(&times(&rr));
+            assert!(
+                f[60][11] > 0.3 && f[60][12].abs() < 1e-9,
+                "{:?}",
+                &f[60][11..13]
+            );
+        }
     }
 
     #[test]

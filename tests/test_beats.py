@@ -15,7 +15,7 @@ from ecgfast._data import SHIPPED_LUDB, SHIPPED_MITDB
 from ecgfast.beatdata import AAMI_MAP, BEAT_FEATURES, read_beats, window_bounds
 from ecgfast.beats import AMPLITUDES, FEATURES, feature_columns
 from ecgfast.errors import InvalidParameterError, InvalidSignalError
-from ecgfast.evaluate import beat_classification
+from ecgfast.evaluate import RHYTHM_GATE, beat_classification
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +301,95 @@ class TestDecisionOffsets:
             decision_offsets([], np.ones((0, 4)))
 
 
+class TestRhythmGate:
+    def test_s_is_ruled_out_only_inside_an_irregular_rhythm(self):
+        from ecgfast.evaluate import rhythm_gate
+
+        rng = np.random.default_rng(0)
+        p = rng.dirichlet(np.ones(4), size=200)
+        irr = rng.uniform(0, 0.3, size=200)
+        irr[:5] = np.nan
+        before = p.copy()
+        g = rhythm_gate(p, irr, threshold=0.1)
+        np.testing.assert_array_equal(p, before)  # the input is not modified
+        inside = irr > 0.1
+        assert np.all(g[inside, 1] == 0)
+        np.testing.assert_allclose(g.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(g[~inside], p[~inside])  # NaN and regular beats untouched
+        # a conducted beat in AF is N: S's probability goes to N, V and F keep theirs
+        np.testing.assert_array_equal(g[inside][:, [2, 3]], p[inside][:, [2, 3]])
+        np.testing.assert_allclose(g[inside, 0], p[inside, 0] + p[inside, 1])
+        np.testing.assert_allclose(rhythm_gate([[0, 1, 0, 0]], [0.5], to="F"), [[0, 0, 0, 1]])
+        # P waves around the beat: not AF, whatever the rhythm (NaN does not veto)
+        p_local = rng.uniform(0, 1, size=200)
+        p_local[5:10] = np.nan
+        h = rhythm_gate(p, irr, p_local)
+        af = inside & ~(p_local > 0.5)
+        assert np.all(h[af, 1] == 0) and af[5:10].sum() == inside[5:10].sum()
+        np.testing.assert_array_equal(h[~af], p[~af])
+
+    def test_real_af_beats_are_gated_and_sinus_ectopy_is_not(self):
+        # shipped LUDB 1 (sinus) and 38 (AF): the rhythm_irregularity the gate reads
+        irr = {}
+        for name in ("1", "38"):
+            rec = wfdb.rdrecord(str(SHIPPED_LUDB / name))
+            t = ecgfast.beat_table(rec.p_signal[:, 1], rec.fs)
+            irr[name] = t["rhythm_irregularity"].to_numpy()
+        assert np.all(irr["1"] < RHYTHM_GATE) and np.all(irr["38"] > RHYTHM_GATE)
+        # sinus rhythm with frequent ectopy, ventricular bigeminy (119, 106) and trigeminy
+        # (208) included, is not AF: its premature beats are (almost) never gated
+        from ecgfast.evaluate import rhythm_gate
+
+        bs = read_beats(SHIPPED_MITDB, ["101", "106", "119", "208", "209", "223"])
+        m = bs.meta
+        ectopic = m["symbol"].map(AAMI_MAP).isin(["S", "V"]).to_numpy()
+        prob = np.tile([0.0, 1.0, 0.0, 0.0], (len(m), 1))
+        gated = rhythm_gate(prob, m["rhythm_irregularity"], m["p_local"])[:, 1] == 0
+        assert gated[ectopic].mean() < 0.05 and gated.mean() < 0.05
+        assert m.groupby("record")["rhythm_irregularity"].median().max() < RHYTHM_GATE
+
+    def test_experiment_gates_af_beats_and_not_sinus_ones(self):
+        # the experiment's rule on synthetic records with exact rhythm labels: every beat of an
+        # AF record is gated, no beat of a sinus record with premature atrial beats is
+        from ecgfast.apps.beats import BeatExperiment, _gated
+        from ecgfast.beatdata import synthetic_beats
+
+        prob = None
+        for rhythm, ectopy, expect in (("af", None, True), (None, {"pac": 0.2}, False)):
+            bs = synthetic_beats(3, seed=1, rhythm=rhythm, ectopy=ectopy)
+            prob = np.tile([0.3, 0.7, 0.0, 0.0], (len(bs.labels), 1))
+            out = _gated(BeatExperiment(), bs, prob)
+            assert np.all((out[:, 1] == 0) == expect), rhythm
+            if not expect:
+                assert (bs.labels == 1).sum() > 10  # there were S beats to lose
+        assert _gated(BeatExperiment(rhythm_gate=None), bs, prob) is prob
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ([[0.5, 0.5, 0, 0]], [0.2, 0.3]),  # lengths differ
+            ([[0.5, 0.5, 0]], [0.2]),  # three columns for four classes
+            ([[np.nan, 0.5, 0, 0]], [0.2]),
+            ([[-0.1, 0.5, 0, 0]], [0.2]),
+        ],
+    )
+    def test_bad_input(self, args):
+        from ecgfast.evaluate import rhythm_gate
+
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate(*args)
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], threshold=0)
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], gated="Q")
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], to="S")
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], [0.1, 0.2])
+        with pytest.raises(InvalidParameterError):
+            rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], max_p_local=1.5)
+
+
 class TestBeatDatasetAndProtocol:
     @pytest.fixture(scope="class")
     def ds(self):
@@ -416,6 +505,8 @@ class TestBeatDatasetAndProtocol:
         assert len(pred) == sum(report["class_counts"].values())
         assert set(pred["record"]) == set(tested)
         np.testing.assert_allclose(pred[["p_N", "p_S", "p_V", "p_F"]].sum(axis=1), 1, atol=1e-4)
+        # the default rhythm gate: no S where the rhythm looks like AF
+        assert report["config"]["rhythm_gate"] == pytest.approx(RHYTHM_GATE)
         pooled = report["runs"][0]
         assert sum(map(sum, pooled["confusion"])) == sum(report["class_counts"].values())
         assert (tmp_path / "beats_confusion.png").exists()

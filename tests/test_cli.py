@@ -102,3 +102,19 @@ def test_make_demo_is_a_valid_beats_command():
     assert args.pretrain_records > 0 and args.out == "runs/demo"
     assert set(args.fractions) == {0.1, 1.0} and len(args.seeds) >= 2
     assert 2 <= args.folds <= 3  # six shipped patients: two per held-out fold
+
+
+class TestBeatFeatures:
+    def test_full_list_and_additions(self):
+        from ecgfast.beatdata import BEAT_FEATURES, P_WAVE_FEATURES
+
+        assert cli._beat_features("pre_rr, qrs") == ("pre_rr", "qrs")
+        assert cli._beat_features("+p") == (*BEAT_FEATURES, *P_WAVE_FEATURES)
+        added = cli._beat_features("+rhythm_irregularity,+p,+qrs")
+        assert added == (*BEAT_FEATURES, "rhythm_irregularity", *P_WAVE_FEATURES)
+
+    def test_mixed_list_is_a_clean_error(self):
+        from ecgfast.errors import InvalidParameterError
+
+        with pytest.raises(InvalidParameterError, match="either a full list"):
+            cli._beat_features("pre_rr,+p")

@@ -606,6 +606,9 @@ class TestPathology:
         assert len(a) > 20 and (a["aami"] == "S").all()
         assert a["p_on"].notna().mean() > 0.9  # an (ectopic) P wave
         assert a["pre_rr_centred"].median() < 0.85 and a["pre_rr_record"].max() < 0.9
+        # the ectopic beats are premature in a regular rhythm: the long-range irregularity
+        # stays at the sinus level where the AF records of test_atrial_fibrillation are > 0.1
+        assert b.beats.groupby("record")["rhythm_irregularity"].median().max() < 0.06
         # normal QRS: as narrow as the sinus beats of the record
         qrs_n = b.beats[b.beats["symbol"] == "N"].groupby("record")["qrs"].median()
         np.testing.assert_allclose(a.groupby("record")["qrs"].median(), qrs_n[a["record"].unique()])
@@ -613,8 +616,8 @@ class TestPathology:
     def test_atrial_fibrillation(self):
         b = ecgfast.synthesize(6, seed=4, duration=30, rhythm="af")
         assert b.beats["p_on"].isna().all()
-        irregular = b.beats.groupby("record")["rr_irregularity"].median()
-        assert (irregular > 0.1).all()
+        irregular = b.beats.groupby("record")[["rr_irregularity", "rhythm_irregularity"]].median()
+        assert (irregular > 0.1).all().all()
         assert (b.labels["param_af"] == 1).all()
         assert b.labels["dx"].str.startswith(str(ecgfast.synth.SNOMED["AF"])).all()
         # the delineator finds (almost) no P wave in them either

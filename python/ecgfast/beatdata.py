@@ -180,8 +180,9 @@ class BeatSet:
     labels : ndarray, int64
         Index into ``classes``.
     meta : DataFrame
-        One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label`` and,
-        for detected beats, ``annotated_sample``.
+        One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label``,
+        ``annotated_sample`` (for detected beats), the beat table's ``rhythm_irregularity`` and
+        ``p_local`` (:data:`P_WAVE_FEATURES`), for :func:`ecgfast.evaluate.rhythm_gate`.
     skipped : list of (path, reason)
         Records (or beats of them) left out, with the reason; never silently.
     detection : DataFrame
@@ -260,7 +261,7 @@ def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     intervals and irregularity -> the record's median, missing ratios -> 1."""
     cols = []
     record_rr = float(np.nanmean(table["record_rr"])) if len(table) else np.nan
-    present = table["p_peak"].notna().to_numpy(dtype=np.float64)
+    present = _has_p_wave(table)
     for name in names:
         if name in P_WAVE_FEATURES:
             cols.append(_p_wave_feature(table, name, present))
@@ -268,7 +269,7 @@ def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
         v = table[name].to_numpy(dtype=np.float64, na_value=np.nan).copy()
         if name in _RR:
             v[~np.isfinite(v)] = record_rr
-        elif name in _MS or name == "rr_irregularity":
+        elif name in _MS or name in ("rr_irregularity", "rhythm_irregularity"):
             med = np.nanmedian(v) if np.isfinite(v).any() else 0.0
             v[~np.isfinite(v)] = med
         else:
@@ -286,6 +287,11 @@ def _check_features(features: Sequence[str]) -> None:
     unknown = [f for f in features if f not in known]
     if unknown:
         raise InvalidParameterError(f"unknown features {unknown}; choose from {known}")
+
+
+def _has_p_wave(table: pd.DataFrame) -> np.ndarray:
+    """1.0 for the beats where the delineator found a P wave, else 0.0."""
+    return table["p_peak"].notna().to_numpy(dtype=np.float64)
 
 
 def _p_wave_feature(table: pd.DataFrame, name: str, present: np.ndarray) -> np.ndarray:
@@ -443,6 +449,10 @@ def beat_inputs(
             "annotated_sample": annotated_sample[idx],
             "symbol": beat_sym[idx],
             "label": labels[idx],
+            # for decision rules that need the rhythm (evaluate.rhythm_gate), whatever the
+            # features given to the model
+            "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
+            "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
         }
     )
     return {

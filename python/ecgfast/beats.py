@@ -8,8 +8,12 @@ Columns, in order (``docs/DESIGN.md`` has the full schema):
 - rhythm (ms or ratios): ``pre_rr``, ``post_rr`` (RR before / after the beat), ``local_rr``
   (mean of the last 10 RR intervals, ``pre_rr`` included), ``record_rr`` (median RR of the
   record), ``pre_rr_local``, ``post_rr_local``, ``pre_post_rr``, ``pre_rr_record``,
-  ``local_rr_record`` (the ratios their names say). The first beat has no ``pre_rr``, the last
-  no ``post_rr``: NaN, never a made-up value.
+  ``local_rr_record`` (the ratios their names say), ``centred_rr`` (median of the 5 RR
+  intervals before and 5 after), ``pre_rr_centred``, ``rr_irregularity`` (median successive
+  difference over ``centred_rr``) and ``rhythm_irregularity`` (how irregularly irregular the
+  ±50 RR intervals are: the smallest over lags 1-4 of the median |RR(i) − RR(i−k)|, over
+  their median; bigeminy and trigeminy stay low, atrial fibrillation does not). The first beat
+  has no ``pre_rr``, the last no ``post_rr``: NaN, never a made-up value.
 - intervals of the beat itself (ms): ``pr``, ``qrs``, ``qt`` (NaN where a wave is missing).
 - per lead, suffixed with the lead name: ``r_amplitude_<lead>``, ``t_amplitude_<lead>`` (the
   signal at R / T peak above its level at QRS onset) and ``qrs_peak_to_peak_<lead>``.

@@ -127,12 +127,24 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _beat_features(text: str) -> tuple[str, ...]:
-    """``--features``: a comma list, or '+p' for the default plus the P-wave features."""
+    """``--features``: a comma list of beat-table columns, or additions to the default written
+    ``+name`` (``+p`` = the P-wave features), e.g. ``+rhythm_irregularity,+p``."""
     from .beatdata import BEAT_FEATURES, P_WAVE_FEATURES
 
-    if text.strip() == "+p":
-        return (*BEAT_FEATURES, *P_WAVE_FEATURES)
-    return tuple(f.strip() for f in text.split(",") if f.strip())
+    items = [f.strip() for f in text.split(",") if f.strip()]
+    added = [f[1:].strip() for f in items if f.startswith("+")]
+    if not added:
+        return tuple(items)
+    if len(added) != len(items):
+        raise InvalidParameterError(
+            f"--features {text!r}: give either a full list or only '+name' additions"
+        )
+    out = list(BEAT_FEATURES)
+    for name in added:
+        for f in P_WAVE_FEATURES if name == "p" else (name,):
+            if f not in out:
+                out.append(f)
+    return tuple(out)
 
 
 def cmd_beats(args: argparse.Namespace) -> int:
@@ -147,6 +159,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
             "backbone_lr_factor fractions",
         ),
         calibrate=not args.no_calibrate,
+        rhythm_gate=None if args.rhythm_gate == 0 else args.rhythm_gate,
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
         scratch=not args.no_scratch,
@@ -492,8 +505,8 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features",
         default=",".join(d.features),
-        help="comma list of beat-table features beside the signal; '+p' adds the P-wave "
-        "features (beatdata.P_WAVE_FEATURES) to the default",
+        help="comma list of beat-table features beside the signal, or additions to the "
+        "default: '+rhythm_irregularity', '+p' (the P-wave features, beatdata.P_WAVE_FEATURES)",
     )
     p.add_argument("--beats", default=d.beats, choices=("annotations", "detected"))
     p.add_argument("--balance", default=d.balance or "none", choices=("weights", "sqrt", "none"))
@@ -571,6 +584,13 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
         "--no-calibrate",
         action="store_true",
         help="plain arg-max (default: class offsets fitted on the early-stopping patients)",
+    )
+    p.add_argument(
+        "--rhythm-gate",
+        type=float,
+        default=d.rhythm_gate or 0.0,
+        help="no S beat where the beat table's rhythm_irregularity exceeds this (sustained "
+        "AF: MIT-BIH/AAMI label its beats N); 0 turns the rule off (default %(default)s)",
     )
     p.add_argument(
         "--calibration-folds",

@@ -34,7 +34,7 @@ import pandas as pd
 from .. import __version__
 from ..beatdata import BEAT_FEATURES, PRETRAIN_MIXES, patient_of
 from ..errors import InvalidParameterError
-from ..evaluate import beat_classification, decision_offsets
+from ..evaluate import RHYTHM_GATE, beat_classification, decision_offsets, rhythm_gate
 from ._stats import mean_ci
 
 CLASSES = ("N", "S", "V", "F")
@@ -54,9 +54,11 @@ class BeatExperiment:
 
     The defaults (class weights ∝ 1/√frequency, focal loss γ = 2, decision offsets fitted on
     the early-stopping patients, one model per fold, then refitted on every training patient
-    for the epochs early stopping chose) were chosen by 5-fold patient-wise cross-validation
-    inside MIT-BIH DS1 (BENCHMARKS.md lists what was tried); DS2 was never used for any
-    choice."""
+    for the epochs early stopping chose, no S beat inside a sustained irregular rhythm:
+    ``rhythm_gate``, :func:`ecgfast.evaluate.rhythm_gate`; None turns it off) were chosen by
+    5-fold patient-wise cross-validation inside MIT-BIH DS1 (BENCHMARKS.md lists what was
+    tried; the gate's threshold was set from the rhythm, not fitted); DS2 was never used for
+    any choice."""
 
     model: str = "resnet1d"
     width: int = 16
@@ -77,6 +79,7 @@ class BeatExperiment:
     beats: str = "annotations"
     ensemble: int = 1
     calibrate: bool = True
+    rhythm_gate: float | None = RHYTHM_GATE
     calibration_folds: int = 0
     refit: bool = True
     pretrain_records: int = 0
@@ -207,6 +210,22 @@ def _refit(
     return model
 
 
+def _gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
+    """``prob`` of ``beats`` with S ruled out inside atrial fibrillation (irregularly
+    irregular, without P waves: :func:`ecgfast.evaluate.rhythm_gate`) when
+    ``cfg.rhythm_gate`` is set."""
+    if cfg.rhythm_gate is None:
+        return prob
+    meta = beats.meta
+    return rhythm_gate(
+        prob,
+        meta["rhythm_irregularity"].to_numpy(dtype=np.float64),
+        meta["p_local"].to_numpy(dtype=np.float64),
+        CLASSES,
+        threshold=cfg.rhythm_gate,
+    )
+
+
 def _fit_member(
     beats: Any, inner: list[str], counts: Any, cfg: BeatExperiment, seed: int, arm: _Arm
 ):
@@ -228,7 +247,7 @@ def _fit_member(
     va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
     model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
-    _, val_prob = predict(model, va, Task.classification(CLASSES))
+    val_prob = _gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
     if cfg.refit:
         model = _refit(beats, inner, cfg, seed, arm, result.best_epoch, va)
     return model, val_recs, va.labels, val_prob, result.best_epoch
@@ -263,7 +282,7 @@ def _fit_crossfit(
         model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm, inner)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
         val_y.append(va.labels)
-        val_p.append(predict(model, va, Task.classification(CLASSES))[1])
+        val_p.append(_gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1]))
         best.append(result.best_epoch)
         models.append(model)
     if cfg.refit:
@@ -440,6 +459,7 @@ def _fit_and_predict(
         val_p.append(vp)
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
+    prob = _gated(cfg, te, prob)
     offsets = np.zeros(len(CLASSES))
     if cfg.calibrate:
         offsets = decision_offsets(np.concatenate(val_y), np.concatenate(val_p), CLASSES)
@@ -672,6 +692,10 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0 or "
             "pretrain_data='training'"
         )
+    if cfg.rhythm_gate is not None and not 0 < cfg.rhythm_gate < 10:
+        raise InvalidParameterError(
+            f"rhythm_gate must be None or a positive irregularity (0.1), got {cfg.rhythm_gate}"
+        )
     if not cfg.seeds:
         raise InvalidParameterError("seeds must not be empty")
     if not cfg.fractions or not all(0 < f <= 1 for f in cfg.fractions):
@@ -786,9 +810,9 @@ def caveats(report: dict[str, Any]) -> list[str]:
             )
     if set(train) & set(DS1):
         out.append(
-            "the defaults (inputs, loss, refit, offsets, pretraining mix) were chosen by "
-            "cross-validation inside MIT-BIH DS1: figures on DS1 records are development "
-            "figures; DS2 (--train-records DS1 --test-records DS2) is the unseen check"
+            "the defaults (inputs, loss, refit, offsets, rhythm gate, pretraining mix) were "
+            "chosen by cross-validation inside MIT-BIH DS1: figures on DS1 records are "
+            "development figures; DS2 (--train-records DS1 --test-records DS2) is the unseen check"
         )
     return out
 
