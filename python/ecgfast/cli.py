@@ -589,8 +589,9 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
         "--rhythm-gate",
         type=float,
         default=d.rhythm_gate or 0.0,
-        help="no S beat where the beat table's rhythm_irregularity exceeds this (sustained "
-        "AF: MIT-BIH/AAMI label its beats N); 0 turns the rule off (default %(default)s)",
+        help="no S beat inside AF (MIT-BIH/AAMI label its beats N): where the beat table's "
+        "rhythm_irregularity exceeds this and most beats around have no P wave; 0 turns the "
+        "rule off (default %(default)s)",
     )
     p.add_argument(
         "--calibration-folds",
