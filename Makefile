@@ -60,6 +60,7 @@ bench: install
 	$(PY) benches/deepfake_labels.py --n 500
 	if [ -d ../shared/data ]; then $(PY) benches/delineation_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/beat_data_build.py; fi
+	if [ -d ../shared/data ]; then $(PY) benches/rhythm_gate_af.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/realism.py --out runs/realism; fi
 	if [ -d ../shared/data ]; then $(PY) benches/pathology_recognition.py; fi
 
