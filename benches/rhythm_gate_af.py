@@ -4,7 +4,8 @@
 
 For every record with rhythm annotations (``(AFIB``, ``(AFL``, ``(N`` ...), the beat table at the
 annotated beats gives ``rhythm_irregularity`` and ``p_local``; a beat is "gated" where
-:func:`ecgfast.evaluate.rhythm_gate` would rule S out (irregularity above
+:func:`ecgfast.evaluate.rhythm_gate` would rule S out
+(:func:`ecgfast.evaluate.in_atrial_fibrillation`: irregularity above
 :data:`ecgfast.evaluate.RHYTHM_GATE` and at most half of the 11 beats around with a P wave).
 Prints, per record and pooled, the share of beats gated inside and outside the AF spans.
 """
@@ -19,7 +20,7 @@ import wfdb
 
 import ecgfast
 from ecgfast.beatdata import _has_p_wave, _p_wave_feature
-from ecgfast.evaluate import RHYTHM_GATE
+from ecgfast.evaluate import in_atrial_fibrillation
 
 BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
 AF_RHYTHMS = ("(AFIB", "(AFL")
@@ -37,9 +38,8 @@ def record_counts(path: Path, lead: int) -> dict:
             in_af.append(rhythm in AF_RHYTHMS)
     af = np.array(in_af, dtype=bool)
     table = ecgfast.beat_table(rec.p_signal[:, lead], rec.fs, rpeaks=np.array(beats))
-    irregularity = table["rhythm_irregularity"].to_numpy(dtype=np.float64)
     p_local = _p_wave_feature(table, "p_local", _has_p_wave(table))
-    gated = (irregularity > RHYTHM_GATE) & ~(p_local > 0.5)
+    gated = in_atrial_fibrillation(table["rhythm_irregularity"], p_local)
     return {
         "record": path.name,
         "af": int(af.sum()),

@@ -325,6 +325,10 @@ class TestRhythmGate:
         p_local[5:10] = np.nan
         h = rhythm_gate(p, irr, p_local)
         af = inside & ~(p_local > 0.5)
+        from ecgfast.evaluate import in_atrial_fibrillation
+
+        np.testing.assert_array_equal(in_atrial_fibrillation(irr, p_local), af)
+        np.testing.assert_array_equal(in_atrial_fibrillation(irr), inside)
         assert np.all(h[af, 1] == 0) and af[5:10].sum() == inside[5:10].sum()
         np.testing.assert_array_equal(h[~af], p[~af])
 

@@ -17,6 +17,7 @@ from .realism import realism
 
 __all__ = [
     "FIDUCIALS",
+    "RHYTHM_GATE",
     "SCORED_BEAT_CLASSES",
     "PeakMatch",
     "auroc",
@@ -25,6 +26,7 @@ __all__ = [
     "decision_offsets",
     "delineation",
     "fiducials_from_annotation",
+    "in_atrial_fibrillation",
     "match_peaks",
     "multilabel",
     "realism",
@@ -499,6 +501,49 @@ def decision_offsets(
 RHYTHM_GATE = 0.1
 
 
+def in_atrial_fibrillation(
+    rhythm_irregularity: Any,
+    p_local: Any = None,
+    *,
+    threshold: float = RHYTHM_GATE,
+    max_p_local: float = 0.5,
+) -> np.ndarray:
+    """Which beats sit in atrial fibrillation by the textbook definition: an irregularly
+    irregular rhythm (``rhythm_irregularity`` above ``threshold``) without P waves (when
+    ``p_local`` is given, at most ``max_p_local`` of the 11 beats around have one). The beats
+    :func:`rhythm_gate` acts on.
+
+    Parameters
+    ----------
+    rhythm_irregularity : array_like, shape (n,)
+        Per beat (beat table column); NaN is never AF.
+    p_local : array_like, shape (n,), optional
+        Per beat, the fraction of the beats around it with a P wave; NaN does not veto.
+    threshold : float
+        > 0.
+    max_p_local : float
+        In [0, 1].
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    threshold = check_positive(threshold, name="threshold")
+    if not 0 <= max_p_local <= 1:
+        raise InvalidParameterError(f"max_p_local must be in [0, 1], got {max_p_local}")
+    irr = np.asarray(rhythm_irregularity, dtype=np.float64).ravel()
+    inside = irr > threshold  # NaN compares False
+    if p_local is not None:
+        p = np.asarray(p_local, dtype=np.float64).ravel()
+        if p.shape != irr.shape:
+            raise InvalidParameterError(
+                f"rhythm_irregularity and p_local must have one value per beat; got "
+                f"{irr.shape} and {p.shape}"
+            )
+        inside &= ~(p > max_p_local)
+    return inside
+
+
 def rhythm_gate(
     y_prob: Any,
     rhythm_irregularity: Any,
@@ -516,7 +561,8 @@ def rhythm_gate(
     convention labels its beats N (or V), not S: in MIT-BIH DS1, 16 of 944 S beats lie inside
     an annotated AF episode, against 3,421 N beats. A beat classifier that reads prematurity
     off the RR intervals calls the short cycles of AF supraventricular. This rule takes the
-    textbook definition of AF — an irregularly irregular rhythm without P waves — and moves the
+    textbook definition of AF (:func:`in_atrial_fibrillation`) — an irregularly irregular
+    rhythm without P waves — and moves the
     probability of ``gated`` to ``to`` (a conducted beat in AF is labelled N; spreading it over
     all other classes instead turns such beats into V) wherever the beat table's
     ``rhythm_irregularity`` (irregularly irregular over the ±50 RR intervals around the beat:
@@ -562,28 +608,18 @@ def rhythm_gate(
         raise InvalidParameterError(
             f"gated {gated!r} and to {to!r} must be two different classes of {names}"
         )
-    threshold = check_positive(threshold, name="threshold")
-    if not 0 <= max_p_local <= 1:
-        raise InvalidParameterError(f"max_p_local must be in [0, 1], got {max_p_local}")
+    inside = in_atrial_fibrillation(
+        rhythm_irregularity, p_local, threshold=threshold, max_p_local=max_p_local
+    )
     prob = np.array(y_prob, dtype=np.float64)  # a copy
-    irr = np.asarray(rhythm_irregularity, dtype=np.float64).ravel()
-    p = None if p_local is None else np.asarray(p_local, dtype=np.float64).ravel()
-    if (
-        prob.ndim != 2
-        or prob.shape[1] != len(names)
-        or irr.shape != (prob.shape[0],)
-        or (p is not None and p.shape != irr.shape)
-    ):
+    if prob.ndim != 2 or prob.shape != (inside.size, len(names)):
         raise InvalidParameterError(
-            f"y_prob must be (n, {len(names)}), rhythm_irregularity and p_local (n,); got "
-            f"{prob.shape}, {irr.shape} and {None if p is None else p.shape}"
+            f"y_prob must be (n, {len(names)}) for the n = {inside.size} beats of "
+            f"rhythm_irregularity; got {prob.shape}"
         )
     if not np.all(np.isfinite(prob)) or np.any(prob < 0):
         raise InvalidParameterError("y_prob must be finite and non-negative")
     g, t = names.index(gated), names.index(to)
-    inside = irr > threshold  # NaN compares False: left as it is
-    if p is not None:
-        inside &= ~(p > max_p_local)  # a NaN P fraction does not veto
     prob[inside, t] += prob[inside, g]
     prob[inside, g] = 0.0
     return prob
