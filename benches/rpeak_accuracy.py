@@ -8,6 +8,9 @@ nothing excluded; the paced records 107 and 217 (``mitdb-paced``) the same way, 
 LUDB: lead II inside the annotated span, reference = the `N` marks. CPSC 2021:
 lead II, beat annotations. Peers: sleepecg ``detect_heartbeats``; NeuroKit2 ``ecg_clean`` +
 ``ecg_peaks`` with ``method="neurokit"`` and ``"pantompkins1985"``; wfdb ``xqrs_detect``.
+``ecgfast (all leads)``: the same detector on the same lead, with every other lead of the
+record as ``other_leads`` (the cross-lead check of close pairs; MIT-BIH: the second channel,
+LUDB: the other 11 leads, CPSC 2021: lead I); the peers have no multi-lead mode.
 Writes a Markdown table to stdout and ``<out>/rpeak_accuracy.md`` plus per-record CSV.
 """
 
@@ -27,6 +30,12 @@ import ecgfast
 from ecgfast.evaluate import match_peaks
 
 BEATS = set("NLRejAaJSVEFfQ/")
+
+
+#: Detectors that also take the record's other leads (``fn(x, fs, others)``).
+MULTI_LEAD = {
+    "ecgfast (all leads)": lambda x, fs, others: ecgfast.detect_rpeaks(x, fs, other_leads=others),
+}
 
 
 def detectors() -> dict:
@@ -55,6 +64,7 @@ def detectors() -> dict:
     from wfdb import processing
 
     out["wfdb xqrs"] = lambda x, fs: processing.xqrs_detect(x, fs, verbose=False)
+    out.update(MULTI_LEAD)
     return out
 
 
@@ -73,15 +83,18 @@ OUTSIDE_FLUTTER = "MIT-BIH DS1 outside VF/VFL episodes"
 
 
 def records(data: Path):
-    """(database, record, signal, fs, reference beats, annotated span or None, flutter mask or
-    None) of every record scored; MIT-BIH DS1 records carry the mask of their flutter episodes
-    (scored a second time outside them)."""
+    """(database, record, signal, other leads (leads x samples), fs, reference beats, annotated
+    span or None, flutter mask or None) of every record scored; MIT-BIH DS1 records carry the
+    mask of their flutter episodes (scored a second time outside them)."""
     for hea in sorted((data / "mitdb").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        x = rec.p_signal[:, 0]
-        yield "MIT-BIH DS1 (22, ch 0)", hea.stem, x, rec.fs, ref, None, flutter_mask(ann, x.size)
+        x, others = rec.p_signal[:, 0], rec.p_signal[:, 1:].T
+        yield (
+            "MIT-BIH DS1 (22, ch 0)", hea.stem, x, others, rec.fs, ref, None,
+            flutter_mask(ann, x.size),
+        )  # fmt: skip
     for hea in sorted((data / "mitdb-paced").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
@@ -90,6 +103,7 @@ def records(data: Path):
             "MIT-BIH paced (107, 217, ch 0)",
             hea.stem,
             rec.p_signal[:, 0],
+            rec.p_signal[:, 1:].T,
             rec.fs,
             ref,
             None,
@@ -99,16 +113,20 @@ def records(data: Path):
         base = data / "ludb" / "data" / str(i)
         if not base.with_suffix(".hea").exists():
             continue
-        rec = wfdb.rdrecord(str(base), channel_names=["ii"])
+        rec = wfdb.rdrecord(str(base))
         ann = wfdb.rdann(str(base), "ii")
         s, y = np.asarray(ann.sample), np.asarray(ann.symbol)
         span = (s.min(), s.max())
-        yield "LUDB 1-100 (II)", str(i), rec.p_signal[:, 0], rec.fs, s[y == "N"], span, None
+        ii = [c.lower() for c in rec.sig_name].index("ii")
+        x, others = rec.p_signal[:, ii], np.delete(rec.p_signal, ii, axis=1).T
+        yield "LUDB 1-100 (II)", str(i), x, others, rec.fs, s[y == "N"], span, None
     for hea in sorted((data / "cpsc2021").glob("*.hea")):
-        rec = wfdb.rdrecord(str(hea.with_suffix("")), channel_names=["II"])
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
         ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEATS])
-        yield "CPSC 2021 (18, II)", hea.stem, rec.p_signal[:, 0], rec.fs, ref, None, None
+        ii = rec.sig_name.index("II")
+        x, others = rec.p_signal[:, ii], np.delete(rec.p_signal, ii, axis=1).T
+        yield "CPSC 2021 (18, II)", hea.stem, x, others, rec.fs, ref, None, None
 
 
 def main() -> None:
@@ -131,13 +149,15 @@ def main() -> None:
         dets = {k: v for k, v in dets.items() if k in wanted}
     rows = []
     recs = list(records(Path(args.data)))
-    for db, name, x, fs, ref, span, flutter in tqdm(recs, desc="records"):
+    for db, name, x, others, fs, ref, span, flutter in tqdm(recs, desc="records"):
         for det, fn in dets.items():
             start = time.perf_counter()
+            x = np.ascontiguousarray(x)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    peaks = np.asarray(fn(np.ascontiguousarray(x), fs), dtype=np.int64)
+                    found = fn(x, fs, others) if det in MULTI_LEAD else fn(x, fs)
+                    peaks = np.asarray(found, dtype=np.int64)
             except Exception as exc:  # a peer failing on a record counts as no detections
                 print(f"{det} failed on {db} {name}: {exc}")
                 peaks = np.zeros(0, dtype=np.int64)

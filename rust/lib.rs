@@ -270,6 +270,38 @@ mod _core {
         Ok(index_arrays(py, rows))
     }
 
+    /// R-peak detection on one record's leads (2-D float64, leads × samples) with the
+    /// cross-lead check of close pairs (see `ecgfast.detect_rpeaks`, `other_leads`).
+    #[pyfunction]
+    fn detect_rpeaks_leads<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray2<'py, f64>,
+        fs: f64,
+        skip_fibrillation: bool,
+    ) -> PyResult<Bound<'py, numpy::PyArray1<i64>>> {
+        let view = x.as_array();
+        let peaks = super::run_detached_inline(py, || {
+            crate::detect::detect_rpeaks_leads(view, fs, skip_fibrillation)
+        })?;
+        Ok(numpy::PyArray1::from_vec(py, peaks))
+    }
+
+    /// The same on every record of a 3-D float64 array (records × leads × samples), records
+    /// in parallel.
+    #[pyfunction]
+    fn detect_rpeaks_leads_batch<'py>(
+        py: Python<'py>,
+        x: numpy::PyReadonlyArray3<'py, f64>,
+        fs: f64,
+        skip_fibrillation: bool,
+    ) -> PyResult<Vec<Bound<'py, numpy::PyArray1<i64>>>> {
+        let view = x.as_array();
+        let rows = run_detached(py, || {
+            crate::detect::detect_rpeaks_leads_records(view, fs, skip_fibrillation)
+        })?;
+        Ok(index_arrays(py, rows))
+    }
+
     /// Pacing spikes of a 1-D float64 signal (see `ecgfast.detect_pacing`).
     #[pyfunction]
     fn detect_pacing<'py>(

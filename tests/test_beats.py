@@ -502,7 +502,8 @@ class TestBeatDatasetAndProtocol:
         assert sorted(tested) == ["101", "106", "119", "208", "209", "223"]
         for f in report["folds"]:
             # two models per fold, each stopped early on patients of the training folds only
-            assert len(f["val_records"]) == 2 and len(f["offsets"]) == 4
+            assert len(f["val_records"]) == 2 and len(f["offsets"]) == 2
+            assert all(len(offsets) == 4 for offsets in f["offsets"])  # one set per member
             for val in f["val_records"]:
                 assert val and not set(val) & set(f["test_records"])
         pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
@@ -744,6 +745,45 @@ class TestBeatDatasetAndProtocol:
         too_many = BeatExperiment(epochs=1, folds=2, fs=120.0, calibration_folds=10)
         with pytest.raises(InvalidParameterError, match="calibration_folds=10 exceeds"):
             run_beat_experiment(SHIPPED_MITDB, records, config=too_many, say=None)
+
+    def test_ensemble_members_share_the_labels_and_average_calibrated_probabilities(
+        self, monkeypatch
+    ):
+        pytest.importorskip("torch")
+        import ecgfast.apps.beats as beats_app
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        seen, shifted = [], []
+        train, shift = beats_app._train, beats_app._shifted
+
+        def spy(model, tr, va, cfg, seed, **options):
+            beats = zip(tr.meta["record"], tr.meta["sample"], strict=True)
+            seen.append((seed, frozenset(beats)))
+            return train(model, tr, va, cfg, seed, **options)
+
+        def spy_shift(prob, offsets):
+            out = shift(prob, offsets)
+            shifted.append(out)
+            return out
+
+        monkeypatch.setattr(beats_app, "_train", spy)
+        monkeypatch.setattr(beats_app, "_shifted", spy_shift)
+        records = ["101", "106", "119", "208", "209", "223"]
+        cfg = BeatExperiment(epochs=1, folds=2, fs=120.0, ensemble=2, fractions=(0.5,))
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        # per fold: member 0 early-stopped then refit, member 1 the same; seed 0 -> members 0, 1
+        assert [s for s, _ in seen] == [0, 0, 1, 1] * 2
+        for k in range(2):
+            (_, fit0), (_, all0), (_, fit1), (_, all1) = seen[4 * k : 4 * k + 4]
+            # the refits see every training patient's labelled beats: the same ones for both
+            # members, so two members spend the labels of one
+            assert all0 == all1 and fit0 <= all0 and fit1 <= all1
+        pred = report["predictions"]
+        for k, fold in enumerate(report["folds"]):
+            assert len(fold["offsets"]) == 2 and fold["offsets"][0] != fold["offsets"][1]
+            members = shifted[2 * k : 2 * k + 2]
+            got = pred[pred["fold"] == k][["p_N", "p_S", "p_V", "p_F"]].to_numpy()
+            np.testing.assert_allclose(got, (members[0] + members[1]) / 2, atol=1e-12)
 
     def test_cli_named_splits_and_missing_records(self, tmp_path, capsys):
         pytest.importorskip("torch")

@@ -322,6 +322,85 @@ class TestMatchPeaks:
 
 
 @pytest.mark.shared_data
+class TestOtherLeads:
+    """``detect_rpeaks(..., other_leads=...)``: the cross-lead check of close pairs."""
+
+    @staticmethod
+    def p_wave_pairs(fs=250.0, seconds=60.0):
+        """Lead 0: a P wave as tall and sharp as the QRS 200 ms before each beat; lead 1: the
+        same beats with a P wave a tenth as tall. Returns the leads and the QRS samples."""
+        t = np.arange(int(seconds * fs)) / fs
+        beats = np.arange(0.5, seconds - 0.5, 0.9)
+
+        def waves(centres):
+            return np.exp(-0.5 * ((t[:, None] - centres[None, :]) / 0.012) ** 2).sum(axis=1)
+
+        qrs, p = waves(beats), waves(beats - 0.2)
+        return qrs + p, qrs + 0.1 * p, np.round(beats * fs).astype(np.int64), fs
+
+    def test_p_waves_small_on_the_other_lead_are_not_beats(self):
+        lead0, lead1, qrs, fs = self.p_wave_pairs()
+        alone = ecgfast.detect_rpeaks(lead0, fs)
+        assert len(alone) > 1.8 * len(qrs)  # one lead cannot tell P from QRS here
+        both = ecgfast.detect_rpeaks(lead0, fs, other_leads=lead1)
+        m = match_peaks(both, qrs, fs, tolerance=0.05)
+        # every P wave gone; the first QRS (right after the record's first P wave) is the
+        # one the single-lead detector never found, and the check only removes detections
+        assert m.fp <= 1 and m.fn <= 1, m.as_dict()
+        assert set(both) <= set(alone)
+
+    def test_same_lead_twice_changes_nothing_and_batch_equals_records(self, shipped_mitdb):
+        recs = [wfdb.rdrecord(str(shipped_mitdb / r)) for r in ("119", "208")]
+        n = min(r.p_signal.shape[0] for r in recs)
+        x = np.stack([r.p_signal[:n, 0] for r in recs])
+        other = np.stack([r.p_signal[:n, 1:].T for r in recs])
+        fs = float(recs[0].fs)
+        single = ecgfast.detect_rpeaks(x, fs)
+        for k in range(2):
+            same = ecgfast.detect_rpeaks(x[k], fs, other_leads=x[k].copy())
+            np.testing.assert_array_equal(same, single[k])
+        x0, other0 = x.copy(), other.copy()
+        batch = ecgfast.detect_rpeaks(x, fs, other_leads=other)
+        np.testing.assert_array_equal(x, x0)
+        np.testing.assert_array_equal(other, other0)  # nothing modified in place
+        for k in range(2):
+            np.testing.assert_array_equal(
+                batch[k], ecgfast.detect_rpeaks(x[k], fs, other_leads=other[k])
+            )
+            # 2-D other_leads for 2-D x: one other lead per record
+            np.testing.assert_array_equal(
+                batch[k], ecgfast.detect_rpeaks(x, fs, other_leads=other[:, 0])[k]
+            )
+        strided = np.asfortranarray(np.stack([x[0], other[0, 0]]))
+        np.testing.assert_array_equal(
+            ecgfast.detect_rpeaks(strided[0], fs, other_leads=strided[1]), batch[0]
+        )
+
+    @pytest.mark.parametrize("name", ["101", "106", "119", "208", "209", "223"])
+    def test_shipped_records_keep_every_true_beat(self, shipped_mitdb, name):
+        rec = wfdb.rdrecord(str(shipped_mitdb / name))
+        _, fs, ref = mitdb(shipped_mitdb, name)
+        x = rec.p_signal
+        alone = match_peaks(ecgfast.detect_rpeaks(x[:, 0], fs), ref, fs)
+        both = match_peaks(ecgfast.detect_rpeaks(x[:, 0], fs, other_leads=x[:, 1]), ref, fs)
+        assert both.tp == alone.tp and both.fp <= alone.fp
+
+    def test_bad_other_leads(self):
+        lead0, lead1, _, fs = self.p_wave_pairs(seconds=5.0)
+        bad = lead1.copy()
+        bad[100] = np.nan
+        with pytest.raises(InvalidSignalError, match=r"lead 1.*NaN"):
+            ecgfast.detect_rpeaks(lead0, fs, other_leads=bad)
+        with pytest.raises(InvalidSignalError, match="other_leads must have shape"):
+            ecgfast.detect_rpeaks(lead0, fs, other_leads=lead1[:-1])
+        with pytest.raises(InvalidSignalError, match="other_leads must have shape"):
+            ecgfast.detect_rpeaks(np.stack([lead0, lead0]), fs, other_leads=lead1[None])
+        with pytest.raises(DtypeError, match="other_leads"):
+            ecgfast.detect_rpeaks(lead0, fs, other_leads=lead1.astype(complex))
+        with pytest.raises(InvalidSignalError, match="other_leads"):
+            ecgfast.detect_rpeaks(lead0, fs, other_leads=[])
+
+
 class TestSharedData:
     def test_ludb_lead_ii(self, shared_data):
         tp = fp = fn = 0
@@ -344,6 +423,20 @@ class TestSharedData:
             m = match_peaks(ecgfast.detect_rpeaks(x, fs), ref, fs)
             tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
         assert 2 * tp / (2 * tp + fp + fn) >= 0.993
+
+    def test_mitdb_two_leads(self, shared_data):
+        """The second channel removes false beats (108's P waves) and no true beat."""
+        alone, both = np.zeros(3, int), np.zeros(3, int)
+        for hea in sorted((shared_data / "mitdb").glob("*.hea")):
+            rec = wfdb.rdrecord(str(hea.with_suffix("")))
+            x, fs, ref = mitdb(shared_data / "mitdb", hea.stem)
+            for total, peaks in (
+                (alone, ecgfast.detect_rpeaks(x, fs)),
+                (both, ecgfast.detect_rpeaks(x, fs, other_leads=rec.p_signal[:, 1])),
+            ):
+                m = match_peaks(peaks, ref, fs)
+                total += (m.tp, m.fp, m.fn)
+        assert both[0] == alone[0] and both[1] < 0.8 * alone[1], (alone, both)
 
     def test_cpsc2021_and_cinc2021_do_not_crash(self, shared_data):
         tp = fp = fn = 0

@@ -24,7 +24,7 @@ import json
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,7 @@ class _Arm:
     state: Any = None
     fraction: float = 1.0
     synthetic: Any = None
+    label_seed: int | None = None
 
     @property
     def tag(self) -> dict[str, Any]:
@@ -161,13 +162,19 @@ class _Arm:
         }
 
 
+def _label_seed(arm: _Arm, seed: int) -> int:
+    """The seed that draws the arm's labelled beats: the run's seed, shared by the members of
+    an ensemble (``arm.label_seed``), else the model's own ``seed``."""
+    return seed if arm.label_seed is None else arm.label_seed
+
+
 def _training_beats(
     beats: Any, records: list[str], cfg: BeatExperiment, seed: int, arm: _Arm
 ) -> Any:
     """The training beats of ``records`` at the arm's label fraction, joined by
     ``cfg.synthetic_share`` × as many synthetic beats (drawn without replacement by ``seed``)
     when the arm trains with synthetic beats."""
-    real = beats.subset(records, fraction=arm.fraction, seed=seed)
+    real = beats.subset(records, fraction=arm.fraction, seed=_label_seed(arm, seed))
     if arm.synthetic is None:  # set only when cfg.synthetic_share > 0
         return real
     synthetic = arm.synthetic
@@ -244,7 +251,7 @@ def _fit_member(
         inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
     )
     tr = _training_beats(beats, fit_recs, cfg, seed, arm)
-    va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
+    va = beats.subset(val_recs, fraction=arm.fraction, seed=_label_seed(arm, seed))
     model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
     val_prob = _gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
@@ -278,7 +285,7 @@ def _fit_crossfit(
         fit_recs = [r for r in inner if group_of[patient_of(r)] != g]
         val_recs = [r for r in inner if group_of[patient_of(r)] == g]
         tr = _training_beats(beats, fit_recs, cfg, seed, arm)
-        va = beats.subset(val_recs, fraction=arm.fraction, seed=seed)
+        va = beats.subset(val_recs, fraction=arm.fraction, seed=_label_seed(arm, seed))
         model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm, inner)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
         val_y.append(va.labels)
@@ -433,40 +440,44 @@ def _fit_and_predict(
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """``cfg.ensemble`` models on the training records of ``where = (inner, held_out)``
     (each with its own early-stopping patients, or cross-fitted over ``cfg.calibration_folds``
-    patient groups), their mean probabilities on ``held_out``, shifted by the decision offsets
-    fitted on the early-stopping patients' out-of-sample probabilities when
-    ``cfg.calibrate``."""
+    patient groups) and their mean calibrated probabilities on ``held_out``: each member's
+    probabilities go through the rhythm gate and are shifted by the decision offsets fitted on
+    that member's early-stopping patients (out of sample for it) when ``cfg.calibrate``, then
+    averaged. The members share the arm's labelled beats (drawn by ``seed``): an ensemble
+    spends no more labels than one model."""
     from ..torch import predict
     from ..torch.tasks import Task
 
     inner, held_out = where
     te = beats.subset(held_out)
+    labelled = replace(arm, label_seed=seed)
     prob = np.zeros((len(te), len(CLASSES)))
-    val_y, val_p = [], []
-    info: dict[str, Any] = {"val_records": [], "best_epoch": []}
+    info: dict[str, Any] = {"val_records": [], "best_epoch": [], "offsets": []}
     for j in range(cfg.ensemble):
         member = seed * cfg.ensemble + j
         if cfg.calibration_folds:
-            models, val_recs, vy, vp, best = _fit_crossfit(beats, inner, counts, cfg, member, arm)
-        else:
-            model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, arm)
-            models = [model]
-        for model in models:
-            prob += predict(model, te, Task.classification(CLASSES))[1] / (
-                cfg.ensemble * len(models)
+            models, val_recs, vy, vp, best = _fit_crossfit(
+                beats, inner, counts, cfg, member, labelled
             )
-        val_y.append(vy)
-        val_p.append(vp)
+        else:
+            model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, labelled)
+            models = [model]
+        raw = np.mean([predict(m, te, Task.classification(CLASSES))[1] for m in models], axis=0)
+        offsets = np.zeros(len(CLASSES))
+        if cfg.calibrate:
+            offsets = decision_offsets(vy, vp, CLASSES)
+        prob += _shifted(_gated(cfg, te, raw), offsets) / cfg.ensemble
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
-    prob = _gated(cfg, te, prob)
-    offsets = np.zeros(len(CLASSES))
-    if cfg.calibrate:
-        offsets = decision_offsets(np.concatenate(val_y), np.concatenate(val_p), CLASSES)
-    info["offsets"] = offsets.tolist()
+        info["offsets"].append(offsets.tolist())
+    return te, prob, info
+
+
+def _shifted(prob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``prob`` with ``offsets`` added to its log-probabilities, renormalised."""
     logits = np.log(np.clip(prob, 1e-12, None)) + offsets
-    prob = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return te, prob / prob.sum(axis=1, keepdims=True), info
+    out = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def _plan(
