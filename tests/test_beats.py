@@ -148,6 +148,11 @@ class TestReadBeats:
         assert row["matched"] >= 0.99 * row["annotated"]
         assert (det.meta["annotated_sample"] >= 0).all()
         assert np.all(np.abs(det.meta["sample"] - det.meta["annotated_sample"]) <= 0.15 * 360)
+        # with a second lead the detections are confirmed across leads: nothing real is lost
+        two = read_beats(SHIPPED_MITDB, ["119", "208"], beats="detected", leads=("MLII", "V"))
+        one = read_beats(SHIPPED_MITDB, ["119", "208"], beats="detected")
+        assert (two.detection["matched"] == one.detection["matched"]).all()
+        assert (two.detection["extra"] <= one.detection["extra"]).all()
 
     def test_template_and_two_leads(self):
         bs = read_beats(SHIPPED_MITDB, ["119"], leads=("MLII", "V"), template=True)

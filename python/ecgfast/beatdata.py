@@ -367,7 +367,8 @@ def _positions(
         return ann_pos, sym, ann_pos, None
     from .detect import detect_rpeaks
 
-    pos = np.asarray(detect_rpeaks(x[0], fs), dtype=np.int64)
+    other = x[1:] if x.shape[0] > 1 else None  # the other leads confirm close pairs
+    pos = np.asarray(detect_rpeaks(x[0], fs, other_leads=other), dtype=np.int64)
     if ann_sym is None:
         return pos, np.full(pos.size, ""), np.full(pos.size, -1), None
     k = _match(pos, ann_pos, round(opt.tolerance * fs))
@@ -515,7 +516,9 @@ def read_beats(
         :data:`ecgfast.beats.FEATURES` and of :data:`P_WAVE_FEATURES`).
     beats : {"annotations", "detected"}
         Beat positions from the annotation file, or from :func:`ecgfast.detect_rpeaks` on
-        the first lead, each detected beat taking the class of the annotated beat within
+        the first lead (with the other ``leads`` as ``other_leads``, which drops P and T
+        waves that mimic a QRS on the first), each detected beat taking the class of the
+        annotated beat within
         ``tolerance`` seconds (unmatched detections are left out and counted in
         ``detection``).
     classes : sequence of str
