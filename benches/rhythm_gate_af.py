@@ -19,7 +19,7 @@ import numpy as np
 import wfdb
 
 import ecgfast
-from ecgfast.beatdata import _has_p_wave, _p_wave_feature
+from ecgfast.beatdata import p_wave_features
 from ecgfast.evaluate import in_atrial_fibrillation
 
 BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
@@ -38,7 +38,7 @@ def record_counts(path: Path, lead: int) -> dict:
             in_af.append(rhythm in AF_RHYTHMS)
     af = np.array(in_af, dtype=bool)
     table = ecgfast.beat_table(rec.p_signal[:, lead], rec.fs, rpeaks=np.array(beats))
-    p_local = _p_wave_feature(table, "p_local", _has_p_wave(table))
+    p_local = p_wave_features(table)["p_local"]
     gated = in_atrial_fibrillation(table["rhythm_irregularity"], p_local)
     return {
         "record": path.name,

@@ -267,6 +267,19 @@ class TestSyntheticBeats:
         with pytest.raises(InvalidParameterError, match="unknown features"):
             synthetic_beats(2, features=("p_wave",))
 
+    def test_p_wave_features_of_a_beat_table(self):
+        from ecgfast.beatdata import P_WAVE_FEATURES, p_wave_features
+
+        b = ecgfast.synthesize(1, leads="II", duration=30, seed=4)
+        table = ecgfast.beat_table(b.signals[0, 0], b.fs)
+        out = p_wave_features(table)
+        assert list(out.columns) == list(P_WAVE_FEATURES) and out.index.equals(table.index)
+        present = table["p_peak"].notna().to_numpy(dtype=float)
+        np.testing.assert_array_equal(out["p_present"], present)
+        around = pd.Series(present).rolling(11, center=True, min_periods=1).mean()
+        np.testing.assert_allclose(out["p_local"], around)
+        assert out["p_local"].mean() > 0.8  # sinus rhythm: P waves almost everywhere
+
     def test_bad_arguments(self):
         from ecgfast.beatdata import synthetic_beats
 

@@ -48,6 +48,7 @@ __all__ = [
     "PRETRAIN_MIX_BROAD",
     "P_WAVE_FEATURES",
     "BeatSet",
+    "p_wave_features",
     "patient_of",
     "read_beats",
     "synthetic_beats",
@@ -294,6 +295,29 @@ def _has_p_wave(table: pd.DataFrame) -> np.ndarray:
     return table["p_peak"].notna().to_numpy(dtype=np.float64)
 
 
+def p_wave_features(table: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`P_WAVE_FEATURES` of one record's beats.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One record's :func:`ecgfast.beat_table`, beats in time order.
+
+    Returns
+    -------
+    DataFrame
+        ``p_present`` (1.0 where the delineator found a P wave), ``p_local`` (the fraction of
+        the 11 beats around with one; :func:`ecgfast.evaluate.rhythm_gate` reads it) and
+        ``pr_deviation`` (PR minus the record's median PR, s; 0 without a P wave), on
+        ``table``'s index.
+    """
+    present = _has_p_wave(table)
+    return pd.DataFrame(
+        {name: _p_wave_feature(table, name, present) for name in P_WAVE_FEATURES},
+        index=table.index,
+    )
+
+
 def _p_wave_feature(table: pd.DataFrame, name: str, present: np.ndarray) -> np.ndarray:
     """One of :data:`P_WAVE_FEATURES` for the beats of one record, in their order."""
     if name == "p_present":
@@ -453,7 +477,7 @@ def beat_inputs(
             # for decision rules that need the rhythm (evaluate.rhythm_gate), whatever the
             # features given to the model
             "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
-            "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
+            "p_local": p_wave_features(table)["p_local"].to_numpy()[idx],
         }
     )
     return {
