@@ -150,9 +150,9 @@ def main() -> None:
     rows = []
     recs = list(records(Path(args.data)))
     for db, name, x, others, fs, ref, span, flutter in tqdm(recs, desc="records"):
+        x = np.ascontiguousarray(x)  # once per record, not per detector
         for det, fn in dets.items():
             start = time.perf_counter()
-            x = np.ascontiguousarray(x)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

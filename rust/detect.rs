@@ -45,6 +45,40 @@ pub(crate) fn contiguous<'a>(x: &ArrayView1<'a, f64>) -> std::borrow::Cow<'a, [f
     }
 }
 
+/// An error naming the first NaN or infinite sample of `xs`, if there is one.
+pub(crate) fn check_finite(xs: &[f64]) -> Result<()> {
+    match xs.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(invalid_signal(format!(
+            "signal contains NaN or infinity (first at sample {i})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Input samples per detection sample: the QRS features need no more than 150-300 Hz.
+fn decimation_factor(fs: f64) -> usize {
+    ((fs / 150.0).floor() as usize).max(1)
+}
+
+/// Means of consecutive blocks of `m` samples (a trailing partial block is dropped); the
+/// input itself when `m` is 1.
+fn block_averages(xs: &[f64], m: usize) -> std::borrow::Cow<'_, [f64]> {
+    let inv = 1.0 / m as f64;
+    match m {
+        1 => xs.into(),
+        2 => xs
+            .chunks_exact(2)
+            .map(|c| (c[0] + c[1]) * inv)
+            .collect::<Vec<_>>()
+            .into(),
+        _ => xs
+            .chunks_exact(m)
+            .map(|c| c.iter().sum::<f64>() * inv)
+            .collect::<Vec<_>>()
+            .into(),
+    }
+}
+
 /// Detect R peaks in one lead sampled at `fs` Hz. Returns sorted, unique sample indices.
 ///
 /// Long because: it is the pipeline in order (checks, resampling, band-pass, derivative, MWI,
@@ -56,21 +90,15 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let xs: &[f64] = &xs;
     let n = x.len();
     if (n as f64) < MIN_SECONDS * fs {
-        // still reject non-finite input
-        if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
-            return Err(invalid_signal(format!(
-                "signal contains NaN or infinity (first at sample {i})"
-            )));
-        }
+        check_finite(xs)?; // still reject non-finite input
         return Ok(Vec::new());
     }
     // The QRS features need no more than 150-300 Hz: average blocks of `m` samples (the boxcar is
     // the anti-alias filter; the band-pass below removes what it lets through) and detect at
     // fs / m; beats are then placed on the full-rate input. The same pass checks for non-finite
     // samples and measures the range (flat signals have no beats).
-    let m = ((fs / 150.0).floor() as usize).max(1);
+    let m = decimation_factor(fs);
     let fs_d = fs / m as f64;
-    let inv = 1.0 / m as f64;
     // Four running minima/maxima so the loop vectorises.
     // `v * 0` is ±0 for finite samples and NaN for NaN/inf, so the sums stay 0 exactly when
     // every sample is finite (vectorises, unlike a boolean flag).
@@ -94,24 +122,9 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let finite = bad4.iter().sum::<f64>() == 0.0;
     let lo = lo4.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = hi4.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let xd: std::borrow::Cow<[f64]> = match m {
-        1 => xs.into(),
-        2 => xs
-            .chunks_exact(2)
-            .map(|c| (c[0] + c[1]) * inv)
-            .collect::<Vec<_>>()
-            .into(),
-        _ => xs
-            .chunks_exact(m)
-            .map(|c| c.iter().sum::<f64>() * inv)
-            .collect::<Vec<_>>()
-            .into(),
-    };
+    let xd = block_averages(xs, m);
     if !finite {
-        let i = xs.iter().position(|v| !v.is_finite()).unwrap_or(0);
-        return Err(invalid_signal(format!(
-            "signal contains NaN or infinity (first at sample {i})"
-        )));
+        check_finite(xs)?;
     }
     let x = ArrayView1::from(xs);
     if hi - lo <= 1e-12 * (1.0 + hi.abs().max(lo.abs())) {
@@ -930,14 +943,7 @@ pub(crate) fn each_row(
     x.outer_iter()
         .into_par_iter()
         .enumerate()
-        .map(|(r, row)| {
-            find(row).map_err(|e| match e {
-                crate::errors::EcgError::InvalidSignal(m) => {
-                    invalid_signal(format!("record {r}: {m}"))
-                }
-                other => other,
-            })
-        })
+        .map(|(r, row)| find(row).map_err(|e| e.in_part(format_args!("record {r}"))))
         .collect()
 }
 
@@ -961,21 +967,13 @@ const PAIR_SECONDS: f64 = 0.3;
 /// are small on V1; on DS1 and the paced records the rule removed no true beat).
 const CROSS_LEAD_RATIO: f64 = 0.5;
 
-/// Steepest 5-25 Hz slope of `lead` within ±50 ms of each of `peaks` (computed at the
-/// detector's 150-300 Hz rate).
+/// Steepest 5-25 Hz slope of `lead` (finite) within ±50 ms of each of `peaks` (computed at
+/// the detector's 150-300 Hz rate).
 fn beat_slopes(lead: ArrayView1<f64>, peaks: &[i64], fs: f64) -> Result<Vec<f64>> {
     let xs = contiguous(&lead);
-    if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
-        return Err(invalid_signal(format!(
-            "signal contains NaN or infinity (first at sample {i})"
-        )));
-    }
-    let m = ((fs / 150.0).floor() as usize).max(1);
+    let m = decimation_factor(fs);
     let fs_d = fs / m as f64;
-    let xd: Vec<f64> = xs
-        .chunks_exact(m)
-        .map(|c| c.iter().sum::<f64>() / m as f64)
-        .collect();
+    let xd = block_averages(&xs, m);
     let (filter, _, _) = filters_for(fs_d)?;
     if xd.len() <= filter.padlen() + 2 {
         return Ok(vec![0.0; peaks.len()]);
@@ -1049,22 +1047,17 @@ pub fn detect_rpeaks_leads(
     if x.nrows() == 0 {
         return Err(invalid_signal("no leads"));
     }
-    let peaks = detect_rpeaks(x.row(0), fs, skip_fibrillation)?;
-    let slopes = x
-        .outer_iter()
-        .enumerate()
-        .map(|(l, row)| {
-            beat_slopes(row, &peaks, fs).map_err(|e| match e {
-                crate::errors::EcgError::InvalidSignal(m) => {
-                    invalid_signal(format!("lead {l}: {m}"))
-                }
-                other => other,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let peaks = detect_rpeaks(x.row(0), fs, skip_fibrillation)?; // checks lead 0
+    for (l, row) in x.outer_iter().enumerate().skip(1) {
+        check_finite(&contiguous(&row)).map_err(|e| e.in_part(format_args!("lead {l}")))?;
+    }
     if x.nrows() < 2 || peaks.len() < 2 {
         return Ok(peaks);
     }
+    let slopes = x
+        .outer_iter()
+        .map(|row| beat_slopes(row, &peaks, fs))
+        .collect::<Result<Vec<_>>>()?;
     Ok(confirm_across_leads(&peaks, &slopes, fs))
 }
 
@@ -1081,12 +1074,8 @@ pub fn detect_rpeaks_leads_records(
         .into_par_iter()
         .enumerate()
         .map(|(r, rec)| {
-            detect_rpeaks_leads(rec, fs, skip_fibrillation).map_err(|e| match e {
-                crate::errors::EcgError::InvalidSignal(m) => {
-                    invalid_signal(format!("record {r}: {m}"))
-                }
-                other => other,
-            })
+            detect_rpeaks_leads(rec, fs, skip_fibrillation)
+                .map_err(|e| e.in_part(format_args!("record {r}")))
         })
         .collect()
 }

@@ -30,6 +30,15 @@ impl EcgError {
         }
     }
 
+    /// The same error with an invalid signal's message prefixed by the part of the input it
+    /// is in (`"record 3"`, `"lead 1"`); other kinds are returned as they are.
+    pub fn in_part(self, part: impl fmt::Display) -> Self {
+        match self {
+            EcgError::InvalidSignal(m) => EcgError::InvalidSignal(format!("{part}: {m}")),
+            other => other,
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             EcgError::InvalidParameter(m)

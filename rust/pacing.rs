@@ -8,7 +8,7 @@
 
 use ndarray::ArrayView1;
 
-use crate::errors::{invalid_signal, Result};
+use crate::errors::Result;
 
 /// Minimum spike height in robust noise units (the residual's MAD × 1.4826).
 const NOISE_UNITS: f64 = 10.0;
@@ -27,11 +27,7 @@ pub fn detect_pacing(x: ArrayView1<f64>, fs: f64, min_height: f64) -> Result<Vec
     crate::filter_design::check_fs(fs)?;
     let xs = crate::detect::contiguous(&x);
     let xs: &[f64] = &xs;
-    if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
-        return Err(invalid_signal(format!(
-            "signal contains NaN or infinity (first at sample {i})"
-        )));
-    }
+    crate::detect::check_finite(xs)?;
     let n = xs.len();
     let h = ((MEDIAN_HALF * fs).round() as usize).clamp(1, 16);
     if n < 2 * h + 3 {
