@@ -267,6 +267,36 @@ class TestSyntheticBeats:
         with pytest.raises(InvalidParameterError, match="unknown features"):
             synthetic_beats(2, features=("p_wave",))
 
+    def test_template_features(self):
+        from ecgfast.beatdata import TEMPLATE_FEATURES, synthetic_beats
+
+        names = (*BEAT_FEATURES, *TEMPLATE_FEATURES)
+        kw = dict(seed=5, duration=60, features=names, rhythm="sinus", conduction={})
+        bs = synthetic_beats(6, ectopy={"pac": 0.0, "pvc": 0.15, "fusion": 0.0}, **kw)
+        col = {n: names.index(n) for n in TEMPLATE_FEATURES}
+        v = bs.labels == bs.classes.index("V")
+        n = bs.labels == bs.classes.index("N")
+        assert v.sum() >= 10 and n.sum() >= 100
+        f = bs.features
+        # a ventricular beat differs from the patient's usual beat; the usual beat does not
+        assert np.median(f[v, col["template_correlation"]]) < 0.8
+        assert np.median(f[n, col["template_correlation"]]) > 0.95
+        for name in ("template_qrs_peak", "template_qrs_rms", "template_rms"):
+            assert np.median(f[v, col[name]]) > 3 * np.median(f[n, col[name]]), name
+        assert np.median(f[v, col["qrs_record"]]) > 1.2
+        assert abs(np.median(f[n, col["qrs_record"]]) - 1.0) < 0.05
+        assert np.isfinite(f).all()
+        # the same beats, one record at a time, give the same features (per record)
+        one = synthetic_beats(1, start=2, **kw, ectopy={"pac": 0.0, "pvc": 0.15, "fusion": 0.0})
+        mine = (bs.meta["record"] == "syn2").to_numpy()
+        np.testing.assert_allclose(bs.features[mine], one.features, rtol=1e-6)
+        # the scale of the record does not matter (normalised by the median beat)
+        raw = synthetic_beats(
+            1, start=2, normalize=None, **kw, ectopy={"pac": 0.0, "pvc": 0.15, "fusion": 0.0}
+        )
+        i = [names.index(c) for c in TEMPLATE_FEATURES]
+        np.testing.assert_allclose(raw.features[:, i], one.features[:, i], rtol=1e-4, atol=1e-5)
+
     def test_p_wave_features_of_a_beat_table(self):
         from ecgfast.beatdata import P_WAVE_FEATURES, p_wave_features
 
@@ -533,6 +563,69 @@ class TestBeatDatasetAndProtocol:
         pooled = report["runs"][0]
         assert sum(map(sum, pooled["confusion"])) == sum(report["class_counts"].values())
         assert (tmp_path / "beats_confusion.png").exists()
+
+    def test_saved_classifier_repeats_the_scored_decision_on_raw_records(self, tmp_path):
+        pytest.importorskip("torch")
+        import wfdb
+
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+        from ecgfast.cli import main
+        from ecgfast.torch import BeatClassifier
+
+        cfg = BeatExperiment(
+            epochs=1,
+            ensemble=2,
+            fs=180.0,
+            leads=("MLII", "V"),
+            features=(*BEAT_FEATURES, "p_local"),
+        )
+        report = run_beat_experiment(
+            SHIPPED_MITDB,
+            ["101", "119", "208"],
+            ["223"],
+            config=cfg,
+            out=tmp_path,
+            say=None,
+            save_models=True,
+        )
+        path = tmp_path / "models" / "scratch_f1_seed0.pt"
+        clf = BeatClassifier.load(path)
+        assert len(clf.models) == 2 and clf.classes == ("N", "S", "V", "F")
+        assert clf.rhythm_gate == pytest.approx(RHYTHM_GATE)
+        np.testing.assert_allclose(clf.offsets, report["folds"][0]["offsets"])
+        assert clf.info["train_records"] == ["101", "119", "208"]
+        # the raw record at its own rate, the annotated beats: the experiment's probabilities
+        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "223"))
+        ann = wfdb.rdann(str(SHIPPED_MITDB / "223"), "atr")
+        signal = rec.p_signal.T.copy()
+        before = signal.copy()
+        scored_beat = np.isin(ann.symbol, [s for s, c in AAMI_MAP.items() if c in clf.classes])
+        beats = clf.predict(signal, rec.fs, lead_names=rec.sig_name, rpeaks=ann.sample[scored_beat])
+        np.testing.assert_array_equal(signal, before)  # the input is not modified
+        scored = report["predictions"]
+        got = beats.merge(scored, on="sample", suffixes=("", "_exp"))
+        assert len(got) == len(scored) > 2000
+        cols = ["p_N", "p_S", "p_V", "p_F"]
+        np.testing.assert_allclose(
+            got[cols].to_numpy(), got[[c + "_exp" for c in cols]].to_numpy(), atol=1e-4
+        )
+        assert (got["predicted"] == got["predicted_exp"]).all()
+        # the CLI: detected beats, scored against the annotations
+        out = tmp_path / "classified.csv"
+        assert (
+            main(["classify-beats", str(path), str(SHIPPED_MITDB / "223"), "--out", str(out)]) == 0
+        )
+        table = pd.read_csv(out, dtype={"record": str})
+        assert set(table["record"]) == {"223"} and len(table) > 2000
+        assert {"predicted", "p_S", "symbol", "annotated_class"} <= set(table.columns)
+        # bad inputs: clean errors
+        with pytest.raises(InvalidParameterError, match="not an ecgfast-beat-classifier"):
+            torch = pytest.importorskip("torch")
+            torch.save({"format": "x"}, tmp_path / "bad.pt")
+            BeatClassifier.load(tmp_path / "bad.pt")
+        with pytest.raises(InvalidParameterError, match="save_models needs test_records"):
+            run_beat_experiment(SHIPPED_MITDB, ["101", "119"], config=cfg, save_models=True)
+        assert main(["classify-beats", str(path), str(tmp_path / "nope")]) == 2
 
     def test_pretrained_and_scratch_are_paired(self, tmp_path):
         pytest.importorskip("torch")

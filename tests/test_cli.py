@@ -112,6 +112,9 @@ class TestBeatFeatures:
         assert cli._beat_features("+p") == (*BEAT_FEATURES, *P_WAVE_FEATURES)
         added = cli._beat_features("+rhythm_irregularity,+p,+qrs")
         assert added == (*BEAT_FEATURES, "rhythm_irregularity", *P_WAVE_FEATURES)
+        from ecgfast.beatdata import TEMPLATE_FEATURES
+
+        assert cli._beat_features("+template") == (*BEAT_FEATURES, *TEMPLATE_FEATURES)
 
     def test_mixed_list_is_a_clean_error(self):
         from ecgfast.errors import InvalidParameterError

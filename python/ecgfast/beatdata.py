@@ -47,6 +47,7 @@ __all__ = [
     "PRETRAIN_MIXES",
     "PRETRAIN_MIX_BROAD",
     "P_WAVE_FEATURES",
+    "TEMPLATE_FEATURES",
     "BeatSet",
     "p_wave_features",
     "patient_of",
@@ -144,6 +145,21 @@ BEAT_FEATURES = (
 #: (PR minus the record's median PR, s; 0 without a P wave). A premature atrial beat often has
 #: no P wave the delineator accepts, or one at an unusual PR.
 P_WAVE_FEATURES = ("p_present", "p_local", "pr_deviation")
+#: Optional morphology features relative to the patient's own beats (not in the default),
+#: measured on the first lead against the record's median beat (the median over the record's
+#: windows, as the ``template`` channel), in units of that median beat's QRS peak-to-peak
+#: amplitude: ``template_correlation`` (Pearson correlation of the QRS, R ± 100 ms, with the
+#: median beat's), ``template_qrs_peak`` and ``template_qrs_rms`` (largest and RMS difference
+#: from the median beat over the QRS), ``template_rms`` (RMS difference over the whole window)
+#: and ``qrs_record`` (the beat's QRS width over the record's median QRS width). A ventricular
+#: beat differs from the patient's usual beat whatever the patient's usual beat looks like.
+TEMPLATE_FEATURES = (
+    "template_correlation",
+    "template_qrs_peak",
+    "template_qrs_rms",
+    "template_rms",
+    "qrs_record",
+)
 #: Feature columns in ms (given to models in s).
 _MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr", "pr", "qrs", "qt"}
 _RR = ("pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr")
@@ -257,15 +273,23 @@ def _match(detected: np.ndarray, annotated: np.ndarray, tol: int) -> np.ndarray:
     return out
 
 
-def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+def _feature_matrix(
+    table: pd.DataFrame, names: Sequence[str], template: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
     """Selected beat-table columns (ms -> s): missing RR -> the record's mean RR, missing
-    intervals and irregularity -> the record's median, missing ratios -> 1."""
+    intervals and irregularity -> the record's median, missing ratios -> 1; P-wave features
+    from the table, :data:`TEMPLATE_FEATURES` from ``template`` (:func:`_template_features`)."""
     cols = []
     record_rr = float(np.nanmean(table["record_rr"])) if len(table) else np.nan
     present = _has_p_wave(table)
     for name in names:
         if name in P_WAVE_FEATURES:
             cols.append(_p_wave_feature(table, name, present))
+            continue
+        if name in TEMPLATE_FEATURES:
+            if template is None:
+                raise InvalidParameterError(f"{name} needs the beats' windows")
+            cols.append(template[name])
             continue
         v = table[name].to_numpy(dtype=np.float64, na_value=np.nan).copy()
         if name in _RR:
@@ -284,10 +308,41 @@ def _feature_matrix(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
 def _check_features(features: Sequence[str]) -> None:
     from .beats import FEATURES
 
-    known = (*FEATURES, *P_WAVE_FEATURES)
+    known = (*FEATURES, *P_WAVE_FEATURES, *TEMPLATE_FEATURES)
     unknown = [f for f in features if f not in known]
     if unknown:
         raise InvalidParameterError(f"unknown features {unknown}; choose from {known}")
+
+
+def _template_features(
+    windows: np.ndarray, before: int, fs: float, qrs_ms: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:data:`TEMPLATE_FEATURES` of one record's windows (beats, leads, samples; R at sample
+    ``before``) and its beats' QRS widths (ms, NaN where not measured)."""
+    w = windows[:, 0].astype(np.float64)
+    med = np.median(w, axis=0)
+    half = max(1, round(0.1 * fs))
+    q = slice(max(0, before - half), min(w.shape[1], before + half + 1))
+    scale = float(np.ptp(med[q]))
+    scale = scale if np.isfinite(scale) and scale > 0 else float(np.std(w)) + 1e-9
+    diff = (w - med) / scale
+    wq = w[:, q] - w[:, q].mean(axis=1, keepdims=True)
+    mq = med[q] - med[q].mean()
+    denom = np.linalg.norm(wq, axis=1) * np.linalg.norm(mq)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(denom > 0, (wq @ mq) / np.where(denom > 0, denom, 1.0), 1.0)
+    qrs = np.asarray(qrs_ms, dtype=np.float64)
+    typical = np.nanmedian(qrs) if np.isfinite(qrs).any() else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = qrs / typical
+    rel[~np.isfinite(rel)] = 1.0
+    return {
+        "template_correlation": corr,
+        "template_qrs_peak": np.abs(diff[:, q]).max(axis=1),
+        "template_qrs_rms": np.sqrt(np.mean(diff[:, q] ** 2, axis=1)),
+        "template_rms": np.sqrt(np.mean(diff**2, axis=1)),
+        "qrs_record": rel,
+    }
 
 
 def _has_p_wave(table: pd.DataFrame) -> np.ndarray:
@@ -466,6 +521,10 @@ def beat_inputs(
     windows = np.transpose(x[:, pos[idx, None] + offsets[None, :]], (1, 0, 2))
     if opt.normalize == "record":
         windows = windows / _record_scale(table, x, opt.leads)[None, :, None]
+    template = None
+    if any(name in TEMPLATE_FEATURES for name in opt.features):
+        qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
+        template = _template_features(windows, before, fs, qrs)
     if opt.template:
         windows = np.concatenate([windows, windows - np.median(windows, axis=0)], axis=1)
     meta = pd.DataFrame(
@@ -482,7 +541,7 @@ def beat_inputs(
     )
     return {
         "x": windows.astype(np.float32),
-        "features": _feature_matrix(table.iloc[idx], opt.features),
+        "features": _feature_matrix(table.iloc[idx], opt.features, template),
         "meta": meta,
         "detection": counts,
         "fs": fs,
@@ -537,7 +596,8 @@ def read_beats(
         ``"record"``: each lead divided by the record's median QRS peak-to-peak amplitude.
     features : sequence of str
         Beat-table columns given beside the signal (:data:`BEAT_FEATURES` by default; any of
-        :data:`ecgfast.beats.FEATURES` and of :data:`P_WAVE_FEATURES`).
+        :data:`ecgfast.beats.FEATURES`, :data:`P_WAVE_FEATURES` and
+        :data:`TEMPLATE_FEATURES`).
     beats : {"annotations", "detected"}
         Beat positions from the annotation file, or from :func:`ecgfast.detect_rpeaks` on
         the first lead (with the other ``leads`` as ``other_leads``, which drops P and T

@@ -128,8 +128,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def _beat_features(text: str) -> tuple[str, ...]:
     """``--features``: a comma list of beat-table columns, or additions to the default written
-    ``+name`` (``+p`` = the P-wave features), e.g. ``+rhythm_irregularity,+p``."""
-    from .beatdata import BEAT_FEATURES, P_WAVE_FEATURES
+    ``+name`` (``+p`` = the P-wave features, ``+template`` = the morphology features against
+    the record's median beat), e.g. ``+rhythm_irregularity,+p``."""
+    from .beatdata import BEAT_FEATURES, P_WAVE_FEATURES, TEMPLATE_FEATURES
+
+    groups = {"p": P_WAVE_FEATURES, "template": TEMPLATE_FEATURES}
 
     items = [f.strip() for f in text.split(",") if f.strip()]
     added = [f[1:].strip() for f in items if f.startswith("+")]
@@ -141,7 +144,7 @@ def _beat_features(text: str) -> tuple[str, ...]:
         )
     out = list(BEAT_FEATURES)
     for name in added:
-        for f in P_WAVE_FEATURES if name == "p" else (name,):
+        for f in groups.get(name, (name,)):
             if f not in out:
                 out.append(f)
     return tuple(out)
@@ -188,6 +191,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         config=cfg,
         out=args.out,
         allow_shared_patients=args.allow_shared_patients,
+        save_models=args.save_models,
     )
     from .apps.beats import markdown
 
@@ -196,6 +200,68 @@ def cmd_beats(args: argparse.Namespace) -> int:
         f"wrote {Path(args.out) / 'beats.json'}, beats.md, beats_predictions.csv, "
         "beats_confusion.png and beats_arms.png"
     )
+    return 0
+
+
+def cmd_classify_beats(args: argparse.Namespace) -> int:
+    """Apply a saved :class:`ecgfast.torch.BeatClassifier` to WFDB records; score it where the
+    records have beat annotations."""
+    import numpy as np
+    import pandas as pd
+    import wfdb
+
+    from .beatdata import AAMI_MAP, _channels, _match
+    from .evaluate import QRS_SYMBOLS, beat_classification
+    from .torch.classifier import BeatClassifier
+
+    clf = BeatClassifier.load(args.model)
+    leads = clf.preprocessing.leads
+    tables, truth, predicted = [], [], []
+    for path in args.records:
+        path = str(Path(path).with_suffix("")) if path.endswith(".hea") else path
+        try:
+            record = wfdb.rdrecord(path)
+        except Exception as exc:  # a missing or unreadable record: a clean error
+            raise InvalidParameterError(f"cannot read WFDB record {path}: {exc}") from exc
+        chans = _channels(list(record.sig_name), leads, path)
+        if isinstance(chans, str):
+            raise InvalidParameterError(f"{path}: {chans}; the classifier needs {list(leads)}")
+        signal = np.asarray(record.p_signal[:, chans], dtype=np.float64).T
+        ann = None
+        if Path(path + ".atr").exists():
+            a = wfdb.rdann(path, "atr")
+            sym = np.asarray(a.symbol)
+            beat = np.isin(sym, list(QRS_SYMBOLS))
+            ann = (np.asarray(a.sample)[beat], sym[beat])
+        if args.beats == "annotations" and ann is None:
+            raise InvalidParameterError(f"{path} has no .atr annotations for --beats annotations")
+        rpeaks = ann[0] if args.beats == "annotations" and ann is not None else None
+        table = clf.predict(signal, float(record.fs), rpeaks=rpeaks)
+        table.insert(0, "record", Path(path).name)
+        if ann is not None:
+            k = _match(table["input_sample"].to_numpy(), ann[0], round(0.15 * float(record.fs)))
+            sym = np.where(k >= 0, ann[1][np.maximum(k, 0)], "")
+            table["symbol"] = sym
+            table["annotated_class"] = [AAMI_MAP.get(str(v), "") for v in sym]
+            scored = table["annotated_class"].isin(clf.classes).to_numpy()
+            truth.append([clf.classes.index(c) for c in table["annotated_class"][scored]])
+            predicted.append([clf.classes.index(c) for c in table["predicted"][scored]])
+        tables.append(table)
+        print(
+            f"{Path(path).name}: {len(table)} beats, "
+            + ", ".join(f"{c} {n}" for c, n in table["predicted"].value_counts().items())
+        )
+    out = pd.concat(tables, ignore_index=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False, float_format="%.5f")
+    if truth:
+        y, p = np.concatenate(truth).astype(int), np.concatenate(predicted).astype(int)
+        m = beat_classification(y, p, clf.classes)
+        print(
+            f"against the annotations ({y.size} matched beats): macro-F1 {m['macro_f1']:.3f}; "
+            + ", ".join(f"{c} F1 {v['f1']:.2f}" for c, v in m["per_class"].items())
+        )
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -331,6 +397,12 @@ HELP = {
         "Train on --train-records and score --test-records (early stopping on patients inside "
         "the training records); without --test-records, patient-wise k-fold cross-validation "
         "inside the training records. Report: Se, +P, F1 per class, macro-F1, jκ, confusion.",
+    ),
+    "classify-beats": (
+        "classify the beats of WFDB records with a classifier saved by 'beats --save-models'",
+        "Detect the beats (or take the annotated ones with --beats annotations), run the "
+        "saved members through the rhythm gate and their decision offsets, average, and write "
+        "one row per beat. Records with .atr annotations are also scored (AAMI classes).",
     ),
     "ludb": (
         "12-lead multi-label diagnosis on LUDB, scratch vs synthetic pretraining, paired",
@@ -492,6 +564,12 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a patient on both sides (de Chazal's DS1/DS2 has 201 and 202, one man)",
     )
+    p.add_argument(
+        "--save-models",
+        action="store_true",
+        help="with --test-records: write each arm and seed's classifier to OUT/models/ "
+        "(ecgfast.torch.BeatClassifier; apply it with 'ecgfast classify-beats')",
+    )
     p.add_argument("--folds", type=int, default=d.folds, help="patient folds, no --test-records")
     p.add_argument("--model", default=d.model, choices=MODEL_NAMES)
     p.add_argument("--width", type=int, default=d.width, help="resnet1d channels")
@@ -506,7 +584,8 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         "--features",
         default=",".join(d.features),
         help="comma list of beat-table features beside the signal, or additions to the "
-        "default: '+rhythm_irregularity', '+p' (the P-wave features, beatdata.P_WAVE_FEATURES)",
+        "default: '+rhythm_irregularity', '+p' (the P-wave features, beatdata.P_WAVE_FEATURES), "
+        "'+template' (morphology against the record's median beat, beatdata.TEMPLATE_FEATURES)",
     )
     p.add_argument("--beats", default=d.beats, choices=("annotations", "detected"))
     p.add_argument("--balance", default=d.balance or "none", choices=("weights", "sqrt", "none"))
@@ -656,6 +735,18 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _classify_beats_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a .pt file written by 'ecgfast beats --save-models'")
+    p.add_argument("records", nargs="+", help="WFDB record paths (without extension)")
+    p.add_argument(
+        "--beats",
+        default="detected",
+        choices=("detected", "annotations"),
+        help="beat positions: detect_rpeaks (default) or the records' .atr beat annotations",
+    )
+    p.add_argument("--out", default="runs/classified_beats.csv", help="CSV, one row per beat")
+
+
 def _bench_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="folder of WFDB records (default: shipped)")
     p.add_argument("--quick", action="store_true", help="small inputs, about a minute")
@@ -683,6 +774,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench": (_bench_parser, cmd_bench),
         "beats": (_beats_parser, cmd_beats),
         "ludb": (_ludb_parser, cmd_ludb),
+        "classify-beats": (_classify_beats_parser, cmd_classify_beats),
     }
     for name, (add_options, run) in commands.items():
         about = HELP[name]

@@ -20,6 +20,7 @@ __all__ = [
     "RHYTHM_GATE",
     "SCORED_BEAT_CLASSES",
     "PeakMatch",
+    "apply_offsets",
     "auroc",
     "beat_classification",
     "classification",
@@ -499,6 +500,21 @@ def decision_offsets(
 #: trigeminy stays near 0.01-0.06 of the RR, atrial fibrillation holds 0.15-0.4
 #: (``ecgfast.beats``).
 RHYTHM_GATE = 0.1
+
+
+def apply_offsets(y_prob: Any, offsets: Any) -> np.ndarray:
+    """Class probabilities with :func:`decision_offsets` applied: ``offsets`` added to the
+    log-probabilities and each row renormalised (the arg-max is the decision the offsets were
+    fitted for). Returns a new array."""
+    prob = np.asarray(y_prob, dtype=np.float64)
+    b = np.asarray(offsets, dtype=np.float64).ravel()
+    if prob.ndim != 2 or b.shape != (prob.shape[1],):
+        raise InvalidParameterError(
+            f"offsets must have one value per class: y_prob {prob.shape}, offsets {b.shape}"
+        )
+    logits = np.log(np.clip(prob, 1e-12, None)) + b
+    out = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def in_atrial_fibrillation(

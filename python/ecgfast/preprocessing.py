@@ -151,7 +151,9 @@ class Preprocessing:
 
     def select_leads(self, x: np.ndarray, lead_names: Any = None) -> np.ndarray:
         """Rows of ``x`` (leads, samples) in this pipeline's lead order, found by name
-        (case-insensitive) when ``lead_names`` is given, else ``x`` must have as many leads."""
+        (case-insensitive; ``"V"`` is the first precordial lead, as in
+        :func:`ecgfast.beatdata.read_beats`) when ``lead_names`` is given, else ``x`` must
+        have as many leads."""
         if lead_names is None:
             if x.shape[0] != len(self.leads):
                 raise InvalidSignalError(
@@ -162,6 +164,10 @@ class Preprocessing:
         lookup = {str(n).lower(): k for k, n in enumerate(lead_names)}
         if len(lookup) != x.shape[0]:
             raise InvalidSignalError(f"{len(lead_names)} lead names for {x.shape[0]} leads")
+        # "V" (MIT-BIH pipelines): the record's first precordial lead, as in beatdata
+        precordial = [k for k, n in enumerate(lead_names) if str(n).upper().startswith("V")]
+        if precordial:
+            lookup.setdefault("v", precordial[0])
         missing = [n for n in self.leads if n.lower() not in lookup]
         if missing:
             raise InvalidSignalError(f"leads {missing} not in {list(lead_names)}")
@@ -202,8 +208,24 @@ class Preprocessing:
         return self.beats(x, self.fs, rpeaks=self._rpeaks(x, fs, rpeaks))[0]
 
     def _beat_pipeline(self, signal: Any, fs: float, lead_names: Any, rpeaks: Any) -> Any:
+        got = self.beat_inputs(signal, fs, lead_names=lead_names, rpeaks=rpeaks)
+        return (got["x"], got["features"]) if self.features else got["x"]
+
+    def beat_inputs(
+        self, signal: Any, fs: float, *, lead_names: Any = None, rpeaks: Any = None
+    ) -> dict[str, Any]:
+        """The beat pipeline's inputs with what is known of each beat (beat options only).
+
+        Parameters are those of :meth:`__call__`. Returns a dict: ``x`` (beats, leads,
+        samples) float32, ``features`` (beats, k) float32 and ``meta``, a DataFrame with one
+        row per kept beat: ``sample`` (at this pipeline's rate), ``input_sample`` (in
+        ``signal``'s samples), ``rhythm_irregularity`` and ``p_local`` (for
+        :func:`ecgfast.evaluate.rhythm_gate`).
+        """
         from .beatdata import _Options, beat_inputs
 
+        if not (self.kind == "beat" and self.beat_options):
+            raise InvalidParameterError("beat_inputs needs a beat pipeline with beat options")
         fs, x = self._checked(signal, fs, lead_names)
         window: Any = (
             self.length if self.before is None else (self.before, self.length - self.before)
@@ -226,8 +248,10 @@ class Preprocessing:
         windows = normalize(
             got["x"].astype(np.float64), self.normalize if self.normalize != "record" else None
         )
-        windows = windows.astype(np.float32)
-        return (windows, got["features"]) if self.features else windows
+        meta = got["meta"][["sample", "rhythm_irregularity", "p_local"]].copy()
+        at = np.round(meta["sample"].to_numpy(dtype=np.float64) * fs / self.fs)
+        meta.insert(1, "input_sample", at.astype(np.int64))
+        return {"x": windows.astype(np.float32), "features": got["features"], "meta": meta}
 
     def _checked(self, signal: Any, fs: float, lead_names: Any) -> tuple[float, np.ndarray]:
         """(fs, the wanted leads as float64 (leads, samples)), or a clear error."""

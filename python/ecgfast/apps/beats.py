@@ -34,7 +34,13 @@ import pandas as pd
 from .. import __version__
 from ..beatdata import BEAT_FEATURES, PRETRAIN_MIXES, patient_of
 from ..errors import InvalidParameterError
-from ..evaluate import RHYTHM_GATE, beat_classification, decision_offsets, rhythm_gate
+from ..evaluate import (
+    RHYTHM_GATE,
+    apply_offsets,
+    beat_classification,
+    decision_offsets,
+    rhythm_gate,
+)
 from ._stats import mean_ci
 
 CLASSES = ("N", "S", "V", "F")
@@ -453,6 +459,8 @@ def _fit_and_predict(
     labelled = replace(arm, label_seed=seed)
     prob = np.zeros((len(te), len(CLASSES)))
     info: dict[str, Any] = {"val_records": [], "best_epoch": [], "offsets": []}
+    members: list[tuple[Any, np.ndarray]] = []
+    info["_members"] = members  # (model, offsets): taken out before the report
     for j in range(cfg.ensemble):
         member = seed * cfg.ensemble + j
         if cfg.calibration_folds:
@@ -467,6 +475,7 @@ def _fit_and_predict(
         if cfg.calibrate:
             offsets = decision_offsets(vy, vp, CLASSES)
         prob += _shifted(_gated(cfg, te, raw), offsets) / cfg.ensemble
+        members.extend((m, offsets) for m in models)
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
         info["offsets"].append(offsets.tolist())
@@ -475,9 +484,7 @@ def _fit_and_predict(
 
 def _shifted(prob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``prob`` with ``offsets`` added to its log-probabilities, renormalised."""
-    logits = np.log(np.clip(prob, 1e-12, None)) + offsets
-    out = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return out / out.sum(axis=1, keepdims=True)
+    return apply_offsets(prob, offsets)
 
 
 def _plan(
@@ -518,12 +525,19 @@ def run_beat_experiment(
     out: str | Path | None = None,
     say: Any = print,
     allow_shared_patients: bool = False,
+    save_models: bool = False,
 ) -> dict[str, Any]:
     """Train (from scratch, and from synthetic pretraining when ``pretrain_records``) and
     score on held-out patients (see the module docstring).
 
     ``allow_shared_patients`` lets a patient be on both sides (only to reproduce a published
     split that does so), reported in ``shared_patients``.
+
+    ``save_models`` (with ``test_records`` and ``out``): write each arm and seed's classifier
+    to ``out/models/<init>_f<fraction>_seed<seed>.pt`` (:class:`ecgfast.torch.BeatClassifier`:
+    the members, their decision offsets, the rhythm gate and the input pipeline), ready for
+    new recordings. Cross-validation fold models are not saved (they are not the model a user
+    would deploy).
 
     Returns the report (also written to ``out/beats.json`` and ``out/beats.md``): per
     initialisation and seed the pooled :func:`ecgfast.evaluate.beat_classification` figures
@@ -537,6 +551,12 @@ def run_beat_experiment(
     from ..torch.real import MITBIHBeats
 
     cfg = _checked(config or BeatExperiment())
+    if save_models and (out is None or not test_records):
+        raise InvalidParameterError(
+            "save_models needs test_records (train/test, one model per arm and seed) and out"
+        )
+    if save_models and cfg.calibration_folds:
+        raise InvalidParameterError("save_models does not save cross-fitted models")
     quiet = say is None
     say = say or (lambda *_: None)
     train_records = [str(r) for r in train_records]
@@ -563,7 +583,10 @@ def run_beat_experiment(
     inits, pretraining, synthetic = _initialisations(beats, cfg, say)
     n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
     bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
-    runs, folds_out, predictions = _train_and_score(beats, counts, plan, inits, cfg, bar, synthetic)
+    models_dir = Path(out) / "models" if save_models and out is not None else None
+    runs, folds_out, predictions = _train_and_score(
+        beats, counts, plan, inits, cfg, bar, synthetic, models_dir
+    )
     bar.close()
     report = {
         "ecgfast_version": __version__,
@@ -589,15 +612,19 @@ def run_beat_experiment(
     }
     table = pd.concat(predictions, ignore_index=True)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "beats.json").write_text(json.dumps(report, indent=1, default=float))
-        table.to_csv(out / "beats_predictions.csv", index=False, float_format="%.5f")
-        (out / "beats.md").write_text(markdown(report))
-        _plot_confusion(report, out / "beats_confusion.png")
-        _plot_arms(report, out / "beats_arms.png")
+        _write_report(Path(out), report, table)
     report["predictions"] = table
     return report
+
+
+def _write_report(out: Path, report: dict[str, Any], table: pd.DataFrame) -> None:
+    """beats.json, beats_predictions.csv, beats.md and the plots in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "beats.json").write_text(json.dumps(report, indent=1, default=float))
+    table.to_csv(out / "beats_predictions.csv", index=False, float_format="%.5f")
+    (out / "beats.md").write_text(markdown(report))
+    _plot_confusion(report, out / "beats_confusion.png")
+    _plot_arms(report, out / "beats_arms.png")
 
 
 def _initialisations(beats: Any, cfg: BeatExperiment, say: Any) -> tuple[dict, Any, Any]:
@@ -628,10 +655,13 @@ def _train_and_score(
     cfg: BeatExperiment,
     bar: Any,
     synthetic: Any = None,
+    save_models: Path | None = None,
 ) -> tuple[list[dict], list[dict], list[Any]]:
     """Every (initialisation, seed, fold): train, predict the held-out patients, score (the
     pretrained arms with the ``synthetic`` beats joined to their training beats, if given).
-    Returns the pooled runs, the per-fold figures and the per-beat predictions."""
+    With ``save_models`` (train/test only) each arm and seed's classifier is written there
+    (:func:`_save_classifier`). Returns the pooled runs, the per-fold figures and the per-beat
+    predictions."""
     runs: list[dict] = []
     folds_out: list[dict] = []
     predictions: list[Any] = []
@@ -646,6 +676,9 @@ def _train_and_score(
             truth, probs = [], []
             for k, inner, held_out in plan:
                 te, p, info = _fit_and_predict(beats, (inner, held_out), counts, cfg, seed, arm)
+                members = info.pop("_members")
+                if save_models is not None:
+                    _save_classifier(save_models, beats, cfg, arm, seed, inner, members)
                 truth.append(te.labels)
                 probs.append(p)
                 predictions.append(_predictions(te, p, seed, k).assign(**tag))
@@ -657,6 +690,36 @@ def _train_and_score(
             pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
             runs.append({**tag, "seed": seed, **pooled})
     return runs, folds_out, predictions
+
+
+def _save_classifier(
+    where: Path,
+    beats: Any,
+    cfg: BeatExperiment,
+    arm: _Arm,
+    seed: int,
+    train_records: list[str],
+    members: list[tuple[Any, np.ndarray]],
+) -> Path:
+    """Write the members of one arm and seed as an :class:`ecgfast.torch.BeatClassifier`
+    (``<init>_f<fraction>_seed<seed>.pt``): what :meth:`BeatClassifier.predict` needs to
+    repeat the scored decision on new recordings."""
+    from ..torch.classifier import BeatClassifier
+
+    clf = BeatClassifier(
+        [m for m, _ in members],
+        beats.preprocessing,
+        CLASSES,
+        offsets=[o for _, o in members],
+        rhythm_gate=cfg.rhythm_gate,
+        info={
+            "arm": arm.tag["arm"],
+            "seed": seed,
+            "train_records": train_records,
+            "config": asdict(cfg),
+        },
+    )
+    return clf.save(where / f"{arm.init}_f{arm.fraction:g}_seed{seed}.pt")
 
 
 def _checked(cfg: BeatExperiment) -> BeatExperiment:

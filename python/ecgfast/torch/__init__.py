@@ -19,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "ecgfast.torch needs PyTorch: pip install 'ecgfast[torch]' (import ecgfast works without)"
     ) from exc
 
+from .classifier import BeatClassifier
 from .datasets import (
     BEAT_TARGETS,
     DIAGNOSES,
@@ -68,6 +69,7 @@ __all__ = [
     "PTBXL",
     "PTBXL_SUPERCLASSES",
     "TARGETS",
+    "BeatClassifier",
     "BlockBatchSampler",
     "ECGModel",
     "FinetuneConfig",

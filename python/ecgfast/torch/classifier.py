@@ -1,0 +1,234 @@
+"""A trained beat classifier applied to new recordings, exactly as it was scored.
+
+``ecgfast beats --test-records ... --save-models`` writes one :class:`BeatClassifier` per arm,
+label fraction and seed: the model (or the ensemble's members), the input pipeline it was
+trained with (:class:`ecgfast.Preprocessing`), each member's decision offsets (fitted on its
+early-stopping patients) and the rhythm gate. :meth:`BeatClassifier.predict` runs that whole
+chain on a raw recording: detect beats (or take the given R peaks), build the windows and
+beat-table features, take each member's probabilities through the rhythm gate and its
+offsets, average.
+
+>>> from ecgfast.torch import BeatClassifier                     # doctest: +SKIP
+>>> clf = BeatClassifier.load("runs/ds1_ds2/models/scratch_f1_seed0.pt")
+>>> beats = clf.predict(signal, fs=360, lead_names=["MLII", "V1"])
+>>> beats[["input_sample", "predicted"]].head()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import __version__
+from ..errors import InvalidParameterError
+from ..evaluate import apply_offsets, rhythm_gate
+from ..preprocessing import Preprocessing
+from .engine import _atomic_save, _model_spec
+from .models import ECGModel, create_model
+
+__all__ = ["BEAT_CLASSIFIER_FORMAT", "BeatClassifier"]
+
+BEAT_CLASSIFIER_FORMAT = "ecgfast-beat-classifier/1"
+
+
+class BeatClassifier:
+    """One beat classifier or an ensemble, with the decision rule it was scored with.
+
+    Parameters
+    ----------
+    models : sequence of ECGModel
+        The members (one for a single model).
+    preprocessing : Preprocessing
+        The beat pipeline the members were trained on (``kind="beat"`` with beat options).
+    classes : sequence of str
+        Class names of the members' outputs, in order (e.g. ``("N", "S", "V", "F")``).
+    offsets : sequence of array_like, optional
+        Per member, :func:`ecgfast.evaluate.decision_offsets` (default: zeros).
+    rhythm_gate : float or None
+        :func:`ecgfast.evaluate.rhythm_gate` threshold applied to each member's
+        probabilities before its offsets (None: no gate).
+    info : dict, optional
+        Anything worth keeping with the models (training records, settings); JSON-able.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[ECGModel],
+        preprocessing: Preprocessing,
+        classes: Sequence[str],
+        *,
+        offsets: Sequence[Any] | None = None,
+        rhythm_gate: float | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.models = list(models)
+        self.classes = tuple(str(c) for c in classes)
+        if not self.models:
+            raise InvalidParameterError("a BeatClassifier needs at least one model")
+        if not isinstance(preprocessing, Preprocessing) or not (
+            preprocessing.kind == "beat" and preprocessing.beat_options
+        ):
+            raise InvalidParameterError("preprocessing must be a beat Preprocessing pipeline")
+        self.preprocessing = preprocessing
+        k = len(self.classes)
+        if offsets is None:
+            offsets = [np.zeros(k)] * len(self.models)
+        self.offsets = [np.asarray(o, dtype=np.float64).ravel() for o in offsets]
+        if len(self.offsets) != len(self.models) or any(o.shape != (k,) for o in self.offsets):
+            raise InvalidParameterError(
+                f"offsets: one array of {k} values per member ({len(self.models)} members)"
+            )
+        if rhythm_gate is not None and ("S" not in self.classes or "N" not in self.classes):
+            raise InvalidParameterError("the rhythm gate needs classes N and S")
+        self.rhythm_gate = None if rhythm_gate is None else float(rhythm_gate)
+        self.info = dict(info or {})
+        for m in self.models:
+            m.eval()
+
+    def __repr__(self) -> str:
+        return (
+            f"BeatClassifier({len(self.models)} member(s) {self.models[0].name}, classes "
+            f"{self.classes}, leads {self.preprocessing.leads}, rhythm_gate {self.rhythm_gate})"
+        )
+
+    def predict(
+        self,
+        signal: Any,
+        fs: float,
+        *,
+        lead_names: Sequence[str] | None = None,
+        rpeaks: Any = None,
+        batch_size: int = 512,
+    ) -> pd.DataFrame:
+        """Classify every beat of one recording.
+
+        Parameters
+        ----------
+        signal : array_like, shape (leads, samples) or (samples,)
+            Raw ECG in mV (NaN/inf raise), any rate (resampled to the pipeline's).
+        fs : float
+            Its sampling rate (Hz).
+        lead_names : sequence of str, optional
+            Names of ``signal``'s leads, to pick the pipeline's leads by name.
+        rpeaks : array_like of int, optional
+            Beat positions in ``signal``'s samples (default: :func:`ecgfast.detect_rpeaks`
+            on the first pipeline lead, the other leads as ``other_leads``).
+        batch_size : int
+            Beats per forward pass.
+
+        Returns
+        -------
+        DataFrame
+            One row per beat whose window fits the recording: ``input_sample`` (in
+            ``signal``'s samples), ``sample`` (at the pipeline's rate), ``predicted`` (the
+            class name), ``p_<class>`` (the averaged calibrated probabilities), and the
+            ``rhythm_irregularity`` and ``p_local`` the gate read.
+        """
+        got = self.preprocessing.beat_inputs(signal, fs, lead_names=lead_names, rpeaks=rpeaks)
+        prob = self.predict_proba_inputs(got["x"], got["features"], got["meta"], batch_size)
+        out = got["meta"][["input_sample", "sample"]].reset_index(drop=True)
+        out["predicted"] = np.asarray(self.classes, dtype=object)[prob.argmax(axis=1)]
+        for j, c in enumerate(self.classes):
+            out[f"p_{c}"] = prob[:, j]
+        out["rhythm_irregularity"] = got["meta"]["rhythm_irregularity"].to_numpy()
+        out["p_local"] = got["meta"]["p_local"].to_numpy()
+        return out
+
+    def predict_proba_inputs(
+        self, x: np.ndarray, features: np.ndarray, meta: pd.DataFrame, batch_size: int = 512
+    ) -> np.ndarray:
+        """Averaged calibrated probabilities (beats, classes) of model inputs already built
+        by the pipeline (``x``, ``features``) with the gate's ``meta`` columns."""
+        prob = np.zeros((len(x), len(self.classes)))
+        if len(x) == 0:
+            return prob
+        for model, offsets in zip(self.models, self.offsets, strict=True):
+            p = _probabilities(model, x, features, batch_size)
+            if self.rhythm_gate is not None:
+                p = rhythm_gate(
+                    p,
+                    meta["rhythm_irregularity"].to_numpy(dtype=np.float64),
+                    meta["p_local"].to_numpy(dtype=np.float64),
+                    self.classes,
+                    threshold=self.rhythm_gate,
+                )
+            prob += apply_offsets(p, offsets) / len(self.models)
+        return prob
+
+    def save(self, path: str | Path) -> Path:
+        """Write the classifier to one file (read back with :meth:`load`)."""
+        payload = {
+            "format": BEAT_CLASSIFIER_FORMAT,
+            "ecgfast_version": __version__,
+            "members": [
+                {
+                    **_model_spec(m),
+                    "state_dict": {k: v.detach().cpu() for k, v in m.state_dict().items()},
+                }
+                for m in self.models
+            ],
+            "offsets": [o.tolist() for o in self.offsets],
+            "classes": list(self.classes),
+            "rhythm_gate": self.rhythm_gate,
+            "preprocessing": self.preprocessing.to_dict(),
+            "info": self.info,
+        }
+        return _atomic_save(payload, path)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str = "cpu") -> BeatClassifier:
+        """Read a classifier written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidParameterError(f"no beat classifier at {path}")
+        try:
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # truncated or foreign file
+            raise InvalidParameterError(f"{path} is not a readable beat classifier: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != BEAT_CLASSIFIER_FORMAT:
+            found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+            raise InvalidParameterError(
+                f"{path} is not an {BEAT_CLASSIFIER_FORMAT} file (found {found!r})"
+            )
+        models = []
+        for member in payload["members"]:
+            cfg = dict(member["model_config"])
+            in_ch, n_out = cfg.pop("in_channels"), cfg.pop("n_outputs")
+            model = create_model(member["model"], in_ch, n_out, **cfg)
+            model.load_state_dict(member["state_dict"])
+            models.append(model)
+        return cls(
+            models,
+            Preprocessing.from_dict(payload["preprocessing"]),
+            payload["classes"],
+            offsets=payload["offsets"],
+            rhythm_gate=payload["rhythm_gate"],
+            info=payload.get("info") or {},
+        )
+
+
+def _probabilities(
+    model: ECGModel, x: np.ndarray, features: np.ndarray, batch_size: int
+) -> np.ndarray:
+    """Softmax outputs of ``model`` over the windows ``x`` with their ``features``."""
+    extra = model.config.get("extra_features", 0)
+    dev = next(model.parameters()).device
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for lo in range(0, len(x), batch_size):
+            xb = torch.as_tensor(np.ascontiguousarray(x[lo : lo + batch_size]), device=dev)
+            if extra:
+                fb = torch.as_tensor(
+                    np.ascontiguousarray(features[lo : lo + batch_size]), device=dev
+                )
+                logits = model(xb, fb)
+            else:
+                logits = model(xb)
+            outs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+    return np.concatenate(outs).astype(np.float64)
