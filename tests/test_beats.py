@@ -632,13 +632,48 @@ class TestBeatDatasetAndProtocol:
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
 
         cfg = BeatExperiment(
-            epochs=1, folds=2, pretrain_records=8, pretrain_epochs=1, fractions=(1.0, 0.2), fs=120.0
+            epochs=1,
+            folds=2,
+            pretrain_records=8,
+            pretrain_epochs=1,
+            fractions=(1.0, 0.2),
+            fs=120.0,
+            combine=True,
         )
         report = run_beat_experiment(
             SHIPPED_MITDB, ["101", "119", "208", "209"], config=cfg, out=tmp_path, say=None
         )
         arms = ["scratch 100%", "pretrained 100%", "scratch 20%", "pretrained 20%"]
-        assert list(report["summary"]) == arms
+        assert list(report["summary"]) == [*arms, "combined 100%", "combined 20%"]
+        # the combined arm: the mean of the two arms' calibrated probabilities, beat by beat
+        table = report["predictions"]
+        cols = ["p_N", "p_S", "p_V", "p_F"]
+
+        def probs(arm):
+            return table[table["arm"] == arm][cols].to_numpy()
+
+        np.testing.assert_allclose(
+            probs("combined 20%"), (probs("scratch 20%") + probs("pretrained 20%")) / 2
+        )
+        comb = report["paired_combined"]["20%"]["macro_f1"]
+        folds20 = [f for f in report["folds"] if f["fraction"] == 0.2]
+        diffs = [
+            c["macro_f1"] - s["macro_f1"]
+            for c, s in zip(
+                [f for f in folds20 if f["init"] == "combined"],
+                [f for f in folds20 if f["init"] == "scratch"],
+                strict=True,
+            )
+        ]
+        assert comb["n"] == 2 and comb["mean"] == pytest.approx(np.mean(diffs))
+        assert (
+            "## combined - scratch (paired), 20% of the labels"
+            in (tmp_path / "beats.md").read_text()
+        )
+        with pytest.raises(InvalidParameterError, match="combine averages"):
+            run_beat_experiment(
+                SHIPPED_MITDB, ["101", "119"], config=BeatExperiment(combine=True), say=None
+            )
         folds = report["folds"]
 
         def arm(name):
@@ -663,16 +698,17 @@ class TestBeatDatasetAndProtocol:
         assert "4 patients, 2-2 held out per fold" in notes and "1 seed(s)" in notes
         assert "development figures" in notes
         pred = pd.read_csv(tmp_path / "beats_predictions.csv", dtype={"record": str})
-        assert set(pred["init"]) == {"scratch", "pretrained"}
+        assert set(pred["init"]) == {"scratch", "pretrained", "combined"}
         # a fifth of the labels for training, but every test beat is scored
         sizes = pred.groupby("arm").size()
         assert sizes["scratch 20%"] == sizes["scratch 100%"] == sizes["pretrained 20%"]
+        assert sizes["combined 20%"] == sizes["scratch 20%"]
         # the pretrained arm alone (--no-scratch) is the same arm: it pairs with the scratch
         # arm of an earlier run of the same seeds
         alone = run_beat_experiment(
             SHIPPED_MITDB,
             ["101", "119", "208", "209"],
-            config=replace(cfg, scratch=False, fractions=(0.2,)),
+            config=replace(cfg, scratch=False, combine=False, fractions=(0.2,)),
             say=None,
         )
         assert list(alone["summary"]) == ["pretrained 20%"] and alone["paired"] is None

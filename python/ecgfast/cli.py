@@ -166,6 +166,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
         scratch=not args.no_scratch,
+        combine=args.combine,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
         template=not args.no_template,
@@ -644,6 +645,12 @@ def _add_beats_pretraining(p: argparse.ArgumentParser, d: Any) -> None:
         action="store_true",
         help="train the pretrained arm only (pair it with the scratch arm of an earlier run of "
         "the same seeds: benches/paired_runs.py)",
+    )
+    p.add_argument(
+        "--combine",
+        action="store_true",
+        help="also score a 'combined' arm: the mean of the scratch and pretrained arms' "
+        "calibrated probabilities on each fold (an ensemble of the two)",
     )
     p.add_argument(
         "--pretrain-mix",

@@ -64,7 +64,11 @@ class BeatExperiment:
     ``rhythm_gate``, :func:`ecgfast.evaluate.rhythm_gate`; None turns it off) were chosen by
     5-fold patient-wise cross-validation inside MIT-BIH DS1 (BENCHMARKS.md lists what was
     tried; the gate's threshold was set from the rhythm, not fitted); DS2 was never used for
-    any choice."""
+    any choice.
+
+    ``combine`` (with both arms): also score a ``combined`` arm, the mean of the scratch and
+    pretrained arms' calibrated probabilities on the same (fraction, seed, fold), i.e. an
+    ensemble of the two (twice the models of either arm)."""
 
     model: str = "resnet1d"
     width: int = 16
@@ -99,6 +103,7 @@ class BeatExperiment:
     policy: str = "full"
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
+    combine: bool = False
 
 
 def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
@@ -609,6 +614,9 @@ def run_beat_experiment(
             for arm in dict.fromkeys(r["arm"] for r in runs)
         },
         "paired": _paired(folds_out, runs, bool(test_records)) if len(inits) == 2 else None,
+        "paired_combined": (
+            _paired(folds_out, runs, bool(test_records), "combined") if cfg.combine else None
+        ),
     }
     table = pd.concat(predictions, ignore_index=True)
     if out is not None:
@@ -670,6 +678,7 @@ def _train_and_score(
         for f in cfg.fractions
         for init, state in inits.items()
     ]
+    kept: dict[tuple, dict[str, tuple]] = {}  # (fraction, seed, fold) -> init -> results
     for arm in arms:
         tag = arm.tag
         for seed in cfg.seeds:
@@ -679,6 +688,8 @@ def _train_and_score(
                 members = info.pop("_members")
                 if save_models is not None:
                     _save_classifier(save_models, beats, cfg, arm, seed, inner, members)
+                if cfg.combine:
+                    kept.setdefault((arm.fraction, seed, k), {})[arm.init] = (te, p, members)
                 truth.append(te.labels)
                 probs.append(p)
                 predictions.append(_predictions(te, p, seed, k).assign(**tag))
@@ -689,7 +700,44 @@ def _train_and_score(
                 bar.update()
             pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
             runs.append({**tag, "seed": seed, **pooled})
+    if cfg.combine:
+        _combined_arm(kept, plan, cfg, beats, save_models, runs, folds_out, predictions)
     return runs, folds_out, predictions
+
+
+def _combined_arm(
+    kept: dict[tuple, dict[str, tuple]],
+    plan: list,
+    cfg: BeatExperiment,
+    beats: Any,
+    save_models: Path | None,
+    runs: list[dict],
+    folds_out: list[dict],
+    predictions: list[Any],
+) -> None:
+    """The ``combined`` arm (``cfg.combine``): per (fraction, seed, fold) the mean of the
+    scratch and pretrained arms' calibrated probabilities, scored like the others (appended
+    to ``runs``, ``folds_out``, ``predictions``; its classifier holds both arms' members)."""
+    for fraction in cfg.fractions:
+        arm = _Arm("combined", None, fraction)
+        for seed in cfg.seeds:
+            truth, probs = [], []
+            for k, inner, held_out in plan:
+                got = kept[(fraction, seed, k)]
+                (te, ps, ms), (_, pp, mp) = got["scratch"], got["pretrained"]
+                p = (ps + pp) / 2
+                if save_models is not None and len(ms) == len(mp):
+                    # the mean over all members equals the mean of the two arms' means
+                    _save_classifier(save_models, beats, cfg, arm, seed, inner, [*ms, *mp])
+                truth.append(te.labels)
+                probs.append(p)
+                predictions.append(_predictions(te, p, seed, k).assign(**arm.tag))
+                m = beat_classification(te.labels, p, CLASSES)
+                folds_out.append(
+                    {**arm.tag, "seed": seed, "fold": k, "test_records": held_out, **m}
+                )
+            pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
+            runs.append({**arm.tag, "seed": seed, **pooled})
 
 
 def _save_classifier(
@@ -766,6 +814,13 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0 or "
             "pretrain_data='training'"
         )
+    if cfg.combine and not (
+        cfg.scratch and (cfg.pretrain_records or cfg.pretrain_data == "training")
+    ):
+        raise InvalidParameterError(
+            "combine averages the scratch and pretrained arms: it needs both (scratch=True and "
+            "pretrain_records > 0 or pretrain_data='training')"
+        )
     if cfg.rhythm_gate is not None and not 0 < cfg.rhythm_gate < 10:
         raise InvalidParameterError(
             f"rhythm_gate must be None or a positive irregularity (0.1), got {cfg.rhythm_gate}"
@@ -777,16 +832,19 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
     return cfg
 
 
-def _paired(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
-    """Per label fraction: pretrained - scratch on the same (seed, fold) pairs (per seed for a
-    train/test split): mean, sd, n and the 95 % t interval of the mean, for macro-F1 and the
-    F1 of S, V, F."""
+def _paired(
+    folds: list[dict], runs: list[dict], has_test: bool, init: str = "pretrained"
+) -> dict[str, Any]:
+    """Per label fraction: ``init`` (pretrained, or combined) - scratch on the same (seed,
+    fold) pairs (per seed for a train/test split): mean, sd, n and the 95 % t interval of the
+    mean, for macro-F1 and the F1 of S, V, F."""
     out = {}
     for fraction in dict.fromkeys(r["fraction"] for r in runs):
         out[f"{fraction:.0%}"] = _paired_at(
             [f for f in folds if f["fraction"] == fraction],
             [r for r in runs if r["fraction"] == fraction],
             has_test,
+            init,
         )
     return out
 
@@ -800,7 +858,9 @@ def metric_value(row: dict, metric: str) -> float:
     return float(row[metric]) if metric == "macro_f1" else float(row["per_class"][metric[-1]]["f1"])
 
 
-def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str, Any]:
+def _paired_at(
+    folds: list[dict], runs: list[dict], has_test: bool, init: str = "pretrained"
+) -> dict[str, Any]:
     rows = runs if has_test else folds
     key = (lambda r: (r["seed"],)) if has_test else (lambda r: (r["seed"], r["fold"]))
     base = {key(r): r for r in rows if r["init"] == "scratch"}
@@ -809,7 +869,7 @@ def _paired_at(folds: list[dict], runs: list[dict], has_test: bool) -> dict[str,
             [
                 metric_value(r, metric) - metric_value(base[key(r)], metric)
                 for r in rows
-                if r["init"] == "pretrained"
+                if r["init"] == init
             ]
         )
         for metric in PAIRED_METRICS
@@ -920,13 +980,14 @@ def markdown(report: dict[str, Any]) -> str:
             parts = ", ".join(f"{k} {_fmt(v)}" for k, v in stats.items())
             lines.append(f"- {scope.replace('_', ' ')}: {parts}")
         lines.append("")
-    for fraction, paired in (report.get("paired") or {}).items():
-        lines += [f"## pretrained - scratch (paired), {fraction} of the labels", ""]
-        for metric, d in paired.items():
-            ci = d.get("ci95")
-            interval = f", 95 % interval [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
-            lines.append(f"- {metric}: {d['mean']:+.3f} (n = {d['n']}){interval}")
-        lines.append("")
+    for key, name in (("paired", "pretrained"), ("paired_combined", "combined")):
+        for fraction, paired in (report.get(key) or {}).items():
+            lines += [f"## {name} - scratch (paired), {fraction} of the labels", ""]
+            for metric, d in paired.items():
+                ci = d.get("ci95")
+                interval = f", 95 % interval [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+                lines.append(f"- {metric}: {d['mean']:+.3f} (n = {d['n']}){interval}")
+            lines.append("")
     notes = caveats(report)
     if notes:
         lines += ["## Caveats", "", *[f"- {c}" for c in notes], ""]
