@@ -556,12 +556,7 @@ def run_beat_experiment(
     from ..torch.real import MITBIHBeats
 
     cfg = _checked(config or BeatExperiment())
-    if save_models and (out is None or not test_records):
-        raise InvalidParameterError(
-            "save_models needs test_records (train/test, one model per arm and seed) and out"
-        )
-    if save_models and cfg.calibration_folds:
-        raise InvalidParameterError("save_models does not save cross-fitted models")
+    _check_saving(save_models, out, test_records, cfg)
     quiet = say is None
     say = say or (lambda *_: None)
     train_records = [str(r) for r in train_records]
@@ -623,6 +618,16 @@ def run_beat_experiment(
         _write_report(Path(out), report, table)
     report["predictions"] = table
     return report
+
+
+def _check_saving(save_models: bool, out: Any, test_records: Any, cfg: BeatExperiment) -> None:
+    """``save_models`` needs a train/test split, an output folder and no cross-fitting."""
+    if save_models and (out is None or not test_records):
+        raise InvalidParameterError(
+            "save_models needs test_records (train/test, one model per arm and seed) and out"
+        )
+    if save_models and cfg.calibration_folds:
+        raise InvalidParameterError("save_models does not save cross-fitted models")
 
 
 def _write_report(out: Path, report: dict[str, Any], table: pd.DataFrame) -> None:
