@@ -102,6 +102,7 @@ def test_make_demo_is_a_valid_beats_command():
     assert args.pretrain_records > 0 and args.out == "runs/demo"
     assert set(args.fractions) == {0.1, 1.0} and len(args.seeds) >= 2
     assert 2 <= args.folds <= 3  # six shipped patients: two per held-out fold
+    assert args.combine  # and the two arms averaged (no extra training)
 
 
 class TestBeatFeatures:
