@@ -901,7 +901,7 @@ class TestBeatDatasetAndProtocol:
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
 
         seen, shifted = [], []
-        train, shift = beats_app._train, beats_app._shifted
+        train, shift = beats_app._train, beats_app.apply_offsets
 
         def spy(model, tr, va, cfg, seed, **options):
             beats = zip(tr.meta["record"], tr.meta["sample"], strict=True)
@@ -914,7 +914,7 @@ class TestBeatDatasetAndProtocol:
             return out
 
         monkeypatch.setattr(beats_app, "_train", spy)
-        monkeypatch.setattr(beats_app, "_shifted", spy_shift)
+        monkeypatch.setattr(beats_app, "apply_offsets", spy_shift)
         records = ["101", "106", "119", "208", "209", "223"]
         cfg = BeatExperiment(epochs=1, folds=2, fs=120.0, ensemble=2, fractions=(0.5,))
         report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)

@@ -34,7 +34,7 @@ from .beats import beat_table
 from .errors import InvalidParameterError
 from .evaluate import QRS_SYMBOLS
 from .filters import bandpass
-from .preprocessing import resample
+from .preprocessing import _first_precordial, resample
 
 __all__ = [
     "AAMI_CLASSES",
@@ -229,13 +229,30 @@ def _channels(names: list[str], leads: Sequence[str], path: Any) -> list[int] | 
     out = []
     for lead in leads:
         if lead == "V":
-            hits = [i for i, n in enumerate(names) if n.upper().startswith("V")]
+            first = _first_precordial(names)
+            hits = [] if first is None else [first]
         else:
             hits = [i for i, n in enumerate(names) if n == lead]
         if not hits:
             return f"no lead {lead!r} (has {names})"
         out.append(hits[0])
     return out
+
+
+def _lead_signals(record: Any, leads: Sequence[str], path: Any) -> np.ndarray | str:
+    """The wanted leads of a ``wfdb.Record`` as float64 (leads, samples), or why not."""
+    chans = _channels(list(record.sig_name), leads, path)
+    if isinstance(chans, str):
+        return chans
+    return np.asarray(record.p_signal[:, chans], dtype=np.float64).T
+
+
+def _beat_annotations(ann: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(samples, symbols) of the beat annotations (:data:`QRS_SYMBOLS`) of a ``wfdb``
+    annotation."""
+    sym = np.asarray(ann.symbol)
+    is_beat = np.isin(sym, list(QRS_SYMBOLS))
+    return np.asarray(ann.sample)[is_beat], sym[is_beat]
 
 
 def _fill_gaps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -413,16 +430,11 @@ def _read_record(root: Path, rec: str, opt: _Options, skipped: list) -> dict[str
     except Exception as exc:  # unreadable record: report it, build from the others
         _skip(skipped, path, f"{type(exc).__name__}: {exc}")
         return None
-    chans = _channels(list(record.sig_name), opt.leads, path)
-    if isinstance(chans, str):
-        _skip(skipped, path, chans)
+    raw = _lead_signals(record, opt.leads, path)
+    if isinstance(raw, str):
+        _skip(skipped, path, raw)
         return None
-    raw = np.asarray(record.p_signal[:, chans], dtype=np.float64).T
-    sym = np.asarray(ann.symbol)
-    is_beat = np.isin(sym, list(QRS_SYMBOLS))
-    got = beat_inputs(
-        raw, float(record.fs), opt, np.asarray(ann.sample)[is_beat], sym[is_beat], skipped, path
-    )
+    got = beat_inputs(raw, float(record.fs), opt, *_beat_annotations(ann), skipped, path)
     if got is not None:
         got["meta"].insert(0, "record", rec)
         got["meta"].insert(1, "patient", patient_of(rec))
@@ -536,7 +548,7 @@ def beat_inputs(
             # for decision rules that need the rhythm (evaluate.rhythm_gate), whatever the
             # features given to the model
             "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
-            "p_local": p_wave_features(table)["p_local"].to_numpy()[idx],
+            "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
         }
     )
     return {

@@ -211,8 +211,8 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
     import pandas as pd
     import wfdb
 
-    from .beatdata import AAMI_MAP, _channels, _match
-    from .evaluate import QRS_SYMBOLS, beat_classification
+    from .beatdata import AAMI_MAP, _beat_annotations, _lead_signals, _match
+    from .evaluate import beat_classification
     from .torch.classifier import BeatClassifier
 
     clf = BeatClassifier.load(args.model)
@@ -224,16 +224,10 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
             record = wfdb.rdrecord(path)
         except Exception as exc:  # a missing or unreadable record: a clean error
             raise InvalidParameterError(f"cannot read WFDB record {path}: {exc}") from exc
-        chans = _channels(list(record.sig_name), leads, path)
-        if isinstance(chans, str):
-            raise InvalidParameterError(f"{path}: {chans}; the classifier needs {list(leads)}")
-        signal = np.asarray(record.p_signal[:, chans], dtype=np.float64).T
-        ann = None
-        if Path(path + ".atr").exists():
-            a = wfdb.rdann(path, "atr")
-            sym = np.asarray(a.symbol)
-            beat = np.isin(sym, list(QRS_SYMBOLS))
-            ann = (np.asarray(a.sample)[beat], sym[beat])
+        signal = _lead_signals(record, leads, path)
+        if isinstance(signal, str):
+            raise InvalidParameterError(f"{path}: {signal}; the classifier needs {list(leads)}")
+        ann = _beat_annotations(wfdb.rdann(path, "atr")) if Path(path + ".atr").exists() else None
         if args.beats == "annotations" and ann is None:
             raise InvalidParameterError(f"{path} has no .atr annotations for --beats annotations")
         rpeaks = ann[0] if args.beats == "annotations" and ann is not None else None

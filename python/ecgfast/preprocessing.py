@@ -30,6 +30,13 @@ PIPELINE_NORMALIZATIONS = (*NORMALIZATIONS, "record")
 KINDS = ("record", "beat")
 
 
+def _first_precordial(lead_names: Any) -> int | None:
+    """Index of the first precordial lead (a name starting with "V"): the lead MIT-BIH
+    pipelines call ``"V"`` (V1 in most MIT-BIH records, V2, V4 or V5 in others); None if
+    there is none."""
+    return next((k for k, n in enumerate(lead_names) if str(n).upper().startswith("V")), None)
+
+
 def normalize(x: np.ndarray, how: str | None) -> np.ndarray:
     """Per lead over the last axis: ``"zscore"`` (mean 0, sd 1), ``"minmax"`` (to [0, 1]) or
     ``None`` (unchanged). Returns a new array; flat signals stay finite (ε in the divisor)."""
@@ -164,10 +171,9 @@ class Preprocessing:
         lookup = {str(n).lower(): k for k, n in enumerate(lead_names)}
         if len(lookup) != x.shape[0]:
             raise InvalidSignalError(f"{len(lead_names)} lead names for {x.shape[0]} leads")
-        # "V" (MIT-BIH pipelines): the record's first precordial lead, as in beatdata
-        precordial = [k for k, n in enumerate(lead_names) if str(n).upper().startswith("V")]
-        if precordial:
-            lookup.setdefault("v", precordial[0])
+        precordial = _first_precordial(lead_names)
+        if precordial is not None:
+            lookup.setdefault("v", precordial)
         missing = [n for n in self.leads if n.lower() not in lookup]
         if missing:
             raise InvalidSignalError(f"leads {missing} not in {list(lead_names)}")

@@ -479,17 +479,12 @@ def _fit_and_predict(
         offsets = np.zeros(len(CLASSES))
         if cfg.calibrate:
             offsets = decision_offsets(vy, vp, CLASSES)
-        prob += _shifted(_gated(cfg, te, raw), offsets) / cfg.ensemble
+        prob += apply_offsets(_gated(cfg, te, raw), offsets) / cfg.ensemble
         members.extend((m, offsets) for m in models)
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
         info["offsets"].append(offsets.tolist())
     return te, prob, info
-
-
-def _shifted(prob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``prob`` with ``offsets`` added to its log-probabilities, renormalised."""
-    return apply_offsets(prob, offsets)
 
 
 def _plan(
@@ -685,9 +680,8 @@ def _train_and_score(
     ]
     kept: dict[tuple, dict[str, tuple]] = {}  # (fraction, seed, fold) -> init -> results
     for arm in arms:
-        tag = arm.tag
         for seed in cfg.seeds:
-            truth, probs = [], []
+            scored = []
             for k, inner, held_out in plan:
                 te, p, info = _fit_and_predict(beats, (inner, held_out), counts, cfg, seed, arm)
                 members = info.pop("_members")
@@ -695,19 +689,32 @@ def _train_and_score(
                     _save_classifier(save_models, beats, cfg, arm, seed, inner, members)
                 if cfg.combine:
                     kept.setdefault((arm.fraction, seed, k), {})[arm.init] = (te, p, members)
-                truth.append(te.labels)
-                probs.append(p)
-                predictions.append(_predictions(te, p, seed, k).assign(**tag))
-                m = beat_classification(te.labels, p, CLASSES)
-                folds_out.append(
-                    {**tag, "seed": seed, "fold": k, "test_records": held_out, **info, **m}
-                )
+                scored.append((k, held_out, te, p, info))
                 bar.update()
-            pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
-            runs.append({**tag, "seed": seed, **pooled})
+            _score(arm, seed, scored, runs, folds_out, predictions)
     if cfg.combine:
         _combined_arm(kept, plan, cfg, beats, save_models, runs, folds_out, predictions)
     return runs, folds_out, predictions
+
+
+def _score(
+    arm: _Arm,
+    seed: int,
+    scored: list[tuple[int | None, list[str], Any, np.ndarray, dict[str, Any]]],
+    runs: list[dict],
+    folds_out: list[dict],
+    predictions: list[Any],
+) -> None:
+    """Score one arm and seed from its ``(fold, held-out records, test beats, probabilities,
+    info)`` per fold: the per-beat predictions and per-fold figures, then the pooled run."""
+    tag = arm.tag
+    for k, held_out, te, p, info in scored:
+        predictions.append(_predictions(te, p, seed, k).assign(**tag))
+        m = beat_classification(te.labels, p, CLASSES)
+        folds_out.append({**tag, "seed": seed, "fold": k, "test_records": held_out, **info, **m})
+    truth = np.concatenate([te.labels for _, _, te, _, _ in scored])
+    probs = np.concatenate([p for _, _, _, p, _ in scored])
+    runs.append({**tag, "seed": seed, **beat_classification(truth, probs, CLASSES)})
 
 
 def _combined_arm(
@@ -726,23 +733,15 @@ def _combined_arm(
     for fraction in cfg.fractions:
         arm = _Arm("combined", None, fraction)
         for seed in cfg.seeds:
-            truth, probs = [], []
+            scored: list[tuple[int | None, list[str], Any, np.ndarray, dict[str, Any]]] = []
             for k, inner, held_out in plan:
                 got = kept[(fraction, seed, k)]
                 (te, ps, ms), (_, pp, mp) = got["scratch"], got["pretrained"]
-                p = (ps + pp) / 2
                 if save_models is not None and len(ms) == len(mp):
                     # the mean over all members equals the mean of the two arms' means
                     _save_classifier(save_models, beats, cfg, arm, seed, inner, [*ms, *mp])
-                truth.append(te.labels)
-                probs.append(p)
-                predictions.append(_predictions(te, p, seed, k).assign(**arm.tag))
-                m = beat_classification(te.labels, p, CLASSES)
-                folds_out.append(
-                    {**arm.tag, "seed": seed, "fold": k, "test_records": held_out, **m}
-                )
-            pooled = beat_classification(np.concatenate(truth), np.concatenate(probs), CLASSES)
-            runs.append({**arm.tag, "seed": seed, **pooled})
+                scored.append((k, held_out, te, (ps + pp) / 2, {}))
+            _score(arm, seed, scored, runs, folds_out, predictions)
 
 
 def _save_classifier(

@@ -28,8 +28,8 @@ from .. import __version__
 from ..errors import InvalidParameterError
 from ..evaluate import apply_offsets, rhythm_gate
 from ..preprocessing import Preprocessing
-from .engine import _atomic_save, _model_spec
-from .models import ECGModel, create_model
+from .engine import _atomic_save, _copy, _model_spec, _read, _rebuild
+from .models import ECGModel
 
 __all__ = ["BEAT_CLASSIFIER_FORMAT", "BeatClassifier"]
 
@@ -166,11 +166,7 @@ class BeatClassifier:
             "format": BEAT_CLASSIFIER_FORMAT,
             "ecgfast_version": __version__,
             "members": [
-                {
-                    **_model_spec(m),
-                    "state_dict": {k: v.detach().cpu() for k, v in m.state_dict().items()},
-                }
-                for m in self.models
+                {**_model_spec(m), "state_dict": _copy(m.state_dict())} for m in self.models
             ],
             "offsets": [o.tolist() for o in self.offsets],
             "classes": list(self.classes),
@@ -183,25 +179,8 @@ class BeatClassifier:
     @classmethod
     def load(cls, path: str | Path, map_location: str = "cpu") -> BeatClassifier:
         """Read a classifier written by :meth:`save`."""
-        path = Path(path)
-        if not path.is_file():
-            raise InvalidParameterError(f"no beat classifier at {path}")
-        try:
-            payload = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # truncated or foreign file
-            raise InvalidParameterError(f"{path} is not a readable beat classifier: {exc}") from exc
-        if not isinstance(payload, dict) or payload.get("format") != BEAT_CLASSIFIER_FORMAT:
-            found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-            raise InvalidParameterError(
-                f"{path} is not an {BEAT_CLASSIFIER_FORMAT} file (found {found!r})"
-            )
-        models = []
-        for member in payload["members"]:
-            cfg = dict(member["model_config"])
-            in_ch, n_out = cfg.pop("in_channels"), cfg.pop("n_outputs")
-            model = create_model(member["model"], in_ch, n_out, **cfg)
-            model.load_state_dict(member["state_dict"])
-            models.append(model)
+        payload = _read(path, map_location, BEAT_CLASSIFIER_FORMAT, "beat classifier")
+        models = [_rebuild(member) for member in payload["members"]]
         return cls(
             models,
             Preprocessing.from_dict(payload["preprocessing"]),

@@ -575,20 +575,35 @@ def _save(path: str | Path, run: _Run, preprocessing: Preprocessing | None) -> N
     _atomic_save(payload, path)
 
 
-def _read(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
+def _read(
+    path: str | Path,
+    map_location: str = "cpu",
+    fmt: str = CHECKPOINT_FORMAT,
+    what: str = "checkpoint",
+) -> dict[str, Any]:
+    """The payload of a file written in format ``fmt`` (a ``what``), or a clear error."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidParameterError(f"no checkpoint at {path}")
+        raise InvalidParameterError(f"no {what} at {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated or foreign file
-        raise InvalidParameterError(f"{path} is not a readable checkpoint: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidParameterError(f"{path} is not a readable {what}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise InvalidParameterError(
-            f"{path} is not an {CHECKPOINT_FORMAT} checkpoint (found {found!r})"
-        )
+        raise InvalidParameterError(f"{path} is not an {fmt} {what} (found {found!r})")
     return payload
+
+
+def _rebuild(spec: dict[str, Any]) -> ECGModel:
+    """The model of a :func:`_model_spec` + ``state_dict`` entry, with its weights, in eval
+    mode."""
+    cfg = dict(spec["model_config"])
+    in_ch, n_out = cfg.pop("in_channels"), cfg.pop("n_outputs")
+    model = create_model(spec["model"], in_ch, n_out, **cfg)
+    model.load_state_dict(spec["state_dict"])
+    model.eval()
+    return model
 
 
 def _restore(
@@ -673,11 +688,7 @@ def load(path: str | Path, map_location: str = "cpu") -> tuple[ECGModel, dict[st
         resume=True)``).
     """
     payload = _read(path, map_location)
-    cfg = dict(payload["model_config"])
-    in_ch, n_out = cfg.pop("in_channels"), cfg.pop("n_outputs")
-    model = create_model(payload["model"], in_ch, n_out, **cfg)
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
+    model = _rebuild(payload)
     meta = dict(payload["meta"])
     task = meta.get("task") or {}
     meta["scaler"] = TargetScaler.from_dict(task["scaler"]) if task.get("scaler") else None
