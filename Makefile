@@ -17,7 +17,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --python $(PY) --quiet -r pyproject.toml --extra dev --extra torch --extra distributed
+	$(UV) pip install --python $(PY) --quiet -r pyproject.toml --extra dev --extra torch --extra boosted --extra distributed
 	touch $(STAMP)
 
 ## install: create .venv, install dependencies and build the extension (release mode)

@@ -627,6 +627,71 @@ class TestBeatDatasetAndProtocol:
             run_beat_experiment(SHIPPED_MITDB, ["101", "119"], config=cfg, save_models=True)
         assert main(["classify-beats", str(path), str(tmp_path / "nope")]) == 2
 
+    def test_boosted_arm_is_paired_and_combined_with_scratch(self, tmp_path):
+        pytest.importorskip("torch")
+        pytest.importorskip("sklearn")
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+
+        cfg = BeatExperiment(epochs=1, folds=2, fs=120.0, boosted=True, combine=True)
+        records = ["101", "119", "208", "209"]
+        report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, out=tmp_path, say=None)
+        assert list(report["summary"]) == ["scratch 100%", "boosted 100%", "combined 100%"]
+        folds = report["folds"]
+
+        def arm(name):
+            return [f for f in folds if f["arm"] == name]
+
+        # the same early-stopping patients, an iteration count and offsets per fold
+        keys = ("seed", "fold", "test_records", "val_records")
+        assert [[f[k] for k in keys] for f in arm("boosted 100%")] == [
+            [f[k] for k in keys] for f in arm("scratch 100%")
+        ]
+        assert all(
+            f["best_epoch"][0] >= 1 and len(f["offsets"][0]) == 4 for f in arm("boosted 100%")
+        )
+        table = report["predictions"]
+        cols = ["p_N", "p_S", "p_V", "p_F"]
+
+        def probs(name):
+            return table[table["arm"] == name][cols].to_numpy()
+
+        np.testing.assert_allclose(probs("boosted 100%").sum(axis=1), 1.0, atol=1e-9)
+        # the combined arm is the mean of the two arms, beat by beat
+        np.testing.assert_allclose(
+            probs("combined 100%"), (probs("scratch 100%") + probs("boosted 100%")) / 2
+        )
+        d = report["paired_boosted"]["100%"]["macro_f1"]
+        pairs = [
+            b["macro_f1"] - s["macro_f1"]
+            for b, s in zip(arm("boosted 100%"), arm("scratch 100%"), strict=True)
+        ]
+        assert d["n"] == 2 and d["mean"] == pytest.approx(np.mean(pairs))
+        assert report["paired"] is None and report["paired_combined"] is not None
+        assert "## boosted - scratch (paired)" in (tmp_path / "beats.md").read_text()
+        # the boosted arm alone repeats its figures (trees are deterministic given the seed)
+        alone = run_beat_experiment(
+            SHIPPED_MITDB,
+            records,
+            config=replace(cfg, scratch=False, combine=False),
+            say=None,
+        )
+        assert list(alone["summary"]) == ["boosted 100%"]
+        assert [f["macro_f1"] for f in alone["folds"]] == [
+            f["macro_f1"] for f in arm("boosted 100%")
+        ]
+        with pytest.raises(InvalidParameterError, match="save_models saves network"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, ["223"], config=cfg, out=tmp_path, save_models=True
+            )
+        with pytest.raises(InvalidParameterError, match="calibration_folds"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, config=replace(cfg, calibration_folds=2), say=None
+            )
+        with pytest.raises(InvalidParameterError, match="at least two"):
+            run_beat_experiment(
+                SHIPPED_MITDB, records, config=replace(cfg, scratch=False), say=None
+            )
+
     def test_pretrained_and_scratch_are_paired(self, tmp_path):
         pytest.importorskip("torch")
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
@@ -670,7 +735,7 @@ class TestBeatDatasetAndProtocol:
             "## combined - scratch (paired), 20% of the labels"
             in (tmp_path / "beats.md").read_text()
         )
-        with pytest.raises(InvalidParameterError, match="combine averages"):
+        with pytest.raises(InvalidParameterError, match="combine averages the arms"):
             run_beat_experiment(
                 SHIPPED_MITDB, ["101", "119"], config=BeatExperiment(combine=True), say=None
             )

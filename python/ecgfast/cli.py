@@ -167,6 +167,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         refit=not args.no_refit,
         scratch=not args.no_scratch,
         combine=args.combine,
+        boosted=args.boosted,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
         template=not args.no_template,
@@ -643,8 +644,14 @@ def _add_beats_pretraining(p: argparse.ArgumentParser, d: Any) -> None:
     p.add_argument(
         "--combine",
         action="store_true",
-        help="also score a 'combined' arm: the mean of the scratch and pretrained arms' "
-        "calibrated probabilities on each fold (an ensemble of the two)",
+        help="also score a 'combined' arm: the mean of every trained arm's (scratch, "
+        "pretrained, boosted) calibrated probabilities on each fold (an ensemble of the arms)",
+    )
+    p.add_argument(
+        "--boosted",
+        action="store_true",
+        help="also train a 'boosted' arm from scratch: gradient-boosted trees on the same inputs "
+        "and protocol (ecgfast.boosted.BoostedBeatModel; needs scikit-learn)",
     )
     p.add_argument(
         "--pretrain-mix",

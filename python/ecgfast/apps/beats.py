@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..beatdata import BEAT_FEATURES, PRETRAIN_MIXES, patient_of
+from ..beatdata import BEAT_FEATURES, PRETRAIN_MIXES, TEMPLATE_FEATURES, patient_of
 from ..errors import InvalidParameterError
 from ..evaluate import (
     RHYTHM_GATE,
@@ -66,9 +66,14 @@ class BeatExperiment:
     tried; the gate's threshold was set from the rhythm, not fitted); DS2 was never used for
     any choice.
 
-    ``combine`` (with both arms): also score a ``combined`` arm, the mean of the scratch and
-    pretrained arms' calibrated probabilities on the same (fraction, seed, fold), i.e. an
-    ensemble of the two (twice the models of either arm)."""
+    ``boosted``: also train a ``boosted`` arm from scratch, gradient-boosted trees on the same
+    inputs (:class:`ecgfast.boosted.BoostedBeatModel`, needs scikit-learn) with the same
+    protocol (early-stopping patients choose the iteration count and the decision offsets, then
+    a refit on every training patient).
+
+    ``combine`` (with at least two arms): also score a ``combined`` arm, the mean of every
+    arm's calibrated probabilities (scratch, pretrained, boosted: those trained) on the same
+    (fraction, seed, fold), i.e. an ensemble of the arms."""
 
     model: str = "resnet1d"
     width: int = 16
@@ -104,6 +109,7 @@ class BeatExperiment:
     backbone_lr_factor: float = 1.0
     fractions: tuple[float, ...] = (1.0,)
     combine: bool = False
+    boosted: bool = False
 
 
 def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
@@ -163,6 +169,7 @@ class _Arm:
     fraction: float = 1.0
     synthetic: Any = None
     label_seed: int | None = None
+    inputs: Any = None  # the beats this arm reads, if not the experiment's (boosted)
 
     @property
     def tag(self) -> dict[str, Any]:
@@ -263,12 +270,44 @@ def _fit_member(
     )
     tr = _training_beats(beats, fit_recs, cfg, seed, arm)
     va = beats.subset(val_recs, fraction=arm.fraction, seed=_label_seed(arm, seed))
+    if arm.init == "boosted":
+        return _fit_boosted(beats, inner, cfg, seed, arm, (tr, va, val_recs))
     model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
     val_prob = _gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
     if cfg.refit:
         model = _refit(beats, inner, cfg, seed, arm, result.best_epoch, va)
     return model, val_recs, va.labels, val_prob, result.best_epoch
+
+
+def _fit_boosted(
+    beats: Any, inner: list[str], cfg: BeatExperiment, seed: int, arm: _Arm, split: tuple
+):
+    """:func:`_fit_member` for the ``boosted`` arm: gradient-boosted trees
+    (:class:`ecgfast.boosted.BoostedBeatModel`) fitted on the fitting patients' beats ``tr``
+    with early stopping on the early-stopping patients' ``va`` (``split = (tr, va,
+    val_recs)``), whose gated probabilities fix the decision offsets; with ``cfg.refit``
+    fitted again on every patient of ``inner`` for the iteration count early stopping ran."""
+    from ..boosted import BoostedBeatModel
+
+    tr, va, val_recs = split
+    model = BoostedBeatModel(seed=seed).fit(tr, va)
+    val_prob = _gated(cfg, va, _member_proba(model, va))
+    if cfg.refit:
+        full = _training_beats(beats, inner, cfg, seed, arm)
+        model = BoostedBeatModel(seed=seed).fit(full, n_iter=model.n_iter)
+    return model, val_recs, va.labels, val_prob, model.n_iter
+
+
+def _member_proba(model: Any, beats: Any) -> np.ndarray:
+    """Class probabilities of one member (a network or a
+    :class:`ecgfast.boosted.BoostedBeatModel`) on ``beats``."""
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(beats))
+    from ..torch import predict
+    from ..torch.tasks import Task
+
+    return np.asarray(predict(model, beats, Task.classification(CLASSES))[1])
 
 
 def _fit_crossfit(
@@ -456,10 +495,8 @@ def _fit_and_predict(
     that member's early-stopping patients (out of sample for it) when ``cfg.calibrate``, then
     averaged. The members share the arm's labelled beats (drawn by ``seed``): an ensemble
     spends no more labels than one model."""
-    from ..torch import predict
-    from ..torch.tasks import Task
-
     inner, held_out = where
+    beats = beats if arm.inputs is None else arm.inputs
     te = beats.subset(held_out)
     labelled = replace(arm, label_seed=seed)
     prob = np.zeros((len(te), len(CLASSES)))
@@ -475,7 +512,7 @@ def _fit_and_predict(
         else:
             model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, labelled)
             models = [model]
-        raw = np.mean([predict(m, te, Task.classification(CLASSES))[1] for m in models], axis=0)
+        raw = np.mean([_member_proba(m, te) for m in models], axis=0)
         offsets = np.zeros(len(CLASSES))
         if cfg.calibrate:
             offsets = decision_offsets(vy, vp, CLASSES)
@@ -548,8 +585,6 @@ def run_beat_experiment(
     class probabilities; ``out/beats_predictions.csv``)."""
     from tqdm.auto import tqdm
 
-    from ..torch.real import MITBIHBeats
-
     cfg = _checked(config or BeatExperiment())
     _check_saving(save_models, out, test_records, cfg)
     quiet = say is None
@@ -565,10 +600,7 @@ def run_beat_experiment(
         )
     if overlap:
         warnings.warn(f"patients {sorted(overlap)} are on both sides", stacklevel=2)
-    inputs = {
-        k: getattr(cfg, k) for k in ("window", "fs", "leads", "features", "template", "beats")
-    }
-    beats = MITBIHBeats(root, train_records + test_records, classes=CLASSES, **inputs)
+    beats, boosted_inputs = _read_beats(root, train_records + test_records, cfg)
     say(f"{len(beats)} beats of {beats.meta['record'].nunique()} records: {beats.class_counts()}")
     counts = beats.record_class_counts()
     have = set(counts.index)
@@ -576,6 +608,8 @@ def run_beat_experiment(
     test_records = [r for r in test_records if r in have]
     plan = _plan(counts, train_records, test_records, cfg.folds)
     inits, pretraining, synthetic = _initialisations(beats, cfg, say)
+    if boosted_inputs is not None:
+        inits["boosted"] = boosted_inputs
     n_models = len(inits) * len(cfg.fractions) * len(plan) * len(cfg.seeds)
     bar = tqdm(total=n_models, desc="beat classification", disable=quiet)
     models_dir = Path(out) / "models" if save_models and out is not None else None
@@ -603,16 +637,37 @@ def run_beat_experiment(
             )
             for arm in dict.fromkeys(r["arm"] for r in runs)
         },
-        "paired": _paired(folds_out, runs, bool(test_records)) if len(inits) == 2 else None,
-        "paired_combined": (
-            _paired(folds_out, runs, bool(test_records), "combined") if cfg.combine else None
-        ),
+        **{
+            key: (
+                _paired(folds_out, runs, bool(test_records), init)
+                if "scratch" in inits and (init in inits or (init == "combined" and cfg.combine))
+                else None
+            )
+            for key, init in PAIRED_REPORTS.items()
+        },
     }
     table = pd.concat(predictions, ignore_index=True)
     if out is not None:
         _write_report(Path(out), report, table)
     report["predictions"] = table
     return report
+
+
+def _read_beats(root: Any, records: list[str], cfg: BeatExperiment) -> tuple[Any, Any]:
+    """The beats of ``records`` with ``cfg``'s inputs, read once: the networks' dataset and,
+    with ``cfg.boosted``, the boosted arm's (the same beats, plus :data:`BOOSTED_FEATURES`)."""
+    from ..torch.real import MITBIHBeats
+
+    inputs = {
+        k: getattr(cfg, k) for k in ("window", "fs", "leads", "features", "template", "beats")
+    }
+    extra = tuple(f for f in BOOSTED_FEATURES if f not in cfg.features) if cfg.boosted else ()
+    inputs["features"] = (*cfg.features, *extra)
+    beats = MITBIHBeats(root, records, classes=CLASSES, **inputs)
+    boosted = beats if cfg.boosted else None
+    if extra:  # the networks read cfg.features only
+        beats = beats.with_features(cfg.features)
+    return beats, boosted
 
 
 def _check_saving(save_models: bool, out: Any, test_records: Any, cfg: BeatExperiment) -> None:
@@ -623,6 +678,10 @@ def _check_saving(save_models: bool, out: Any, test_records: Any, cfg: BeatExper
         )
     if save_models and cfg.calibration_folds:
         raise InvalidParameterError("save_models does not save cross-fitted models")
+    if save_models and cfg.boosted:
+        raise InvalidParameterError(
+            "save_models saves network members only: run without boosted to save classifiers"
+        )
 
 
 def _write_report(out: Path, report: dict[str, Any], table: pd.DataFrame) -> None:
@@ -674,7 +733,9 @@ def _train_and_score(
     folds_out: list[dict] = []
     predictions: list[Any] = []
     arms = [
-        _Arm(init, state, f, synthetic if init == "pretrained" else None)
+        _Arm(init, None, f, inputs=state)
+        if init == "boosted"
+        else _Arm(init, state, f, synthetic if init == "pretrained" else None)
         for f in cfg.fractions
         for init, state in inits.items()
     ]
@@ -727,20 +788,24 @@ def _combined_arm(
     folds_out: list[dict],
     predictions: list[Any],
 ) -> None:
-    """The ``combined`` arm (``cfg.combine``): per (fraction, seed, fold) the mean of the
-    scratch and pretrained arms' calibrated probabilities, scored like the others (appended
-    to ``runs``, ``folds_out``, ``predictions``; its classifier holds both arms' members)."""
+    """The ``combined`` arm (``cfg.combine``): per (fraction, seed, fold) the mean of every
+    trained arm's calibrated probabilities (scratch, pretrained, boosted), scored like the
+    others (appended to ``runs``, ``folds_out``, ``predictions``; its classifier holds every
+    arm's members)."""
     for fraction in cfg.fractions:
         arm = _Arm("combined", None, fraction)
         for seed in cfg.seeds:
             scored: list[tuple[int | None, list[str], Any, np.ndarray, dict[str, Any]]] = []
             for k, inner, held_out in plan:
-                got = kept[(fraction, seed, k)]
-                (te, ps, ms), (_, pp, mp) = got["scratch"], got["pretrained"]
-                if save_models is not None and len(ms) == len(mp):
-                    # the mean over all members equals the mean of the two arms' means
-                    _save_classifier(save_models, beats, cfg, arm, seed, inner, [*ms, *mp])
-                scored.append((k, held_out, te, (ps + pp) / 2, {}))
+                got = list(kept[(fraction, seed, k)].values())
+                te = got[0][0]
+                sizes = {len(members) for _, _, members in got}
+                if save_models is not None and len(sizes) == 1:
+                    # the mean over all members equals the mean of the arms' means
+                    members = [m for _, _, ms in got for m in ms]
+                    _save_classifier(save_models, beats, cfg, arm, seed, inner, members)
+                mean = np.mean([p for _, p, _ in got], axis=0)
+                scored.append((k, held_out, te, mean, {}))
             _score(arm, seed, scored, runs, folds_out, predictions)
 
 
@@ -813,18 +878,23 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             "unlabelled beats: use pretrain_objective='masked' and leave pretrain_records 0 "
             "(it counts synthetic records)"
         )
-    if not cfg.scratch and not (cfg.pretrain_records or cfg.pretrain_data == "training"):
-        raise InvalidParameterError(
-            "nothing to train: scratch=False (--no-scratch) needs pretrain_records > 0 or "
-            "pretrain_data='training'"
-        )
-    if cfg.combine and not (
-        cfg.scratch and (cfg.pretrain_records or cfg.pretrain_data == "training")
+    if (
+        not cfg.scratch
+        and not cfg.boosted
+        and not (cfg.pretrain_records or cfg.pretrain_data == "training")
     ):
         raise InvalidParameterError(
-            "combine averages the scratch and pretrained arms: it needs both (scratch=True and "
-            "pretrain_records > 0 or pretrain_data='training')"
+            "nothing to train: scratch=False (--no-scratch) needs boosted, pretrain_records > 0 or "
+            "pretrain_data='training'"
         )
+    pretrained = bool(cfg.pretrain_records or cfg.pretrain_data == "training")
+    if cfg.combine and cfg.scratch + pretrained + cfg.boosted < 2:
+        raise InvalidParameterError(
+            "combine averages the arms: it needs at least two of scratch, pretrained "
+            "(pretrain_records > 0 or pretrain_data='training') and boosted"
+        )
+    if cfg.boosted and cfg.calibration_folds:
+        raise InvalidParameterError("boosted does not support calibration_folds (cross-fitting)")
     if cfg.rhythm_gate is not None and not 0 < cfg.rhythm_gate < 10:
         raise InvalidParameterError(
             f"rhythm_gate must be None or a positive irregularity (0.1), got {cfg.rhythm_gate}"
@@ -852,6 +922,19 @@ def _paired(
         )
     return out
 
+
+#: Features the ``boosted`` arm reads besides ``BeatExperiment.features`` (and the windows):
+#: trees split on one input at a time, so they gain from morphology summarised against the
+#: record's median beat, which the networks read off the template channel themselves
+#: (BENCHMARKS.md: 0.596 → 0.617 averaged with the network on DS1 folds).
+BOOSTED_FEATURES = TEMPLATE_FEATURES
+
+#: Report keys of the arms paired with scratch on the same (seed, fold): arm -> its init.
+PAIRED_REPORTS = {
+    "paired": "pretrained",
+    "paired_boosted": "boosted",
+    "paired_combined": "combined",
+}
 
 #: Metrics compared between paired arms (macro-F1 and the F1 of S, V, F).
 PAIRED_METRICS = ("macro_f1", "f1_S", "f1_V", "f1_F")
@@ -984,7 +1067,7 @@ def markdown(report: dict[str, Any]) -> str:
             parts = ", ".join(f"{k} {_fmt(v)}" for k, v in stats.items())
             lines.append(f"- {scope.replace('_', ' ')}: {parts}")
         lines.append("")
-    for key, name in (("paired", "pretrained"), ("paired_combined", "combined")):
+    for key, name in PAIRED_REPORTS.items():
         for fraction, paired in (report.get(key) or {}).items():
             lines += [f"## {name} - scratch (paired), {fraction} of the labels", ""]
             for metric, d in paired.items():

@@ -289,6 +289,23 @@ class MITBIHBeats(_ArrayDataset):
             return x, y
         return (x, torch.from_numpy(self.features[i])), y
 
+    def with_features(self, names: Sequence[str]) -> MITBIHBeats:
+        """The same beats with only the feature columns ``names`` (in that order), without
+        reading the records again (e.g. one build for models that read different features)."""
+        names = tuple(str(n) for n in names)
+        if self.features is None:
+            raise InvalidParameterError("this dataset was built without features")
+        missing = [n for n in names if n not in self.feature_names]
+        if missing or not names:
+            raise InvalidParameterError(
+                f"features {missing or names} not in this dataset's {self.feature_names}"
+            )
+        cols = [self.feature_names.index(n) for n in names]
+        out = copy.copy(self)
+        out.features = np.ascontiguousarray(self.features[:, cols])
+        out.feature_names = names
+        return out
+
     @property
     def preprocessing(self) -> Preprocessing:
         before, after = self._bounds()

@@ -1,0 +1,110 @@
+"""Gradient-boosted trees on beat inputs (ecgfast.boosted)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ecgfast.errors import InvalidParameterError
+
+pytest.importorskip("sklearn")
+
+from ecgfast.boosted import BoostedBeatModel
+
+
+def _beats(n: int, seed: int, classes: int = 3) -> SimpleNamespace:
+    """Windows whose class is the height of a bump (plus noise), one RR-like feature."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    t = np.linspace(-1, 1, 60)
+    bump = np.exp(-(t**2) / 0.05)
+    x = rng.normal(0, 0.3, (n, 2, 60)) + (labels[:, None, None] * bump)[:, :, :] * [[1.0], [0.5]]
+    features = np.c_[labels + rng.normal(0, 1.5, n), rng.normal(0, 1, n)]
+    return SimpleNamespace(x=x, features=features, labels=labels)
+
+
+class TestBoostedBeatModel:
+    def test_learns_the_classes_and_is_deterministic(self):
+        train, val, test = _beats(600, 0), _beats(200, 1), _beats(300, 2)
+        model = BoostedBeatModel(window_step=3).fit(train, val)
+        p = model.predict_proba(test)
+        assert p.shape == (300, 3)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        assert (p.argmax(axis=1) == test.labels).mean() > 0.9  # chance is 1/3
+        assert 1 <= model.n_iter <= model.max_iter
+        again = BoostedBeatModel(window_step=3).fit(train, val).predict_proba(test)
+        np.testing.assert_array_equal(p, again)
+        # refit for a fixed count: exactly that many iterations
+        refit = BoostedBeatModel(window_step=3).fit(train, n_iter=7)
+        assert refit.n_iter == 7
+
+    def test_inputs_are_features_then_every_step_th_sample(self):
+        beats = _beats(10, 0)
+        before = beats.x.copy()
+        got = BoostedBeatModel(window_step=4).inputs(beats)
+        assert got.shape == (10, 2 + 2 * 15) and got.dtype == np.float32
+        np.testing.assert_allclose(got[:, 2:17], beats.x[:, 0, ::4], rtol=1e-6)
+        np.testing.assert_allclose(got[:, 17:], beats.x[:, 1, ::4], rtol=1e-6)
+        np.testing.assert_array_equal(beats.x, before)  # the input is not modified
+        # without features: the windows only; non-contiguous windows are fine
+        strided = SimpleNamespace(x=beats.x[:, :, ::2], features=None, labels=beats.labels)
+        assert BoostedBeatModel(window_step=1).inputs(strided).shape == (10, 60)
+
+    def test_a_class_absent_from_training_gets_probability_zero(self):
+        train = _beats(300, 0)
+        keep = train.labels != 1
+        train = SimpleNamespace(
+            x=train.x[keep],
+            features=train.features[keep],
+            labels=np.where(train.labels[keep] == 2, 2, 0),
+        )
+        model = BoostedBeatModel().fit(train, n_iter=5)
+        p = model.predict_proba(_beats(20, 1))
+        assert p.shape == (20, 3) and (p[:, 1] == 0).all()
+
+    def test_class_weights_follow_the_power(self):
+        y = np.array([0] * 90 + [1] * 10)
+        w = BoostedBeatModel(balance_power=0.5)._weights(y, 2)
+        assert w[0] == pytest.approx(1 / np.sqrt(90)) and w[-1] == pytest.approx(1 / np.sqrt(10))
+        assert (BoostedBeatModel(balance_power=0)._weights(y, 2) == 1).all()
+
+    def test_bad_input(self):
+        beats = _beats(50, 0)
+        with pytest.raises(InvalidParameterError, match="window_step"):
+            BoostedBeatModel(window_step=0)
+        with pytest.raises(InvalidParameterError, match="balance_power"):
+            BoostedBeatModel(balance_power=2)
+        with pytest.raises(InvalidParameterError, match="either val"):
+            BoostedBeatModel().fit(beats)
+        with pytest.raises(InvalidParameterError, match="either val"):
+            BoostedBeatModel().fit(beats, beats, n_iter=3)
+        with pytest.raises(InvalidParameterError, match="n_iter"):
+            BoostedBeatModel().fit(beats, n_iter=0)
+        with pytest.raises(InvalidParameterError, match="fit the model first"):
+            BoostedBeatModel().predict_proba(beats)
+        with pytest.raises(InvalidParameterError, match="windows"):
+            BoostedBeatModel().inputs(SimpleNamespace(x=np.zeros((0, 1, 10)), features=None))
+        with pytest.raises(InvalidParameterError, match="no training beats"):
+            BoostedBeatModel().fit(
+                SimpleNamespace(x=np.zeros((0, 1, 10)), features=None, labels=np.zeros(0)),
+                n_iter=3,
+            )
+
+
+def test_validation_beats_of_an_unseen_class_are_left_out_of_early_stopping():
+    train, val = _beats(300, 0), _beats(100, 1)
+    keep = train.labels != 2
+    train = SimpleNamespace(
+        x=train.x[keep], features=train.features[keep], labels=train.labels[keep]
+    )
+    model = BoostedBeatModel().fit(train, val)  # val holds class 2, training does not
+    assert model.predict_proba(val).shape == (100, 2)
+    only_unseen = SimpleNamespace(
+        x=val.x[val.labels == 2],
+        features=val.features[val.labels == 2],
+        labels=val.labels[val.labels == 2],
+    )
+    with pytest.raises(InvalidParameterError, match="no validation beat"):
+        BoostedBeatModel().fit(train, only_unseen)
