@@ -108,3 +108,14 @@ def test_validation_beats_of_an_unseen_class_are_left_out_of_early_stopping():
     )
     with pytest.raises(InvalidParameterError, match="no validation beat"):
         BoostedBeatModel().fit(train, only_unseen)
+
+
+def test_results_do_not_depend_on_the_thread_cap():
+    import ecgfast
+
+    train, val, test = _beats(300, 0), _beats(100, 1), _beats(50, 2)
+    with ecgfast.thread_limit(1):
+        one = BoostedBeatModel().fit(train, val).predict_proba(test)
+    with ecgfast.thread_limit(2):
+        two = BoostedBeatModel().fit(train, val).predict_proba(test)
+    np.testing.assert_allclose(one, two, rtol=1e-12, atol=1e-12)

@@ -22,6 +22,16 @@ from .errors import InvalidParameterError
 __all__ = ["BoostedBeatModel"]
 
 
+def _thread_cap() -> Any:
+    """A context that caps the booster's OpenMP threads at ecgfast's thread count
+    (:func:`ecgfast.set_num_threads`, ``ECGFAST_NUM_THREADS``), so one setting caps both."""
+    from threadpoolctl import threadpool_limits
+
+    from ._threads import get_num_threads
+
+    return threadpool_limits(limits=get_num_threads(), user_api="openmp")
+
+
 def _sklearn_booster() -> Any:
     try:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -53,6 +63,9 @@ class BoostedBeatModel:
         Class weight exponent: 0 unweighted, 0.5 ∝ 1/√frequency, 1 balanced.
     seed : int
         Random state of the booster.
+
+    The booster's OpenMP threads follow ecgfast's cap (:func:`ecgfast.set_num_threads`);
+    results do not depend on the thread count.
 
     Examples
     --------
@@ -140,9 +153,9 @@ class BoostedBeatModel:
             n_iter_no_change=self.patience,
             random_state=self.seed,
         )
-        booster.fit(
-            self.inputs(train), y, sample_weight=self._weights(y, self.n_classes), **options
-        )
+        weights = self._weights(y, self.n_classes)
+        with _thread_cap():
+            booster.fit(self.inputs(train), y, sample_weight=weights, **options)
         self._booster = booster
         self.n_iter = int(booster.n_iter_)
         return self
@@ -152,7 +165,8 @@ class BoostedBeatModel:
         beats gets probability 0."""
         if self._booster is None:
             raise InvalidParameterError("fit the model first")
-        got = self._booster.predict_proba(self.inputs(beats))
+        with _thread_cap():
+            got = self._booster.predict_proba(self.inputs(beats))
         out = np.zeros((got.shape[0], self.n_classes))
         out[:, self._booster.classes_.astype(np.int64)] = got
         return out
