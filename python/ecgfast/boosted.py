@@ -127,7 +127,7 @@ class BoostedBeatModel:
             raise InvalidParameterError("no training beats")
         if (val is None) == (n_iter is None):
             raise InvalidParameterError("give either val (early stopping) or n_iter, not both")
-        self.n_classes = max(int(y.max()) + 1, len(getattr(train, "classes", ())) or 0)
+        self.n_classes = max(int(y.max()) + 1, len(getattr(train, "classes", ())))
         options: dict[str, Any] = {}
         if val is not None:
             vy = np.asarray(val.labels, dtype=np.int64)

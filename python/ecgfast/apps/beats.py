@@ -878,16 +878,12 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             "unlabelled beats: use pretrain_objective='masked' and leave pretrain_records 0 "
             "(it counts synthetic records)"
         )
-    if (
-        not cfg.scratch
-        and not cfg.boosted
-        and not (cfg.pretrain_records or cfg.pretrain_data == "training")
-    ):
+    pretrained = bool(cfg.pretrain_records or cfg.pretrain_data == "training")
+    if not cfg.scratch and not cfg.boosted and not pretrained:
         raise InvalidParameterError(
             "nothing to train: scratch=False (--no-scratch) needs boosted, pretrain_records > 0 or "
             "pretrain_data='training'"
         )
-    pretrained = bool(cfg.pretrain_records or cfg.pretrain_data == "training")
     if cfg.combine and cfg.scratch + pretrained + cfg.boosted < 2:
         raise InvalidParameterError(
             "combine averages the arms: it needs at least two of scratch, pretrained "
