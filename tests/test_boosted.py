@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ecgfast.errors import InvalidParameterError
+from ecgfast.errors import InvalidParameterError, InvalidSignalError
 
 pytest.importorskip("sklearn")
 
@@ -86,6 +86,18 @@ class TestBoostedBeatModel:
             BoostedBeatModel().predict_proba(beats)
         with pytest.raises(InvalidParameterError, match="windows"):
             BoostedBeatModel().inputs(SimpleNamespace(x=np.zeros((0, 1, 10)), features=None))
+        bad = _beats(10, 0)
+        bad.x[3, 0, 5] = np.nan
+        with pytest.raises(InvalidSignalError, match="finite"):
+            BoostedBeatModel().inputs(bad)
+        bad = _beats(10, 0)
+        bad.features[2, 1] = np.inf
+        with pytest.raises(InvalidSignalError, match="finite"):
+            BoostedBeatModel().fit(bad, n_iter=3)
+        bad = _beats(10, 0)
+        bad.features = np.zeros((20, 1))  # reshapes to (10, 2), must not pass
+        with pytest.raises(InvalidParameterError, match="n = 10 windows"):
+            BoostedBeatModel().inputs(bad)
         with pytest.raises(InvalidParameterError, match="no training beats"):
             BoostedBeatModel().fit(
                 SimpleNamespace(x=np.zeros((0, 1, 10)), features=None, labels=np.zeros(0)),

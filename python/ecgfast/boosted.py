@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, InvalidSignalError
 
 __all__ = ["BoostedBeatModel"]
 
@@ -101,7 +101,8 @@ class BoostedBeatModel:
     def inputs(self, beats: Any) -> np.ndarray:
         """The input matrix of ``beats`` (an object with ``x``: windows (n, channels, samples)
         and ``features``: (n, k) or None): features, then each channel's window every
-        ``window_step`` samples. float32, a new array."""
+        ``window_step`` samples. float32, a new array; non-finite values raise
+        :class:`ecgfast.errors.InvalidSignalError`."""
         x = np.asarray(beats.x, dtype=np.float32)
         if x.ndim != 3 or x.shape[0] == 0:
             raise InvalidParameterError(
@@ -110,7 +111,15 @@ class BoostedBeatModel:
         parts = [x[:, c, :: self.window_step] for c in range(x.shape[1])]
         features = getattr(beats, "features", None)
         if features is not None:
-            parts.insert(0, np.asarray(features, dtype=np.float32).reshape(len(x), -1))
+            f = np.asarray(features, dtype=np.float32)
+            if f.ndim != 2 or f.shape[0] != len(x):
+                raise InvalidParameterError(
+                    f"beats.features must be (n, k) with n = {len(x)} windows, got {f.shape}"
+                )
+            parts.insert(0, f)
+        # parts[0]: the features when given (else a window channel, already in x)
+        if not (np.isfinite(x).all() and np.isfinite(parts[0]).all()):
+            raise InvalidSignalError("beat windows and features must be finite (no NaN or inf)")
         return np.ascontiguousarray(np.hstack(parts))
 
     def _weights(self, labels: np.ndarray, n_classes: int) -> np.ndarray:
