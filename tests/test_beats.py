@@ -679,10 +679,6 @@ class TestBeatDatasetAndProtocol:
         assert [f["macro_f1"] for f in alone["folds"]] == [
             f["macro_f1"] for f in arm("boosted 100%")
         ]
-        with pytest.raises(InvalidParameterError, match="save_models saves network"):
-            run_beat_experiment(
-                SHIPPED_MITDB, records, ["223"], config=cfg, out=tmp_path, save_models=True
-            )
         with pytest.raises(InvalidParameterError, match="calibration_folds"):
             run_beat_experiment(
                 SHIPPED_MITDB, records, config=replace(cfg, calibration_folds=2), say=None
@@ -691,6 +687,68 @@ class TestBeatDatasetAndProtocol:
             run_beat_experiment(
                 SHIPPED_MITDB, records, config=replace(cfg, scratch=False), say=None
             )
+
+    def test_boosted_and_combined_classifiers_repeat_the_scored_decision(self, tmp_path):
+        pytest.importorskip("torch")
+        pytest.importorskip("sklearn")
+        import wfdb
+
+        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+        from ecgfast.boosted import BoostedBeatModel
+        from ecgfast.cli import main
+        from ecgfast.torch import BeatClassifier
+
+        cfg = BeatExperiment(epochs=1, fs=120.0, boosted=True, combine=True)
+        report = run_beat_experiment(
+            SHIPPED_MITDB,
+            ["101", "119", "208"],
+            ["223"],
+            config=cfg,
+            out=tmp_path,
+            say=None,
+            save_models=True,
+        )
+        models = tmp_path / "models"
+        assert sorted(p.name for p in models.iterdir()) == [
+            "boosted_f1_seed0.pt",
+            "combined_f1_seed0.pt",
+            "scratch_f1_seed0.pt",
+        ]
+        # trees are stored with pickle: reading them is an explicit choice
+        with pytest.raises(InvalidParameterError, match="allow_pickle=True"):
+            BeatClassifier.load(models / "combined_f1_seed0.pt")
+        assert main(["classify-beats", str(models / "boosted_f1_seed0.pt"), "x"]) == 2
+        combined = BeatClassifier.load(models / "combined_f1_seed0.pt", allow_pickle=True)
+        kinds = [isinstance(m, BoostedBeatModel) for m in combined.models]
+        assert kinds == [False, True] and "boosted" in repr(combined)
+        # the networks read the beat-table features, the trees the template features too
+        net, trees = combined.member_features
+        assert net == cfg.features and trees[: len(net)] == net and len(trees) > len(net)
+        assert combined.preprocessing.features == trees
+        # a file of networks only still loads without pickle
+        assert len(BeatClassifier.load(models / "scratch_f1_seed0.pt").models) == 1
+        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "223"))
+        ann = wfdb.rdann(str(SHIPPED_MITDB / "223"), "atr")
+        scored_beat = np.isin(
+            ann.symbol, [s for s, c in AAMI_MAP.items() if c in ("N", "S", "V", "F")]
+        )
+        table = report["predictions"]
+        cols = ["p_N", "p_S", "p_V", "p_F"]
+        for name in ("boosted", "combined"):
+            clf = BeatClassifier.load(models / f"{name}_f1_seed0.pt", allow_pickle=True)
+            got = clf.predict(
+                rec.p_signal.T, rec.fs, lead_names=rec.sig_name, rpeaks=ann.sample[scored_beat]
+            )
+            scored = table[table["arm"] == f"{name} 100%"]
+            both = got.merge(scored, on="sample", suffixes=("", "_exp"))
+            assert len(both) == len(scored) > 2000
+            np.testing.assert_allclose(
+                both[cols].to_numpy(), both[[c + "_exp" for c in cols]].to_numpy(), atol=1e-4
+            )
+        out = tmp_path / "classified.csv"
+        argv = ["classify-beats", str(models / "combined_f1_seed0.pt"), str(SHIPPED_MITDB / "223")]
+        assert main([*argv, "--allow-pickle", "--out", str(out)]) == 0
+        assert len(pd.read_csv(out)) > 2000
 
     def test_pretrained_and_scratch_are_paired(self, tmp_path):
         pytest.importorskip("torch")

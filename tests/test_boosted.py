@@ -131,3 +131,71 @@ def test_results_do_not_depend_on_the_thread_cap():
     with ecgfast.thread_limit(2):
         two = BoostedBeatModel().fit(train, val).predict_proba(test)
     np.testing.assert_allclose(one, two, rtol=1e-12, atol=1e-12)
+
+
+class TestBeatClassifierWithTrees:
+    """ecgfast.torch.BeatClassifier with BoostedBeatModel members (saved with pickle)."""
+
+    @staticmethod
+    def _pipeline(features=("rr", "noise")):
+        from ecgfast.preprocessing import Preprocessing
+
+        return Preprocessing(
+            "beat", 100.0, ("II",), 0.6, "record", band=(0.5, 40.0), features=features
+        )
+
+    def test_round_trip_needs_allow_pickle_and_repeats_the_probabilities(self, tmp_path):
+        pytest.importorskip("torch")
+        from ecgfast.evaluate import apply_offsets
+        from ecgfast.torch import BeatClassifier, create_model
+
+        train, test = _beats(600, 0), _beats(300, 2)
+        trees = BoostedBeatModel(window_step=3).fit(train, n_iter=20)
+        # the trees read the pipeline's two features, the network only the first
+        net = create_model("resnet1d", 2, 3, extra_features=1, width=8)
+        offsets = [np.zeros(3), np.array([0.0, 0.5, -0.5])]
+        clf = BeatClassifier(
+            [net, trees],
+            self._pipeline(),
+            ("N", "S", "V"),
+            offsets=offsets,
+            member_features=[("rr",), None],
+        )
+        assert clf.member_features == [("rr",), ("rr", "noise")]
+        meta = None  # no rhythm gate: no meta columns needed
+        x = test.x.astype(np.float32)
+        p = clf.predict_proba_inputs(x, test.features.astype(np.float32), meta)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        tree_part = apply_offsets(trees.predict_proba(test), offsets[1]) / 2
+        path = clf.save(tmp_path / "clf.pt")
+        with pytest.raises(InvalidParameterError, match="allow_pickle=True"):
+            BeatClassifier.load(path)
+        back = BeatClassifier.load(path, allow_pickle=True)
+        assert back.member_features == clf.member_features
+        np.testing.assert_allclose(
+            back.predict_proba_inputs(x, test.features.astype(np.float32), meta), p, atol=1e-12
+        )
+        # the network alone gives other probabilities: both members count
+        only_trees = BeatClassifier([trees], self._pipeline(), ("N", "S", "V"), offsets=offsets[1:])
+        got = only_trees.predict_proba_inputs(x, test.features.astype(np.float32), meta)
+        np.testing.assert_allclose(got, 2 * tree_part)
+        only_net = BeatClassifier(
+            [net], self._pipeline(), ("N", "S", "V"), member_features=[("rr",)]
+        )
+        net_part = only_net.predict_proba_inputs(x, test.features.astype(np.float32), meta)
+        np.testing.assert_allclose(p, (net_part + got) / 2, atol=1e-12)
+        assert not np.allclose(got, p)
+
+    def test_bad_members_and_features_raise(self):
+        pytest.importorskip("torch")
+        from ecgfast.torch import BeatClassifier
+
+        trees = BoostedBeatModel(window_step=3).fit(_beats(200, 0), n_iter=3)
+        with pytest.raises(InvalidParameterError, match="members must be"):
+            BeatClassifier([object()], self._pipeline(), ("N", "S", "V"))
+        with pytest.raises(InvalidParameterError, match="not made by the pipeline"):
+            BeatClassifier(
+                [trees], self._pipeline(), ("N", "S", "V"), member_features=[("qrs_width",)]
+            )
+        with pytest.raises(InvalidParameterError, match="one entry per member"):
+            BeatClassifier([trees], self._pipeline(), ("N", "S", "V"), member_features=[None] * 2)

@@ -216,7 +216,7 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
     from .evaluate import beat_classification
     from .torch.classifier import BeatClassifier
 
-    clf = BeatClassifier.load(args.model)
+    clf = BeatClassifier.load(args.model, allow_pickle=args.allow_pickle)
     leads = clf.preprocessing.leads
     tables, truth, predicted = [], [], []
     for path in args.records:
@@ -753,6 +753,12 @@ def _classify_beats_parser(p: argparse.ArgumentParser) -> None:
         help="beat positions: detect_rpeaks (default) or the records' .atr beat annotations",
     )
     p.add_argument("--out", default="runs/classified_beats.csv", help="CSV, one row per beat")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="read gradient-boosted tree members (saved by 'beats --boosted --save-models'; "
+        "stored with pickle, which can run code: only for files you trust)",
+    )
 
 
 def _bench_parser(p: argparse.ArgumentParser) -> None:

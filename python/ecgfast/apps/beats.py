@@ -678,10 +678,6 @@ def _check_saving(save_models: bool, out: Any, test_records: Any, cfg: BeatExper
         )
     if save_models and cfg.calibration_folds:
         raise InvalidParameterError("save_models does not save cross-fitted models")
-    if save_models and cfg.boosted:
-        raise InvalidParameterError(
-            "save_models saves network members only: run without boosted to save classifiers"
-        )
 
 
 def _write_report(out: Path, report: dict[str, Any], table: pd.DataFrame) -> None:
@@ -740,6 +736,9 @@ def _train_and_score(
         for init, state in inits.items()
     ]
     kept: dict[tuple, dict[str, tuple]] = {}  # (fraction, seed, fold) -> init -> results
+    # saved classifiers read the trees' pipeline when there are trees (its features include
+    # the networks'), so that one pipeline makes the inputs of every member of a combination
+    pipeline = inits.get("boosted", beats)
     for arm in arms:
         for seed in cfg.seeds:
             scored = []
@@ -747,14 +746,14 @@ def _train_and_score(
                 te, p, info = _fit_and_predict(beats, (inner, held_out), counts, cfg, seed, arm)
                 members = info.pop("_members")
                 if save_models is not None:
-                    _save_classifier(save_models, beats, cfg, arm, seed, inner, members)
+                    _save_classifier(save_models, pipeline, cfg, arm, seed, inner, members)
                 if cfg.combine:
                     kept.setdefault((arm.fraction, seed, k), {})[arm.init] = (te, p, members)
                 scored.append((k, held_out, te, p, info))
                 bar.update()
             _score(arm, seed, scored, runs, folds_out, predictions)
     if cfg.combine:
-        _combined_arm(kept, plan, cfg, beats, save_models, runs, folds_out, predictions)
+        _combined_arm(kept, plan, cfg, pipeline, save_models, runs, folds_out, predictions)
     return runs, folds_out, predictions
 
 
@@ -820,11 +819,14 @@ def _save_classifier(
 ) -> Path:
     """Write the members of one arm and seed as an :class:`ecgfast.torch.BeatClassifier`
     (``<init>_f<fraction>_seed<seed>.pt``): what :meth:`BeatClassifier.predict` needs to
-    repeat the scored decision on new recordings."""
+    repeat the scored decision on new recordings. ``beats`` is the dataset whose pipeline
+    makes every member's inputs (with ``cfg.boosted``, the trees' dataset: its features
+    include the networks' ``cfg.features``); each member reads its own features."""
     from ..torch.classifier import BeatClassifier
 
+    models = [m for m, _ in members]
     clf = BeatClassifier(
-        [m for m, _ in members],
+        models,
         beats.preprocessing,
         CLASSES,
         offsets=[o for _, o in members],
@@ -835,6 +837,9 @@ def _save_classifier(
             "train_records": train_records,
             "config": asdict(cfg),
         },
+        member_features=[
+            beats.feature_names if hasattr(m, "predict_proba") else cfg.features for m in models
+        ],
     )
     return clf.save(where / f"{arm.init}_f{arm.fraction:g}_seed{seed}.pt")
 

@@ -1,23 +1,31 @@
 """A trained beat classifier applied to new recordings, exactly as it was scored.
 
 ``ecgfast beats --test-records ... --save-models`` writes one :class:`BeatClassifier` per arm,
-label fraction and seed: the model (or the ensemble's members), the input pipeline it was
-trained with (:class:`ecgfast.Preprocessing`), each member's decision offsets (fitted on its
-early-stopping patients) and the rhythm gate. :meth:`BeatClassifier.predict` runs that whole
-chain on a raw recording: detect beats (or take the given R peaks), build the windows and
-beat-table features, take each member's probabilities through the rhythm gate and its
-offsets, average.
+label fraction and seed: the model (or the ensemble's members: networks, and gradient-boosted
+trees with ``--boosted``), the input pipeline it was trained with
+(:class:`ecgfast.Preprocessing`), the beat-table features each member reads, each member's
+decision offsets (fitted on its early-stopping patients) and the rhythm gate.
+:meth:`BeatClassifier.predict` runs that whole chain on a raw recording: detect beats (or take
+the given R peaks), build the windows and beat-table features, take each member's
+probabilities through the rhythm gate and its offsets, average.
 
 >>> from ecgfast.torch import BeatClassifier                     # doctest: +SKIP
 >>> clf = BeatClassifier.load("runs/ds1_ds2/models/scratch_f1_seed0.pt")
 >>> beats = clf.predict(signal, fs=360, lead_names=["MLII", "V1"])
 >>> beats[["input_sample", "predicted"]].head()
+
+Networks are stored as weights. Trees (:class:`ecgfast.boosted.BoostedBeatModel`) can only be
+stored with pickle, which runs code when read: :meth:`BeatClassifier.load` reads a file that
+holds trees only with ``allow_pickle=True`` (``ecgfast classify-beats --allow-pickle``), for
+files you trust.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -41,10 +49,12 @@ class BeatClassifier:
 
     Parameters
     ----------
-    models : sequence of ECGModel
-        The members (one for a single model).
+    models : sequence of ECGModel or BoostedBeatModel
+        The members (one for a single model): networks of :mod:`ecgfast.torch` and/or
+        :class:`ecgfast.boosted.BoostedBeatModel` trees.
     preprocessing : Preprocessing
-        The beat pipeline the members were trained on (``kind="beat"`` with beat options).
+        The beat pipeline the members were trained on (``kind="beat"`` with beat options); its
+        features are the union of the members'.
     classes : sequence of str
         Class names of the members' outputs, in order (e.g. ``("N", "S", "V", "F")``).
     offsets : sequence of array_like, optional
@@ -54,6 +64,10 @@ class BeatClassifier:
         probabilities before its offsets (None: no gate).
     info : dict, optional
         Anything worth keeping with the models (training records, settings); JSON-able.
+    member_features : sequence of (sequence of str or None), optional
+        Per member, the names of the pipeline's features it reads, in its order (None, or
+        not given: all of them). E.g. networks on the beat-table features beside trees that
+        also read template features.
     """
 
     def __init__(
@@ -65,6 +79,7 @@ class BeatClassifier:
         offsets: Sequence[Any] | None = None,
         rhythm_gate: float | None = None,
         info: dict[str, Any] | None = None,
+        member_features: Sequence[Sequence[str] | None] | None = None,
     ) -> None:
         self.models = list(models)
         self.classes = tuple(str(c) for c in classes)
@@ -87,12 +102,22 @@ class BeatClassifier:
             raise InvalidParameterError("the rhythm gate needs classes N and S")
         self.rhythm_gate = None if rhythm_gate is None else float(rhythm_gate)
         self.info = dict(info or {})
+        self.member_features = _member_features(member_features, self.models, preprocessing)
         for m in self.models:
-            m.eval()
+            if not isinstance(m, ECGModel) and not _is_boosted(m):
+                raise InvalidParameterError(
+                    f"members must be ECGModel networks or BoostedBeatModel trees, got "
+                    f"{type(m).__name__}"
+                )
+            if isinstance(m, ECGModel):
+                m.eval()
 
     def __repr__(self) -> str:
+        kinds = ", ".join(
+            dict.fromkeys(m.name if isinstance(m, ECGModel) else "boosted" for m in self.models)
+        )
         return (
-            f"BeatClassifier({len(self.models)} member(s) {self.models[0].name}, classes "
+            f"BeatClassifier({len(self.models)} member(s) {kinds}, classes "
             f"{self.classes}, leads {self.preprocessing.leads}, rhythm_gate {self.rhythm_gate})"
         )
 
@@ -147,8 +172,17 @@ class BeatClassifier:
         prob = np.zeros((len(x), len(self.classes)))
         if len(x) == 0:
             return prob
-        for model, offsets in zip(self.models, self.offsets, strict=True):
-            p = _probabilities(model, x, features, batch_size)
+        names = self.preprocessing.features
+        for model, offsets, reads in zip(
+            self.models, self.offsets, self.member_features, strict=True
+        ):
+            f = features
+            if features is not None and reads != names:
+                f = np.ascontiguousarray(features[:, [names.index(n) for n in reads]])
+            if isinstance(model, ECGModel):
+                p = _probabilities(model, x, f, batch_size)
+            else:
+                p = np.asarray(model.predict_proba(SimpleNamespace(x=x, features=f)))
             if self.rhythm_gate is not None:
                 p = rhythm_gate(
                     p,
@@ -166,7 +200,8 @@ class BeatClassifier:
             "format": BEAT_CLASSIFIER_FORMAT,
             "ecgfast_version": __version__,
             "members": [
-                {**_model_spec(m), "state_dict": _copy(m.state_dict())} for m in self.models
+                {**_member_payload(m), "features": list(reads)}
+                for m, reads in zip(self.models, self.member_features, strict=True)
             ],
             "offsets": [o.tolist() for o in self.offsets],
             "classes": list(self.classes),
@@ -177,10 +212,26 @@ class BeatClassifier:
         return _atomic_save(payload, path)
 
     @classmethod
-    def load(cls, path: str | Path, map_location: str = "cpu") -> BeatClassifier:
-        """Read a classifier written by :meth:`save`."""
+    def load(
+        cls, path: str | Path, map_location: str = "cpu", *, allow_pickle: bool = False
+    ) -> BeatClassifier:
+        """Read a classifier written by :meth:`save`.
+
+        A file with tree members (:class:`ecgfast.boosted.BoostedBeatModel`, stored with
+        pickle, which can run code when read) needs ``allow_pickle=True``: pass it only for
+        files you trust. Networks are read as weights in any case."""
         payload = _read(path, map_location, BEAT_CLASSIFIER_FORMAT, "beat classifier")
-        models = [_rebuild(member) for member in payload["members"]]
+        members = payload["members"]
+        if any(m.get("kind") == "boosted" for m in members) and not allow_pickle:
+            raise InvalidParameterError(
+                f"{path} holds gradient-boosted tree members, stored with pickle, which can run "
+                "code when read: load it with allow_pickle=True (ecgfast classify-beats "
+                "--allow-pickle) only if you trust the file"
+            )
+        models = [
+            _unpickle_boosted(m, path) if m.get("kind") == "boosted" else _rebuild(m)
+            for m in members
+        ]
         return cls(
             models,
             Preprocessing.from_dict(payload["preprocessing"]),
@@ -188,7 +239,60 @@ class BeatClassifier:
             offsets=payload["offsets"],
             rhythm_gate=payload["rhythm_gate"],
             info=payload.get("info") or {},
+            member_features=[m.get("features") for m in members],
         )
+
+
+def _is_boosted(model: Any) -> bool:
+    from ..boosted import BoostedBeatModel
+
+    return isinstance(model, BoostedBeatModel)
+
+
+def _member_features(
+    given: Sequence[Sequence[str] | None] | None, models: list[Any], preprocessing: Preprocessing
+) -> list[tuple[str, ...]]:
+    """Per member, the pipeline feature names it reads (default: all), checked."""
+    names = preprocessing.features
+    if given is None:
+        given = [None] * len(models)
+    if len(given) != len(models):
+        raise InvalidParameterError(
+            f"member_features: one entry per member ({len(models)} members, got {len(given)})"
+        )
+    out = []
+    for reads in given:
+        reads = names if reads is None else tuple(str(n) for n in reads)
+        missing = [n for n in reads if n not in names]
+        if missing:
+            raise InvalidParameterError(
+                f"member features {missing} are not made by the pipeline (features {names})"
+            )
+        out.append(reads)
+    return out
+
+
+def _member_payload(model: Any) -> dict[str, Any]:
+    """What :meth:`BeatClassifier.save` writes for one member: a network's spec and weights,
+    or a tree model's pickle."""
+    if isinstance(model, ECGModel):
+        return {**_model_spec(model), "state_dict": _copy(model.state_dict())}
+    return {"kind": "boosted", "pickle": pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)}
+
+
+def _unpickle_boosted(member: dict[str, Any], path: Any) -> Any:
+    """The :class:`ecgfast.boosted.BoostedBeatModel` of a saved member (the caller allowed
+    pickle), or a clear error."""
+    try:
+        model = pickle.loads(member["pickle"])  # the caller allowed pickle
+    except Exception as exc:  # e.g. scikit-learn missing or of an incompatible version
+        raise InvalidParameterError(
+            f"{path}: cannot read a boosted member ({exc}); it needs scikit-learn "
+            "(pip install 'ecgfast[boosted]')"
+        ) from exc
+    if not _is_boosted(model):
+        raise InvalidParameterError(f"{path}: a boosted member is a {type(model).__name__}")
+    return model
 
 
 def _probabilities(
