@@ -161,6 +161,57 @@ class TestReadBeats:
             bs.x[:, 2], bs.x[:, 0] - np.median(bs.x[:, 0], axis=0), atol=1e-5
         )
 
+    def test_dominant_template_follows_a_change_of_morphology(self):
+        from ecgfast.beatdata import DOMINANT_SPAN, _dominant_beats
+
+        fs, n = 100.0, 600
+        pos = np.arange(n) * 80 + 100  # 0.8 s RR: 8 minutes
+        t = np.linspace(-1, 1, 40)
+        qrs = np.exp(-(t**2) / 0.01)
+        wide = -0.8 * np.exp(-(t**2) / 0.08)
+        flip = pos > pos[n // 2]  # the dominant beat inverts half-way (e.g. a new electrode)
+        pvc = np.zeros(n, dtype=bool)
+        pvc[100:160:2] = True  # a minute of bigeminy: premature wide beats
+        pre = np.where(pvc, 0.6, 1.0)
+        pre[np.flatnonzero(pvc) + 1] = 1.4  # the compensatory pause
+        rng = np.random.default_rng(0)
+        windows = np.where(flip[:, None], -qrs, qrs)[:, None, :].repeat(2, axis=1)
+        windows[pvc] = wide
+        windows = windows + rng.normal(0, 0.02, windows.shape)
+        ref = _dominant_beats(windows, pos, pre, fs)
+        assert ref.shape == windows.shape
+        far = np.abs(pos - pos[n // 2]) > (DOMINANT_SPAN + 30) * fs  # away from the change
+        normal = ~pvc & far
+        # the usual beats match their own dominant beat, on both sides of the change ...
+        assert np.abs(windows[normal] - ref[normal]).max() < 0.15
+        # ... which the record's one median beat cannot do for one of the halves
+        record = np.median(windows, axis=0)
+        assert (np.abs(windows[normal] - record).max(axis=(1, 2)) > 0.5).mean() > 0.4
+        # the premature beats of bigeminy stay out of the dominant beat and differ from it
+        assert np.abs(windows[pvc] - ref[pvc]).max(axis=(1, 2)).min() > 0.5
+        # no premature beats in a span: every beat of it; too few beats: the record's median
+        ref_all = _dominant_beats(windows[:5], pos[:5], np.full(5, 0.5), fs)
+        np.testing.assert_allclose(ref_all, np.median(windows[:5], axis=0)[None].repeat(5, 0))
+
+    def test_dominant_template_channel_and_features(self):
+        from ecgfast.beatdata import TEMPLATE_FEATURES
+
+        names = (*BEAT_FEATURES, *TEMPLATE_FEATURES)
+        rec = read_beats(SHIPPED_MITDB, ["119"], template=True, features=names)
+        dom = read_beats(SHIPPED_MITDB, ["119"], template="dominant", features=names)
+        same = read_beats(SHIPPED_MITDB, ["119"], template="record", features=names)
+        np.testing.assert_array_equal(same.x, rec.x)
+        assert dom.x.shape == rec.x.shape
+        np.testing.assert_array_equal(dom.x[:, 0], rec.x[:, 0])  # the beats themselves
+        assert not np.allclose(dom.x[:, 1], rec.x[:, 1])  # a reference per minute
+        v = dom.labels == dom.classes.index("V")
+        n = dom.labels == dom.classes.index("N")
+        corr = dom.features[:, names.index("template_correlation")]
+        # 119's PVCs (bigeminy) still differ from the dominant beat, its N beats do not
+        assert np.median(corr[v]) < 0.8 < 0.95 < np.median(corr[n])
+        with pytest.raises(InvalidParameterError, match="template must be"):
+            read_beats(SHIPPED_MITDB, ["119"], template="median")
+
     @pytest.mark.parametrize(
         "kwargs",
         [
@@ -480,6 +531,29 @@ class TestBeatDatasetAndProtocol:
         # same beats, same windows, same features as the training items
         np.testing.assert_allclose(x, ds.x[mine], atol=1e-5)
         np.testing.assert_allclose(f, ds.features[mine], atol=1e-6)
+
+    def test_preprocessing_rebuilds_the_dominant_template(self):
+        import wfdb
+
+        from ecgfast.beatdata import TEMPLATE_FEATURES
+        from ecgfast.preprocessing import Preprocessing
+        from ecgfast.torch import MITBIHBeats
+
+        ds = MITBIHBeats(
+            SHIPPED_MITDB,
+            ["119"],
+            features=(*BEAT_FEATURES, *TEMPLATE_FEATURES),
+            template="dominant",
+            classes=("N", "S", "V", "F"),
+        )
+        pre = Preprocessing.from_dict(ds.preprocessing.to_dict())
+        assert pre.template == "dominant"
+        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "119"))
+        ann = wfdb.rdann(str(SHIPPED_MITDB / "119"), "atr")
+        beats = [s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in AAMI_MAP]
+        x, f = pre(rec.p_signal.T, rec.fs, lead_names=rec.sig_name, rpeaks=beats)
+        np.testing.assert_allclose(x, ds.x, atol=1e-5)
+        np.testing.assert_allclose(f, ds.features, atol=1e-5)
 
     def test_models_take_the_features(self, ds):
         import torch

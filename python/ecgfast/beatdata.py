@@ -332,22 +332,24 @@ def _check_features(features: Sequence[str]) -> None:
 
 
 def _template_features(
-    windows: np.ndarray, before: int, fs: float, qrs_ms: np.ndarray
+    windows: np.ndarray, before: int, fs: float, qrs_ms: np.ndarray, med: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """:data:`TEMPLATE_FEATURES` of one record's windows (beats, leads, samples; R at sample
-    ``before``) and its beats' QRS widths (ms, NaN where not measured)."""
+    ``before``) and its beats' QRS widths (ms, NaN where not measured), against ``med`` (per
+    beat, (beats, leads, samples); default the record's median beat)."""
     w = windows[:, 0].astype(np.float64)
-    med = np.median(w, axis=0)
+    m = np.median(w, axis=0)[None, :] if med is None else med[:, 0].astype(np.float64)
     half = max(1, round(0.1 * fs))
     q = slice(max(0, before - half), min(w.shape[1], before + half + 1))
-    scale = float(np.ptp(med[q]))
-    scale = scale if np.isfinite(scale) and scale > 0 else float(np.std(w)) + 1e-9
-    diff = (w - med) / scale
+    scale = np.ptp(m[:, q], axis=1)
+    fallback = float(np.std(w)) + 1e-9
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, fallback)
+    diff = (w - m) / scale[:, None]
     wq = w[:, q] - w[:, q].mean(axis=1, keepdims=True)
-    mq = med[q] - med[q].mean()
-    denom = np.linalg.norm(wq, axis=1) * np.linalg.norm(mq)
+    mq = m[:, q] - m[:, q].mean(axis=1, keepdims=True)
+    denom = np.linalg.norm(wq, axis=1) * np.linalg.norm(mq, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(denom > 0, (wq @ mq) / np.where(denom > 0, denom, 1.0), 1.0)
+        corr = np.where(denom > 0, (wq * mq).sum(axis=1) / np.where(denom > 0, denom, 1.0), 1.0)
     qrs = np.asarray(qrs_ms, dtype=np.float64)
     typical = np.nanmedian(qrs) if np.isfinite(qrs).any() else np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -360,6 +362,45 @@ def _template_features(
         "template_rms": np.sqrt(np.mean(diff**2, axis=1)),
         "qrs_record": rel,
     }
+
+
+#: Dominant-beat template: beats within this many seconds of a template's centre ...
+DOMINANT_SPAN = 60.0
+#: ... one template every this many seconds, each beat compared with the nearest one ...
+DOMINANT_HOP = 30.0
+#: ... made of the beats that are not premature (pre-RR at least this fraction of the mean
+#: of the previous beats' RR): the beats conducted from the dominant pacemaker.
+DOMINANT_MIN_PRE_RR = 0.9
+#: Fewest beats a template is made of (else every beat of the span, else the record's).
+DOMINANT_MIN_BEATS = 8
+
+
+def _dominant_beats(
+    windows: np.ndarray, pos: np.ndarray, pre_rr_local: np.ndarray, fs: float
+) -> np.ndarray:
+    """Per beat, the record's dominant beat around it (beats, leads, samples): the median of
+    the non-premature beats within :data:`DOMINANT_SPAN` s of the nearest template centre
+    (every :data:`DOMINANT_HOP` s). It follows slow changes of the dominant morphology
+    (posture, electrode position, axis shifts) that the record's one median beat cannot,
+    while the premature beats of bigeminy or runs stay out of it."""
+    pos = np.asarray(pos, dtype=np.float64)
+    ok = np.asarray(pre_rr_local, dtype=np.float64) >= DOMINANT_MIN_PRE_RR
+    hop, span = DOMINANT_HOP * fs, DOMINANT_SPAN * fs
+    centre_of = np.round(pos / hop).astype(np.int64)
+    record = None
+    templates: dict[int, np.ndarray] = {}
+    for c in np.unique(centre_of):
+        near = np.abs(pos - c * hop) <= span
+        pool = near & ok
+        if pool.sum() < DOMINANT_MIN_BEATS:
+            pool = near
+        if pool.sum() < DOMINANT_MIN_BEATS:
+            if record is None:
+                record = np.median(windows, axis=0)
+            templates[int(c)] = record
+        else:
+            templates[int(c)] = np.median(windows[pool], axis=0)
+    return np.stack([templates[int(c)] for c in centre_of])
 
 
 def _has_p_wave(table: pd.DataFrame) -> np.ndarray:
@@ -416,7 +457,21 @@ class _Options:
     beats: str
     classes: tuple[str, ...]
     tolerance: float
-    template: bool = False
+    template: bool | str = False
+
+
+def _template_kind(template: Any) -> bool | str:
+    """``template`` of :func:`read_beats`, checked: False (no template channel), True (the
+    record's median beat; also ``"record"``) or ``"dominant"`` (:func:`_dominant_beats`)."""
+    if template is None or template is False:
+        return False
+    if template is True or template == "record":
+        return True
+    if template == "dominant":
+        return "dominant"
+    raise InvalidParameterError(
+        f"template must be True/'record', 'dominant' or False, got {template!r}"
+    )
 
 
 def _read_record(root: Path, rec: str, opt: _Options, skipped: list) -> dict[str, Any] | None:
@@ -534,11 +589,17 @@ def beat_inputs(
     if opt.normalize == "record":
         windows = windows / _record_scale(table, x, opt.leads)[None, :, None]
     template = None
-    if any(name in TEMPLATE_FEATURES for name in opt.features):
+    needs_template = any(name in TEMPLATE_FEATURES for name in opt.features)
+    med = None
+    if opt.template == "dominant":
+        pre = table["pre_rr_local"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
+        med = _dominant_beats(windows, pos[idx], pre, fs)
+    if needs_template:
         qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        template = _template_features(windows, before, fs, qrs)
+        template = _template_features(windows, before, fs, qrs, med)
     if opt.template:
-        windows = np.concatenate([windows, windows - np.median(windows, axis=0)], axis=1)
+        ref = np.median(windows, axis=0) if med is None else med
+        windows = np.concatenate([windows, windows - ref], axis=1)
     meta = pd.DataFrame(
         {
             "sample": pos[idx],
@@ -584,7 +645,7 @@ def read_beats(
     classes: Sequence[str] = AAMI_CLASSES,
     tolerance: float = 0.15,
     exclude: Sequence[str] = (),
-    template: bool = False,
+    template: bool | str = False,
 ) -> BeatSet:
     """Read the annotated beats of WFDB records into arrays.
 
@@ -621,9 +682,13 @@ def read_beats(
         AAMI classes kept, in label order (e.g. ``("N", "S", "V", "F")`` leaves Q out).
     exclude : sequence of str
         Records that must not be read (e.g. the paced ones); asking for one is an error.
-    template : bool
-        Also give, per lead, the beat minus the record's median beat (a channel each): how the
-        beat differs from the patient's usual beat, whatever the patient's morphology.
+    template : bool or {"record", "dominant"}
+        Also give, per lead, the beat minus the patient's usual beat (a channel each): how the
+        beat differs from it, whatever the patient's morphology. True or ``"record"``: the
+        record's median beat. ``"dominant"``: the dominant beat around each beat, which
+        follows slow changes of morphology (:func:`_dominant_beats`: the median of the
+        non-premature beats within a minute). :data:`TEMPLATE_FEATURES` use the same
+        reference.
 
     Returns
     -------
@@ -657,7 +722,7 @@ def read_beats(
         beats,
         classes,
         check_positive(tolerance, name="tolerance"),
-        bool(template),
+        _template_kind(template),
     )
     window_bounds(window, 100.0)  # validate early
     skipped: list[tuple[str, str]] = []
@@ -744,7 +809,7 @@ def synthetic_beats(
     normalize: str | None = "record",
     features: Sequence[str] = BEAT_FEATURES,
     classes: Sequence[str] = ("N", "S", "V", "F"),
-    template: bool = False,
+    template: bool | str = False,
     chunk: int = 32,
     progress: bool = False,
     **synth_params: Any,
@@ -797,7 +862,7 @@ def synthetic_beats(
         "annotations",
         tuple(classes),
         0.15,
-        bool(template),
+        _template_kind(template),
     )
     window_bounds(window, fs)
     skipped: list[tuple[str, str]] = []

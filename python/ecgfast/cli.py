@@ -170,7 +170,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         boosted=args.boosted,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
-        template=not args.no_template,
+        template=False if args.no_template else args.template == "record" or "dominant",
         seeds=tuple(args.seeds),
         window=(args.before, args.after),
         balance=None if args.balance == "none" else args.balance,
@@ -576,6 +576,13 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--before", type=float, default=d.window[0], help="window before beat, s")
     p.add_argument("--after", type=float, default=d.window[1], help="window after the beat, s")
     p.add_argument("--no-template", action="store_true", help="no beat-minus-median channel")
+    p.add_argument(
+        "--template",
+        default="record",
+        choices=("record", "dominant"),
+        help="the usual beat of the beat-minus-usual-beat channel (and of '+template'): the "
+        "record's median beat, or the dominant beat of the minute around each beat",
+    )
     p.add_argument(
         "--features",
         default=",".join(d.features),

@@ -92,8 +92,9 @@ class Preprocessing:
         Beats: seconds before the beat position (default: the window is centred on it).
     features : tuple of str
         Beats: beat-table columns given beside the signal (the model's second input).
-    template : bool
-        Beats: add per lead the beat minus the record's median beat.
+    template : bool or {"record", "dominant"}
+        Beats: add per lead the beat minus the record's median beat (True, ``"record"``) or
+        minus the dominant beat around it (``"dominant"``; :func:`ecgfast.beatdata.read_beats`).
 
     With any of the beat options set, a recording goes through
     :func:`ecgfast.beatdata.beat_inputs`, the code that built the training beats.
@@ -107,7 +108,7 @@ class Preprocessing:
     band: tuple[float, float] | None = None
     before: float | None = None
     features: tuple[str, ...] = ()
-    template: bool = False
+    template: bool | str = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -228,7 +229,7 @@ class Preprocessing:
         ``signal``'s samples), ``rhythm_irregularity`` and ``p_local`` (for
         :func:`ecgfast.evaluate.rhythm_gate`).
         """
-        from .beatdata import _Options, beat_inputs
+        from .beatdata import _Options, _template_kind, beat_inputs
 
         if not (self.kind == "beat" and self.beat_options):
             raise InvalidParameterError("beat_inputs needs a beat pipeline with beat options")
@@ -246,7 +247,7 @@ class Preprocessing:
             "annotations" if rpeaks is not None else "detected",
             ("N", "S", "V", "F", "Q"),
             0.15,
-            self.template,
+            _template_kind(self.template),
         )
         got = beat_inputs(x, fs, opt, [] if rpeaks is None else rpeaks, None)
         if got is None:

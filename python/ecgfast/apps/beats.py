@@ -71,6 +71,10 @@ class BeatExperiment:
     protocol (early-stopping patients choose the iteration count and the decision offsets, then
     a refit on every training patient).
 
+    ``template``: the beat-minus-usual-beat channel: True (the record's median beat),
+    ``"dominant"`` (the dominant beat around each beat, :func:`ecgfast.beatdata.read_beats`)
+    or False.
+
     ``combine`` (with at least two arms): also score a ``combined`` arm, the mean of every
     arm's calibrated probabilities (scratch, pretrained, boosted: those trained) on the same
     (fraction, seed, fold), i.e. an ensemble of the arms."""
@@ -81,7 +85,7 @@ class BeatExperiment:
     fs: float | None = None
     window: tuple[float, float] = (0.25, 0.45)
     features: tuple[str, ...] = BEAT_FEATURES
-    template: bool = True
+    template: bool | str = True
     balance: str | None = "sqrt"
     focal_gamma: float = 2.0
     epochs: int = 8

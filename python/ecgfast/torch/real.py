@@ -156,8 +156,9 @@ class MITBIHBeats(_ArrayDataset):
     features : sequence of str, optional
         Beat-table columns given as a second input: items become ``((signal, features),
         label)``; see :data:`ecgfast.beatdata.BEAT_FEATURES`. Default: the signal only.
-    template : bool
-        Add per lead the beat minus the record's median beat.
+    template : bool or {"record", "dominant"}
+        Add per lead the beat minus the record's median beat (True, ``"record"``) or minus
+        the dominant beat around it (``"dominant"``); see :func:`ecgfast.beatdata.read_beats`.
     beats : {"annotations", "detected"}
         Beat positions from the annotations or from ``detect_rpeaks`` (matched to them).
     classes : sequence of str
@@ -192,7 +193,7 @@ class MITBIHBeats(_ArrayDataset):
         band: tuple[float, float] | None = (0.5, 40.0),
         normalize: str | None = "record",
         features: Sequence[str] | None = None,
-        template: bool = False,
+        template: bool | str = False,
         beats: str = "annotations",
         classes: Sequence[str] = AAMI_CLASSES,
         fraction: float = 1.0,
@@ -240,7 +241,7 @@ class MITBIHBeats(_ArrayDataset):
         band: tuple[float, float] | None,
         normalize: str | None = "record",
         features: bool = True,
-        template: bool = False,
+        template: bool | str = False,
         transform: Any = None,
     ) -> MITBIHBeats:
         """A dataset over beats already built by :func:`ecgfast.beatdata.read_beats` or
@@ -258,7 +259,7 @@ class MITBIHBeats(_ArrayDataset):
         band: Any,
         normalize: str | None,
         features: bool,
-        template: bool,
+        template: bool | str,
         transform: Any,
     ) -> None:
         self.window = window
