@@ -529,6 +529,32 @@ def _positions(
     return pos, sym, np.where(k >= 0, ann_pos[np.maximum(k, 0)], -1), counts
 
 
+def _with_template(
+    windows: np.ndarray,
+    table: pd.DataFrame,
+    idx: np.ndarray,
+    pos: np.ndarray,
+    before: int,
+    fs: float,
+    opt: _Options,
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """``windows`` of the beats ``idx`` with the template channels of ``opt.template`` (beat
+    minus the record's median beat, or minus the dominant beat around it), and the
+    :data:`TEMPLATE_FEATURES` against the same reference when ``opt.features`` asks for them."""
+    template = None
+    med = None
+    if opt.template == "dominant":
+        pre = table["pre_rr_local"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
+        med = _dominant_beats(windows, pos[idx], pre, fs)
+    if any(name in TEMPLATE_FEATURES for name in opt.features):
+        qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
+        template = _template_features(windows, before, fs, qrs, med)
+    if opt.template:
+        ref = np.median(windows, axis=0) if med is None else med
+        windows = np.concatenate([windows, windows - ref], axis=1)
+    return windows, template
+
+
 def beat_inputs(
     raw: np.ndarray,
     src_fs: float,
@@ -588,18 +614,7 @@ def beat_inputs(
     windows = np.transpose(x[:, pos[idx, None] + offsets[None, :]], (1, 0, 2))
     if opt.normalize == "record":
         windows = windows / _record_scale(table, x, opt.leads)[None, :, None]
-    template = None
-    needs_template = any(name in TEMPLATE_FEATURES for name in opt.features)
-    med = None
-    if opt.template == "dominant":
-        pre = table["pre_rr_local"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        med = _dominant_beats(windows, pos[idx], pre, fs)
-    if needs_template:
-        qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        template = _template_features(windows, before, fs, qrs, med)
-    if opt.template:
-        ref = np.median(windows, axis=0) if med is None else med
-        windows = np.concatenate([windows, windows - ref], axis=1)
+    windows, template = _with_template(windows, table, idx, pos, before, fs, opt)
     meta = pd.DataFrame(
         {
             "sample": pos[idx],
