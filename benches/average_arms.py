@@ -1,0 +1,86 @@
+"""Average a subset of the trained arms of ``ecgfast beats`` runs after the fact, from their
+per-beat predictions (``beats_predictions.csv``: each arm's calibrated probabilities), and pair
+the average with a reference arm on the same (seed, fold): what ``--combine`` would have
+scored for that subset, without training anything again.
+
+    python benches/average_arms.py --fraction 0.1 --arms pretrained,boosted \
+        runs/beats_cv_all3_f10/beats_predictions.csv \
+        runs/beats_cv_all3_f10_s678/beats_predictions.csv
+
+Which subset to average is a choice: make it on seeds no reported figure uses
+(BENCHMARKS.md, issue 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from ecgfast.apps._stats import mean_ci
+from ecgfast.evaluate import beat_classification
+
+CLASSES = ("N", "S", "V", "F")
+PROBS = [f"p_{c}" for c in CLASSES]
+
+
+def _scores(table: pd.DataFrame) -> dict[str, float]:
+    y = table["label"].map(CLASSES.index).to_numpy()
+    m = beat_classification(y, table[PROBS].to_numpy(), CLASSES)
+    return {"macro_f1": m["macro_f1"], **{f"f1_{c}": m["per_class"][c]["f1"] for c in "SVF"}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("predictions", nargs="+", help="beats_predictions.csv files")
+    p.add_argument("--arms", required=True, help="inits to average, e.g. pretrained,boosted")
+    p.add_argument("--reference", default="scratch", help="init to pair with (default scratch)")
+    p.add_argument("--fraction", type=float, default=1.0, help="label fraction (default 1)")
+    args = p.parse_args()
+    table = pd.concat(
+        [pd.read_csv(f, dtype={"record": str}) for f in args.predictions], ignore_index=True
+    )
+    table = table[np.isclose(table["fraction"], args.fraction)]
+    key = ["seed", "fold", "record", "sample"]
+    parts = []
+    arms = args.arms.split(",")
+    for init in arms:
+        got = table[table["init"] == init].set_index(key)[[*PROBS, "label"]]
+        if got.empty:
+            raise SystemExit(f"no predictions of arm {init!r} at fraction {args.fraction}")
+        parts.append(got)
+    mean = parts[0].copy()
+    mean[PROBS] = np.mean([part.loc[mean.index, PROBS].to_numpy() for part in parts], axis=0)
+    mean = mean.reset_index()
+    ref = table[table["init"] == args.reference]
+    name = " + ".join(arms)
+    per_seed, per_fold = [], []
+    for seed, got in mean.groupby("seed"):
+        r = ref[ref["seed"] == seed]
+        a, b = _scores(r), _scores(got)
+        per_seed.append((seed, a, b))
+        for fold, gf in got.groupby("fold"):
+            per_fold.append((_scores(r[r["fold"] == fold]), _scores(gf)))
+    seeds = [s for s, _, _ in per_seed]
+    print(f"{name} vs {args.reference}, {args.fraction:.0%} labels, seeds {seeds}")
+    for seed, a, b in per_seed:
+        print(
+            f"  seed {seed}: {name} {b['macro_f1']:.3f} (S {b['f1_S']:.3f} V {b['f1_V']:.3f} "
+            f"F {b['f1_F']:.3f}); {args.reference} {a['macro_f1']:.3f}"
+        )
+    for metric in ("macro_f1", "f1_S", "f1_V", "f1_F"):
+        ours = [b[metric] for _, _, b in per_seed]
+        fold = mean_ci([b[metric] - a[metric] for a, b in per_fold])
+        seed = mean_ci([b[metric] - a[metric] for _, a, b in per_seed])
+        lo, hi = fold.get("ci95", [np.nan, np.nan])
+        slo, shi = seed.get("ci95", [np.nan, np.nan])
+        print(
+            f"{metric:9s} {name} {np.mean(ours):.3f} ± {np.std(ours, ddof=1):.3f}; "
+            f"- {args.reference}: per fold {fold['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] "
+            f"({len(per_fold)} pairs), per seed {seed['mean']:+.3f} [{slo:+.3f}, {shi:+.3f}]"
+        )
+
+
+if __name__ == "__main__":
+    main()
