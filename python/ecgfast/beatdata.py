@@ -332,13 +332,13 @@ def _check_features(features: Sequence[str]) -> None:
 
 
 def _template_features(
-    windows: np.ndarray, before: int, fs: float, qrs_ms: np.ndarray, med: np.ndarray | None = None
+    windows: np.ndarray, before: int, fs: float, qrs_ms: np.ndarray, ref: np.ndarray
 ) -> dict[str, np.ndarray]:
     """:data:`TEMPLATE_FEATURES` of one record's windows (beats, leads, samples; R at sample
-    ``before``) and its beats' QRS widths (ms, NaN where not measured), against ``med`` (per
-    beat, (beats, leads, samples); default the record's median beat)."""
+    ``before``) and its beats' QRS widths (ms, NaN where not measured), against the usual
+    beat ``ref``: (beats, leads, samples), one per beat, or (1, leads, samples) for all."""
     w = windows[:, 0].astype(np.float64)
-    m = np.median(w, axis=0)[None, :] if med is None else med[:, 0].astype(np.float64)
+    m = ref[:, 0].astype(np.float64)
     half = max(1, round(0.1 * fs))
     q = slice(max(0, before - half), min(w.shape[1], before + half + 1))
     scale = np.ptp(m[:, q], axis=1)
@@ -541,16 +541,20 @@ def _with_template(
     """``windows`` of the beats ``idx`` with the template channels of ``opt.template`` (beat
     minus the record's median beat, or minus the dominant beat around it), and the
     :data:`TEMPLATE_FEATURES` against the same reference when ``opt.features`` asks for them."""
-    template = None
-    med = None
+    wants_features = any(name in TEMPLATE_FEATURES for name in opt.features)
+    if not (opt.template or wants_features):
+        return windows, None
+    # the usual beat, computed once for the channel and the features
     if opt.template == "dominant":
         pre = table["pre_rr_local"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        med = _dominant_beats(windows, pos[idx], pre, fs)
-    if any(name in TEMPLATE_FEATURES for name in opt.features):
+        ref = _dominant_beats(windows, pos[idx], pre, fs)
+    else:
+        ref = np.median(windows, axis=0)[None]
+    template = None
+    if wants_features:
         qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        template = _template_features(windows, before, fs, qrs, med)
+        template = _template_features(windows, before, fs, qrs, ref)
     if opt.template:
-        ref = np.median(windows, axis=0) if med is None else med
         windows = np.concatenate([windows, windows - ref], axis=1)
     return windows, template
 
