@@ -150,6 +150,14 @@ def _beat_features(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _template_option(args: argparse.Namespace) -> bool | str:
+    """``BeatExperiment.template`` from ``--no-template`` / ``--template``: False, True (the
+    record's median beat) or ``"dominant"``."""
+    if args.no_template:
+        return False
+    return "dominant" if args.template == "dominant" else True
+
+
 def cmd_beats(args: argparse.Namespace) -> int:
     from .apps.beats import BeatExperiment, run_beat_experiment
 
@@ -170,7 +178,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         boosted=args.boosted,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
-        template=False if args.no_template else args.template == "record" or "dominant",
+        template=_template_option(args),
         seeds=tuple(args.seeds),
         window=(args.before, args.after),
         balance=None if args.balance == "none" else args.balance,
