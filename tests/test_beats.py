@@ -493,6 +493,41 @@ class TestRhythmGate:
             rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], max_p_local=1.5)
 
 
+def _train_on_three_and_save(cfg, tmp_path):
+    """``run_beat_experiment`` trained on 101, 119, 208 and scored on 223, classifiers saved
+    under ``tmp_path / "models"``."""
+    from ecgfast.apps.beats import run_beat_experiment
+
+    return run_beat_experiment(
+        SHIPPED_MITDB,
+        ["101", "119", "208"],
+        ["223"],
+        config=cfg,
+        out=tmp_path,
+        say=None,
+        save_models=True,
+    )
+
+
+def _assert_repeats_the_scored_decision(clf, scored):
+    """``clf`` on 223's raw signal at its own rate, at its annotated beats, gives the
+    experiment's ``scored`` probabilities and decisions, and leaves its input as it was."""
+    rec = wfdb.rdrecord(str(SHIPPED_MITDB / "223"))
+    ann = wfdb.rdann(str(SHIPPED_MITDB / "223"), "atr")
+    signal = rec.p_signal.T.copy()
+    before = signal.copy()
+    scored_beat = np.isin(ann.symbol, [s for s, c in AAMI_MAP.items() if c in clf.classes])
+    beats = clf.predict(signal, rec.fs, lead_names=rec.sig_name, rpeaks=ann.sample[scored_beat])
+    np.testing.assert_array_equal(signal, before)  # the input is not modified
+    got = beats.merge(scored, on="sample", suffixes=("", "_exp"))
+    assert len(got) == len(scored) > 2000
+    cols = ["p_N", "p_S", "p_V", "p_F"]
+    np.testing.assert_allclose(
+        got[cols].to_numpy(), got[[c + "_exp" for c in cols]].to_numpy(), atol=1e-4
+    )
+    assert (got["predicted"] == got["predicted_exp"]).all()
+
+
 class TestBeatDatasetAndProtocol:
     @pytest.fixture(scope="class")
     def ds(self):
@@ -640,7 +675,6 @@ class TestBeatDatasetAndProtocol:
 
     def test_saved_classifier_repeats_the_scored_decision_on_raw_records(self, tmp_path):
         pytest.importorskip("torch")
-        import wfdb
 
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
         from ecgfast.cli import main
@@ -653,15 +687,7 @@ class TestBeatDatasetAndProtocol:
             leads=("MLII", "V"),
             features=(*BEAT_FEATURES, "p_local"),
         )
-        report = run_beat_experiment(
-            SHIPPED_MITDB,
-            ["101", "119", "208"],
-            ["223"],
-            config=cfg,
-            out=tmp_path,
-            say=None,
-            save_models=True,
-        )
+        report = _train_on_three_and_save(cfg, tmp_path)
         path = tmp_path / "models" / "scratch_f1_seed0.pt"
         clf = BeatClassifier.load(path)
         assert len(clf.models) == 2 and clf.classes == ("N", "S", "V", "F")
@@ -669,21 +695,7 @@ class TestBeatDatasetAndProtocol:
         np.testing.assert_allclose(clf.offsets, report["folds"][0]["offsets"])
         assert clf.info["train_records"] == ["101", "119", "208"]
         # the raw record at its own rate, the annotated beats: the experiment's probabilities
-        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "223"))
-        ann = wfdb.rdann(str(SHIPPED_MITDB / "223"), "atr")
-        signal = rec.p_signal.T.copy()
-        before = signal.copy()
-        scored_beat = np.isin(ann.symbol, [s for s, c in AAMI_MAP.items() if c in clf.classes])
-        beats = clf.predict(signal, rec.fs, lead_names=rec.sig_name, rpeaks=ann.sample[scored_beat])
-        np.testing.assert_array_equal(signal, before)  # the input is not modified
-        scored = report["predictions"]
-        got = beats.merge(scored, on="sample", suffixes=("", "_exp"))
-        assert len(got) == len(scored) > 2000
-        cols = ["p_N", "p_S", "p_V", "p_F"]
-        np.testing.assert_allclose(
-            got[cols].to_numpy(), got[[c + "_exp" for c in cols]].to_numpy(), atol=1e-4
-        )
-        assert (got["predicted"] == got["predicted_exp"]).all()
+        _assert_repeats_the_scored_decision(clf, report["predictions"])
         # the CLI: detected beats, scored against the annotations
         out = tmp_path / "classified.csv"
         assert (
@@ -765,23 +777,14 @@ class TestBeatDatasetAndProtocol:
     def test_boosted_and_combined_classifiers_repeat_the_scored_decision(self, tmp_path):
         pytest.importorskip("torch")
         pytest.importorskip("sklearn")
-        import wfdb
 
-        from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
+        from ecgfast.apps.beats import BeatExperiment
         from ecgfast.boosted import BoostedBeatModel
         from ecgfast.cli import main
         from ecgfast.torch import BeatClassifier
 
         cfg = BeatExperiment(epochs=1, fs=120.0, boosted=True, combine=True)
-        report = run_beat_experiment(
-            SHIPPED_MITDB,
-            ["101", "119", "208"],
-            ["223"],
-            config=cfg,
-            out=tmp_path,
-            say=None,
-            save_models=True,
-        )
+        report = _train_on_three_and_save(cfg, tmp_path)
         models = tmp_path / "models"
         assert sorted(p.name for p in models.iterdir()) == [
             "boosted_f1_seed0.pt",
@@ -801,24 +804,10 @@ class TestBeatDatasetAndProtocol:
         assert combined.preprocessing.features == trees
         # a file of networks only still loads without pickle
         assert len(BeatClassifier.load(models / "scratch_f1_seed0.pt").models) == 1
-        rec = wfdb.rdrecord(str(SHIPPED_MITDB / "223"))
-        ann = wfdb.rdann(str(SHIPPED_MITDB / "223"), "atr")
-        scored_beat = np.isin(
-            ann.symbol, [s for s, c in AAMI_MAP.items() if c in ("N", "S", "V", "F")]
-        )
         table = report["predictions"]
-        cols = ["p_N", "p_S", "p_V", "p_F"]
         for name in ("boosted", "combined"):
             clf = BeatClassifier.load(models / f"{name}_f1_seed0.pt", allow_pickle=True)
-            got = clf.predict(
-                rec.p_signal.T, rec.fs, lead_names=rec.sig_name, rpeaks=ann.sample[scored_beat]
-            )
-            scored = table[table["arm"] == f"{name} 100%"]
-            both = got.merge(scored, on="sample", suffixes=("", "_exp"))
-            assert len(both) == len(scored) > 2000
-            np.testing.assert_allclose(
-                both[cols].to_numpy(), both[[c + "_exp" for c in cols]].to_numpy(), atol=1e-4
-            )
+            _assert_repeats_the_scored_decision(clf, table[table["arm"] == f"{name} 100%"])
         out = tmp_path / "classified.csv"
         argv = ["classify-beats", str(models / "combined_f1_seed0.pt"), str(SHIPPED_MITDB / "223")]
         assert main([*argv, "--allow-pickle", "--out", str(out)]) == 0
