@@ -18,10 +18,10 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from ecgfast.apps._stats import mean_ci
+from ecgfast.apps._stats import mean_ci_text
+from ecgfast.apps.beats import CLASSES, PAIRED_METRICS
 from ecgfast.evaluate import beat_classification
 
-CLASSES = ("N", "S", "V", "F")
 PROBS = [f"p_{c}" for c in CLASSES]
 
 
@@ -69,16 +69,13 @@ def main() -> None:
             f"  seed {seed}: {name} {b['macro_f1']:.3f} (S {b['f1_S']:.3f} V {b['f1_V']:.3f} "
             f"F {b['f1_F']:.3f}); {args.reference} {a['macro_f1']:.3f}"
         )
-    for metric in ("macro_f1", "f1_S", "f1_V", "f1_F"):
+    for metric in PAIRED_METRICS:
         ours = [b[metric] for _, _, b in per_seed]
-        fold = mean_ci([b[metric] - a[metric] for a, b in per_fold])
-        seed = mean_ci([b[metric] - a[metric] for _, a, b in per_seed])
-        lo, hi = fold.get("ci95", [np.nan, np.nan])
-        slo, shi = seed.get("ci95", [np.nan, np.nan])
+        fold = mean_ci_text([b[metric] - a[metric] for a, b in per_fold])
+        seed = mean_ci_text([b[metric] - a[metric] for _, a, b in per_seed])
         print(
             f"{metric:9s} {name} {np.mean(ours):.3f} ± {np.std(ours, ddof=1):.3f}; "
-            f"- {args.reference}: per fold {fold['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] "
-            f"({len(per_fold)} pairs), per seed {seed['mean']:+.3f} [{slo:+.3f}, {shi:+.3f}]"
+            f"- {args.reference}: per fold {fold} ({len(per_fold)} pairs), per seed {seed}"
         )
 
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
-from ecgfast.apps._stats import mean_ci
+from ecgfast.apps._stats import mean_ci_text
 from ecgfast.apps.beats import PAIRED_METRICS, metric_value
 
 
@@ -52,17 +50,14 @@ def main() -> None:
         )
     print(f"{len(keys)} (seed, fold) pairs, seeds {seeds}: {args.arm_b} - {args.arm_a}")
     for metric in PAIRED_METRICS:
-        per_fold = mean_ci([metric_value(b[k], metric) - metric_value(a[k], metric) for k in keys])
+        per_fold = [metric_value(b[k], metric) - metric_value(a[k], metric) for k in keys]
         pooled = [
             metric_value(runs[args.arm_b][s], metric) - metric_value(runs[args.arm_a][s], metric)
             for s in seeds
         ]
-        per_seed = mean_ci(pooled)
-        lo, hi = per_fold.get("ci95", [np.nan, np.nan])
-        slo, shi = per_seed.get("ci95", [np.nan, np.nan])
         print(
-            f"{metric:9s} per fold {per_fold['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]   "
-            f"per seed (pooled) {per_seed['mean']:+.3f} [{slo:+.3f}, {shi:+.3f}]  "
+            f"{metric:9s} per fold {mean_ci_text(per_fold)}   "
+            f"per seed (pooled) {mean_ci_text(pooled)}  "
             f"({', '.join(f'{d:+.3f}' for d in pooled)})"
         )
 

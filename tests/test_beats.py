@@ -1129,3 +1129,19 @@ class TestBeatDatasetAndProtocol:
         # DS2 records are not shipped: asking for them is a clear error, not a silent subset
         assert main([*args, "--allow-shared-patients"]) != 0
         assert "100" in capsys.readouterr().err
+
+
+class TestMeanCI:
+    def test_interval_and_text(self):
+        from scipy import stats
+
+        from ecgfast.apps._stats import mean_ci, mean_ci_text
+
+        d = [0.01, 0.05, -0.02, 0.04]
+        half = stats.t.ppf(0.975, 3) * np.std(d, ddof=1) / 2
+        got = mean_ci([*d, np.nan])  # non-finite values are left out
+        assert got["n"] == 4 and got["mean"] == pytest.approx(np.mean(d))
+        np.testing.assert_allclose(got["ci95"], [np.mean(d) - half, np.mean(d) + half])
+        lo, hi = np.mean(d) - half, np.mean(d) + half
+        assert mean_ci_text(d) == f"{np.mean(d):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        assert mean_ci_text([0.2]) == "+0.200 [+nan, +nan]"

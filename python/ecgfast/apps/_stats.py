@@ -24,3 +24,11 @@ def mean_ci(values: Any) -> dict[str, Any]:
         "n": int(d.size),
         "ci95": [float(d.mean() - half), float(d.mean() + half)],
     }
+
+
+def mean_ci_text(values: Any) -> str:
+    """``"+0.030 [+0.003, +0.057]"``: the mean of ``values`` and its 95 % t interval
+    (:func:`mean_ci`; ``[nan, nan]`` with fewer than two finite values)."""
+    summary = mean_ci(values)
+    lo, hi = summary.get("ci95", [math.nan, math.nan])
+    return f"{summary['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
