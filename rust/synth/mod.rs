@@ -681,26 +681,35 @@ fn synth_record(
         .collect();
     let wander = noise::Wander::new(&mut noise_rng.fork(300), &m.noise, fs, n, BASIS.len());
     let noise_gen = noise_gen.with_wander(wander);
-    for (b, &needed) in need.iter().enumerate() {
-        let buf = &mut scratch.basis[b];
+    let mut projected = Vec::with_capacity(BASIS.len());
+    for (b, ((buf, &needed), rng)) in scratch
+        .basis
+        .iter_mut()
+        .zip(&need)
+        .zip(smooth_rngs.iter_mut())
+        .enumerate()
+    {
         buf.clear();
         if !needed {
             continue;
         }
         if cfg.method == Method::Ecgsyn {
             buf.extend_from_slice(&scratch.ecgsyn);
+            noise_gen.add_smooth(buf, rng, b);
         } else {
-            let coef = DOWER[b];
-            let [dx, dy, dz] = &scratch.dipole;
-            buf.extend(
-                dx.iter()
-                    .zip(dy)
-                    .zip(dz)
-                    .map(|((x, y), z)| coef[0] * x + coef[1] * y + coef[2] * z),
-            );
+            projected.push(noise::ProjectedLead {
+                buf,
+                coef: DOWER[b],
+                rng,
+                lead: b,
+            });
         }
-        noise_gen.add_smooth(buf, &mut smooth_rngs[b], b);
     }
+    if !projected.is_empty() {
+        let [dx, dy, dz] = &scratch.dipole;
+        noise_gen.project_smooth([dx, dy, dz], &mut projected);
+    }
+    drop(projected);
     {
         let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());
         let mut rngs: Vec<Rng> = Vec::with_capacity(BASIS.len());

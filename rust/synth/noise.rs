@@ -37,12 +37,11 @@ fn interpolate(coarse: &[f64], n: usize) -> Vec<f64> {
 /// Linear interpolation of a coarse grid (one point per `step` samples) to `n` samples.
 fn interpolate_step(coarse: &[f64], n: usize, step: usize) -> Vec<f64> {
     let inv = 1.0 / step as f64;
-    let mut out = Vec::with_capacity(n);
+    // room for the last whole step before truncation (no reallocation)
+    let mut out = Vec::with_capacity(n + step);
     for w in coarse.windows(2) {
         let (a, d) = (w[0], (w[1] - w[0]) * inv);
-        for k in 0..step {
-            out.push(a + d * k as f64);
-        }
+        out.extend((0..step).map(|k| a + d * k as f64));
         if out.len() >= n {
             break;
         }
@@ -121,6 +120,29 @@ impl EmgFilter {
             unit_gain: 1.0 / (energy / 3.0).sqrt(),
         })
     }
+}
+
+/// Samples per block when [`NoiseGen::project_smooth`] makes the leads together (the shared
+/// sources and the dipole of one block, 8 x 2 KiB, stay in the L1 cache).
+const SMOOTH_BLOCK: usize = 256;
+
+/// One lead for [`NoiseGen::project_smooth`]: its buffer (overwritten), its projection
+/// coefficients, its own generator and its index among the basis leads.
+pub struct ProjectedLead<'a> {
+    pub buf: &'a mut Vec<f64>,
+    pub coef: [f64; 3],
+    pub rng: &'a mut Rng,
+    pub lead: usize,
+}
+
+/// One lead's weights for the shared slow sources (0 for a source that is off).
+#[derive(Clone, Copy, Debug, Default)]
+struct SmoothWeights {
+    resp: f64,
+    drift: f64,
+    sin: f64,
+    cos: f64,
+    fast: f64,
 }
 
 pub struct NoiseGen {
@@ -227,19 +249,89 @@ impl NoiseGen {
     /// Add the slowly varying noise (baseline wander, powerline, electrode motion) of basis
     /// lead `lead`, drawing that lead's weights and phases from `rng`.
     pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng, lead: usize) {
-        let lv = &self.levels;
-        let (mut w_resp, mut w_drift, mut ws, mut wc) = (0.0, 0.0, 0.0, 0.0);
-        if !self.resp.is_empty() {
-            w_resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
-            w_drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+        let w = self.smooth_weights(rng, lead);
+        self.add_sources(buf, &w);
+        self.add_motion(buf, rng);
+    }
+
+    /// Fill each lead's buffer with the projection `coef · dipole` of a dipole (three
+    /// components, `n` samples each) plus that lead's slowly varying noise, its weights drawn
+    /// from its own generator: bitwise what filling the buffer with the projection and then
+    /// calling [`NoiseGen::add_smooth`] gives. When both wander and powerline are on (the
+    /// default) all leads are made together in blocks of samples, one pass in which the shared
+    /// sources and the dipole stay in the L1 cache while every lead reads them.
+    pub fn project_smooth(&self, dipole: [&[f64]; 3], leads: &mut [ProjectedLead<'_>]) {
+        let weights: Vec<SmoothWeights> = leads
+            .iter_mut()
+            .map(|l| self.smooth_weights(l.rng, l.lead))
+            .collect();
+        let [dx, dy, dz] = dipole;
+        let n = dx.len();
+        let fused = !self.resp.is_empty() && !self.pl_sin.is_empty();
+        for l in leads.iter_mut() {
+            l.buf.clear();
+            l.buf.reserve(n);
         }
-        let (w_fast, fast) = (self.wander.weight(lead), &self.wander.signal);
+        let mut start = 0;
+        while start < n {
+            let end = if fused {
+                (start + SMOOTH_BLOCK).min(n)
+            } else {
+                n
+            };
+            let r = start..end;
+            for (l, w) in leads.iter_mut().zip(&weights) {
+                let c = l.coef;
+                let projected = dx[r.clone()]
+                    .iter()
+                    .zip(&dy[r.clone()])
+                    .zip(&dz[r.clone()])
+                    .map(|((x, y), z)| c[0] * x + c[1] * y + c[2] * z);
+                if fused {
+                    let src = self.resp[r.clone()]
+                        .iter()
+                        .zip(&self.drift[r.clone()])
+                        .zip(self.pl_sin[r.clone()].iter().zip(&self.pl_cos[r.clone()]))
+                        .zip(&self.wander.signal[r.clone()]);
+                    l.buf
+                        .extend(projected.zip(src).map(|(p, (((r, d), (s, c)), f))| {
+                            let v = p + (w.resp * r + w.drift * d + w.sin * s + w.cos * c);
+                            v + w.fast * f
+                        }));
+                } else {
+                    l.buf.extend(projected);
+                    self.add_sources(l.buf, w);
+                }
+            }
+            start = end;
+        }
+        for l in leads.iter_mut() {
+            self.add_motion(l.buf, l.rng);
+        }
+    }
+
+    /// The weights of lead `lead` for the shared slow sources, drawn from `rng`.
+    fn smooth_weights(&self, rng: &mut Rng, lead: usize) -> SmoothWeights {
+        let lv = &self.levels;
+        let mut w = SmoothWeights {
+            fast: self.wander.weight(lead),
+            ..SmoothWeights::default()
+        };
+        if !self.resp.is_empty() {
+            w.resp = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+            w.drift = lv.baseline * (0.3 + 0.7 * rng.uniform()) * sign(rng);
+        }
         if !self.pl_sin.is_empty() {
             let amp = lv.powerline * (0.5 + 0.5 * rng.uniform());
             let (ps, pc) = (rng.uniform() * TAU).sin_cos();
-            (ws, wc) = (amp * pc, amp * ps);
+            (w.sin, w.cos) = (amp * pc, amp * ps);
         }
-        // One pass over the lead for whichever of the two sources are on.
+        w
+    }
+
+    /// Add wander and powerline with weights `w`, in one pass for whichever sources are on.
+    fn add_sources(&self, buf: &mut [f64], w: &SmoothWeights) {
+        let fast = &self.wander.signal;
         match (self.resp.is_empty(), self.pl_sin.is_empty()) {
             (false, false) => {
                 let src = self
@@ -249,24 +341,28 @@ impl NoiseGen {
                     .zip(self.pl_sin.iter().zip(&self.pl_cos))
                     .zip(fast);
                 for (b, (((r, d), (s, c)), f)) in buf.iter_mut().zip(src) {
-                    *b += w_resp * r + w_drift * d + ws * s + wc * c;
-                    *b += w_fast * f;
+                    *b += w.resp * r + w.drift * d + w.sin * s + w.cos * c;
+                    *b += w.fast * f;
                 }
             }
             (false, true) => {
                 let src = self.resp.iter().zip(&self.drift).zip(fast);
                 for (b, ((r, d), f)) in buf.iter_mut().zip(src) {
-                    *b += w_resp * r + w_drift * d;
-                    *b += w_fast * f;
+                    *b += w.resp * r + w.drift * d;
+                    *b += w.fast * f;
                 }
             }
             (true, false) => {
                 for ((b, s), c) in buf.iter_mut().zip(&self.pl_sin).zip(&self.pl_cos) {
-                    *b += ws * s + wc * c;
+                    *b += w.sin * s + w.cos * c;
                 }
             }
             (true, true) => {}
         }
+    }
+
+    /// Add the electrode-motion transients, each with a weight for this lead drawn from `rng`.
+    fn add_motion(&self, buf: &mut [f64], rng: &mut Rng) {
         for ev in &self.motion {
             let w = rng.uniform() * 2.0 - 1.0;
             for (b, v) in buf[ev.first..].iter_mut().zip(&ev.shape) {
@@ -288,6 +384,9 @@ impl NoiseGen {
             return;
         };
         let seg = n.div_ceil(EMG_SEGMENTS);
+        if seg == 0 {
+            return;
+        }
         let warm = (0.1 * self.fs) as usize;
         let g = self.emg_gain;
         let mut lead = 0;
@@ -302,20 +401,19 @@ impl NoiseGen {
                     states.push(r.fork(q as u64).state());
                 }
             }
-            scratch.clear();
+            // every value is written by emg_lanes: no need to clear the scratch first
             scratch.resize(seg * lanes, 0.0);
             if lanes == 8 {
                 emg_lanes::<8>(&filter.section, &states, scratch, warm);
             } else {
                 emg_lanes::<4>(&filter.section, &states, scratch, warm);
             }
+            // Lane `j * EMG_SEGMENTS + q` is segment q of lead j (the last segment may be shorter).
             for (j, buf) in bufs[lead..lead + leads_now].iter_mut().enumerate() {
-                for q in 0..EMG_SEGMENTS {
-                    let lane = j * EMG_SEGMENTS + q;
-                    let start = q * seg;
-                    let dst = &mut buf[start.min(n)..(start + seg).min(n)];
-                    for (b, e) in dst.iter_mut().zip(scratch.chunks_exact(lanes)) {
-                        *b += g * e[lane];
+                for (q, dst) in buf.chunks_mut(seg).enumerate() {
+                    let lane = &scratch[(j * EMG_SEGMENTS + q) * seg..][..seg];
+                    for (b, e) in dst.iter_mut().zip(lane) {
+                        *b += g * e;
                     }
                 }
             }
@@ -352,7 +450,7 @@ unsafe fn emg_lanes_avx2<const L: usize>(
 }
 
 /// xoshiro256++ in `L` lanes -> uniform [-1, 1) -> biquad band-pass, per lane; `out` holds the
-/// lanes interleaved (`L` values per sample).
+/// lanes one after the other (`out.len() / L` samples each).
 #[inline(always)]
 fn emg_lanes_impl<const L: usize>(
     section: &Section,
@@ -370,7 +468,8 @@ fn emg_lanes_impl<const L: usize>(
     }
     let mut z0 = [0.0f64; L];
     let mut z1 = [0.0f64; L];
-    let steps = warm + out.len() / L;
+    let len = out.len() / L;
+    let steps = warm + len;
     for i in 0..steps {
         let mut y = [0.0f64; L];
         for l in 0..L {
@@ -393,7 +492,10 @@ fn emg_lanes_impl<const L: usize>(
             y[l] = v;
         }
         if i >= warm {
-            out[(i - warm) * L..(i - warm + 1) * L].copy_from_slice(&y);
+            let k = i - warm;
+            for l in 0..L {
+                out[l * len + k] = y[l];
+            }
         }
     }
 }
@@ -465,5 +567,122 @@ fn sign(rng: &mut Rng) -> f64 {
         -1.0
     } else {
         1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(baseline: f64, powerline: f64) -> NoiseLevels {
+        NoiseLevels {
+            baseline,
+            powerline,
+            emg: 0.02,
+            motion: 0.3,
+            powerline_freq: 50.0,
+        }
+    }
+
+    /// A noise generator of `n` samples at 500 Hz with wander (when `baseline` > 0), with at
+    /// least one electrode-motion event.
+    fn generator(lv: &NoiseLevels, n: usize, seed: u64) -> NoiseGen {
+        let fs = 500.0;
+        for s in seed.. {
+            let mut rng = Rng::for_record(s, 0);
+            let gen = NoiseGen::new(&mut rng, lv, fs, n, 0.25, 0.3, EmgFilter::new(fs));
+            if !gen.motion.is_empty() {
+                let wander = Wander::new(&mut rng.fork(300), lv, fs, n, 8);
+                return gen.with_wander(wander);
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn project_smooth_is_the_projection_plus_add_smooth_bitwise() {
+        // every combination of wander and powerline; lengths around a multiple of the block
+        for (baseline, powerline) in [(0.1, 0.02), (0.1, 0.0), (0.0, 0.02), (0.0, 0.0)] {
+            for n in [
+                16 * SMOOTH_BLOCK - 1,
+                16 * SMOOTH_BLOCK,
+                16 * SMOOTH_BLOCK + 17,
+            ] {
+                let gen = generator(&levels(baseline, powerline), n, 1);
+                let mut src = Rng::for_record(9, 9);
+                let dipole: Vec<Vec<f64>> = (0..3)
+                    .map(|_| (0..n).map(|_| src.normal()).collect())
+                    .collect();
+                let coefs = [[0.3, -0.2, 0.9], [1.1, 0.4, -0.5]];
+                let mut rngs: Vec<Rng> = (0..2).map(|b| Rng::for_record(5, b)).collect();
+                let mut bufs = [Vec::new(), Vec::new()];
+                let mut leads: Vec<ProjectedLead> = bufs
+                    .iter_mut()
+                    .zip(rngs.iter_mut())
+                    .enumerate()
+                    .map(|(b, (buf, rng))| ProjectedLead {
+                        buf,
+                        coef: coefs[b],
+                        rng,
+                        lead: b,
+                    })
+                    .collect();
+                gen.project_smooth([&dipole[0], &dipole[1], &dipole[2]], &mut leads);
+                drop(leads);
+                for (b, coef) in coefs.iter().enumerate() {
+                    let mut expected: Vec<f64> = (0..n)
+                        .map(|k| {
+                            coef[0] * dipole[0][k] + coef[1] * dipole[1][k] + coef[2] * dipole[2][k]
+                        })
+                        .collect();
+                    gen.add_smooth(&mut expected, &mut Rng::for_record(5, b as u64), b);
+                    assert_eq!(bufs[b], expected, "lead {b}, n {n}, {baseline} {powerline}");
+                }
+            }
+        }
+    }
+
+    /// Muscle noise of one lead the slow way: each segment its own forked stream and its own
+    /// filter, warmed up, one sample at a time.
+    fn emg_reference(gen: &NoiseGen, rng: &Rng, n: usize) -> Vec<f64> {
+        let filter = gen.emg.expect("muscle noise on");
+        let [b0, b1, b2, _, a1, a2] = filter.section;
+        let seg = n.div_ceil(EMG_SEGMENTS);
+        let warm = (0.1 * gen.fs) as usize;
+        let mut lead_rng = rng.clone();
+        let mut out = Vec::with_capacity(n);
+        for q in 0..EMG_SEGMENTS {
+            let mut r = lead_rng.fork(q as u64);
+            let (mut z0, mut z1) = (0.0, 0.0);
+            for i in 0..warm + seg {
+                let x = f64::from_bits((r.next_u64() >> 12) | 0x3FF0_0000_0000_0000) * 2.0 - 3.0;
+                let v = b0 * x + z0;
+                z0 = (b1 * x + z1) - a1 * v;
+                z1 = b2 * x - a2 * v;
+                if i >= warm && out.len() < n {
+                    out.push(gen.emg_gain * v);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn muscle_noise_matches_the_segment_by_segment_reference() {
+        // three leads: one pair of 8 lanes and one lead of 4; lengths not a multiple of 4
+        for n in [4001, 4002, 5000] {
+            let gen = generator(&levels(0.1, 0.02), n, 3);
+            let rngs: Vec<Rng> = (0..3).map(|b| Rng::for_record(7, b)).collect();
+            let mut bufs = vec![vec![0.0; n]; 3];
+            let mut views: Vec<&mut [f64]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+            gen.add_emg(&mut views, &rngs, &mut Vec::new());
+            for (b, rng) in rngs.iter().enumerate() {
+                let expected = emg_reference(&gen, rng, n);
+                assert_eq!(bufs[b], expected, "lead {b}, n {n}");
+            }
+            // the level asked for (RMS of band-limited uniform noise scaled to unit RMS)
+            let rms = (bufs[0].iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+            assert!((rms / 0.02 - 1.0).abs() < 0.15, "rms {rms}");
+        }
     }
 }
