@@ -306,7 +306,9 @@ def _fit_boosted(
 def _member_proba(model: Any, beats: Any) -> np.ndarray:
     """Class probabilities of one member (a network or a
     :class:`ecgfast.boosted.BoostedBeatModel`) on ``beats``."""
-    if hasattr(model, "predict_proba"):
+    from ..boosted import BoostedBeatModel
+
+    if isinstance(model, BoostedBeatModel):
         return np.asarray(model.predict_proba(beats))
     from ..torch import predict
     from ..torch.tasks import Task
@@ -826,6 +828,7 @@ def _save_classifier(
     repeat the scored decision on new recordings. ``beats`` is the dataset whose pipeline
     makes every member's inputs (with ``cfg.boosted``, the trees' dataset: its features
     include the networks' ``cfg.features``); each member reads its own features."""
+    from ..boosted import BoostedBeatModel
     from ..torch.classifier import BeatClassifier
 
     models = [m for m, _ in members]
@@ -842,7 +845,7 @@ def _save_classifier(
             "config": asdict(cfg),
         },
         member_features=[
-            beats.feature_names if hasattr(m, "predict_proba") else cfg.features for m in models
+            beats.feature_names if isinstance(m, BoostedBeatModel) else cfg.features for m in models
         ],
     )
     return clf.save(where / f"{arm.init}_f{arm.fraction:g}_seed{seed}.pt")
