@@ -5,7 +5,8 @@ interval is somewhat too narrow) and per seed (the pooled figure of each seed).
     python benches/paired_runs.py "scratch 10%" "pretrained 10%" runs/a/beats.json runs/b/beats.json
 
 Used to join runs of the same command with different ``--seeds`` (BENCHMARKS.md, issue 16).
-An arm written ``ARM@PATH`` is read from that report only, so the same arm of two runs (e.g. two
+An arm written ``ARM@PATH`` is read from that report only (``ARM@PATH1,PATH2``: from those
+reports, e.g. two runs with different seeds), so the same arm of two runs (e.g. two
 synthesizer versions, the second run with ``--no-scratch``) can be compared:
 
     python benches/paired_runs.py "pretrained 100%@runs/old/beats.json" \
@@ -23,7 +24,9 @@ from ecgfast.apps.beats import PAIRED_METRICS, metric_value
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("arm_a", help='baseline arm, e.g. "scratch 10%%" (ARM@PATH: that report only)')
+    p.add_argument(
+        "arm_a", help='baseline arm, e.g. "scratch 10%%" (ARM@PATH[,PATH...]: those reports only)'
+    )
     p.add_argument("arm_b", help='compared arm, e.g. "pretrained 10%%"')
     p.add_argument("reports", nargs="+", help="beats.json files")
     args = p.parse_args()
@@ -33,7 +36,7 @@ def main() -> None:
         report = json.load(open(path))
         for spec in (args.arm_a, args.arm_b):
             arm, _, only = spec.partition("@")
-            if only and only != path:
+            if only and path not in only.split(","):
                 continue
             for row in report["folds"]:
                 if row["arm"] == arm:
