@@ -1145,3 +1145,32 @@ class TestMeanCI:
         lo, hi = np.mean(d) - half, np.mean(d) + half
         assert mean_ci_text(d) == f"{np.mean(d):+.3f} [{lo:+.3f}, {hi:+.3f}]"
         assert mean_ci_text([0.2]) == "+0.200 [+nan, +nan]"
+
+
+class TestBackboneLrFactor:
+    def test_default_follows_the_label_fraction(self):
+        from ecgfast.apps.beats import backbone_lr_factor_for
+
+        assert backbone_lr_factor_for(1.0) == pytest.approx(0.1)
+        assert backbone_lr_factor_for(0.5) == pytest.approx(0.2)
+        assert backbone_lr_factor_for(0.1) == 1.0
+        assert backbone_lr_factor_for(0.01) == 1.0
+        for bad in (0.0, -0.1, float("nan")):
+            with pytest.raises(InvalidParameterError, match="fraction"):
+                backbone_lr_factor_for(bad)
+
+    def test_fine_tuning_options_of_a_pretrained_arm(self):
+        pytest.importorskip("torch")
+        from ecgfast.apps.beats import BeatExperiment, _Arm, _new_model, _start
+
+        cfg = BeatExperiment()
+        state = _new_model(cfg, 2, 0).state_dict()
+        got = {f: _start(cfg, 2, 0, _Arm("pretrained", state, f), [])[1] for f in (1.0, 0.1)}
+        assert got[1.0] == {"policy": "full", "backbone_lr_factor": pytest.approx(0.1)}
+        assert got[0.1] == {"policy": "full", "backbone_lr_factor": 1.0}
+        # a given factor holds for every fraction; scratch arms get no fine-tuning options
+        fixed = replace(cfg, backbone_lr_factor=0.5)
+        assert (
+            _start(fixed, 2, 0, _Arm("pretrained", state, 1.0), [])[1]["backbone_lr_factor"] == 0.5
+        )
+        assert _start(cfg, 2, 0, _Arm("scratch", None, 1.0), [])[1] == {}

@@ -721,11 +721,13 @@ def _add_experiment_training(p: argparse.ArgumentParser, d: Any) -> None:
     p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
     p.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed)
     p.add_argument("--policy", default=d.policy, choices=("full", "partial", "linear"))
+    auto = "0.1 with all labels, 1 at 10 %% of them or fewer: min(1, 0.1 / label fraction)"
     p.add_argument(
         "--backbone-lr-factor",
         type=float,
         default=d.backbone_lr_factor,
-        help="backbone learning rate / head learning rate when fine-tuning (full, partial)",
+        help="backbone learning rate / head learning rate when fine-tuning (full, partial); "
+        f"default {auto if d.backbone_lr_factor is None else d.backbone_lr_factor}",
     )
 
 
