@@ -831,6 +831,11 @@ class TestBeatDatasetAndProtocol:
         )
         arms = ["scratch 100%", "pretrained 100%", "scratch 20%", "pretrained 20%"]
         assert list(report["summary"]) == [*arms, "combined 100%", "combined 20%"]
+        # the backbone's rate in effect, per fraction (the default rule: min(1, 0.1 / fraction))
+        assert report["fine_tuning"] == {
+            "policy": "full",
+            "backbone_lr_factor": {"1": pytest.approx(0.1), "0.2": pytest.approx(0.5)},
+        }
         # the combined arm: the mean of the two arms' calibrated probabilities, beat by beat
         table = report["predictions"]
         cols = ["p_N", "p_S", "p_V", "p_F"]

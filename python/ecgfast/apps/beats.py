@@ -140,6 +140,20 @@ def backbone_lr_factor_for(fraction: float) -> float:
     return min(1.0, BACKBONE_FULL_RATE_FRACTION / fraction)
 
 
+def _fine_tuning(cfg: BeatExperiment, inits: dict[str, Any]) -> dict[str, Any] | None:
+    """How the pretrained arm was fine-tuned: the policy and, per label fraction, the backbone
+    learning-rate factor in effect (None without a pretrained arm)."""
+    if "pretrained" not in inits:
+        return None
+    factors = {
+        f"{f:g}": cfg.backbone_lr_factor
+        if cfg.backbone_lr_factor is not None
+        else backbone_lr_factor_for(f)
+        for f in cfg.fractions
+    }
+    return {"policy": cfg.policy, "backbone_lr_factor": factors}
+
+
 def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
     """Patient -> fold, spreading the carriers of each rare class over the folds: patients
     sorted by their F, then S, then V beats (most first) and dealt out in a snake order."""
@@ -660,6 +674,7 @@ def run_beat_experiment(
         "class_counts": beats.class_counts(),
         "skipped": beats.skipped,
         "pretraining": pretraining,
+        "fine_tuning": _fine_tuning(cfg, inits),
         "runs": runs,
         "folds": folds_out,
         "summary": {
