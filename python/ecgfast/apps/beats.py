@@ -145,13 +145,16 @@ def _fine_tuning(cfg: BeatExperiment, inits: dict[str, Any]) -> dict[str, Any] |
     learning-rate factor in effect (None without a pretrained arm)."""
     if "pretrained" not in inits:
         return None
-    factors = {
-        f"{f:g}": cfg.backbone_lr_factor
-        if cfg.backbone_lr_factor is not None
-        else backbone_lr_factor_for(f)
-        for f in cfg.fractions
-    }
+    factors = {f"{f:g}": _backbone_factor(cfg, f) for f in cfg.fractions}
     return {"policy": cfg.policy, "backbone_lr_factor": factors}
+
+
+def _backbone_factor(cfg: BeatExperiment, fraction: float) -> float:
+    """The backbone learning-rate factor in effect at ``fraction`` of the labels: the one
+    given, or :func:`backbone_lr_factor_for` the fraction."""
+    if cfg.backbone_lr_factor is not None:
+        return cfg.backbone_lr_factor
+    return backbone_lr_factor_for(fraction)
 
 
 def patient_folds(counts: dict[str, np.ndarray], k: int) -> dict[str, int]:
@@ -261,10 +264,7 @@ def _start(
     if arm.state is None:
         return model, {}
     model.load_state_dict(arm.state(inner) if callable(arm.state) else arm.state)
-    factor = cfg.backbone_lr_factor
-    if factor is None:
-        factor = backbone_lr_factor_for(arm.fraction)
-    return model, {"policy": cfg.policy, "backbone_lr_factor": factor}
+    return model, {"policy": cfg.policy, "backbone_lr_factor": _backbone_factor(cfg, arm.fraction)}
 
 
 def _refit(
