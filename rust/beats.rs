@@ -306,13 +306,10 @@ pub fn beat_features<T: Sample>(
 ) -> Array2<f64> {
     let n_leads = x.nrows();
     let mut out = Array2::<f64>::zeros((r.len(), n_feature_columns(n_leads)));
-    // Borrow contiguous leads (the synthesizer's and most callers' rows); copy only strided ones.
-    let lanes: Vec<std::borrow::Cow<[T]>> = x
+    // contiguous leads (the synthesizer's and most callers' rows) are borrowed, not copied
+    let lanes: Vec<_> = x
         .outer_iter()
-        .map(|l| match l.to_slice() {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(l.to_vec()),
-        })
+        .map(|l| crate::detect::contiguous(&l))
         .collect();
     for (i, rhythm) in rhythm_features(r).into_iter().enumerate() {
         let mut row = out.row_mut(i);

@@ -38,7 +38,7 @@ fn seconds(fs: f64, s: f64) -> usize {
 }
 
 /// The samples of a lead as one slice (a copy only for strided input).
-pub(crate) fn contiguous<'a>(x: &ArrayView1<'a, f64>) -> std::borrow::Cow<'a, [f64]> {
+pub(crate) fn contiguous<'a, T: Clone>(x: &ArrayView1<'a, T>) -> std::borrow::Cow<'a, [T]> {
     match x.clone().to_slice() {
         Some(s) => s.into(),
         None => x.to_vec().into(),

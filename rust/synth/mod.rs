@@ -709,7 +709,6 @@ fn synth_record(
         let [dx, dy, dz] = &scratch.dipole;
         noise_gen.project_smooth([dx, dy, dz], &mut projected);
     }
-    drop(projected);
     {
         let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());
         let mut rngs: Vec<Rng> = Vec::with_capacity(BASIS.len());

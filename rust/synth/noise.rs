@@ -145,6 +145,17 @@ struct SmoothWeights {
     fast: f64,
 }
 
+impl SmoothWeights {
+    /// `base` plus every slow source at one sample (respiration, drift, powerline sine and
+    /// cosine, fast wander), in the one order both [`NoiseGen::add_smooth`] and
+    /// [`NoiseGen::project_smooth`] use, so that they agree bitwise.
+    #[inline(always)]
+    fn add_all(&self, base: f64, r: f64, d: f64, s: f64, c: f64, f: f64) -> f64 {
+        let v = base + (self.resp * r + self.drift * d + self.sin * s + self.cos * c);
+        v + self.fast * f
+    }
+}
+
 pub struct NoiseGen {
     levels: NoiseLevels,
     fs: f64,
@@ -272,13 +283,11 @@ impl NoiseGen {
             l.buf.clear();
             l.buf.reserve(n);
         }
+        // blocks only pay when the leads share the fused pass
+        let block = if fused { SMOOTH_BLOCK } else { n.max(1) };
         let mut start = 0;
         while start < n {
-            let end = if fused {
-                (start + SMOOTH_BLOCK).min(n)
-            } else {
-                n
-            };
+            let end = (start + block).min(n);
             let r = start..end;
             for (l, w) in leads.iter_mut().zip(&weights) {
                 let c = l.coef;
@@ -293,11 +302,11 @@ impl NoiseGen {
                         .zip(&self.drift[r.clone()])
                         .zip(self.pl_sin[r.clone()].iter().zip(&self.pl_cos[r.clone()]))
                         .zip(&self.wander.signal[r.clone()]);
-                    l.buf
-                        .extend(projected.zip(src).map(|(p, (((r, d), (s, c)), f))| {
-                            let v = p + (w.resp * r + w.drift * d + w.sin * s + w.cos * c);
-                            v + w.fast * f
-                        }));
+                    l.buf.extend(
+                        projected
+                            .zip(src)
+                            .map(|(p, (((r, d), (s, c)), f))| w.add_all(p, *r, *d, *s, *c, *f)),
+                    );
                 } else {
                     l.buf.extend(projected);
                     self.add_sources(l.buf, w);
@@ -341,8 +350,7 @@ impl NoiseGen {
                     .zip(self.pl_sin.iter().zip(&self.pl_cos))
                     .zip(fast);
                 for (b, (((r, d), (s, c)), f)) in buf.iter_mut().zip(src) {
-                    *b += w.resp * r + w.drift * d + w.sin * s + w.cos * c;
-                    *b += w.fast * f;
+                    *b = w.add_all(*b, *r, *d, *s, *c, *f);
                 }
             }
             (false, true) => {
