@@ -56,8 +56,16 @@ def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:
     return np.array(out)
 
 
-def make_ecgfast(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
-    return ecgfast.synthesize(n, fs=FS, duration=SECONDS, leads=list(leads), seed=seed).signals
+def make_ecgfast(
+    n: int, seed: int, leads: tuple[str, ...], population: str = "standard"
+) -> np.ndarray:
+    return ecgfast.synthesize(
+        n, fs=FS, duration=SECONDS, leads=list(leads), seed=seed, population=population
+    ).signals
+
+
+def make_ecgfast_ludb(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
+    return make_ecgfast(n, seed, leads, population="ludb")
 
 
 def make_neurokit2(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
@@ -102,7 +110,12 @@ def make_deepfake(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
     return np.concatenate(out)
 
 
-GENERATORS = {"ecgfast": make_ecgfast, "neurokit2": make_neurokit2, "deepfake": make_deepfake}
+GENERATORS = {
+    "ecgfast": make_ecgfast,
+    "ecgfast-ludb": make_ecgfast_ludb,
+    "neurokit2": make_neurokit2,
+    "deepfake": make_deepfake,
+}
 
 
 def plot_examples(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> None:
@@ -129,9 +142,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--ludb", default=str(here.parent / "shared/data/ludb"))
     p.add_argument("--out", default="runs/realism")
-    p.add_argument("--generators", default="ecgfast,neurokit2,deepfake")
+    p.add_argument("--generators", default="ecgfast,ecgfast-ludb,neurokit2,deepfake")
     p.add_argument("--classifiers", default="features,cnn")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (synthetic records and folds): mean ± sd over them",
+    )
     p.add_argument("--leads", default="II", choices=["II", "8"], help="lead II or I, II, V1-V6")
     p.add_argument("--normalize", default="peak_to_peak", choices=["peak_to_peak", "none"])
     args = p.parse_args()
@@ -141,28 +159,47 @@ def main() -> None:
     real = ludb_sinus(Path(args.ludb), leads)
     print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
     results, made = {}, {}
     for name in args.generators.split(","):
-        t = time.perf_counter()
-        try:
-            made[name] = GENERATORS[name](len(real), args.seed, leads)
-        except ImportError as exc:
-            print(f"{name}: not installed ({exc}); skipped")
+        per_seed = []
+        for seed in seeds:
+            t = time.perf_counter()
+            try:
+                signals = GENERATORS[name](len(real), seed, leads)
+            except ImportError as exc:
+                print(f"{name}: not installed ({exc}); skipped")
+                break
+            made.setdefault(name, signals)
+            gen_s = time.perf_counter() - t
+            res = realism(
+                real,
+                signals,
+                FS,
+                classifiers=classifiers,
+                seed=seed,
+                lead_names=leads,
+                normalize=None if args.normalize == "none" else args.normalize,
+            )
+            res["generate_seconds"] = gen_s
+            per_seed.append(res)
+        if not per_seed:
             continue
-        gen_s = time.perf_counter() - t
-        res = realism(
-            real,
-            made[name],
-            FS,
-            classifiers=classifiers,
-            seed=args.seed,
-            lead_names=leads,
-            normalize=None if args.normalize == "none" else args.normalize,
-        )
-        res["generate_seconds"] = gen_s
+        res = per_seed[0]
+        if len(seeds) > 1:
+            res = {**res, "seeds": seeds}
+            for c in classifiers:
+                aucs = [r[c]["auc"] for r in per_seed]
+                res[c] = {
+                    **res[c],
+                    "auc": float(np.mean(aucs)),
+                    "auc_sd": float(np.std(aucs, ddof=1)),
+                }
+                res[c]["seed_aucs"] = aucs
         results[name] = res
+        spread = "over seeds" if len(seeds) > 1 else "over folds"
         parts = [f"{c} AUC {res[c]['auc']:.3f} ± {res[c]['auc_sd']:.3f}" for c in classifiers]
-        print(f"{name:10s} " + ", ".join(parts))
+        print(f"{name:12s} " + ", ".join(parts) + f" (± sd {spread})")
         if "features" in res:
             top = res["features"]["giveaways"][:5]
             feats = res["features"]["features"]

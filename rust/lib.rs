@@ -179,6 +179,7 @@ mod _core {
         seed: u64,
         start: u64,
         method: &str,
+        population: &str,
     ) -> PyResult<(
         Bound<'py, numpy::PyArray3<f32>>,
         Bound<'py, PyArray2<i64>>,
@@ -197,8 +198,19 @@ mod _core {
                 .into())
             }
         };
+        let population = match population {
+            "standard" => synth::Population::Standard,
+            "ludb" => synth::Population::Ludb,
+            other => {
+                return Err(crate::errors::invalid_parameter(format!(
+                    "population must be 'standard' or 'ludb', got {other:?}"
+                ))
+                .into())
+            }
+        };
         let cfg = synth::SynthConfig {
             method,
+            population,
             fs,
             n_samples,
             leads,

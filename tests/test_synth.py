@@ -259,6 +259,82 @@ class TestLabelsMatchSignal:
         assert steady.labels["rr_std"].max() < 1e-6
 
 
+@pytest.fixture(scope="module")
+def ludb_lead_ii():
+    return ecgfast.synthesize(
+        30, seed=3, noise=0, hrv=0, leads=["II"], duration=10, population="ludb"
+    )
+
+
+class TestPopulation:
+    """``population="ludb"``: the waves between the labelled ones (atrial repolarisation after
+    P, the U wave after T) and the interval defaults fitted to LUDB; neither wave moves a
+    fiducial (benches/realism.py)."""
+
+    def test_pr_segment_is_depressed_by_the_ta_wave(self, ludb_lead_ii):
+        # Ta is opposite to P: where P is upright, the PR segment lies below the baseline
+        def pr_segment_means(batch):
+            x = batch.signals[:, 0]
+            beats = batch.beats.dropna(subset=["p_peak", "p_off", "qrs_on"])
+            return np.array(
+                [
+                    x[b.record, int(b.p_off) : int(b.qrs_on)].mean()
+                    for b in beats.itertuples()
+                    if x[b.record, int(b.p_peak)] > 0.02 and b.qrs_on - b.p_off > 3
+                ]
+            )
+
+        ludb = pr_segment_means(ludb_lead_ii)
+        assert len(ludb) > 100 and np.mean(ludb < 0) > 0.95
+        # without Ta the P wave's tail keeps the segment above the baseline
+        standard = ecgfast.synthesize(30, seed=3, noise=0, hrv=0, leads=["II"], duration=10)
+        assert np.mean(pr_segment_means(standard) < 0) < 0.5
+
+    def test_u_wave_follows_t_in_its_direction(self, ludb_lead_ii):
+        x = ludb_lead_ii.signals[:, 0]
+        beats = ludb_lead_ii.beats.dropna(subset=["t_peak", "t_off"])
+        after = int(0.08 * 500)
+        ratios = np.array(
+            [
+                x[b.record, int(b.t_off) + after] / x[b.record, int(b.t_peak)]
+                for b in beats.itertuples()
+                if abs(x[b.record, int(b.t_peak)]) > 0.1 and int(b.t_off) + after < x.shape[1]
+            ]
+        )
+        assert len(ratios) > 50
+        assert np.mean(ratios > 0.01) > 0.9 and ratios.max() < 0.25
+
+    def test_interval_defaults_and_explicit_values(self):
+        b = ecgfast.synthesize(200, seed=1, duration=10, population="ludb")
+        assert b.labels["param_hr"].between(48, 85).all()
+        assert b.labels["param_qrs"].between(80, 118).all()
+        assert b.labels["param_qtc"].between(400, 460).all()
+        assert b.params["population"] == "ludb"
+        fixed = ecgfast.synthesize(5, seed=1, hr=100, qrs=90, population="ludb")
+        assert (fixed.labels["param_hr"] == 100).all() and (fixed.labels["param_qrs"] == 90).all()
+
+    def test_standard_is_the_default_and_deterministic(self):
+        a = ecgfast.synthesize(6, seed=4)
+        b = ecgfast.synthesize(6, seed=4, population="standard")
+        np.testing.assert_array_equal(a.signals, b.signals)
+        c = ecgfast.synthesize(6, seed=4, population="ludb")
+        d = ecgfast.synthesize(3, seed=4, start=3, population="ludb")
+        np.testing.assert_array_equal(c.signals[3:], d.signals)
+        assert not np.array_equal(a.signals, c.signals)
+
+    def test_shards_carry_the_population(self, tmp_path):
+        ecgfast.synthesize_to(tmp_path, 6, shard_size=3, population="ludb", seed=5, progress=False)
+        shard = np.load(tmp_path / "shard-00001.signals.npy")
+        direct = ecgfast.synthesize(3, seed=5, start=3, population="ludb").signals
+        np.testing.assert_array_equal(shard, direct)
+
+    def test_bad_population(self):
+        with pytest.raises(ecgfast.InvalidParameterError, match="population"):
+            ecgfast.synthesize(2, population="ptbxl")
+        with pytest.raises(ecgfast.InvalidParameterError, match="population"):
+            ecgfast.synthesize(2, method="ecgsyn", population="ludb")
+
+
 class TestNoise:
     def test_noise_zero_is_clean(self, clean):
         # between T offset and the next P onset the clean signal is at the baseline

@@ -25,6 +25,7 @@ def synthesize(
     seed: int,
     start: int,
     method: str,
+    population: str,
 ) -> tuple[
     npt.NDArray[np.float32],
     npt.NDArray[np.int64],

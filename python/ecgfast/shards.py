@@ -65,6 +65,7 @@ SHARD_PARAMS = frozenset(
         "conduction",
         "morphology",
         "method",
+        "population",
     }
 )
 

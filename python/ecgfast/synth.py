@@ -167,6 +167,16 @@ LIMITS: dict[str, tuple[float, float]] = {k: lim for k, (_, lim) in PARAMETERS.i
 
 MAX_DURATION = 48 * 3600.0
 
+#: Populations the dipole model's records are drawn from (``synthesize(population=...)``).
+POPULATIONS = ("standard", "ludb")
+#: Default interval and rate ranges that differ from :data:`DEFAULTS` by population: "ludb"
+#: is fitted to LUDB's sinus records 1-100 as measured by ecgfast's delineator (median HR 62
+#: bpm, QRS 88 ms, QT 408 ms; benches/realism.py).
+POPULATION_DEFAULTS: dict[str, dict[str, tuple[float, float]]] = {
+    "standard": {},
+    "ludb": {"hr": (48.0, 85.0), "pr": (125.0, 200.0), "qrs": (80.0, 118.0), "qtc": (400.0, 460.0)},
+}
+
 
 @dataclass
 class SynthBatch:
@@ -487,7 +497,7 @@ def _resolve(
             f"duration must be in (0, {MAX_DURATION:g}] seconds, got {duration!r}"
         )
     b = {
-        "hr": _as_bounds("hr", hr, n, LIMITS["hr"]),
+        "hr": _as_bounds("hr", hr if hr is not None else DEFAULTS["hr"], n, LIMITS["hr"]),
         "hrv": _as_bounds("hrv", hrv, n, LIMITS["hrv"]),
         "pr": _as_bounds("pr", pr if pr is not None else DEFAULTS["pr"], n, LIMITS["pr"]),
         "qrs": _as_bounds("qrs", qrs if qrs is not None else DEFAULTS["qrs"], n, LIMITS["qrs"]),
@@ -691,7 +701,7 @@ def _diagnoses(
 def synthesize(
     n: int,
     *,
-    hr: Any = DEFAULTS["hr"],
+    hr: Any = None,
     pr: Any = None,
     qrs: Any = None,
     qt: Any = None,
@@ -708,6 +718,7 @@ def synthesize(
     ectopy: Any = None,
     conduction: Any = None,
     morphology: Any = None,
+    population: str = "standard",
 ) -> SynthBatch:
     """Generate ``n`` labelled synthetic ECG records.
 
@@ -719,14 +730,16 @@ def synthesize(
     n : int
         Number of records (0 allowed).
     hr : float, tuple or array
-        Mean heart rate in bpm (default 50-95).
+        Mean heart rate in bpm (default 50-95; 48-85 with ``population="ludb"``).
     pr, qrs : float, tuple or array, optional
-        PR interval and QRS duration in ms (defaults 120-200 and 70-110). PR must exceed QRS.
+        PR interval and QRS duration in ms (defaults 120-200 and 70-110; 125-200 and 80-118
+        with ``population="ludb"``). PR must exceed QRS.
     qt : float, tuple or array, optional
         QT in ms, fixed for every beat. If None, each beat's QT follows its preceding RR through
         Fridericia's formula with a per-record ``qtc``.
     qtc : float, tuple or array, optional
-        Fridericia-corrected QT in ms used when ``qt`` is None (default 380-440).
+        Fridericia-corrected QT in ms used when ``qt`` is None (default 380-440; 400-460 with
+        ``population="ludb"``).
     hrv : float, tuple or array
         Standard deviation of the RR process in ms (default 10-50); 0 gives a regular rhythm.
     fs : float
@@ -818,6 +831,17 @@ def synthesize(
         (:data:`TERRITORIES`), ``param_t_inversion``, ``param_q_waves``, ``param_lvh``,
         ``param_low_voltage``, ``param_axis_deviation`` (0 none, 1 left, 2 right), ``param_rvh``,
         ``param_lafb``.
+    population : {"standard", "ludb"}
+        Whose hearts the dipole model's records resemble. ``"standard"`` (default): the wave
+        ranges synthetic pretraining was developed with. ``"ludb"``: waves and intervals fitted
+        to the median beats of LUDB's sinus records 1-100 (lead II): an atrial repolarisation
+        (Ta) wave that depresses the PR and early ST segments, a small U wave, mostly small Q
+        and S waves, P waves about half as tall, a wider QRS-T angle, an axis that keeps leads I
+        and II upright, and the interval defaults above. A classifier two-sample test tells
+        these records from real ones less often (lead II CNN AUC 0.87 against 0.94, features
+        0.72 against 0.83; BENCHMARKS.md), but pretraining on them did not transfer better to
+        MIT-BIH beats, which is why it is not the default. Labels and fiducials mean the same
+        in both (Ta and U are not labelled waves).
 
     Returns
     -------
@@ -866,6 +890,18 @@ def synthesize(
         "conduction": conduction,
         "morphology": morphology,
     }
+    if population not in POPULATIONS:
+        raise InvalidParameterError(
+            f"population must be one of {', '.join(POPULATIONS)}, got {population!r}"
+        )
+    if population != "standard" and method != "dipole":
+        raise InvalidParameterError(
+            f"population={population!r} shapes the dipole model's waves; method={method!r} "
+            "has its own"
+        )
+    for key, value in {"hr": DEFAULTS["hr"], **POPULATION_DEFAULTS[population]}.items():
+        if given[key] is None:
+            given[key] = value
     lead_idx = _method_leads(method, leads, given)
     if method == "deepfake":
         return _deepfake(n, seed, start, lead_idx, given)
@@ -878,7 +914,7 @@ def synthesize(
         features = np.zeros((0, len(feature_columns(names))))
     else:
         signals, beats_arr, labels_arr, features = _core.synthesize(
-            bounds, fs, n_samples, lead_idx, seed, start, method
+            bounds, fs, n_samples, lead_idx, seed, start, method, population
         )
     labels = pd.DataFrame(labels_arr, columns=list(_LABELS))
     labels["n_beats"] = labels["n_beats"].astype(np.int64)
@@ -887,6 +923,8 @@ def synthesize(
     columns = dict(zip(_LABELS, labels_arr.T, strict=True))
     labels = pd.concat([labels, _diagnoses(columns, labels.index, beats)], axis=1)
     params = {**given, "fs": fs, "leads": list(names), "seed": seed, "start": start}
+    if population != "standard":
+        params["population"] = population
     return SynthBatch(signals, labels, beats, fs, names, params)
 
 

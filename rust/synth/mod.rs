@@ -54,6 +54,25 @@ const DOWER: [[f64; 3]; 8] = [
 /// A wave's onset/offset is where its Gaussian has fallen to this fraction of its peak.
 pub const EDGE_FRACTION: f64 = 0.05;
 
+/// The distribution the dipole model's per-record waves are drawn from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Population {
+    /// The ranges used since the first releases (what synthetic pretraining was tuned with).
+    Standard,
+    /// Fitted to the median beats of LUDB's sinus records 1-100 (lead II): atrial
+    /// repolarisation (Ta) and U waves, mostly small Q and S waves with posterior terminal
+    /// forces, a frontal axis that keeps Dower's leads I and II upright, smaller P waves and a
+    /// wider QRS-T angle (benches/realism.py).
+    Ludb,
+}
+
+/// Atrial repolarisation (Ta) wave: centre after the P wave's centre, and width (s).
+const TA_DELAY: f64 = 0.16;
+const TA_SIGMA: f64 = 0.07;
+/// U wave: centre after T offset, and width (s).
+const U_DELAY: f64 = 0.08;
+const U_SIGMA: f64 = 0.04;
+
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
 pub const PARAMS: [&str; 37] = [
     "hr",             // bpm
@@ -172,6 +191,8 @@ pub enum Method {
 #[derive(Clone, Debug)]
 pub struct SynthConfig {
     pub method: Method,
+    /// Whose hearts the dipole model's waves resemble (see [`Population`]).
+    pub population: Population,
     pub fs: f64,
     pub n_samples: usize,
     /// Output leads as indices into `LEAD_NAMES`.
@@ -239,6 +260,10 @@ struct RecordModel {
     onset_fraction: f64,
     tpe_fraction: f64,
     t1_ratio: f64,
+    /// Atrial repolarisation (Ta) wave: amplitude as a fraction of the P wave's, opposite sign.
+    ta_ratio: f64,
+    /// U wave: amplitude as a fraction of the T wave's descending limb.
+    u_ratio: f64,
     qrs_axis: f64,
     t_axis: f64,
     r_amp: f64,
@@ -265,7 +290,8 @@ impl RecordModel {
     ///
     /// Long because: the draws are one list in stream order, and that order *is* the record
     /// (record i = stream (seed, i)); kept in one place so that it cannot change by accident.
-    fn sample(rng: &mut Rng, b: &[[f64; 2]]) -> Self {
+    fn sample(rng: &mut Rng, b: &[[f64; 2]], population: Population) -> Self {
+        let ludb = population == Population::Ludb;
         let c = edge_c();
         let hr = draw(rng, b, 0);
         let hrv_ms = draw(rng, b, 1);
@@ -299,27 +325,61 @@ impl RecordModel {
         // Morphology (Frank axes: X left, Y inferior, Z posterior). Ranges set so that lead II
         // of sinus records matches LUDB's sinus records 1-100 (R 0.3-0.85 mV, QRS
         // peak-to-peak 0.6-0.9 mV, T 0-0.3 mV between their 10th and 90th percentiles;
-        // benches/realism.py).
+        // benches/realism.py); `Population::Ludb` also fits the shape of their median beats.
+        // Both populations take the same draws in the same order, Ludb two more.
         let onset_fraction = rng.between(0.40, 0.48);
         let p_duration = rng.between(0.080, 0.115).min(0.75 * pr);
-        let qrs_axis = rng.between(0.0, 80.0);
+        // Ludb: -5..60 degrees keeps the QRS upright in Dower's lead I (zero at 70 degrees)
+        // and II (zero at -12 degrees), as in LUDB's sinus records.
+        let qrs_axis = if ludb {
+            rng.between(-5.0, 60.0)
+        } else {
+            rng.between(0.0, 80.0)
+        };
         let r_elev = rng.between(-5.0, 35.0);
         let r_amp = rng.between(0.6, 1.2);
-        let q_rel = rng.between(0.06, 0.18);
-        let s_rel = rng.between(0.1, 0.4);
+        // Ludb: Q and S mostly small (median 0.045 and 0.25 of R: the square of a uniform).
+        let q_rel = if ludb {
+            0.18 * rng.uniform().powi(2)
+        } else {
+            rng.between(0.06, 0.18)
+        };
+        let s_rel = if ludb {
+            0.1 + 0.6 * rng.uniform().powi(2)
+        } else {
+            rng.between(0.1, 0.4)
+        };
         let p_axis = rng.between(35.0, 75.0);
         let p_elev = rng.between(-25.0, 25.0);
-        let p_amp = rng.between(0.08, 0.2);
-        let t_axis = qrs_axis + rng.between(-35.0, 35.0);
+        let p_amp = if ludb {
+            rng.between(0.05, 0.14)
+        } else {
+            rng.between(0.08, 0.2)
+        };
+        let qrs_t_angle = if ludb { 55.0 } else { 35.0 };
+        let t_axis = qrs_axis + rng.between(-qrs_t_angle, qrs_t_angle);
         let t_elev = rng.between(-40.0, 0.0);
         let t_amp = rng.between(0.06, 0.26);
         let tpe_fraction = rng.between(0.20, 0.26);
         let t1_ratio = rng.between(0.3, 0.6);
         let q_dir = unit(rng.between(150.0, 230.0), rng.between(-60.0, -30.0));
-        let s_dir = unit(rng.between(200.0, 280.0), rng.between(20.0, 55.0));
+        // Ludb: terminal forces rightward, superior and above all posterior (deep S in V1-V3,
+        // small in the limb leads)
+        let s_azimuth = rng.between(200.0, 280.0);
+        let s_elev = if ludb {
+            rng.between(45.0, 80.0)
+        } else {
+            rng.between(20.0, 55.0)
+        };
+        let s_dir = unit(s_azimuth, s_elev);
         let resp_rate = rng.between(0.15, 0.40);
         let resp_phase = rng.uniform() * TAU;
         let resp_depth = rng.between(0.0, 0.08);
+        let (ta_ratio, u_ratio) = if ludb {
+            (rng.between(0.15, 0.35), rng.between(0.0, 0.2))
+        } else {
+            (0.0, 0.0)
+        };
 
         let q_sigma = qrs * rng.between(0.07, 0.10);
         let r_sigma = qrs * rng.between(0.08, 0.11);
@@ -360,6 +420,8 @@ impl RecordModel {
             onset_fraction,
             tpe_fraction,
             t1_ratio,
+            ta_ratio,
+            u_ratio,
             qrs_axis,
             t_axis,
             r_amp,
@@ -373,6 +435,27 @@ impl RecordModel {
             resp_phase,
             resp_depth,
             noise,
+        }
+    }
+
+    /// The atrial repolarisation (Ta) wave of a P wave: opposite in direction, broad, centred
+    /// 160 ms after the P wave's centre, so that it depresses the PR and early ST segments as
+    /// in real records (lead II PR segment below the baseline; LUDB, benches/realism.py).
+    fn ta_wave(&self, p: &Wave) -> Wave {
+        Wave {
+            mu: p.mu + TA_DELAY,
+            sigma: TA_SIGMA,
+            amp: scale(p.amp, -self.ta_ratio),
+        }
+    }
+
+    /// The U wave after a T wave: small, in the direction of T, 80 ms after T offset.
+    fn u_wave(&self, t_waves: &[Wave; 2]) -> Wave {
+        let t2 = &t_waves[1];
+        Wave {
+            mu: t2.mu + edge_c() * t2.sigma + U_DELAY,
+            sigma: U_SIGMA,
+            amp: scale(t2.amp, self.u_ratio),
         }
     }
 
@@ -579,7 +662,7 @@ fn synth_record(
     let fs = cfg.fs;
     let n = cfg.n_samples;
     let mut rng = Rng::for_record(cfg.seed, index);
-    let mut m = RecordModel::sample(&mut rng, bounds);
+    let mut m = RecordModel::sample(&mut rng, bounds, cfg.population);
     // The pathology has its own stream: without pathology a record is what it always was.
     let mut prng = Rng::for_record(cfg.seed, index).fork(3);
     let mut pacing_rng = Rng::for_record(cfg.seed, index).fork(4);
@@ -949,6 +1032,9 @@ fn emit_beat(
             };
             if let Some(pw) = &p_wave {
                 add(pw, 1.0);
+                if m.ta_ratio > 0.0 {
+                    add(&m.ta_wave(pw), 1.0);
+                }
             }
             for w in [q, r, s] {
                 add(w, 1.0);
@@ -962,6 +1048,9 @@ fn emit_beat(
             }
             for w in &t_waves {
                 add(w, 1.0);
+            }
+            if m.u_ratio > 0.0 {
+                add(&m.u_wave(&t_waves), 1.0);
             }
             let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
@@ -995,6 +1084,9 @@ fn emit_beat(
             });
             if let Some(pw) = &p_wave {
                 add(pw, 1.0);
+                if m.ta_ratio > 0.0 {
+                    add(&m.ta_wave(pw), 1.0);
+                }
             }
             // the spike is sharper than a sample at low rates: keep it at least one sample wide
             let spike = Wave {
@@ -1012,6 +1104,9 @@ fn emit_beat(
             let mix = path.fusion_mix;
             let t_waves = m.t_waves(qt);
             add(p, 1.0);
+            if m.ta_ratio > 0.0 {
+                add(&m.ta_wave(p), 1.0);
+            }
             for w in [q, r, s] {
                 add(w, 1.0 - mix);
             }
@@ -1023,6 +1118,9 @@ fn emit_beat(
             }
             for w in &t_waves {
                 add(w, 1.0 - mix);
+            }
+            if m.u_ratio > 0.0 {
+                add(&m.u_wave(&t_waves), 1.0 - mix);
             }
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
             let on = sinus_span.0.min(t + f.onset);
@@ -1279,6 +1377,10 @@ fn av_block_beats(
     let lone_p = |d: &mut [Vec<f64>; 3], t: f64| {
         let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
         add_gaussian(d, fs, t + p.mu, p.sigma, scale(p.amp, resp));
+        if m.ta_ratio > 0.0 {
+            let ta = m.ta_wave(&p);
+            add_gaussian(d, fs, t + ta.mu, ta.sigma, scale(ta.amp, resp));
+        }
     };
     let (mut beats, mut kinds) = (Vec::new(), Vec::new());
     let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t, prev, extra| {

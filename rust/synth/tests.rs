@@ -31,6 +31,7 @@ fn default_bounds(n: usize) -> Array3<f64> {
 
 fn cfg(leads: Vec<usize>) -> SynthConfig {
     SynthConfig {
+        population: Population::Standard,
         method: Method::Dipole,
         fs: 500.0,
         n_samples: 5000,
@@ -281,6 +282,7 @@ fn pathology_is_deterministic_and_bounded() {
     assert!(synthesize(bad.view(), &cfg(vec![1])).is_err());
     let b = pathology_bounds(1, &[(pathology::P_AF, 1.0)]);
     let ecgsyn = SynthConfig {
+        population: Population::Standard,
         method: Method::Ecgsyn,
         ..cfg(vec![1])
     };
