@@ -159,6 +159,20 @@ class TestMultitask:
         with pytest.raises(InvalidParameterError, match="pretraining source"):
             pretrain_on_synthetic_records(cfg, "nope", say=None)
 
+    def test_pretrains_on_the_ludb_population(self):
+        pytest.importorskip("torch")
+        from ecgfast.apps.records import (
+            PRETRAIN_SOURCES,
+            RecordExperiment,
+            pretrain_on_synthetic_records,
+        )
+
+        assert PRETRAIN_SOURCES["dipole-ludb"]["synth"] == {"population": "ludb"}
+        cfg = RecordExperiment(pretrain_records=16, pretrain_epochs=1)
+        state, summary = pretrain_on_synthetic_records(cfg, "dipole-ludb", say=None)
+        assert summary["best_epoch"] == 1 and set(summary["val_mae"]) == {"hr", "pr", "qrs", "qt"}
+        assert state and not any(k.startswith("head.") for k in state)
+
 
 class TestRecordExperiment:
     def test_cross_validation_report(self, shared_data, tmp_path):

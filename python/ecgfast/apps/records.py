@@ -10,6 +10,8 @@ multi-label head and binary cross-entropy:
 - ``scratch``: random weights;
 - ``dipole``: regressed HR, PR, QRS and QT on sinus-rhythm records of ecgfast's dynamical model
   (the regression-pretraining recipe);
+- ``dipole-ludb``: the same on records of ``population="ludb"`` (waves fitted to LUDB's median
+  beats);
 - ``deepfake``: the same on records of the deepfake-ecg GAN, labelled by ecgfast's delineator;
 - ``pathology``: multi-task (the four intervals plus the generator's diagnoses: AF, bundle-branch
   and AV blocks, ectopy, MI, ST-T, hypertrophy) on records with :data:`RECORD_PATHOLOGY_MIX`.
@@ -79,6 +81,7 @@ INTERVALS = ("hr", "pr", "qrs", "qt")
 #: Pretraining sources: synthesis parameters and whether the generator's diagnoses are targets.
 PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
     "dipole": {"synth": {}, "diagnoses": False},
+    "dipole-ludb": {"synth": {"population": "ludb"}, "diagnoses": False},
     "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": False},
     "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": True},
 }
