@@ -17,7 +17,9 @@ The LUDB copy here stores every lead of every record scaled to exactly 1 mV peak
 absolute amplitude says nothing about the real side; by default both sides are brought to the
 same scale (``--normalize peak_to_peak``), and ``none`` repeats the raw comparison.
 
-Prints a table, writes ``realism.json`` and ``realism_examples.png`` (one record per source).
+Prints a table, writes ``realism.json``, ``realism_examples.png`` (one record per source) and
+``realism_beats.png``: where the median beats of real and synthetic records differ (their
+10/50/90 % bands and each time point's own AUC, first lead).
 """
 
 from __future__ import annotations
@@ -137,6 +139,70 @@ def plot_examples(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> 
     plt.close(fig)
 
 
+def median_beats(x: np.ndarray, fs: float = 250.0) -> np.ndarray:
+    """Median beat of each record's first lead (the test's preprocessing: 250 Hz, peak-to-peak
+    scaling, 0.5-40 Hz), -0.4..+0.6 s around R, baseline at its first 80 ms, scaled to its QRS
+    peak-to-peak. Records with fewer than three beats give NaN."""
+    from ecgfast.filters import bandpass
+    from ecgfast.realism import _prepare
+
+    a = _prepare(x[:, :1], FS, fs, SECONDS)[:, 0]
+    a = bandpass(a / np.ptp(a, axis=-1, keepdims=True), fs, 0.5, 40.0)
+    pre, post = int(0.4 * fs), int(0.6 * fs)
+    out = np.full((len(a), pre + post), np.nan)
+    for i, s in enumerate(a):
+        r = ecgfast.detect_rpeaks(s, fs)
+        r = r[(r >= pre) & (r < len(s) - post)]
+        if len(r) < 3:
+            continue
+        b = np.median(np.stack([s[k - pre : k + post] for k in r]), axis=0)
+        b -= np.median(b[: int(0.08 * fs)])
+        qrs = b[pre - int(0.1 * fs) : pre + int(0.1 * fs)]
+        out[i] = b / max(np.ptp(qrs), 1e-9)
+    return out
+
+
+def plot_beat_profiles(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> dict:
+    """Where the median beats differ: 10/50/90 % of real and synthetic median beats, and each
+    time point's own AUC (synthetic vs real; 0.5 = no difference). Returns the worst times."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecgfast.evaluate import auroc
+
+    fs = 250.0
+    a = median_beats(real, fs)
+    a = a[np.isfinite(a).all(axis=1)]
+    t = (np.arange(a.shape[1]) - int(0.4 * fs)) / fs * 1000
+    fig, axes = plt.subplots(2, len(made), figsize=(5.5 * len(made), 6), sharex=True, squeeze=False)
+    worst = {}
+    for j, (name, signals) in enumerate(made.items()):
+        b = median_beats(signals, fs)
+        b = b[np.isfinite(b).all(axis=1)]
+        y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+        auc = np.array([auroc(y, np.r_[a[:, k], b[:, k]]) for k in range(a.shape[1])])
+        order = np.argsort(-np.abs(auc - 0.5))[:5]
+        worst[name] = [(float(t[k]), float(auc[k])) for k in order]
+        top, bottom = axes[0, j], axes[1, j]
+        for v, colour, label in ((a, "C0", "LUDB"), (b, "C1", name)):
+            top.plot(t, np.median(v, axis=0), colour, lw=1.2, label=label)
+            for q in (10, 90):
+                top.plot(t, np.percentile(v, q, axis=0), colour, lw=0.6, ls=":")
+        top.set_title(f"median beats: 10/50/90 % ({name})", fontsize=9)
+        top.legend(fontsize=8)
+        bottom.plot(t, auc, "k", lw=1)
+        bottom.axhline(0.5, color="grey", lw=0.6)
+        bottom.set_ylim(0, 1)
+        bottom.set_ylabel("AUC per time point")
+        bottom.set_xlabel("ms from R")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return worst
+
+
 def main() -> None:
     here = Path(__file__).resolve().parents[1]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -213,7 +279,13 @@ def main() -> None:
             )
     (out / "realism.json").write_text(json.dumps(results, indent=1, default=float))
     plot_examples(real, made, out / "realism_examples.png")
-    print(f"wrote {out / 'realism.json'} and {out / 'realism_examples.png'}")
+    worst = plot_beat_profiles(real, made, out / "realism_beats.png")
+    for name, points in worst.items():
+        where = ", ".join(f"{ms:+.0f} ms (AUC {auc:.2f})" for ms, auc in points)
+        print(f"{name:12s} median beats differ most at {where}")
+    print(
+        f"wrote {out / 'realism.json'}, {out / 'realism_examples.png'}, {out / 'realism_beats.png'}"
+    )
 
 
 if __name__ == "__main__":
