@@ -168,6 +168,8 @@ class TestMultitask:
         )
 
         assert PRETRAIN_SOURCES["dipole-ludb"]["synth"] == {"population": "ludb"}
+        ludb_pathology = PRETRAIN_SOURCES["pathology-ludb"]
+        assert ludb_pathology["synth"]["population"] == "ludb" and ludb_pathology["diagnoses"]
         cfg = RecordExperiment(pretrain_records=16, pretrain_epochs=1)
         state, summary = pretrain_on_synthetic_records(cfg, "dipole-ludb", say=None)
         assert summary["best_epoch"] == 1 and set(summary["val_mae"]) == {"hr", "pr", "qrs", "qt"}

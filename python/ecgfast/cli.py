@@ -744,7 +744,8 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pretrain",
         default="dipole,deepfake,pathology",
-        help="comma list of synthetic sources (dipole, dipole-ludb, deepfake, pathology) or 'none'",
+        help="comma list of synthetic sources (dipole, dipole-ludb, deepfake, pathology, "
+        "pathology-ludb) or 'none'",
     )
     p.add_argument("--pretrain-records", type=int, default=d.pretrain_records)
     p.add_argument("--fractions", type=_float_list, default=d.fractions, help="e.g. 1,0.25")

@@ -10,11 +10,11 @@ multi-label head and binary cross-entropy:
 - ``scratch``: random weights;
 - ``dipole``: regressed HR, PR, QRS and QT on sinus-rhythm records of ecgfast's dynamical model
   (the regression-pretraining recipe);
-- ``dipole-ludb``: the same on records of ``population="ludb"`` (waves fitted to LUDB's median
-  beats);
 - ``deepfake``: the same on records of the deepfake-ecg GAN, labelled by ecgfast's delineator;
 - ``pathology``: multi-task (the four intervals plus the generator's diagnoses: AF, bundle-branch
   and AV blocks, ectopy, MI, ST-T, hypertrophy) on records with :data:`RECORD_PATHOLOGY_MIX`.
+- ``dipole-ludb``, ``pathology-ludb``: ``dipole`` and ``pathology`` on records of
+  ``population="ludb"`` (waves fitted to the median beats of LUDB 1-100).
 
 Protocol: records are split into ``folds`` patient folds stratified by label (fixed, the same
 for every arm and seed); inside the training records of a fold, ``val_fraction`` of them are
@@ -84,6 +84,7 @@ PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
     "dipole-ludb": {"synth": {"population": "ludb"}, "diagnoses": False},
     "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": False},
     "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": True},
+    "pathology-ludb": {"synth": {**RECORD_PATHOLOGY_MIX, "population": "ludb"}, "diagnoses": True},
 }
 
 
