@@ -1090,3 +1090,20 @@ class TestPathology:
     def test_errors(self, kwargs, match):
         with pytest.raises(InvalidParameterError, match=match):
             ecgfast.synthesize(2, **kwargs)
+
+
+def test_cli_synth_population(tmp_path, capsys):
+    from ecgfast import cli
+
+    out = tmp_path / "ds"
+    args = ["synth", "--n", "4", "--out", str(out), "--leads", "II", "--seed", "2"]
+    assert cli.main([*args, "--population", "ludb"]) == 0
+    assert "wrote 4 records" in capsys.readouterr().out
+    ref = ecgfast.synthesize(4, seed=2, leads=["II"], population="ludb")
+    np.testing.assert_array_equal(np.load(out / "shard-00000.signals.npy"), ref.signals)
+    standard = tmp_path / "standard"
+    assert (
+        cli.main(["synth", "--n", "4", "--out", str(standard), "--leads", "II", "--seed", "2"]) == 0
+    )
+    direct = ecgfast.synthesize(4, seed=2, leads=["II"]).signals
+    np.testing.assert_array_equal(np.load(standard / "shard-00000.signals.npy"), direct)

@@ -71,10 +71,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from .synth import DEFAULTS
 
     ranges = {k: _range_arg(getattr(args, k)) for k in ("hr", "hrv", "pr", "qrs", "qt", "qtc")}
-    for k in ("hr", "hrv"):
-        ranges[k] = DEFAULTS[k] if ranges[k] is None else ranges[k]
+    ranges["hrv"] = DEFAULTS["hrv"] if ranges["hrv"] is None else ranges["hrv"]
+    if ranges["hr"] is None and args.population == "standard":
+        ranges["hr"] = DEFAULTS["hr"]  # "ludb" has its own default
     start = time.perf_counter()
     options = _pick(args, "shard_size overwrite fs duration noise seed method")
+    if args.population != "standard":
+        options["population"] = args.population
     if args.engine != "local":
         options.update(_pick(args, "engine workers address retries"))
     elif args.workers is not None or args.address is not None:
@@ -453,12 +456,12 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, required=True, help="number of records")
     p.add_argument("--out", required=True, help="output folder (resumes if it exists)")
     rng: dict[str, Any] = {"nargs": "+", "type": float, "metavar": "V"}
-    p.add_argument("--hr", **rng, help="heart rate, bpm (default 50 110)")
+    p.add_argument("--hr", **rng, help="heart rate, bpm (default 50 95; ludb 48 85)")
     p.add_argument("--hrv", **rng, help="RR standard deviation, ms (default 10 50)")
-    p.add_argument("--pr", **rng, help="PR interval, ms (default 120 200)")
-    p.add_argument("--qrs", **rng, help="QRS duration, ms (default 70 110)")
+    p.add_argument("--pr", **rng, help="PR interval, ms (default 120 200; ludb 125 200)")
+    p.add_argument("--qrs", **rng, help="QRS duration, ms (default 70 110; ludb 80 118)")
     p.add_argument("--qt", **rng, help="QT, ms (default: from QTc and RR)")
-    p.add_argument("--qtc", **rng, help="Fridericia QTc, ms (default 380 440)")
+    p.add_argument("--qtc", **rng, help="Fridericia QTc, ms (default 380 440; ludb 400 460)")
     p.add_argument("--fs", type=float, default=500.0, help="sampling rate, Hz")
     p.add_argument("--duration", type=float, default=10.0, help="record length, s")
     p.add_argument("--leads", default="12", help="'12', a lead name or a comma list")
@@ -470,6 +473,13 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
         default="dipole",
         help="dipole: ecgfast's 12-lead model (default); ecgsyn: McSharry's single lead (use "
         "--leads ECG); deepfake: the deepfake-ecg GAN labelled by ecgfast (needs torch)",
+    )
+    p.add_argument(
+        "--population",
+        choices=("standard", "ludb"),
+        default="standard",
+        help="dipole model's waves: standard (default) or ludb (fitted to LUDB's median beats: "
+        "Ta and U waves, small Q/S, smaller P; see synthesize)",
     )
     p.add_argument("--shard-size", type=int, default=10_000)
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
