@@ -68,12 +68,12 @@ def _range_arg(values: list[float] | None) -> Any:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from .distributed import synthesize_to
-    from .synth import DEFAULTS
+    from .synth import DEFAULTS, POPULATION_DEFAULTS
 
     ranges = {k: _range_arg(getattr(args, k)) for k in ("hr", "hrv", "pr", "qrs", "qt", "qtc")}
-    ranges["hrv"] = DEFAULTS["hrv"] if ranges["hrv"] is None else ranges["hrv"]
-    if ranges["hr"] is None and args.population == "standard":
-        ranges["hr"] = DEFAULTS["hr"]  # "ludb" has its own default
+    defaults = {**DEFAULTS, **POPULATION_DEFAULTS[args.population]}
+    for k in ("hr", "hrv"):
+        ranges[k] = defaults[k] if ranges[k] is None else ranges[k]
     start = time.perf_counter()
     options = _pick(args, "shard_size overwrite fs duration noise seed method")
     if args.population != "standard":

@@ -497,7 +497,7 @@ def _resolve(
             f"duration must be in (0, {MAX_DURATION:g}] seconds, got {duration!r}"
         )
     b = {
-        "hr": _as_bounds("hr", hr if hr is not None else DEFAULTS["hr"], n, LIMITS["hr"]),
+        "hr": _as_bounds("hr", hr, n, LIMITS["hr"]),
         "hrv": _as_bounds("hrv", hrv, n, LIMITS["hrv"]),
         "pr": _as_bounds("pr", pr if pr is not None else DEFAULTS["pr"], n, LIMITS["pr"]),
         "qrs": _as_bounds("qrs", qrs if qrs is not None else DEFAULTS["qrs"], n, LIMITS["qrs"]),

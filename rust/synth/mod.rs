@@ -441,22 +441,24 @@ impl RecordModel {
     /// The atrial repolarisation (Ta) wave of a P wave: opposite in direction, broad, centred
     /// 160 ms after the P wave's centre, so that it depresses the PR and early ST segments as
     /// in real records (lead II PR segment below the baseline; LUDB, benches/realism.py).
-    fn ta_wave(&self, p: &Wave) -> Wave {
-        Wave {
+    /// None where the population has none, so that nothing, not even zeros, is added.
+    fn ta_wave(&self, p: &Wave) -> Option<Wave> {
+        (self.ta_ratio > 0.0).then(|| Wave {
             mu: p.mu + TA_DELAY,
             sigma: TA_SIGMA,
             amp: scale(p.amp, -self.ta_ratio),
-        }
+        })
     }
 
-    /// The U wave after a T wave: small, in the direction of T, 80 ms after T offset.
-    fn u_wave(&self, t_waves: &[Wave; 2]) -> Wave {
+    /// The U wave after a T wave: small, in the direction of T, 80 ms after T offset (None
+    /// as for [`Self::ta_wave`]).
+    fn u_wave(&self, t_waves: &[Wave; 2]) -> Option<Wave> {
         let t2 = &t_waves[1];
-        Wave {
+        (self.u_ratio > 0.0).then(|| Wave {
             mu: t2.mu + edge_c() * t2.sigma + U_DELAY,
             sigma: U_SIGMA,
             amp: scale(t2.amp, self.u_ratio),
-        }
+        })
     }
 
     /// The two T Gaussians (T1 wide and early, T2 the descending limb) for a beat with this QT.
@@ -1032,8 +1034,8 @@ fn emit_beat(
             };
             if let Some(pw) = &p_wave {
                 add(pw, 1.0);
-                if m.ta_ratio > 0.0 {
-                    add(&m.ta_wave(pw), 1.0);
+                if let Some(ta) = m.ta_wave(pw) {
+                    add(&ta, 1.0);
                 }
             }
             for w in [q, r, s] {
@@ -1049,8 +1051,8 @@ fn emit_beat(
             for w in &t_waves {
                 add(w, 1.0);
             }
-            if m.u_ratio > 0.0 {
-                add(&m.u_wave(&t_waves), 1.0);
+            if let Some(u) = m.u_wave(&t_waves) {
+                add(&u, 1.0);
             }
             let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
@@ -1084,8 +1086,8 @@ fn emit_beat(
             });
             if let Some(pw) = &p_wave {
                 add(pw, 1.0);
-                if m.ta_ratio > 0.0 {
-                    add(&m.ta_wave(pw), 1.0);
+                if let Some(ta) = m.ta_wave(pw) {
+                    add(&ta, 1.0);
                 }
             }
             // the spike is sharper than a sample at low rates: keep it at least one sample wide
@@ -1104,8 +1106,8 @@ fn emit_beat(
             let mix = path.fusion_mix;
             let t_waves = m.t_waves(qt);
             add(p, 1.0);
-            if m.ta_ratio > 0.0 {
-                add(&m.ta_wave(p), 1.0);
+            if let Some(ta) = m.ta_wave(p) {
+                add(&ta, 1.0);
             }
             for w in [q, r, s] {
                 add(w, 1.0 - mix);
@@ -1119,8 +1121,8 @@ fn emit_beat(
             for w in &t_waves {
                 add(w, 1.0 - mix);
             }
-            if m.u_ratio > 0.0 {
-                add(&m.u_wave(&t_waves), 1.0 - mix);
+            if let Some(u) = m.u_wave(&t_waves) {
+                add(&u, 1.0 - mix);
             }
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
             let on = sinus_span.0.min(t + f.onset);
@@ -1377,8 +1379,7 @@ fn av_block_beats(
     let lone_p = |d: &mut [Vec<f64>; 3], t: f64| {
         let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
         add_gaussian(d, fs, t + p.mu, p.sigma, scale(p.amp, resp));
-        if m.ta_ratio > 0.0 {
-            let ta = m.ta_wave(&p);
+        if let Some(ta) = m.ta_wave(&p) {
             add_gaussian(d, fs, t + ta.mu, ta.sigma, scale(ta.amp, resp));
         }
     };
