@@ -71,9 +71,16 @@ def main() -> None:
         action="store_true",
         help="also time records with the 12-lead pathology mix (RECORD_PATHOLOGY_MIX)",
     )
+    parser.add_argument(
+        "--ludb",
+        action="store_true",
+        help='also time sinus records of population="ludb" (Ta and U waves), same run',
+    )
     args = parser.parse_args()
     print(f"ecgfast {ecgfast.__version__}, {ecgfast.get_num_threads()} threads")
     settings = {"sinus": {}}
+    if args.ludb:
+        settings["sinus, population ludb"] = {"population": "ludb"}
     if args.pathology:
         from ecgfast.apps.records import RECORD_PATHOLOGY_MIX
 

@@ -38,6 +38,7 @@ __all__ = [
     "BEAT_SYMBOLS",
     "LEAD_NAMES",
     "MORPHOLOGIES",
+    "POPULATIONS",
     "SNOMED",
     "SUPERCLASSES",
     "TERRITORIES",
