@@ -304,6 +304,54 @@ class TestPopulation:
         assert len(ratios) > 50
         assert np.mean(ratios > 0.01) > 0.9 and ratios.max() < 0.25
 
+    @staticmethod
+    def _p_to_qrs(batch, lead):
+        """Median over beats of |P peak| / QRS peak-to-peak on one lead."""
+        x = batch.signals[:, batch.lead_names.index(lead)]
+        out = [
+            abs(x[b.record, int(b.p_peak)])
+            / max(np.ptp(x[b.record, int(b.qrs_on) : int(b.qrs_off) + 1]), 1e-9)
+            for b in batch.beats.dropna(subset=["p_peak", "qrs_on", "qrs_off"]).itertuples()
+        ]
+        return float(np.median(out))
+
+    def test_atria_have_their_own_lead_field(self):
+        # one dipole through Dower's matrix gives V4-V6 P waves ~0.75 of lead II's (relative to
+        # each lead's QRS); LUDB's are ~0.25, which the atria's own lead field reproduces
+        def ratio(population):
+            b = ecgfast.synthesize(40, seed=2, noise=0, duration=10, population=population)
+            lateral = np.mean([self._p_to_qrs(b, lead) for lead in ("V4", "V5", "V6")])
+            return lateral / self._p_to_qrs(b, "II")
+
+        assert ratio("ludb") < 0.5
+        assert ratio("standard") > 0.6
+        # fibrillatory waves are atrial too, and still reach V1 (its gain is Dower's)
+        af = ecgfast.synthesize(4, seed=2, noise=0, rhythm="af", population="ludb", leads="V1")
+        beats = af.beats.dropna(subset=["t_off"])
+        x = af.signals[:, 0]
+        gaps = [
+            np.ptp(x[b.record, int(b.t_off) + 10 : int(b.t_off) + 60])
+            for b in beats.itertuples()
+            if int(b.t_off) + 60 < x.shape[1]
+        ]
+        assert np.median(gaps) > 0.02
+
+    def test_early_repolarisation_lifts_st_in_v2(self):
+        def st_v2(population):
+            b = ecgfast.synthesize(40, seed=3, noise=0, leads="V2", population=population)
+            x = b.signals[:, 0]
+            j40 = round(0.04 * b.fs)
+            return np.median(
+                [
+                    x[r.record, int(r.qrs_off) + j40]
+                    for r in b.beats.dropna(subset=["qrs_off"]).itertuples()
+                    if int(r.qrs_off) + j40 < x.shape[1]
+                ]
+            )
+
+        assert st_v2("ludb") > 0.015
+        assert st_v2("standard") < 0.01
+
     def test_interval_defaults_and_explicit_values(self):
         b = ecgfast.synthesize(200, seed=1, duration=10, population="ludb")
         assert b.labels["param_hr"].between(48, 85).all()

@@ -835,14 +835,17 @@ def synthesize(
     population : {"standard", "ludb"}
         Whose hearts the dipole model's records resemble. ``"standard"`` (default): the wave
         ranges synthetic pretraining was developed with. ``"ludb"``: waves and intervals fitted
-        to the median beats of LUDB's sinus records 1-100 (lead II): an atrial repolarisation
-        (Ta) wave that depresses the PR and early ST segments, a small U wave, mostly small Q
-        and S waves, P waves about half as tall, a wider QRS-T angle, an axis that keeps leads I
-        and II upright, and the interval defaults above. A classifier two-sample test tells
-        these records from real ones less often (lead II CNN AUC 0.87 against 0.94, features
-        0.72 against 0.83; BENCHMARKS.md), but pretraining on them did not transfer better to
-        MIT-BIH beats, which is why it is not the default. Labels and fiducials mean the same
-        in both (Ta and U are not labelled waves).
+        to the median beats of LUDB's sinus records 1-100 (lead II, then I, II, V1-V6): an
+        atrial repolarisation (Ta) wave that depresses the PR and early ST segments, a small U
+        wave, the atria's own lead field (P waves in V3-V6 a third as tall relative to their
+        QRS as one dipole would give), forward septal forces (V1's r wave), mostly small S
+        waves, slight ST elevation in V1-V3 (early repolarisation), P waves about half as tall,
+        a wider QRS-T angle, an axis that keeps leads I and II upright, and the interval
+        defaults above. A classifier two-sample test tells these records from real ones less
+        often (lead II CNN AUC 0.82 against 0.94, features 0.71 against 0.85; BENCHMARKS.md),
+        but pretraining on them did not transfer better to MIT-BIH beats, which is why it is
+        not the default. Labels and fiducials mean the same in both (Ta, U and the ST lift are
+        not labelled waves).
 
     Returns
     -------

@@ -59,10 +59,12 @@ pub const EDGE_FRACTION: f64 = 0.05;
 pub enum Population {
     /// The ranges used since the first releases (what synthetic pretraining was tuned with).
     Standard,
-    /// Fitted to the median beats of LUDB's sinus records 1-100 (lead II): atrial
-    /// repolarisation (Ta) and U waves, mostly small Q and S waves with posterior terminal
-    /// forces, a frontal axis that keeps Dower's leads I and II upright, smaller P waves and a
-    /// wider QRS-T angle (benches/realism.py).
+    /// Fitted to the median beats of LUDB's sinus records 1-100 (lead II, then the eight
+    /// independent leads): atrial repolarisation (Ta) and U waves, the atria's own lead field
+    /// (smaller P waves in V3-V6), forward septal forces, mostly small S waves with
+    /// rightward-posterior terminal forces, early repolarisation in V1-V3, a frontal axis that
+    /// keeps Dower's leads I and II upright, smaller P waves and a wider QRS-T angle
+    /// (benches/realism.py).
     Ludb,
 }
 
@@ -264,6 +266,11 @@ struct RecordModel {
     ta_ratio: f64,
     /// U wave: amplitude as a fraction of the T wave's descending limb.
     u_ratio: f64,
+    /// The atria's own lead field: per basis lead, the gain of Dower's coefficients for the
+    /// atrial waves (None: the ventricles' lead field).
+    atrial_gain: Option<[f64; 8]>,
+    /// Early repolarisation: a small ST elevation vector of healthy hearts (None: none).
+    j_elevation: Option<[f64; 3]>,
     qrs_axis: f64,
     t_axis: f64,
     r_amp: f64,
@@ -327,7 +334,12 @@ impl RecordModel {
         // peak-to-peak 0.6-0.9 mV, T 0-0.3 mV between their 10th and 90th percentiles;
         // benches/realism.py); `Population::Ludb` also fits the shape of their median beats.
         // Both populations take the same draws in the same order, Ludb two more.
-        let onset_fraction = rng.between(0.40, 0.48);
+        // Ludb: the R peak later in the QRS, so that the terminal (S) forces end with LUDB's
+        let onset_fraction = if ludb {
+            rng.between(0.45, 0.53)
+        } else {
+            rng.between(0.40, 0.48)
+        };
         let p_duration = rng.between(0.080, 0.115).min(0.75 * pr);
         // Ludb: -5..60 degrees keeps the QRS upright in Dower's lead I (zero at 70 degrees)
         // and II (zero at -12 degrees), as in LUDB's sinus records.
@@ -338,9 +350,11 @@ impl RecordModel {
         };
         let r_elev = rng.between(-5.0, 35.0);
         let r_amp = rng.between(0.6, 1.2);
-        // Ludb: Q and S mostly small (median 0.045 and 0.25 of R: the square of a uniform).
+        // Ludb: septal (Q) forces 0.05-0.25 of R, mostly small (the square of a uniform) and
+        // pointing forward, so that they make V1's r wave rather than a Q in the limb leads;
+        // S mostly small (median 0.25 of R)
         let q_rel = if ludb {
-            0.18 * rng.uniform().powi(2)
+            0.05 + 0.2 * rng.uniform().powi(2)
         } else {
             rng.between(0.06, 0.18)
         };
@@ -349,8 +363,14 @@ impl RecordModel {
         } else {
             rng.between(0.1, 0.4)
         };
-        let p_axis = rng.between(35.0, 75.0);
-        let p_elev = rng.between(-25.0, 25.0);
+        // Ludb: the P axis in Dower's frame (15-55 degrees keeps the P wave in lead I about as
+        // tall, relative to the QRS, as LUDB's) and slightly posterior (left atrium: the
+        // negative P in V1)
+        let (p_axis, p_elev) = if ludb {
+            (rng.between(15.0, 55.0), rng.between(-10.0, 30.0))
+        } else {
+            (rng.between(35.0, 75.0), rng.between(-25.0, 25.0))
+        };
         let p_amp = if ludb {
             rng.between(0.05, 0.14)
         } else {
@@ -362,24 +382,38 @@ impl RecordModel {
         let t_amp = rng.between(0.06, 0.26);
         let tpe_fraction = rng.between(0.20, 0.26);
         let t1_ratio = rng.between(0.3, 0.6);
-        let q_dir = unit(rng.between(150.0, 230.0), rng.between(-60.0, -30.0));
-        // Ludb: terminal forces rightward, superior and above all posterior (deep S in V1-V3,
-        // small in the limb leads)
-        let s_azimuth = rng.between(200.0, 280.0);
-        let s_elev = if ludb {
-            rng.between(45.0, 80.0)
+        let q_azimuth = rng.between(150.0, 230.0);
+        let q_dir = if ludb {
+            unit(q_azimuth, rng.between(-80.0, -50.0))
         } else {
-            rng.between(20.0, 55.0)
+            unit(q_azimuth, rng.between(-60.0, -30.0))
+        };
+        // Ludb: terminal forces rightward and posterior (S in I and V4-V6 as deep as LUDB's,
+        // deep in V1-V3, small in II)
+        let (s_azimuth, s_elev) = if ludb {
+            (rng.between(160.0, 230.0), rng.between(30.0, 65.0))
+        } else {
+            (rng.between(200.0, 280.0), rng.between(20.0, 55.0))
         };
         let s_dir = unit(s_azimuth, s_elev);
         let resp_rate = rng.between(0.15, 0.40);
         let resp_phase = rng.uniform() * TAU;
         let resp_depth = rng.between(0.0, 0.08);
         let (ta_ratio, u_ratio) = if ludb {
-            (rng.between(0.15, 0.35), rng.between(0.0, 0.2))
+            (rng.between(0.25, 0.45), rng.between(0.0, 0.2))
         } else {
             (0.0, 0.0)
         };
+        // Ludb: the atria's own lead field. The atria lie further from V3-V6 than the
+        // ventricles, so one dipole through Dower's matrix makes P waves there 3-4 times too
+        // tall for their QRS; V1, over the right atrium, keeps Dower's gain, V2 most of it.
+        let atrial_gain = ludb.then(|| {
+            let g = rng.between(0.3, 0.6);
+            [1.0, 1.0, 1.0, 0.8 + 0.2 * g, g, g, g, g]
+        });
+        // Ludb: early repolarisation, the ST elevation of healthy hearts in V1-V3 (0-0.05 mV
+        // along the anterior axis)
+        let j_elevation = ludb.then(|| [0.0, 0.0, -rng.between(0.0, 0.05)]);
 
         let q_sigma = qrs * rng.between(0.07, 0.10);
         let r_sigma = qrs * rng.between(0.08, 0.11);
@@ -422,6 +456,8 @@ impl RecordModel {
             t1_ratio,
             ta_ratio,
             u_ratio,
+            atrial_gain,
+            j_elevation,
             qrs_axis,
             t_axis,
             r_amp,
@@ -612,6 +648,52 @@ fn add_gaussian(d: &mut [Vec<f64>; 3], fs: f64, centre: f64, sigma: f64, amp: [f
     }
 }
 
+/// The cardiac dipole's three channels, with the atrial waves (P, Ta, flutter and fibrillatory
+/// waves) in channels of their own when the record projects them with their own lead field
+/// ([`RecordModel::atrial_gain`]); otherwise everything is in `heart`.
+#[derive(Default)]
+struct Dipole {
+    heart: [Vec<f64>; 3],
+    atria: [Vec<f64>; 3],
+    separate: bool,
+}
+
+impl Dipole {
+    /// Zeroed channels of `n` samples (the atrial ones only when separate).
+    fn reset(&mut self, n: usize, separate: bool) {
+        self.separate = separate;
+        for ch in self.heart.iter_mut() {
+            ch.clear();
+            ch.resize(n, 0.0);
+        }
+        for ch in self.atria.iter_mut() {
+            ch.clear();
+            if separate {
+                ch.resize(n, 0.0);
+            }
+        }
+    }
+
+    /// The channels the atrial waves go to.
+    fn atria_mut(&mut self) -> &mut [Vec<f64>; 3] {
+        if self.separate {
+            &mut self.atria
+        } else {
+            &mut self.heart
+        }
+    }
+
+    /// Add a Gaussian wave, to the atrial channels if `atrial`.
+    fn add(&mut self, atrial: bool, fs: f64, centre: f64, sigma: f64, amp: [f64; 3]) {
+        let d = if atrial {
+            self.atria_mut()
+        } else {
+            &mut self.heart
+        };
+        add_gaussian(d, fs, centre, sigma, amp);
+    }
+}
+
 /// Peak time of `w[0] + w[1]` (same direction), between their centres: golden-section search.
 fn t_peak(w: &[Wave; 2]) -> f64 {
     let norm = |a: &[f64; 3]| a.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -638,7 +720,7 @@ fn t_peak(w: &[Wave; 2]) -> f64 {
 /// Per-thread scratch buffers.
 #[derive(Default)]
 struct Scratch {
-    dipole: [Vec<f64>; 3],
+    dipole: Dipole,
     ecgsyn: Vec<f64>,
     basis: Vec<Vec<f64>>,
     emg: Vec<f64>,
@@ -791,8 +873,21 @@ fn synth_record(
         }
     }
     if !projected.is_empty() {
-        let [dx, dy, dz] = &scratch.dipole;
+        let [dx, dy, dz] = &scratch.dipole.heart;
         noise_gen.project_smooth([dx, dy, dz], &mut projected);
+    }
+    // the atria through their own lead field
+    if let (Some(gain), true) = (m.atrial_gain, scratch.dipole.separate) {
+        let [ax, ay, az] = &scratch.dipole.atria;
+        for (b, buf) in scratch.basis.iter_mut().enumerate() {
+            if buf.is_empty() {
+                continue;
+            }
+            let c = scale(DOWER[b], gain[b]);
+            for (((o, x), y), z) in buf.iter_mut().zip(ax).zip(ay).zip(az) {
+                *o += c[0] * x + c[1] * y + c[2] * z;
+            }
+        }
     }
     {
         let mut bufs: Vec<&mut [f64]> = Vec::with_capacity(BASIS.len());
@@ -949,7 +1044,7 @@ fn af_interval(prng: &mut Rng, mean: f64, shape: f64) -> f64 {
 /// labelled; the sinus arm keeps the exact arithmetic of the model without pathology.
 #[allow(clippy::too_many_arguments)]
 fn emit_beat(
-    d: &mut [Vec<f64>; 3],
+    d: &mut Dipole,
     fs: f64,
     m: &RecordModel,
     path: &Pathology,
@@ -966,8 +1061,8 @@ fn emit_beat(
         None => (m.qtc * prev_rr.cbrt()).min(0.9 * prev_rr),
     };
     let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
-    let mut add = |w: &Wave, gain: f64| {
-        add_gaussian(d, fs, t + w.mu, w.sigma, scale(w.amp, resp * gain));
+    let mut add = |w: &Wave, gain: f64, atrial: bool| {
+        d.add(atrial, fs, t + w.mu, w.sigma, scale(w.amp, resp * gain));
     };
     let [p, q, r, s] = &m.fixed_waves;
     let sinus_span = match m.blocked {
@@ -991,13 +1086,13 @@ fn emit_beat(
     };
     // a QRS from a ventricular focus (ectopic, escape or paced) and its discordant T; returns
     // the T fiducials
-    let ventricular = |add: &mut dyn FnMut(&Wave, f64), f: &pathology::Focus| {
+    let ventricular = |add: &mut dyn FnMut(&Wave, f64, bool), f: &pathology::Focus| {
         for w in &f.qrs {
-            add(w, 1.0);
+            add(w, 1.0, false);
         }
         let t_waves = m.t_waves_after(f.onset, f.duration, qt + f.qt_extra, f.t_dir, f.t_amp);
         for w in &t_waves {
-            add(w, 1.0);
+            add(w, 1.0, false);
         }
         t_fid(&t_waves)
     };
@@ -1033,26 +1128,38 @@ fn emit_beat(
                 })
             };
             if let Some(pw) = &p_wave {
-                add(pw, 1.0);
+                add(pw, 1.0, true);
                 if let Some(ta) = m.ta_wave(pw) {
-                    add(&ta, 1.0);
+                    add(&ta, 1.0, true);
                 }
             }
             for w in [q, r, s] {
-                add(w, 1.0);
+                add(w, 1.0, false);
             }
             if let Some((extra, _, _)) = &m.blocked {
-                add(extra, 1.0);
+                add(extra, 1.0, false);
             }
             if let Some(st) = m.st {
                 let j_point = sinus_span.1 - t;
-                add(&morphology::st_wave(st, j_point, t_peak(&t_waves)), 1.0);
+                add(
+                    &morphology::st_wave(st, j_point, t_peak(&t_waves)),
+                    1.0,
+                    false,
+                );
+            }
+            if let Some(j) = m.j_elevation {
+                let j_point = sinus_span.1 - t;
+                add(
+                    &morphology::st_wave(j, j_point, t_peak(&t_waves)),
+                    1.0,
+                    false,
+                );
             }
             for w in &t_waves {
-                add(w, 1.0);
+                add(w, 1.0, false);
             }
             if let Some(u) = m.u_wave(&t_waves) {
-                add(&u, 1.0);
+                add(&u, 1.0, false);
             }
             let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
@@ -1085,9 +1192,9 @@ fn emit_beat(
                 ..*p
             });
             if let Some(pw) = &p_wave {
-                add(pw, 1.0);
+                add(pw, 1.0, true);
                 if let Some(ta) = m.ta_wave(pw) {
-                    add(&ta, 1.0);
+                    add(&ta, 1.0, true);
                 }
             }
             // the spike is sharper than a sample at low rates: keep it at least one sample wide
@@ -1095,7 +1202,7 @@ fn emit_beat(
                 sigma: pacing.spike.sigma.max(0.6 / fs),
                 ..pacing.spike
             };
-            add(&spike, 1.0);
+            add(&spike, 1.0, false);
             let [t_on, t_pk, t_off] = ventricular(&mut add, f);
             let [p_on, p_pk, p_off] = p_fid(&p_wave);
             let on = t + f.onset;
@@ -1105,24 +1212,24 @@ fn emit_beat(
             let f = &path.foci[focus];
             let mix = path.fusion_mix;
             let t_waves = m.t_waves(qt);
-            add(p, 1.0);
+            add(p, 1.0, true);
             if let Some(ta) = m.ta_wave(p) {
-                add(&ta, 1.0);
+                add(&ta, 1.0, true);
             }
             for w in [q, r, s] {
-                add(w, 1.0 - mix);
+                add(w, 1.0 - mix, false);
             }
             if let Some((extra, _, _)) = &m.blocked {
-                add(extra, 1.0 - mix);
+                add(extra, 1.0 - mix, false);
             }
             for w in &f.qrs {
-                add(w, mix);
+                add(w, mix, false);
             }
             for w in &t_waves {
-                add(w, 1.0 - mix);
+                add(w, 1.0 - mix, false);
             }
             if let Some(u) = m.u_wave(&t_waves) {
-                add(&u, 1.0 - mix);
+                add(&u, 1.0 - mix, false);
             }
             let [t_on, t_pk, t_off] = t_fid(&t_waves);
             let on = sinus_span.0.min(t + f.onset);
@@ -1179,15 +1286,12 @@ fn dipole_beats(
     let (rng, prng) = (&mut *rngs.record, &mut *rngs.pathology);
     let mut n_pauses = 0;
     let duration = n as f64 / fs;
-    for ch in scratch.dipole.iter_mut() {
-        ch.clear();
-        ch.resize(n, 0.0);
-    }
+    scratch.dipole.reset(n, m.atrial_gain.is_some());
     if path.af {
-        pathology::add_fibrillation(&mut scratch.dipole, fs, &path.fib);
+        pathology::add_fibrillation(scratch.dipole.atria_mut(), fs, &path.fib);
     }
     if let Some(flutter) = &path.flutter {
-        pathology::add_flutter(&mut scratch.dipole, fs, flutter);
+        pathology::add_flutter(scratch.dipole.atria_mut(), fs, flutter);
     }
     let dominant = match (path.pacing, path.conduction) {
         (Some(_), _) => BeatKind::Paced,
@@ -1201,19 +1305,15 @@ fn dipole_beats(
         let (beats, kinds, n_blocked) = av_block_beats(m, path, rr, rngs, dominant, fs, n, scratch);
         return (beats, kinds, 0, n_blocked);
     }
-    let mut push = |d: &mut [Vec<f64>; 3],
-                    model: &RecordModel,
-                    kind: BeatKind,
-                    focus: usize,
-                    t: f64,
-                    prev: f64| {
-        let fid = emit_beat(d, fs, model, path, kind, focus, t, prev, 0.0);
-        let r_sample = (t * fs).round();
-        if r_sample >= 0.0 && (r_sample as usize) < n {
-            beats.push(fid);
-            kinds.push(kind as u8);
-        }
-    };
+    let mut push =
+        |d: &mut Dipole, model: &RecordModel, kind: BeatKind, focus: usize, t: f64, prev: f64| {
+            let fid = emit_beat(d, fs, model, path, kind, focus, t, prev, 0.0);
+            let r_sample = (t * fs).round();
+            if r_sample >= 0.0 && (r_sample as usize) < n {
+                beats.push(fid);
+                kinds.push(kind as u8);
+            }
+        };
     let pick_focus = |prng: &mut Rng| {
         if path.foci.len() > 1 {
             ((prng.uniform() * path.foci.len() as f64) as usize).min(path.foci.len() - 1)
@@ -1376,15 +1476,15 @@ fn av_block_beats(
     let p = m.fixed_waves[0];
     let in_record = |t: f64| t >= 0.0 && t < duration;
     // a P wave alone (not conducted), at the place it has in a sinus beat with R at `t`
-    let lone_p = |d: &mut [Vec<f64>; 3], t: f64| {
+    let lone_p = |d: &mut Dipole, t: f64| {
         let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
-        add_gaussian(d, fs, t + p.mu, p.sigma, scale(p.amp, resp));
+        d.add(true, fs, t + p.mu, p.sigma, scale(p.amp, resp));
         if let Some(ta) = m.ta_wave(&p) {
-            add_gaussian(d, fs, t + ta.mu, ta.sigma, scale(ta.amp, resp));
+            d.add(true, fs, t + ta.mu, ta.sigma, scale(ta.amp, resp));
         }
     };
     let (mut beats, mut kinds) = (Vec::new(), Vec::new());
-    let mut push = |d: &mut [Vec<f64>; 3], kind: BeatKind, focus: usize, t, prev, extra| {
+    let mut push = |d: &mut Dipole, kind: BeatKind, focus: usize, t, prev, extra| {
         let fid = emit_beat(d, fs, m, path, kind, focus, t, prev, extra);
         let r_sample = (t * fs).round();
         if r_sample >= 0.0 && (r_sample as usize) < n {
