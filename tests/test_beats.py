@@ -348,6 +348,42 @@ class TestSyntheticBeats:
         i = [names.index(c) for c in TEMPLATE_FEATURES]
         np.testing.assert_allclose(raw.features[:, i], one.features[:, i], rtol=1e-4, atol=1e-5)
 
+    def test_neighbour_features(self):
+        from ecgfast.beatdata import NEIGHBOUR_FEATURES, _neighbour_features, synthetic_beats
+
+        # bigeminy by hand: two QRS shapes in turn; each beat unlike its neighbours and like
+        # the beats two away; no neighbour at the ends -> 1
+        fs, n = 250.0, 20
+        t = np.arange(-25, 26) / fs
+        shapes = [
+            np.exp(-0.5 * (t / 0.01) ** 2),
+            -np.sin(2 * np.pi * t / 0.1) * (np.abs(t) < 0.05),
+        ]
+        x = np.zeros(round(fs * (n + 1)))
+        pos = np.round(fs * (0.5 + np.arange(n))).astype(np.int64)
+        for i, p in enumerate(pos):
+            x[p - 25 : p + 26] += shapes[i % 2]
+        f = _neighbour_features(x, pos, fs)
+        assert set(f) == set(NEIGHBOUR_FEATURES)
+        assert f["neighbour_correlation_prev"][0] == 1.0
+        assert f["neighbour_correlation_next"][-1] == 1.0
+        assert f["neighbour_correlation_prev2"][1] == 1.0
+        assert f["neighbour_correlation_next2"][-2] == 1.0
+        assert np.all(np.abs(f["neighbour_correlation_prev"][1:]) < 0.3)
+        np.testing.assert_allclose(f["neighbour_correlation_prev2"][2:], 1.0)
+        np.testing.assert_allclose(f["neighbour_correlation_next2"][:-2], 1.0)
+        # synthetic PVCs: unlike the beats around them; sinus beats like theirs
+        names = (*BEAT_FEATURES, *NEIGHBOUR_FEATURES)
+        kw = dict(seed=5, duration=60, features=names, rhythm="sinus", conduction={})
+        bs = synthetic_beats(6, ectopy={"pac": 0.0, "pvc": 0.1, "fusion": 0.0}, **kw)
+        v = bs.labels == bs.classes.index("V")
+        n_beats = bs.labels == bs.classes.index("N")
+        prev = bs.features[:, names.index("neighbour_correlation_prev")]
+        nxt = bs.features[:, names.index("neighbour_correlation_next")]
+        assert v.sum() >= 10
+        assert np.median(np.minimum(prev, nxt)[v]) < 0.8
+        assert np.median(np.minimum(prev, nxt)[n_beats]) > 0.95
+
     def test_p_wave_features_of_a_beat_table(self):
         from ecgfast.beatdata import P_WAVE_FEATURES, p_wave_features
 

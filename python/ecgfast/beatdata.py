@@ -42,6 +42,7 @@ __all__ = [
     "BEAT_FEATURES",
     "DS1",
     "DS2",
+    "NEIGHBOUR_FEATURES",
     "PACED",
     "PRETRAIN_MIX",
     "PRETRAIN_MIXES",
@@ -159,6 +160,18 @@ TEMPLATE_FEATURES = (
     "template_qrs_rms",
     "template_rms",
     "qrs_record",
+)
+#: Optional morphology features against the beat's neighbours (not in the default): the
+#: Pearson correlation of the QRS (R ± 100 ms, first lead) with that of the previous, next,
+#: second previous and second next beat of the recording (1 where there is none). A beat like
+#: its neighbours belongs to the rhythm around it even where the patient's morphology drifts
+#: away from the record's median beat; an ectopic beat differs from both neighbours, and in
+#: bigeminy it matches the beats two away.
+NEIGHBOUR_FEATURES = (
+    "neighbour_correlation_prev",
+    "neighbour_correlation_next",
+    "neighbour_correlation_prev2",
+    "neighbour_correlation_next2",
 )
 #: Feature columns in ms (given to models in s).
 _MS = {"pre_rr", "post_rr", "local_rr", "record_rr", "centred_rr", "pr", "qrs", "qt"}
@@ -303,7 +316,7 @@ def _feature_matrix(
         if name in P_WAVE_FEATURES:
             cols.append(_p_wave_feature(table, name, present))
             continue
-        if name in TEMPLATE_FEATURES:
+        if name in TEMPLATE_FEATURES or name in NEIGHBOUR_FEATURES:
             if template is None:
                 raise InvalidParameterError(f"{name} needs the beats' windows")
             cols.append(template[name])
@@ -325,7 +338,7 @@ def _feature_matrix(
 def _check_features(features: Sequence[str]) -> None:
     from .beats import FEATURES
 
-    known = (*FEATURES, *P_WAVE_FEATURES, *TEMPLATE_FEATURES)
+    known = (*FEATURES, *P_WAVE_FEATURES, *TEMPLATE_FEATURES, *NEIGHBOUR_FEATURES)
     unknown = [f for f in features if f not in known]
     if unknown:
         raise InvalidParameterError(f"unknown features {unknown}; choose from {known}")
@@ -362,6 +375,27 @@ def _template_features(
         "template_rms": np.sqrt(np.mean(diff**2, axis=1)),
         "qrs_record": rel,
     }
+
+
+def _neighbour_features(x: np.ndarray, pos: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """:data:`NEIGHBOUR_FEATURES` of every beat at ``pos`` of one recording's first lead ``x``
+    (band-passed): QRS correlation with the beats 1 and 2 before and after (1.0 where there is
+    no such beat or a flat QRS)."""
+    half = max(1, round(0.1 * fs))
+    at = np.clip(pos[:, None] + np.arange(-half, half + 1)[None, :], 0, x.size - 1)
+    seg = x[at].astype(np.float64)
+    seg -= seg.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(seg, axis=1)
+    n = pos.size
+    out = {}
+    for name, k in zip(NEIGHBOUR_FEATURES, (-1, 1, -2, 2), strict=True):
+        corr = np.ones(n)
+        i = np.arange(max(0, -k), min(n, n - k))
+        den = norm[i] * norm[i + k]
+        num = (seg[i] * seg[i + k]).sum(axis=1)
+        corr[i] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+        out[name] = corr
+    return out
 
 
 #: Dominant-beat template: beats within this many seconds of a template's centre ...
@@ -530,6 +564,7 @@ def _positions(
 
 
 def _with_template(
+    x: np.ndarray,
     windows: np.ndarray,
     table: pd.DataFrame,
     idx: np.ndarray,
@@ -540,20 +575,26 @@ def _with_template(
 ) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     """``windows`` of the beats ``idx`` with the template channels of ``opt.template`` (beat
     minus the record's median beat, or minus the dominant beat around it), and the
-    :data:`TEMPLATE_FEATURES` against the same reference when ``opt.features`` asks for them."""
+    :data:`TEMPLATE_FEATURES` against the same reference and the :data:`NEIGHBOUR_FEATURES`
+    (from the band-passed recording ``x`` and every beat position ``pos``) when
+    ``opt.features`` asks for them."""
     wants_features = any(name in TEMPLATE_FEATURES for name in opt.features)
+    neighbours = None
+    if any(name in NEIGHBOUR_FEATURES for name in opt.features):
+        first = x[0]
+        neighbours = {k: v[idx] for k, v in _neighbour_features(first, pos, fs).items()}
     if not (opt.template or wants_features):
-        return windows, None
+        return windows, neighbours
     # the usual beat, computed once for the channel and the features
     if opt.template == "dominant":
         pre = table["pre_rr_local"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
         ref = _dominant_beats(windows, pos[idx], pre, fs)
     else:
         ref = np.median(windows, axis=0)[None]
-    template = None
+    template = neighbours
     if wants_features:
         qrs = table["qrs"].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
-        template = _template_features(windows, before, fs, qrs, ref)
+        template = {**_template_features(windows, before, fs, qrs, ref), **(neighbours or {})}
     if opt.template:
         windows = np.concatenate([windows, windows - ref], axis=1)
     return windows, template
@@ -618,7 +659,7 @@ def beat_inputs(
     windows = np.transpose(x[:, pos[idx, None] + offsets[None, :]], (1, 0, 2))
     if opt.normalize == "record":
         windows = windows / _record_scale(table, x, opt.leads)[None, :, None]
-    windows, template = _with_template(windows, table, idx, pos, before, fs, opt)
+    windows, template = _with_template(x, windows, table, idx, pos, before, fs, opt)
     meta = pd.DataFrame(
         {
             "sample": pos[idx],
@@ -688,8 +729,8 @@ def read_beats(
         ``"record"``: each lead divided by the record's median QRS peak-to-peak amplitude.
     features : sequence of str
         Beat-table columns given beside the signal (:data:`BEAT_FEATURES` by default; any of
-        :data:`ecgfast.beats.FEATURES`, :data:`P_WAVE_FEATURES` and
-        :data:`TEMPLATE_FEATURES`).
+        :data:`ecgfast.beats.FEATURES`, :data:`P_WAVE_FEATURES`,
+        :data:`TEMPLATE_FEATURES` and :data:`NEIGHBOUR_FEATURES`).
     beats : {"annotations", "detected"}
         Beat positions from the annotation file, or from :func:`ecgfast.detect_rpeaks` on
         the first lead (with the other ``leads`` as ``other_leads``, which drops P and T

@@ -132,10 +132,11 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def _beat_features(text: str) -> tuple[str, ...]:
     """``--features``: a comma list of beat-table columns, or additions to the default written
     ``+name`` (``+p`` = the P-wave features, ``+template`` = the morphology features against
-    the record's median beat), e.g. ``+rhythm_irregularity,+p``."""
-    from .beatdata import BEAT_FEATURES, P_WAVE_FEATURES, TEMPLATE_FEATURES
+    the record's median beat, ``+neighbours`` = against the neighbouring beats), e.g.
+    ``+rhythm_irregularity,+p``."""
+    from .beatdata import BEAT_FEATURES, NEIGHBOUR_FEATURES, P_WAVE_FEATURES, TEMPLATE_FEATURES
 
-    groups = {"p": P_WAVE_FEATURES, "template": TEMPLATE_FEATURES}
+    groups = {"p": P_WAVE_FEATURES, "template": TEMPLATE_FEATURES, "neighbours": NEIGHBOUR_FEATURES}
 
     items = [f.strip() for f in text.split(",") if f.strip()]
     added = [f[1:].strip() for f in items if f.startswith("+")]
@@ -606,7 +607,8 @@ def _beats_parser(p: argparse.ArgumentParser) -> None:
         default=",".join(d.features),
         help="comma list of beat-table features beside the signal, or additions to the "
         "default: '+rhythm_irregularity', '+p' (the P-wave features, beatdata.P_WAVE_FEATURES), "
-        "'+template' (morphology against the record's median beat, beatdata.TEMPLATE_FEATURES)",
+        "'+template' (morphology against the record's median beat, beatdata.TEMPLATE_FEATURES), "
+        "'+neighbours' (against the neighbouring beats, beatdata.NEIGHBOUR_FEATURES)",
     )
     p.add_argument("--beats", default=d.beats, choices=("annotations", "detected"))
     p.add_argument("--balance", default=d.balance or "none", choices=("weights", "sqrt", "none"))
