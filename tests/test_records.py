@@ -258,6 +258,21 @@ class TestRecordExperiment:
         assert math.isfinite(report["runs"][0]["macro_f1"])
         with pytest.raises(InvalidParameterError, match="not found"):
             run_record_experiment(root, cfg, train_records=["1", "999"], say=None)
+
+    def test_warns_when_a_label_budget_is_too_small_to_learn(self, shared_data, recwarn):
+        pytest.importorskip("torch")
+        from ecgfast.apps.records import RecordExperiment, run_record_experiment
+
+        root = shared_data / "ludb"
+        train, test = [str(i) for i in range(1, 13)], ["40", "41"]
+        cfg = RecordExperiment(labels=("AF", "LVH"), epochs=1, seeds=(0,), fractions=(1.0,))
+        run_record_experiment(root, cfg, train_records=train, test_records=test, say=None)
+        assert not [w for w in recwarn if "chance-level" in str(w.message)]
+        small = RecordExperiment(
+            labels=("AF", "LAD", "LVH", "ISC"), epochs=1, seeds=(0,), fractions=(0.2,)
+        )
+        with pytest.warns(UserWarning, match="chance-level"):
+            run_record_experiment(root, small, train_records=train, test_records=test, say=None)
         with pytest.raises(InvalidParameterError, match="pretraining sources"):
             run_record_experiment(root, RecordExperiment(pretrain=("gan",)), say=None)
         with pytest.raises(InvalidParameterError, match="fractions"):
