@@ -48,17 +48,20 @@ FS = 500.0
 SECONDS = 10.0
 
 
-def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:
-    """``leads`` of the LUDB records present whose rhythm is sinus (rhythm, brady-,
-    tachycardia, arrhythmia), 10 s at 500 Hz, mV: (records, leads, samples)."""
+def sinus_ids(root: Path) -> list[str]:
+    """IDs of the LUDB records present whose rhythm is sinus (rhythm, brady-, tachycardia,
+    arrhythmia)."""
     table = pd.read_csv(root / "ludb.csv")
     sinus = table[table["Rhythms"].str.strip().str.startswith("Sinus")]
+    return [str(i) for i in sinus["ID"] if (root / "data" / f"{i}.hea").exists()]
+
+
+def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:
+    """``leads`` of the LUDB records of :func:`sinus_ids`, 10 s at 500 Hz, mV:
+    (records, leads, samples)."""
     out = []
-    for rid in sinus["ID"]:
-        path = root / "data" / str(rid)
-        if not path.with_suffix(".hea").exists():
-            continue
-        rec = wfdb.rdrecord(str(path))
+    for rid in sinus_ids(root):
+        rec = wfdb.rdrecord(str(root / "data" / rid))
         names = [n.lower() for n in rec.sig_name]
         out.append(rec.p_signal[:, [names.index(lead.lower()) for lead in leads]].T)
     return np.array(out)
@@ -97,9 +100,7 @@ def ludb_mix(root: Path) -> dict:
     8 leads, seeds 0-3); the other LUDB records are the check."""
     from ecgfast.diagnoses import ludb_diagnoses
 
-    table = pd.read_csv(root / "ludb.csv")
-    sinus = table[table["Rhythms"].str.strip().str.startswith("Sinus")]
-    ids = {f"data/{i}" for i in sinus["ID"] if (root / "data" / f"{i}.hea").exists()}
+    ids = {f"data/{i}" for i in sinus_ids(root)}
     labels = ludb_diagnoses(root)
     labels = labels[labels["record"].isin(ids)].drop(columns="record").astype(float)
     p = {k: float(v) for k, v in labels.mean().items()}

@@ -581,8 +581,7 @@ def _with_template(
     wants_features = any(name in TEMPLATE_FEATURES for name in opt.features)
     neighbours = None
     if any(name in NEIGHBOUR_FEATURES for name in opt.features):
-        first = x[0]
-        neighbours = {k: v[idx] for k, v in _neighbour_features(first, pos, fs).items()}
+        neighbours = {k: v[idx] for k, v in _neighbour_features(x[0], pos, fs).items()}
     if not (opt.template or wants_features):
         return windows, neighbours
     # the usual beat, computed once for the channel and the features

@@ -486,6 +486,11 @@ impl RecordModel {
         })
     }
 
+    /// A P wave and its Ta wave (if the population has one), in the order they are added.
+    fn p_and_ta(&self, p: &Wave) -> impl Iterator<Item = Wave> {
+        std::iter::once(*p).chain(self.ta_wave(p))
+    }
+
     /// The U wave after a T wave: small, in the direction of T, 80 ms after T offset (None
     /// as for [`Self::ta_wave`]).
     fn u_wave(&self, t_waves: &[Wave; 2]) -> Option<Wave> {
@@ -1127,11 +1132,8 @@ fn emit_beat(
                     ..*p
                 })
             };
-            if let Some(pw) = &p_wave {
-                add(pw, 1.0, true);
-                if let Some(ta) = m.ta_wave(pw) {
-                    add(&ta, 1.0, true);
-                }
+            for w in p_wave.iter().flat_map(|pw| m.p_and_ta(pw)) {
+                add(&w, 1.0, true);
             }
             for w in [q, r, s] {
                 add(w, 1.0, false);
@@ -1139,18 +1141,11 @@ fn emit_beat(
             if let Some((extra, _, _)) = &m.blocked {
                 add(extra, 1.0, false);
             }
-            if let Some(st) = m.st {
+            // an injury or ischaemia ST shift, then the ST lift of early repolarisation
+            for st in m.st.iter().chain(&m.j_elevation) {
                 let j_point = sinus_span.1 - t;
                 add(
-                    &morphology::st_wave(st, j_point, t_peak(&t_waves)),
-                    1.0,
-                    false,
-                );
-            }
-            if let Some(j) = m.j_elevation {
-                let j_point = sinus_span.1 - t;
-                add(
-                    &morphology::st_wave(j, j_point, t_peak(&t_waves)),
+                    &morphology::st_wave(*st, j_point, t_peak(&t_waves)),
                     1.0,
                     false,
                 );
@@ -1191,11 +1186,8 @@ fn emit_beat(
                 mu: f.onset - pacing.av_delay + m.p_duration / 2.0,
                 ..*p
             });
-            if let Some(pw) = &p_wave {
-                add(pw, 1.0, true);
-                if let Some(ta) = m.ta_wave(pw) {
-                    add(&ta, 1.0, true);
-                }
+            for w in p_wave.iter().flat_map(|pw| m.p_and_ta(pw)) {
+                add(&w, 1.0, true);
             }
             // the spike is sharper than a sample at low rates: keep it at least one sample wide
             let spike = Wave {
@@ -1212,9 +1204,8 @@ fn emit_beat(
             let f = &path.foci[focus];
             let mix = path.fusion_mix;
             let t_waves = m.t_waves(qt);
-            add(p, 1.0, true);
-            if let Some(ta) = m.ta_wave(p) {
-                add(&ta, 1.0, true);
+            for w in m.p_and_ta(p) {
+                add(&w, 1.0, true);
             }
             for w in [q, r, s] {
                 add(w, 1.0 - mix, false);
@@ -1478,9 +1469,8 @@ fn av_block_beats(
     // a P wave alone (not conducted), at the place it has in a sinus beat with R at `t`
     let lone_p = |d: &mut Dipole, t: f64| {
         let resp = 1.0 + m.resp_depth * (TAU * m.resp_rate * t + m.resp_phase).sin();
-        d.add(true, fs, t + p.mu, p.sigma, scale(p.amp, resp));
-        if let Some(ta) = m.ta_wave(&p) {
-            d.add(true, fs, t + ta.mu, ta.sigma, scale(ta.amp, resp));
+        for w in m.p_and_ta(&p) {
+            d.add(true, fs, t + w.mu, w.sigma, scale(w.amp, resp));
         }
     };
     let (mut beats, mut kinds) = (Vec::new(), Vec::new());
