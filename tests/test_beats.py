@@ -529,6 +529,85 @@ class TestRhythmGate:
             rhythm_gate([[0.5, 0.5, 0, 0]], [0.2], max_p_local=1.5)
 
 
+class TestMorphologyGate:
+    def test_v_is_ruled_out_only_for_common_on_time_beats(self):
+        from ecgfast.evaluate import morphology_gate
+
+        rng = np.random.default_rng(0)
+        p = rng.dirichlet(np.ones(4), size=300)
+        share = rng.uniform(0, 1.3, size=300)
+        local, record = (rng.uniform(0.5, 1.3, size=300) for _ in range(2))
+        share[:5] = np.nan
+        before = p.copy()
+        g = morphology_gate(p, share, local, record)
+        np.testing.assert_array_equal(p, before)  # the input is not modified
+        inside = (share >= 0.4) & (local >= 0.95) & (record >= 0.95)
+        assert 20 < inside.sum() < 150
+        assert np.all(g[inside, 2] == 0)
+        np.testing.assert_allclose(g.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(g[~inside], p[~inside])  # NaN, rare or premature: kept
+        # the other classes keep their proportions: the beat takes its next most likely class
+        rest = p[inside][:, [0, 1, 3]]
+        np.testing.assert_allclose(g[inside][:, [0, 1, 3]], rest / rest.sum(axis=1, keepdims=True))
+        # all of the probability on V: nothing to move it to, the beat keeps it
+        np.testing.assert_array_equal(
+            morphology_gate([[0, 0, 1, 0]], [1], [1], [1]), [[0, 0, 1, 0]]
+        )
+        # a premature beat (either ratio) of a common shape stays V
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [0.8], [1.0])[0, 2] == 0.8
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], [0.8])[0, 2] == 0.8
+
+    def test_shape_share(self):
+        from ecgfast.beatdata import shape_share
+
+        fs, before = 250.0, 60
+        t = np.arange(150) / fs
+        qrs = np.exp(-(((t - before / fs) / 0.012) ** 2))
+        wide = -np.exp(-(((t - before / fs - 0.02) / 0.04) ** 2))
+        rng = np.random.default_rng(1)
+        w = np.array([qrs] * 90 + [wide] * 10) + 0.01 * rng.standard_normal((100, 150))
+        w[[3, 50]] = 0.0  # flat: correlates with nothing
+        got = shape_share(w, before, fs)
+        assert got.shape == (100,) and np.all(
+            got[:90][[i for i in range(90) if i != 3 and i != 50]] > 0.9
+        )
+        assert np.all(got[90:] < 0.2) and got[3] == 0 and got[50] == 0
+        assert shape_share(np.zeros((0, 150)), before, fs).shape == (0,)
+
+    def test_synthetic_pvcs_are_kept_and_sinus_beats_are_gated(self):
+        # exact labels: the generator's PVCs are premature and rare in their record; its sinus
+        # beats are common and on time
+        from ecgfast.apps.beats import BeatExperiment, _morphology_gated
+        from ecgfast.beatdata import synthetic_beats
+
+        bs = synthetic_beats(4, seed=2, ectopy={"pvc": 0.1})
+        prob = np.tile([0.2, 0.0, 0.8, 0.0], (len(bs.labels), 1))
+        out = _morphology_gated(BeatExperiment(morphology_gate=True), bs, prob)
+        gated = out[:, 2] == 0
+        v, n = bs.labels == 2, bs.labels == 0
+        # the PVCs it takes: a record with frequent PVCs, some of which follow a pause
+        assert v.sum() > 10 and gated[v].mean() < 0.1 and gated[n].mean() > 0.8
+        assert _morphology_gated(BeatExperiment(), bs, prob) is prob  # off by default
+
+    @pytest.mark.parametrize(
+        ("args", "kw"),
+        [
+            (([[0.5, 0.5, 0, 0]], [1, 1], [1], [1]), {}),  # lengths differ
+            (([[0.5, 0.5, 0]], [1], [1], [1]), {}),  # three columns for four classes
+            (([[np.nan, 0.5, 0, 0]], [1], [1], [1]), {}),
+            (([[-0.1, 0.5, 0, 0]], [1], [1], [1]), {}),
+            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"gated": "Q"}),
+            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"common": 0}),
+            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"on_time": 3}),
+        ],
+    )
+    def test_bad_input(self, args, kw):
+        from ecgfast.evaluate import morphology_gate
+
+        with pytest.raises(InvalidParameterError):
+            morphology_gate(*args, **kw)
+
+
 def _train_on_three_and_save(cfg, tmp_path):
     """``run_beat_experiment`` trained on 101, 119, 208 and scored on 223, classifiers saved
     under ``tmp_path / "models"``."""
@@ -722,12 +801,13 @@ class TestBeatDatasetAndProtocol:
             fs=180.0,
             leads=("MLII", "V"),
             features=(*BEAT_FEATURES, "p_local"),
+            morphology_gate=True,
         )
         report = _train_on_three_and_save(cfg, tmp_path)
         path = tmp_path / "models" / "scratch_f1_seed0.pt"
         clf = BeatClassifier.load(path)
         assert len(clf.models) == 2 and clf.classes == ("N", "S", "V", "F")
-        assert clf.rhythm_gate == pytest.approx(RHYTHM_GATE)
+        assert clf.rhythm_gate == pytest.approx(RHYTHM_GATE) and clf.morphology_gate
         np.testing.assert_allclose(clf.offsets, report["folds"][0]["offsets"])
         assert clf.info["train_records"] == ["101", "119", "208"]
         # the raw record at its own rate, the annotated beats: the experiment's probabilities

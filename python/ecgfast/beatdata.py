@@ -53,6 +53,7 @@ __all__ = [
     "p_wave_features",
     "patient_of",
     "read_beats",
+    "shape_share",
     "synthetic_beats",
     "window_bounds",
 ]
@@ -212,7 +213,9 @@ class BeatSet:
     meta : DataFrame
         One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label``,
         ``annotated_sample`` (for detected beats), the beat table's ``rhythm_irregularity`` and
-        ``p_local`` (:data:`P_WAVE_FEATURES`), for :func:`ecgfast.evaluate.rhythm_gate`.
+        ``p_local`` (:data:`P_WAVE_FEATURES`), for :func:`ecgfast.evaluate.rhythm_gate`, and
+        ``shape_share`` (:func:`shape_share`), ``pre_rr_local``, ``pre_rr_record`` (NaN where
+        unknown) for :func:`ecgfast.evaluate.morphology_gate`.
     skipped : list of (path, reason)
         Records (or beats of them) left out, with the reason; never silently.
     detection : DataFrame
@@ -669,6 +672,12 @@ def beat_inputs(
             # features given to the model
             "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
             "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
+            # for evaluate.morphology_gate
+            "shape_share": shape_share(windows[:, 0], before, fs),
+            **{
+                c: table[c].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
+                for c in ("pre_rr_local", "pre_rr_record")
+            },
         }
     )
     return {
@@ -678,6 +687,29 @@ def beat_inputs(
         "detection": counts,
         "fs": fs,
     }
+
+
+def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300) -> np.ndarray:
+    """How common each beat's QRS shape is in its recording, relative to the most common
+    shapes: per beat, the share of the recording's beats (at most ``n_ref``, evenly spaced)
+    whose QRS (R ± 100 ms) correlates above 0.9 with its own, divided by the 95th percentile
+    of that share over the recording's beats (about 1 for the dominant beats, near 0 for a
+    rare ectopic beat; :func:`ecgfast.evaluate.morphology_gate`).
+
+    ``windows``: (beats, samples) of one lead of one recording, R at sample ``before``, at
+    ``fs``. A flat QRS correlates with nothing."""
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 2 or len(w) == 0:
+        return np.zeros(len(w), dtype=np.float64)
+    half = max(1, round(0.1 * fs))
+    s = w[:, max(0, before - half) : before + half + 1]
+    s = s - s.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(s, axis=1, keepdims=True)
+    s = np.divide(s, norm, out=np.zeros_like(s), where=norm > 0)
+    ref = s[np.unique(np.linspace(0, len(s) - 1, min(n_ref, len(s))).round().astype(np.int64))]
+    share = ((s @ ref.T) > 0.9).mean(axis=1)
+    top = float(np.quantile(share, 0.95))
+    return share / top if top > 0 else share
 
 
 def _record_scale(table: pd.DataFrame, x: np.ndarray, leads: Sequence[str]) -> np.ndarray:

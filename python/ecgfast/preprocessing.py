@@ -227,9 +227,11 @@ class Preprocessing:
         samples) float32, ``features`` (beats, k) float32 and ``meta``, a DataFrame with one
         row per kept beat: ``sample`` (at this pipeline's rate), ``input_sample`` (in
         ``signal``'s samples), ``rhythm_irregularity`` and ``p_local`` (for
-        :func:`ecgfast.evaluate.rhythm_gate`).
+        :func:`ecgfast.evaluate.rhythm_gate`), ``shape_share``, ``pre_rr_local`` and
+        ``pre_rr_record`` (for :func:`ecgfast.evaluate.morphology_gate`).
         """
         from .beatdata import _Options, _template_kind, beat_inputs
+        from .evaluate import MORPHOLOGY_GATE_INPUTS
 
         if not (self.kind == "beat" and self.beat_options):
             raise InvalidParameterError("beat_inputs needs a beat pipeline with beat options")
@@ -255,7 +257,8 @@ class Preprocessing:
         windows = normalize(
             got["x"].astype(np.float64), self.normalize if self.normalize != "record" else None
         )
-        meta = got["meta"][["sample", "rhythm_irregularity", "p_local"]].copy()
+        gates = ["rhythm_irregularity", "p_local", *MORPHOLOGY_GATE_INPUTS]
+        meta = got["meta"][["sample", *gates]].copy()
         at = np.round(meta["sample"].to_numpy(dtype=np.float64) * fs / self.fs)
         meta.insert(1, "input_sample", at.astype(np.int64))
         return {"x": windows.astype(np.float32), "features": got["features"], "meta": meta}

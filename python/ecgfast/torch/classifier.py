@@ -34,7 +34,7 @@ import torch
 
 from .. import __version__
 from ..errors import InvalidParameterError
-from ..evaluate import apply_offsets, rhythm_gate
+from ..evaluate import MORPHOLOGY_GATE_INPUTS, apply_offsets, morphology_gate, rhythm_gate
 from ..preprocessing import Preprocessing
 from .engine import _atomic_save, _copy, _model_spec, _read, _rebuild
 from .models import ECGModel
@@ -62,6 +62,9 @@ class BeatClassifier:
     rhythm_gate : float or None
         :func:`ecgfast.evaluate.rhythm_gate` threshold applied to each member's
         probabilities before its offsets (None: no gate).
+    morphology_gate : bool
+        Apply :func:`ecgfast.evaluate.morphology_gate` to the averaged probabilities (no V
+        beat where the beat's shape is common in its recording and it comes on time).
     info : dict, optional
         Anything worth keeping with the models (training records, settings); JSON-able.
     member_features : sequence of (sequence of str or None), optional
@@ -78,6 +81,7 @@ class BeatClassifier:
         *,
         offsets: Sequence[Any] | None = None,
         rhythm_gate: float | None = None,
+        morphology_gate: bool = False,
         info: dict[str, Any] | None = None,
         member_features: Sequence[Sequence[str] | None] | None = None,
     ) -> None:
@@ -101,6 +105,9 @@ class BeatClassifier:
         if rhythm_gate is not None and ("S" not in self.classes or "N" not in self.classes):
             raise InvalidParameterError("the rhythm gate needs classes N and S")
         self.rhythm_gate = None if rhythm_gate is None else float(rhythm_gate)
+        if morphology_gate and "V" not in self.classes:
+            raise InvalidParameterError("the morphology gate needs class V")
+        self.morphology_gate = bool(morphology_gate)
         self.info = dict(info or {})
         self.member_features = _member_features(member_features, self.models, preprocessing)
         for m in self.models:
@@ -118,7 +125,8 @@ class BeatClassifier:
         )
         return (
             f"BeatClassifier({len(self.models)} member(s) {kinds}, classes "
-            f"{self.classes}, leads {self.preprocessing.leads}, rhythm_gate {self.rhythm_gate})"
+            f"{self.classes}, leads {self.preprocessing.leads}, rhythm_gate {self.rhythm_gate}, "
+            f"morphology_gate {self.morphology_gate})"
         )
 
     def predict(
@@ -152,7 +160,7 @@ class BeatClassifier:
             One row per beat whose window fits the recording: ``input_sample`` (in
             ``signal``'s samples), ``sample`` (at the pipeline's rate), ``predicted`` (the
             class name), ``p_<class>`` (the averaged calibrated probabilities), and the
-            ``rhythm_irregularity`` and ``p_local`` the gate read.
+            ``rhythm_irregularity``, ``p_local`` and ``shape_share`` the gates read.
         """
         got = self.preprocessing.beat_inputs(signal, fs, lead_names=lead_names, rpeaks=rpeaks)
         prob = self.predict_proba_inputs(got["x"], got["features"], got["meta"], batch_size)
@@ -162,6 +170,7 @@ class BeatClassifier:
             out[f"p_{c}"] = prob[:, j]
         out["rhythm_irregularity"] = got["meta"]["rhythm_irregularity"].to_numpy()
         out["p_local"] = got["meta"]["p_local"].to_numpy()
+        out["shape_share"] = got["meta"]["shape_share"].to_numpy()
         return out
 
     def predict_proba_inputs(
@@ -192,6 +201,11 @@ class BeatClassifier:
                     threshold=self.rhythm_gate,
                 )
             prob += apply_offsets(p, offsets) / len(self.models)
+        if self.morphology_gate:
+            share, local, record = (
+                meta[c].to_numpy(dtype=np.float64) for c in MORPHOLOGY_GATE_INPUTS
+            )
+            prob = morphology_gate(prob, share, local, record, self.classes)
         return prob
 
     def save(self, path: str | Path) -> Path:
@@ -206,6 +220,7 @@ class BeatClassifier:
             "offsets": [o.tolist() for o in self.offsets],
             "classes": list(self.classes),
             "rhythm_gate": self.rhythm_gate,
+            "morphology_gate": self.morphology_gate,
             "preprocessing": self.preprocessing.to_dict(),
             "info": self.info,
         }
@@ -238,6 +253,7 @@ class BeatClassifier:
             payload["classes"],
             offsets=payload["offsets"],
             rhythm_gate=payload["rhythm_gate"],
+            morphology_gate=bool(payload.get("morphology_gate", False)),  # older files: off
             info=payload.get("info") or {},
             member_features=[m.get("features") for m in members],
         )
