@@ -707,7 +707,9 @@ def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300
     norm = np.linalg.norm(s, axis=1, keepdims=True)
     s = np.divide(s, norm, out=np.zeros_like(s), where=norm > 0)
     ref = s[np.unique(np.linspace(0, len(s) - 1, min(n_ref, len(s))).round().astype(np.int64))]
-    share = ((s @ ref.T) > 0.9).mean(axis=1)
+    share = np.empty(len(s))
+    for a in range(0, len(s), 8192):  # memory flat in the record's length (Holter records)
+        share[a : a + 8192] = ((s[a : a + 8192] @ ref.T) > 0.9).mean(axis=1)
     top = float(np.quantile(share, 0.95))
     return share / top if top > 0 else share
 
