@@ -8,9 +8,10 @@ the reasoning of template-matching beat classifiers such as Hamilton's OSEA: the
 dominant beat is normal): it removes the V prediction of a beat whose QRS shape is common in its
 record (``beatdata.shape_share`` at least ``--common``) and that is not premature (RR before it
 at least ``--on-time`` of both the local and the record's mean RR); the beat takes its next most
-probable class. Applied here to the saved (averaged) probabilities of an arm. Prints per seed
-the pooled macro-F1 and V F1 without and with the gate, and how many true and false V calls it
-removed.
+probable class. Applied here to the saved (averaged) probabilities of an arm; ``--gate-leads
+MLII,V`` measures the shape share on both MIT-BIH leads (the largest), whatever the models
+read. Prints per seed the pooled macro-F1 and V F1 without and with the gate, and how many true
+and false V calls it removed.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from ecgfast.torch.real import MITBIHBeats
 PROBS = [f"p_{c}" for c in CLASSES]
 
 
-def beat_context(root: str) -> pd.DataFrame:
-    """Per DS1 beat: record, sample and the gate's inputs (the experiment's default beats)."""
+def beat_context(root: str, leads: tuple[str, ...] = ("MLII",)) -> pd.DataFrame:
+    """Per DS1 beat: record, sample and the gate's inputs (the experiment's default beats; the
+    shape share the largest over ``leads``)."""
     cfg = BeatExperiment()
-    b = MITBIHBeats(root, list(DS1), classes=CLASSES, window=cfg.window, features=())
+    b = MITBIHBeats(root, list(DS1), classes=CLASSES, window=cfg.window, features=(), leads=leads)
     return b.meta[["record", "sample", *MORPHOLOGY_GATE_INPUTS]].astype({"record": str})
 
 
@@ -42,9 +44,17 @@ def main() -> None:
     p.add_argument("--root", default="../shared/data/mitdb")
     p.add_argument("--common", type=float, default=0.4)
     p.add_argument("--on-time", type=float, default=0.95)
+    p.add_argument(
+        "--gate-leads",
+        default="MLII",
+        help="leads the shape share is measured on, the largest taken (e.g. MLII,V; the "
+        "predictions' models may have read fewer)",
+    )
     args = p.parse_args()
     table = pd.concat([pd.read_csv(f, dtype={"record": str}) for f in args.predictions])
-    table = table[table["init"] == args.arm].merge(beat_context(args.root), on=["record", "sample"])
+    table = table[table["init"] == args.arm]
+    context = beat_context(args.root, tuple(args.gate_leads.split(",")))
+    table = table.merge(context, on=["record", "sample"])
     v = CLASSES.index("V")
     rows = []
     for (seed, fraction), g in table.groupby(["seed", "fraction"]):

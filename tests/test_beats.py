@@ -574,6 +574,48 @@ class TestMorphologyGate:
         assert np.all(got[90:] < 0.2) and got[3] == 0 and got[50] == 0
         assert shape_share(np.zeros((0, 150)), before, fs).shape == (0,)
 
+    def test_a_shape_common_on_any_lead_is_common(self):
+        # lead 0's QRS is stable for the first two thirds of the record, then changes shape
+        # from beat to beat (as 108's on MLII); lead 1's is stable throughout: those beats are
+        # rare on lead 0 alone and common with both leads; a lone wide beat stays rare
+        from ecgfast.beatdata import _Options, beat_inputs
+
+        fs, rr = 360.0, 288
+        n = rr * 60
+        t = np.arange(n)
+        raw = np.zeros((2, n))
+        beats = np.arange(rr, n - rr, rr)
+        rng = np.random.default_rng(3)
+        for k, b in enumerate(beats):
+            narrow = np.exp(-(((t - b) / (0.012 * fs)) ** 2))
+            if k == 20:  # the wide beat
+                wide = np.exp(-(((t - b) / (0.04 * fs)) ** 2))
+                raw[0] -= 1.5 * wide
+                raw[1] -= 1.2 * wide
+                continue
+            shifted = np.exp(-(((t - b - 0.03 * fs) / (0.012 * fs)) ** 2))
+            mix = 0.0 if k < 2 * len(beats) // 3 else rng.uniform(-1, 1)
+            raw[0] += narrow + 1.5 * mix * shifted
+            raw[1] += 0.8 * narrow
+        opt = _Options(
+            ("a", "b"),
+            None,
+            (0.25, 0.45),
+            (0.5, 40.0),
+            "record",
+            (),
+            "annotations",
+            ("N", "S", "V", "F", "Q"),
+            0.15,
+        )
+        both = beat_inputs(raw, fs, opt, beats)["meta"]["shape_share"].to_numpy()
+        one = beat_inputs(raw[:1], fs, replace(opt, leads=("a",)), beats)
+        first = one["meta"]["shape_share"].to_numpy()
+        k = np.arange(len(beats))
+        varying = k >= 2 * len(beats) // 3
+        assert np.median(first[varying]) < 0.3 and np.all(first[~varying & (k != 20)] > 0.9)
+        assert np.all(both[k != 20] > 0.9) and both[20] < 0.1 and first[20] < 0.1
+
     def test_synthetic_pvcs_are_kept_and_sinus_beats_are_gated(self):
         # exact labels: the generator's PVCs are premature and rare in their record; its sinus
         # beats are common and on time

@@ -214,8 +214,9 @@ class BeatSet:
         One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label``,
         ``annotated_sample`` (for detected beats), the beat table's ``rhythm_irregularity`` and
         ``p_local`` (:data:`P_WAVE_FEATURES`), for :func:`ecgfast.evaluate.rhythm_gate`, and
-        ``shape_share`` (:func:`shape_share`), ``pre_rr_local``, ``pre_rr_record`` (NaN where
-        unknown) for :func:`ecgfast.evaluate.morphology_gate`.
+        ``shape_share`` (:func:`shape_share`, the largest over the leads read: a shape common
+        on any lead), ``pre_rr_local``, ``pre_rr_record`` (NaN where unknown) for
+        :func:`ecgfast.evaluate.morphology_gate`.
     skipped : list of (path, reason)
         Records (or beats of them) left out, with the reason; never silently.
     detection : DataFrame
@@ -673,7 +674,9 @@ def beat_inputs(
             "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
             "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
             # for evaluate.morphology_gate
-            "shape_share": shape_share(windows[:, 0], before, fs),
+            "shape_share": np.max(
+                [shape_share(windows[:, j], before, fs) for j in range(len(opt.leads))], axis=0
+            ),
             **{
                 c: table[c].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
                 for c in ("pre_rr_local", "pre_rr_record")

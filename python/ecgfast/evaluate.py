@@ -674,7 +674,9 @@ def morphology_gate(
     the wide or unusual sinus beats of a patient V (in MIT-BIH DS1: record 108's slurred QRS
     that flips polarity on MLII, 109's left bundle branch block). Where a beat's
     ``shape_share`` (:func:`ecgfast.beatdata.shape_share`: how common its QRS shape is in the
-    record, 1 for the most common shapes) is at least ``common`` and both RR ratios are at least
+    record, 1 for the most common shapes; with several leads the largest over them, since a
+    sinus beat whose shape flips on one lead, as 108's on MLII, stays common on another while
+    an ectopic focus changes every lead) is at least ``common`` and both RR ratios are at least
     ``on_time``, the probability of ``gated`` is set to 0 and the row is scaled back to its
     sum: the beat takes its next most probable class. NaN inputs leave a beat as it is.
 

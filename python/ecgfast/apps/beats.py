@@ -79,8 +79,9 @@ class BeatExperiment:
 
     ``morphology_gate``: no V beat where the beat's QRS shape is common in its record and it
     comes on time (:func:`ecgfast.evaluate.morphology_gate`), applied to every arm's
-    calibrated probabilities on the scored patients. Off by default: V F1 +0.01-0.06,
-    macro-F1 +0.00-0.01 on DS1 folds (BENCHMARKS.md, "Record 108 and the V target").
+    calibrated probabilities on the scored patients; the shape share is the largest over
+    ``leads``. Off by default: V F1 +0.01-0.06, macro-F1 +0.00-0.01 on DS1 folds with MLII
+    (BENCHMARKS.md, "Record 108 and the V target").
 
     ``combine`` (with at least two arms): also score a ``combined`` arm, the mean of every
     arm's calibrated probabilities (scratch, pretrained, boosted: those trained) on the same
