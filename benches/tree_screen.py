@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ecgfast.apps.beats import CLASSES, BeatExperiment, _plan
-from ecgfast.beatdata import DS1, P_WAVE_FEATURES, TEMPLATE_FEATURES
+from ecgfast.beatdata import DS1, P_WAVE_FEATURES, TEMPLATE_FEATURES, _similar_share, shape_share
 from ecgfast.evaluate import apply_offsets, beat_classification, decision_offsets, rhythm_gate
 from ecgfast.torch.real import MITBIHBeats, _stratified_pick, patient_split
 
@@ -44,14 +44,9 @@ POWER = 0.5  # class weights 1/sqrt(frequency), as BoostedBeatModel
 
 def support_features(x0: np.ndarray, before: int, fs: float) -> np.ndarray:
     """(beats, 2): per beat of one record, the fraction of the record's beats whose QRS
-    correlates > 0.9 with its own, and that over the record's 95th percentile of it."""
-    half = max(1, round(0.1 * fs))
-    s = x0[:, before - half : before + half + 1].astype(np.float64)
-    s = s - s.mean(axis=1, keepdims=True)
-    s /= np.linalg.norm(s, axis=1, keepdims=True) + 1e-12
-    ref = s[np.unique(np.linspace(0, len(s) - 1, min(300, len(s))).round().astype(int))]
-    share = ((s @ ref.T) > 0.9).mean(axis=1)
-    return np.column_stack([share, share / max(float(np.quantile(share, 0.95)), 1e-9)])
+    correlates > 0.9 with its own, and that over the record's 95th percentile of it
+    (``beatdata.shape_share``)."""
+    return np.column_stack([_similar_share(x0, before, fs, 300), shape_share(x0, before, fs)])
 
 
 def booster(n_iter: int = 500, stopping: bool = True):

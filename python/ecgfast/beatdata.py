@@ -701,6 +701,17 @@ def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300
 
     ``windows``: (beats, samples) of one lead of one recording, R at sample ``before``, at
     ``fs``. A flat QRS correlates with nothing."""
+    share = _similar_share(windows, before, fs, n_ref)
+    if share.size == 0:
+        return share
+    top = float(np.quantile(share, 0.95))
+    return share / top if top > 0 else share
+
+
+def _similar_share(windows: np.ndarray, before: int, fs: float, n_ref: int) -> np.ndarray:
+    """:func:`shape_share` before its division by the recording's 95th percentile: the share
+    of the (at most ``n_ref``, evenly spaced) beats whose QRS correlates above 0.9 with each
+    beat's."""
     w = np.asarray(windows, dtype=np.float64)
     if w.ndim != 2 or len(w) == 0:
         return np.zeros(len(w), dtype=np.float64)
@@ -713,8 +724,7 @@ def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300
     share = np.empty(len(s))
     for a in range(0, len(s), 8192):  # memory flat in the record's length (Holter records)
         share[a : a + 8192] = ((s[a : a + 8192] @ ref.T) > 0.9).mean(axis=1)
-    top = float(np.quantile(share, 0.95))
-    return share / top if top > 0 else share
+    return share
 
 
 def _record_scale(table: pd.DataFrame, x: np.ndarray, leads: Sequence[str]) -> np.ndarray:
