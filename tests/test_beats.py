@@ -573,6 +573,13 @@ class TestMorphologyGate:
         )
         assert np.all(got[90:] < 0.2) and got[3] == 0 and got[50] == 0
         assert shape_share(np.zeros((0, 150)), before, fs).shape == (0,)
+        bad = w.copy()
+        bad[5, 10] = np.nan
+        for args in ((w[0], before, fs), (bad, before, fs), (w, before, 0.0), (w, 150, fs)):
+            with pytest.raises(InvalidParameterError):
+                shape_share(*args)
+        with pytest.raises(InvalidParameterError):
+            shape_share(w, before, fs, n_ref=0)
 
     def test_a_shape_common_on_any_lead_is_common(self):
         # lead 0's QRS is stable for the first two thirds of the record, then changes shape

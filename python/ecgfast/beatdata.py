@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import wfdb_records
-from ._validate import check_positive
+from ._validate import check_fs, check_positive
 from .beats import beat_table
 from .errors import InvalidParameterError
 from .evaluate import QRS_SYMBOLS
@@ -700,8 +700,21 @@ def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300
     rare ectopic beat; :func:`ecgfast.evaluate.morphology_gate`).
 
     ``windows``: (beats, samples) of one lead of one recording, R at sample ``before``, at
-    ``fs``. A flat QRS correlates with nothing."""
-    share = _similar_share(windows, before, fs, n_ref)
+    ``fs``. A flat QRS correlates with nothing. Windows that are not 2-D or not finite, ``fs``
+    that is not a positive rate, ``before`` outside the windows or ``n_ref`` < 1 raise
+    :class:`ecgfast.errors.InvalidParameterError`."""
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 2:
+        raise InvalidParameterError(f"windows must be (beats, samples), got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise InvalidParameterError("windows must be finite (no NaN or inf)")
+    check_fs(fs)
+    if not 0 <= before < max(w.shape[1], 1) or int(n_ref) < 1:
+        raise InvalidParameterError(
+            f"before must index the windows' {w.shape[1]} samples and n_ref be >= 1, got "
+            f"{before} and {n_ref}"
+        )
+    share = _similar_share(w, before, fs, n_ref)
     if share.size == 0:
         return share
     top = float(np.quantile(share, 0.95))
