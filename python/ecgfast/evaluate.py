@@ -734,6 +734,10 @@ def morphology_gate(
         )
     if not np.all(np.isfinite(prob)) or np.any(prob < 0):
         raise InvalidParameterError("y_prob must be finite and non-negative")
+    if any(np.isinf(v).any() for v in (share, local, record)):
+        raise InvalidParameterError(
+            "shape_share and the RR ratios must not be infinite (NaN: unknown)"
+        )
     with np.errstate(invalid="ignore"):
         inside = (share >= common) & (local >= on_time) & (record >= on_time)
     g = names.index(gated)
