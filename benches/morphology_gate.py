@@ -3,15 +3,17 @@ predictions of ``ecgfast beats`` runs (issue 14, BENCHMARKS.md "Record 108 and t
 
     python benches/morphology_gate.py runs/a/beats_predictions.csv [runs/b/...] --arm combined
 
-The gate is :func:`ecgfast.evaluate.morphology_gate` (``ecgfast beats --morphology-gate``;
+The gate is :func:`ecgfast.evaluate.morphology_gate` (on in ``ecgfast beats`` by default;
 the reasoning of template-matching beat classifiers such as Hamilton's OSEA: the patient's
 dominant beat is normal): it removes the V prediction of a beat whose QRS shape is common in its
 record (``beatdata.shape_share`` at least ``--common``) and that is not premature (RR before it
-at least ``--on-time`` of both the local and the record's mean RR); the beat takes its next most
-probable class. Applied here to the saved (averaged) probabilities of an arm; ``--gate-leads
-MLII,V`` measures the shape share on both MIT-BIH leads (the largest), whatever the models
-read. Prints per seed the pooled macro-F1 and V F1 without and with the gate, and how many true
-and false V calls it removed.
+at least ``--on-time`` of the local mean RR; with ``--record-too`` of the record's mean RR as
+well, the rule of the thirteenth session); the beat takes its next most probable class. Applied
+here to the saved (averaged) probabilities of an arm of runs made without the gate
+(``--no-morphology-gate``); ``--gate-leads MLII,V`` measures the shape share on both MIT-BIH
+leads (the largest), whatever the models read, as ``ecgfast beats`` does by default. Prints per
+seed the pooled macro-F1 and V F1 without and with the gate, and how many true and false V calls
+it removed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def beat_context(root: str, leads: tuple[str, ...] = ("MLII",)) -> pd.DataFrame:
     shape share the largest over ``leads``)."""
     cfg = BeatExperiment()
     b = MITBIHBeats(root, list(DS1), classes=CLASSES, window=cfg.window, features=(), leads=leads)
-    return b.meta[["record", "sample", *MORPHOLOGY_GATE_INPUTS]].astype({"record": str})
+    cols = ["record", "sample", *MORPHOLOGY_GATE_INPUTS, "pre_rr_record"]
+    return b.meta[cols].astype({"record": str})
 
 
 def main() -> None:
@@ -44,6 +47,11 @@ def main() -> None:
     p.add_argument("--root", default="../shared/data/mitdb")
     p.add_argument("--common", type=float, default=0.4)
     p.add_argument("--on-time", type=float, default=0.95)
+    p.add_argument(
+        "--record-too",
+        action="store_true",
+        help="the beat must be on time against the record's mean RR too (the stricter rule)",
+    )
     p.add_argument(
         "--gate-leads",
         default="MLII",
@@ -64,6 +72,7 @@ def main() -> None:
             prob,
             *(g[c].to_numpy() for c in MORPHOLOGY_GATE_INPUTS),
             CLASSES,
+            pre_rr_record=g["pre_rr_record"].to_numpy() if args.record_too else None,
             common=args.common,
             on_time=args.on_time,
         )

@@ -539,23 +539,29 @@ class TestMorphologyGate:
         local, record = (rng.uniform(0.5, 1.3, size=300) for _ in range(2))
         share[:5] = np.nan
         before = p.copy()
-        g = morphology_gate(p, share, local, record)
+        g = morphology_gate(p, share, local)
         np.testing.assert_array_equal(p, before)  # the input is not modified
-        inside = (share >= 0.4) & (local >= 0.95) & (record >= 0.95)
-        assert 20 < inside.sum() < 150
+        inside = (share >= 0.4) & (local >= 0.95)
+        assert 40 < inside.sum() < 200
         assert np.all(g[inside, 2] == 0)
         np.testing.assert_allclose(g.sum(axis=1), 1.0)
         np.testing.assert_array_equal(g[~inside], p[~inside])  # NaN, rare or premature: kept
         # the other classes keep their proportions: the beat takes its next most likely class
         rest = p[inside][:, [0, 1, 3]]
         np.testing.assert_allclose(g[inside][:, [0, 1, 3]], rest / rest.sum(axis=1, keepdims=True))
+        # with the record's RR ratio too, fewer beats: those on time against both
+        strict = morphology_gate(p, share, local, pre_rr_record=record)
+        both = inside & (record >= 0.95)
+        assert 0 < both.sum() < inside.sum()
+        assert np.all(strict[both, 2] == 0)
+        np.testing.assert_array_equal(strict[~both], p[~both])
         # all of the probability on V: nothing to move it to, the beat keeps it
-        np.testing.assert_array_equal(
-            morphology_gate([[0, 0, 1, 0]], [1], [1], [1]), [[0, 0, 1, 0]]
-        )
-        # a premature beat (either ratio) of a common shape stays V
-        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [0.8], [1.0])[0, 2] == 0.8
-        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], [0.8])[0, 2] == 0.8
+        np.testing.assert_array_equal(morphology_gate([[0, 0, 1, 0]], [1], [1]), [[0, 0, 1, 0]])
+        # a premature beat (either ratio, when both are given) of a common shape stays V
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [0.8])[0, 2] == 0.8
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [0.8], pre_rr_record=[1.0])[0, 2] == 0.8
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], pre_rr_record=[0.8])[0, 2] == 0.8
+        assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], pre_rr_record=[1.0])[0, 2] == 0
 
     def test_shape_share(self):
         from ecgfast.beatdata import shape_share
@@ -582,39 +588,12 @@ class TestMorphologyGate:
             shape_share(w, before, fs, n_ref=0)
 
     def test_a_shape_common_on_any_lead_is_common(self):
-        # lead 0's QRS is stable for the first two thirds of the record, then changes shape
-        # from beat to beat (as 108's on MLII); lead 1's is stable throughout: those beats are
-        # rare on lead 0 alone and common with both leads; a lone wide beat stays rare
-        from ecgfast.beatdata import _Options, beat_inputs
+        # lead "a"'s QRS is stable for the first two thirds of the record, then changes shape
+        # from beat to beat (as 108's on MLII); lead "b"'s is stable throughout: those beats are
+        # rare on lead "a" alone and common with both leads; a lone wide beat stays rare
+        from ecgfast.beatdata import beat_inputs
 
-        fs, rr = 360.0, 288
-        n = rr * 60
-        t = np.arange(n)
-        raw = np.zeros((2, n))
-        beats = np.arange(rr, n - rr, rr)
-        rng = np.random.default_rng(3)
-        for k, b in enumerate(beats):
-            narrow = np.exp(-(((t - b) / (0.012 * fs)) ** 2))
-            if k == 20:  # the wide beat
-                wide = np.exp(-(((t - b) / (0.04 * fs)) ** 2))
-                raw[0] -= 1.5 * wide
-                raw[1] -= 1.2 * wide
-                continue
-            shifted = np.exp(-(((t - b - 0.03 * fs) / (0.012 * fs)) ** 2))
-            mix = 0.0 if k < 2 * len(beats) // 3 else rng.uniform(-1, 1)
-            raw[0] += narrow + 1.5 * mix * shifted
-            raw[1] += 0.8 * narrow
-        opt = _Options(
-            ("a", "b"),
-            None,
-            (0.25, 0.45),
-            (0.5, 40.0),
-            "record",
-            (),
-            "annotations",
-            ("N", "S", "V", "F", "Q"),
-            0.15,
-        )
+        fs, raw, beats, opt = _two_lead_record()
         both = beat_inputs(raw, fs, opt, beats)["meta"]["shape_share"].to_numpy()
         one = beat_inputs(raw[:1], fs, replace(opt, leads=("a",)), beats)
         first = one["meta"]["shape_share"].to_numpy()
@@ -622,6 +601,87 @@ class TestMorphologyGate:
         varying = k >= 2 * len(beats) // 3
         assert np.median(first[varying]) < 0.3 and np.all(first[~varying & (k != 20)] > 0.9)
         assert np.all(both[k != 20] > 0.9) and both[20] < 0.1 and first[20] < 0.1
+
+    def test_the_shape_may_be_read_on_a_lead_the_model_does_not_read(self):
+        from ecgfast.beatdata import beat_inputs
+
+        fs, raw, beats, opt = _two_lead_record()
+        both = beat_inputs(raw, fs, opt, beats)
+        one = replace(opt, leads=("a",))
+        alone = beat_inputs(raw[:1], fs, one, beats)
+        wide = replace(one, shape_leads=("a", "b"))
+        got = beat_inputs(raw[:1], fs, wide, beats, shape_raw=raw[1:])
+        # the model inputs are those of lead "a" alone, the shape share that of both leads
+        np.testing.assert_array_equal(got["x"], alone["x"])
+        np.testing.assert_array_equal(got["features"], alone["features"])
+        np.testing.assert_allclose(got["meta"]["shape_share"], both["meta"]["shape_share"])
+        # "b" only: the share of lead "b" alone, which differs from lead "a"'s
+        only_b = beat_inputs(
+            raw[:1], fs, replace(one, shape_leads=("b",)), beats, shape_raw=raw[1:]
+        )
+        lead_b = beat_inputs(raw[1:], fs, replace(opt, leads=("b",)), beats)
+        np.testing.assert_allclose(only_b["meta"]["shape_share"], lead_b["meta"]["shape_share"])
+        assert not np.allclose(only_b["meta"]["shape_share"], alone["meta"]["shape_share"])
+
+    def test_the_pipeline_reads_the_shape_leads_by_name_or_falls_back_with_a_warning(self):
+        from ecgfast.beatdata import beat_inputs
+        from ecgfast.preprocessing import Preprocessing
+
+        fs, raw, beats, opt = _two_lead_record()
+        pipe = Preprocessing(
+            "beat",
+            fs,
+            ("a",),
+            0.7,
+            "record",
+            band=(0.5, 40.0),
+            before=0.25,
+            shape_leads=("a", "b"),
+        )
+        assert Preprocessing.from_dict(pipe.to_dict()) == pipe
+        assert pipe.extra_shape_leads == ("b",)
+        both = beat_inputs(raw, fs, opt, beats)["meta"]["shape_share"].to_numpy()
+        by_name = pipe.beat_inputs(raw[::-1], fs, lead_names=["b", "a"], rpeaks=beats)
+        by_row = pipe.beat_inputs(raw, fs, rpeaks=beats)
+        np.testing.assert_allclose(by_name["meta"]["shape_share"], both)
+        np.testing.assert_allclose(by_row["meta"]["shape_share"], both)
+        np.testing.assert_array_equal(by_name["x"], by_row["x"])
+        assert by_row["x"].shape[1] == 1
+        with pytest.warns(UserWarning, match="measured on \\['a'\\]"):
+            alone = pipe.beat_inputs(raw[:1], fs, rpeaks=beats)
+        with pytest.warns(UserWarning, match="measured on \\['a'\\]"):
+            named = pipe.beat_inputs(raw[:1], fs, lead_names=["a"], rpeaks=beats)
+        np.testing.assert_allclose(named["meta"]["shape_share"], alone["meta"]["shape_share"])
+        np.testing.assert_array_equal(alone["x"], by_row["x"])
+        assert not np.allclose(alone["meta"]["shape_share"], both)
+        bad = raw.copy()
+        bad[1, 100] = np.nan
+        with pytest.raises(InvalidSignalError):
+            pipe.beat_inputs(bad, fs, rpeaks=beats)
+        for shape_leads in ((), ("a", "a")):
+            with pytest.raises(InvalidParameterError, match="shape_leads"):
+                replace(pipe, shape_leads=shape_leads)
+
+    def test_read_beats_measures_the_shape_on_leads_it_does_not_give_the_model(self):
+        both = read_beats(SHIPPED_MITDB, ["119"], leads=("MLII", "V"), features=())
+        one = read_beats(SHIPPED_MITDB, ["119"], features=(), shape_leads=("MLII", "V"))
+        assert one.x.shape[1] == 1 and one.shape_leads == ("MLII", "V")
+        np.testing.assert_array_equal(one.x[:, 0], both.x[:, 0])
+        np.testing.assert_allclose(one.meta["shape_share"], both.meta["shape_share"])
+        # a record without a shape lead keeps its beats; its shape share reads the model leads
+        with pytest.warns(UserWarning, match="no lead \\['aVR'\\]"):
+            fallback = read_beats(SHIPPED_MITDB, ["119"], features=(), shape_leads=("aVR",))
+        alone = read_beats(SHIPPED_MITDB, ["119"], features=())
+        # ... and one that has some of them reads those
+        with pytest.warns(UserWarning, match="measured on \\['V'\\]"):
+            some = read_beats(SHIPPED_MITDB, ["119"], features=(), shape_leads=("aVR", "V"))
+        v1 = read_beats(SHIPPED_MITDB, ["119"], features=(), leads=("V",))
+        np.testing.assert_allclose(some.meta["shape_share"], v1.meta["shape_share"])
+        np.testing.assert_array_equal(fallback.x, alone.x)
+        np.testing.assert_allclose(fallback.meta["shape_share"], alone.meta["shape_share"])
+        assert not np.allclose(one.meta["shape_share"], alone.meta["shape_share"])
+        with pytest.raises(InvalidParameterError, match="shape_leads"):
+            read_beats(SHIPPED_MITDB, ["119"], shape_leads=("V", "V"))
 
     def test_synthetic_pvcs_are_kept_and_sinus_beats_are_gated(self):
         # exact labels: the generator's PVCs are premature and rare in their record; its sinus
@@ -636,20 +696,22 @@ class TestMorphologyGate:
         v, n = bs.labels == 2, bs.labels == 0
         # the PVCs it takes: a record with frequent PVCs, some of which follow a pause
         assert v.sum() > 10 and gated[v].mean() < 0.1 and gated[n].mean() > 0.8
-        assert _morphology_gated(BeatExperiment(), bs, prob) is prob  # off by default
+        assert _morphology_gated(BeatExperiment(morphology_gate=False), bs, prob) is prob
 
     @pytest.mark.parametrize(
         ("args", "kw"),
         [
-            (([[0.5, 0.5, 0, 0]], [1, 1], [1], [1]), {}),  # lengths differ
-            (([[0.5, 0.5, 0]], [1], [1], [1]), {}),  # three columns for four classes
-            (([[np.nan, 0.5, 0, 0]], [1], [1], [1]), {}),
-            (([[-0.1, 0.5, 0, 0]], [1], [1], [1]), {}),
-            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"gated": "Q"}),
-            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"common": 0}),
-            (([[0.5, 0.5, 0, 0]], [1], [1], [1]), {"on_time": 3}),
-            (([[0.5, 0.5, 0, 0]], [np.inf], [1], [1]), {}),
-            (([[0.5, 0.5, 0, 0]], [1], [1], [-np.inf]), {}),
+            (([[0.5, 0.5, 0, 0]], [1, 1], [1]), {}),  # lengths differ
+            (([[0.5, 0.5, 0, 0]], [1], [1]), {"pre_rr_record": [1, 1]}),
+            (([[0.5, 0.5, 0]], [1], [1]), {}),  # three columns for four classes
+            (([[np.nan, 0.5, 0, 0]], [1], [1]), {}),
+            (([[-0.1, 0.5, 0, 0]], [1], [1]), {}),
+            (([[0.5, 0.5, 0, 0]], [1], [1]), {"gated": "Q"}),
+            (([[0.5, 0.5, 0, 0]], [1], [1]), {"common": 0}),
+            (([[0.5, 0.5, 0, 0]], [1], [1]), {"on_time": 3}),
+            (([[0.5, 0.5, 0, 0]], [np.inf], [1]), {}),
+            (([[0.5, 0.5, 0, 0]], [1], [1]), {"pre_rr_record": [-np.inf]}),
+            (([[0.5, 0.5, 0, 0]], [1], [np.inf]), {}),
         ],
     )
     def test_bad_input(self, args, kw):
@@ -657,6 +719,43 @@ class TestMorphologyGate:
 
         with pytest.raises(InvalidParameterError):
             morphology_gate(*args, **kw)
+
+
+def _two_lead_record():
+    """(fs, raw (2, n), beat samples, options) of a record whose lead "a" QRS is stable for
+    two thirds of it and then changes shape beat to beat, whose lead "b" QRS is stable, with
+    one wide beat (the 21st)."""
+    from ecgfast.beatdata import _Options
+
+    fs, rr = 360.0, 288
+    n = rr * 60
+    t = np.arange(n)
+    raw = np.zeros((2, n))
+    beats = np.arange(rr, n - rr, rr)
+    rng = np.random.default_rng(3)
+    for k, b in enumerate(beats):
+        narrow = np.exp(-(((t - b) / (0.012 * fs)) ** 2))
+        if k == 20:  # the wide beat
+            wide = np.exp(-(((t - b) / (0.04 * fs)) ** 2))
+            raw[0] -= 1.5 * wide
+            raw[1] -= 1.2 * wide
+            continue
+        shifted = np.exp(-(((t - b - 0.03 * fs) / (0.012 * fs)) ** 2))
+        mix = 0.0 if k < 2 * len(beats) // 3 else rng.uniform(-1, 1)
+        raw[0] += narrow + 1.5 * mix * shifted
+        raw[1] += 0.8 * narrow
+    opt = _Options(
+        ("a", "b"),
+        None,
+        (0.25, 0.45),
+        (0.5, 40.0),
+        "record",
+        (),
+        "annotations",
+        ("N", "S", "V", "F", "Q"),
+        0.15,
+    )
+    return fs, raw, beats, opt
 
 
 def _train_on_three_and_save(cfg, tmp_path):
@@ -885,7 +984,11 @@ class TestBeatDatasetAndProtocol:
         pytest.importorskip("sklearn")
         from ecgfast.apps.beats import BeatExperiment, run_beat_experiment
 
-        cfg = BeatExperiment(epochs=1, folds=2, fs=120.0, boosted=True, combine=True)
+        # without the morphology gate, which applies to the mean (the saved combined
+        # classifier's test checks the gated mean)
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, boosted=True, combine=True, morphology_gate=False
+        )
         records = ["101", "119", "208", "209"]
         report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, out=tmp_path, say=None)
         assert list(report["summary"]) == ["scratch 100%", "boosted 100%", "combined 100%"]
@@ -950,7 +1053,15 @@ class TestBeatDatasetAndProtocol:
         from ecgfast.cli import main
         from ecgfast.torch import BeatClassifier
 
-        cfg = BeatExperiment(epochs=1, fs=120.0, boosted=True, combine=True)
+        # the models read MLII; the morphology gate's shape share reads V too
+        cfg = BeatExperiment(
+            epochs=1,
+            fs=120.0,
+            boosted=True,
+            combine=True,
+            morphology_gate=True,
+            shape_leads=("MLII", "V"),
+        )
         report = _train_on_three_and_save(cfg, tmp_path)
         models = tmp_path / "models"
         assert sorted(p.name for p in models.iterdir()) == [
@@ -969,6 +1080,8 @@ class TestBeatDatasetAndProtocol:
         net, trees = combined.member_features
         assert net == cfg.features and trees[: len(net)] == net and len(trees) > len(net)
         assert combined.preprocessing.features == trees
+        assert combined.preprocessing.shape_leads == ("MLII", "V") and combined.morphology_gate
+        assert combined.preprocessing.leads == ("MLII",)
         # a file of networks only still loads without pickle
         assert len(BeatClassifier.load(models / "scratch_f1_seed0.pt").models) == 1
         table = report["predictions"]
@@ -992,6 +1105,7 @@ class TestBeatDatasetAndProtocol:
             fractions=(1.0, 0.2),
             fs=120.0,
             combine=True,
+            morphology_gate=False,  # the combined arm below is checked as the plain mean
         )
         report = run_beat_experiment(
             SHIPPED_MITDB, ["101", "119", "208", "209"], config=cfg, out=tmp_path, say=None
@@ -1274,7 +1388,10 @@ class TestBeatDatasetAndProtocol:
         monkeypatch.setattr(beats_app, "_train", spy)
         monkeypatch.setattr(beats_app, "apply_offsets", spy_shift)
         records = ["101", "106", "119", "208", "209", "223"]
-        cfg = BeatExperiment(epochs=1, folds=2, fs=120.0, ensemble=2, fractions=(0.5,))
+        # the morphology gate (on by default) would apply after the mean checked here
+        cfg = BeatExperiment(
+            epochs=1, folds=2, fs=120.0, ensemble=2, fractions=(0.5,), morphology_gate=False
+        )
         report = run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
         # per fold: member 0 early-stopped then refit, member 1 the same; seed 0 -> members 0, 1
         assert [s for s, _ in seen] == [0, 0, 1, 1] * 2

@@ -214,13 +214,15 @@ class BeatSet:
         One row per beat: ``record, patient, sample`` (at ``fs``), ``symbol``, ``label``,
         ``annotated_sample`` (for detected beats), the beat table's ``rhythm_irregularity`` and
         ``p_local`` (:data:`P_WAVE_FEATURES`), for :func:`ecgfast.evaluate.rhythm_gate`, and
-        ``shape_share`` (:func:`shape_share`, the largest over the leads read: a shape common
-        on any lead), ``pre_rr_local``, ``pre_rr_record`` (NaN where unknown) for
-        :func:`ecgfast.evaluate.morphology_gate`.
+        ``shape_share`` (:func:`shape_share`, the largest over ``shape_leads``, by default
+        the leads read: a shape common on any lead), ``pre_rr_local``, ``pre_rr_record``
+        (NaN where unknown) for :func:`ecgfast.evaluate.morphology_gate`.
     skipped : list of (path, reason)
         Records (or beats of them) left out, with the reason; never silently.
     detection : DataFrame
         Per record, for detected beats: annotated beats, detected, matched, missed, extra.
+    shape_leads : tuple of str or None
+        The leads ``shape_share`` was measured on (None: ``leads``).
     """
 
     x: np.ndarray
@@ -234,6 +236,7 @@ class BeatSet:
     window: tuple[int, int]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     detection: pd.DataFrame | None = None
+    shape_leads: tuple[str, ...] | None = None
 
 
 def _skip(skipped: list[tuple[str, str]], path: Any, why: str) -> None:
@@ -496,6 +499,22 @@ class _Options:
     classes: tuple[str, ...]
     tolerance: float
     template: bool | str = False
+    shape_leads: tuple[str, ...] | None = None
+
+    @property
+    def extra_shape_leads(self) -> tuple[str, ...]:
+        """Leads read for :func:`shape_share` only (in ``shape_leads``, not in ``leads``)."""
+        return tuple(v for v in self.shape_leads or () if v not in self.leads)
+
+
+def _shape_leads(shape_leads: Any) -> tuple[str, ...] | None:
+    """``shape_leads`` of :func:`read_beats`, checked: None (the model leads) or distinct names."""
+    if shape_leads is None:
+        return None
+    out = tuple(str(v) for v in ([shape_leads] if isinstance(shape_leads, str) else shape_leads))
+    if not out or len(set(out)) != len(out):
+        raise InvalidParameterError(f"shape_leads must be distinct lead names, got {shape_leads!r}")
+    return out
 
 
 def _template_kind(template: Any) -> bool | str:
@@ -527,7 +546,25 @@ def _read_record(root: Path, rec: str, opt: _Options, skipped: list) -> dict[str
     if isinstance(raw, str):
         _skip(skipped, path, raw)
         return None
-    got = beat_inputs(raw, float(record.fs), opt, *_beat_annotations(ann), skipped, path)
+    shape_raw = None
+    if opt.extra_shape_leads:
+        names = list(record.sig_name)
+        # the shape leads the record has; without any, the shape share reads the model leads
+        have = [v for v in opt.extra_shape_leads if isinstance(_channels(names, [v], path), list)]
+        if len(have) < len(opt.extra_shape_leads):
+            lacking = [v for v in opt.extra_shape_leads if v not in have]
+            used = [v for v in opt.shape_leads or () if v in opt.leads or v in have]
+            warnings.warn(
+                f"{path}: no lead {lacking} (has {names}): its shape_share is measured on "
+                f"{used or list(opt.leads)}",
+                stacklevel=4,
+            )
+        if have:
+            extra = _lead_signals(record, have, path)
+            shape_raw = None if isinstance(extra, str) else extra
+    got = beat_inputs(
+        raw, float(record.fs), opt, *_beat_annotations(ann), skipped, path, shape_raw=shape_raw
+    )
     if got is not None:
         got["meta"].insert(0, "record", rec)
         got["meta"].insert(1, "patient", patient_of(rec))
@@ -611,24 +648,22 @@ def beat_inputs(
     symbols: Any = None,
     skipped: list | None = None,
     path: Any = "signal",
+    *,
+    shape_raw: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """The model inputs of one recording ``raw`` (leads, samples) at ``src_fs``: windows
     ``x``, ``features``, ``meta`` (sample, annotated_sample, symbol, label), detection counts.
 
     ``samples``/``symbols`` are the annotated beats (symbols None: unlabelled, every beat is
-    kept with label -1). Used by :func:`read_beats` and by :class:`ecgfast.Preprocessing`, so
-    a trained model sees new recordings exactly as it was trained.
+    kept with label -1). ``shape_raw``: the leads ``opt.extra_shape_leads`` of the same
+    recording, read for the ``shape_share`` column only (None: the shape share reads the
+    model leads among ``opt.shape_leads``, or all of them). Used by :func:`read_beats` and by
+    :class:`ecgfast.Preprocessing`, so a trained model sees new recordings exactly as it was
+    trained.
     """
     skipped = [] if skipped is None else skipped
     fs = opt.fs or src_fs
-    filled, missing = _fill_gaps(raw)
-    x = resample(filled, src_fs, fs)
-    if fs != src_fs:
-        at = np.flatnonzero(missing)
-        missing = np.zeros(x.shape[-1], dtype=bool)
-        missing[np.clip(np.round(at * fs / src_fs).astype(np.int64), 0, x.shape[-1] - 1)] = True
-    if opt.band is not None:
-        x = bandpass(x, fs, opt.band[0], min(opt.band[1], 0.45 * fs))
+    x, missing = _conditioned(raw, src_fs, fs, opt.band)
     pos, beat_sym, annotated_sample, counts = _positions(x, fs, src_fs, opt, samples, symbols)
     if pos.size < 2:
         _skip(skipped, path, f"{pos.size} beats: too few for RR features")
@@ -674,8 +709,8 @@ def beat_inputs(
             "rhythm_irregularity": table["rhythm_irregularity"].to_numpy(dtype=np.float64)[idx],
             "p_local": _p_wave_feature(table, "p_local", _has_p_wave(table))[idx],
             # for evaluate.morphology_gate
-            "shape_share": np.max(
-                [shape_share(windows[:, j], before, fs) for j in range(len(opt.leads))], axis=0
+            "shape_share": _shape_shares(
+                windows, pos[idx, None] + offsets[None, :], before, fs, opt, shape_raw, src_fs
             ),
             **{
                 c: table[c].to_numpy(dtype=np.float64, na_value=np.nan)[idx]
@@ -690,6 +725,46 @@ def beat_inputs(
         "detection": counts,
         "fs": fs,
     }
+
+
+def _conditioned(
+    raw: np.ndarray, src_fs: float, fs: float, band: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``raw`` gap-filled, resampled to ``fs`` and band-passed, and the mask (at ``fs``) of
+    the samples that were missing in any lead."""
+    filled, missing = _fill_gaps(raw)
+    x = resample(filled, src_fs, fs)
+    if fs != src_fs:
+        at = np.flatnonzero(missing)
+        missing = np.zeros(x.shape[-1], dtype=bool)
+        missing[np.clip(np.round(at * fs / src_fs).astype(np.int64), 0, x.shape[-1] - 1)] = True
+    if band is not None:
+        x = bandpass(x, fs, band[0], min(band[1], 0.45 * fs))
+    return x, missing
+
+
+def _shape_shares(
+    windows: np.ndarray,
+    at: np.ndarray,
+    before: int,
+    fs: float,
+    opt: _Options,
+    shape_raw: np.ndarray | None,
+    src_fs: float,
+) -> np.ndarray:
+    """Per beat the largest :func:`shape_share` over the shape leads: the model leads among
+    ``opt.shape_leads`` (all of them when it is None, or when the extra leads are not given)
+    and the extra leads ``shape_raw``, conditioned as the model leads and cut at ``at``
+    (beats, samples)."""
+    names = opt.leads if opt.shape_leads is None else opt.shape_leads
+    own = [j for j, v in enumerate(opt.leads) if v in names]
+    if shape_raw is None and not own:  # the extra leads are missing: the model leads
+        own = list(range(len(opt.leads)))
+    shares = [shape_share(windows[:, j], before, fs) for j in own]
+    if shape_raw is not None:
+        extra, _ = _conditioned(shape_raw, src_fs, opt.fs or src_fs, opt.band)
+        shares += [shape_share(lead[at], before, fs) for lead in extra]
+    return np.max(shares, axis=0)
 
 
 def shape_share(windows: np.ndarray, before: int, fs: float, *, n_ref: int = 300) -> np.ndarray:
@@ -765,6 +840,7 @@ def read_beats(
     tolerance: float = 0.15,
     exclude: Sequence[str] = (),
     template: bool | str = False,
+    shape_leads: Sequence[str] | None = None,
 ) -> BeatSet:
     """Read the annotated beats of WFDB records into arrays.
 
@@ -808,6 +884,11 @@ def read_beats(
         follows slow changes of morphology (:func:`_dominant_beats`: the median of the
         non-premature beats within a minute). :data:`TEMPLATE_FEATURES` use the same
         reference.
+    shape_leads : sequence of str, optional
+        Leads the ``meta`` column ``shape_share`` (:func:`shape_share`, for
+        :func:`ecgfast.evaluate.morphology_gate`) is measured on, the largest taken; they may
+        include leads the models do not read (read for this column only; a record without
+        them has its shape share measured on ``leads``, with a warning). Default: ``leads``.
 
     Returns
     -------
@@ -842,6 +923,7 @@ def read_beats(
         classes,
         check_positive(tolerance, name="tolerance"),
         _template_kind(template),
+        _shape_leads(shape_leads),
     )
     window_bounds(window, 100.0)  # validate early
     skipped: list[tuple[str, str]] = []
@@ -878,6 +960,7 @@ def _assemble(
         window=window_bounds(opt.window, fs),
         skipped=skipped,
         detection=detection,
+        shape_leads=opt.shape_leads,
     )
 
 

@@ -176,6 +176,7 @@ def cmd_beats(args: argparse.Namespace) -> int:
         calibrate=not args.no_calibrate,
         rhythm_gate=None if args.rhythm_gate == 0 else args.rhythm_gate,
         morphology_gate=args.morphology_gate,
+        shape_leads=tuple(args.shape_leads.split(",")) if args.shape_leads else None,
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
         scratch=not args.no_scratch,
@@ -710,10 +711,16 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
     )
     p.add_argument(
         "--morphology-gate",
-        action="store_true",
-        help="no V beat where the beat's QRS shape is common in its record and it comes on "
-        "time (evaluate.morphology_gate; off by default: it raised V F1, not macro-F1, on DS1 "
-        "folds)",
+        action=argparse.BooleanOptionalAction,
+        default=d.morphology_gate,
+        help="no V beat where the beat's QRS shape is common in its record (on any of "
+        "--shape-leads) and it comes on time (evaluate.morphology_gate; default on)",
+    )
+    p.add_argument(
+        "--shape-leads",
+        default=",".join(d.shape_leads or ()),
+        help="comma list of leads the gate's shape share is measured on, the largest taken; "
+        "may name leads the models do not read (default %(default)s; '' = --leads)",
     )
     p.add_argument(
         "--calibration-folds",

@@ -648,20 +648,20 @@ def rhythm_gate(
 #: :func:`morphology_gate`: a beat's QRS shape counts as common in its record from this
 #: ``shape_share`` on ...
 MORPHOLOGY_GATE_COMMON = 0.4
-#: ... and the beat as on time when the RR before it is at least this fraction of both the
-#: local and the record's mean RR.
+#: ... and the beat as on time when the RR before it is at least this fraction of the local
+#: mean RR.
 MORPHOLOGY_GATE_ON_TIME = 0.95
 #: The per-beat inputs of :func:`morphology_gate`, as named in a beat dataset's ``meta``.
-MORPHOLOGY_GATE_INPUTS = ("shape_share", "pre_rr_local", "pre_rr_record")
+MORPHOLOGY_GATE_INPUTS = ("shape_share", "pre_rr_local")
 
 
 def morphology_gate(
     y_prob: Any,
     shape_share: Any,
     pre_rr_local: Any,
-    pre_rr_record: Any,
     classes: Any = SCORED_BEAT_CLASSES,
     *,
+    pre_rr_record: Any = None,
     common: float = MORPHOLOGY_GATE_COMMON,
     on_time: float = MORPHOLOGY_GATE_ON_TIME,
     gated: str = "V",
@@ -672,18 +672,20 @@ def morphology_gate(
     dominant beats are conducted beats, whatever their shape; an ectopic ventricular beat is
     rare in its record and usually premature. Beat classifiers trained on other patients call
     the wide or unusual sinus beats of a patient V (in MIT-BIH DS1: record 108's slurred QRS
-    that flips polarity on MLII, 109's left bundle branch block). Where a beat's
+    that flips polarity on MLII, 109's and 207's bundle branch blocks). Where a beat's
     ``shape_share`` (:func:`ecgfast.beatdata.shape_share`: how common its QRS shape is in the
     record, 1 for the most common shapes; with several leads the largest over them, since a
     sinus beat whose shape flips on one lead, as 108's on MLII, stays common on another while
-    an ectopic focus changes every lead) is at least ``common`` and both RR ratios are at least
-    ``on_time``, the probability of ``gated`` is set to 0 and the row is scaled back to its
-    sum: the beat takes its next most probable class. NaN inputs leave a beat as it is.
+    an ectopic focus changes every lead) is at least ``common`` and the RR before it is at
+    least ``on_time`` of the local mean RR (``pre_rr_local``; premature is judged against the
+    beats around, since the rate drifts over a long record), the probability of ``gated`` is
+    set to 0 and the row is scaled back to its sum: the beat takes its next most probable
+    class. NaN inputs leave a beat as it is.
 
-    Not in the default experiment (``ecgfast beats --morphology-gate``): on DS1 folds it
-    raised V F1 by 0.01-0.06 and macro-F1 by 0.00-0.01 (BENCHMARKS.md, issue 14). The V beats
-    it can take are those of a common shape that are not premature against either mean RR
-    (slow ventricular runs; in DS1 43 per seed of 3,788 V beats were lost, most of them 208's).
+    Not in the default experiment (``ecgfast beats --morphology-gate``; BENCHMARKS.md, issue
+    14, for what it did on DS1 folds). The V beats it can take are those of a common shape
+    that are not premature (slow ventricular runs; in DS1 about 53 per seed of 3,788 V beats
+    were lost, most of them 208's).
 
     Parameters
     ----------
@@ -691,11 +693,15 @@ def morphology_gate(
         Class probabilities.
     shape_share : array_like, shape (n,)
         Per beat, e.g. ``BeatSet.meta["shape_share"]``.
-    pre_rr_local, pre_rr_record : array_like, shape (n,)
-        Per beat, the RR before it over the local and the record's mean RR (the beat table's
-        columns of these names; ``BeatSet.meta``).
+    pre_rr_local : array_like, shape (n,)
+        Per beat, the RR before it over the local mean RR (the beat table's column of this
+        name; ``BeatSet.meta``).
     classes : sequence of str
         Class names of the columns; must contain ``gated``.
+    pre_rr_record : array_like, shape (n,), optional
+        The RR before each beat over the record's mean RR: when given, a beat must be on time
+        against it too (a stricter rule: it keeps V for beats that come on time locally
+        inside a fast stretch of the record).
     common, on_time : float
         Thresholds, in (0, 1] and (0, 2].
     gated : str
@@ -711,7 +717,7 @@ def morphology_gate(
     >>> import numpy as np
     >>> from ecgfast.evaluate import morphology_gate
     >>> p = np.array([[0.3, 0.1, 0.6, 0.0], [0.3, 0.1, 0.6, 0.0]])
-    >>> morphology_gate(p, [0.9, 0.9], [1.0, 0.7], [1.0, 0.7]).round(2)
+    >>> morphology_gate(p, [0.9, 0.9], [1.0, 0.7]).round(2)
     array([[0.75, 0.25, 0.  , 0.  ],
            [0.3 , 0.1 , 0.6 , 0.  ]])
     """
@@ -722,14 +728,16 @@ def morphology_gate(
         raise InvalidParameterError(
             f"common must be in (0, 1] and on_time in (0, 2], got {common} and {on_time}"
         )
-    share, local, record = (
-        np.asarray(v, dtype=np.float64).ravel() for v in (shape_share, pre_rr_local, pre_rr_record)
-    )
-    prob = np.array(y_prob, dtype=np.float64)  # a copy
+    share, local = (np.asarray(v, dtype=np.float64).ravel() for v in (shape_share, pre_rr_local))
     n = share.size
+    if pre_rr_record is None:
+        record = np.ones(n)
+    else:
+        record = np.asarray(pre_rr_record, dtype=np.float64).ravel()
+    prob = np.array(y_prob, dtype=np.float64)  # a copy
     if local.size != n or record.size != n or prob.ndim != 2 or prob.shape != (n, len(names)):
         raise InvalidParameterError(
-            f"y_prob must be (n, {len(names)}) and the three per-beat inputs n long; got "
+            f"y_prob must be (n, {len(names)}) and the per-beat inputs n long; got "
             f"{prob.shape}, {share.size}, {local.size}, {record.size}"
         )
     if not np.all(np.isfinite(prob)) or np.any(prob < 0):

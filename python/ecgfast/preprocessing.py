@@ -68,6 +68,28 @@ def beat_window(window: float, fs: float) -> tuple[int, int]:
     return n, n // 2
 
 
+def _pick_leads(x: np.ndarray, lead_names: Any, leads: Any) -> np.ndarray:
+    """Rows of ``x`` named ``leads`` in ``lead_names`` (case-insensitive; ``"V"`` = the first
+    precordial lead)."""
+    lookup = {str(n).lower(): k for k, n in enumerate(lead_names)}
+    if len(lookup) != x.shape[0]:
+        raise InvalidSignalError(f"{len(lead_names)} lead names for {x.shape[0]} leads")
+    precordial = _first_precordial(lead_names)
+    if precordial is not None:
+        lookup.setdefault("v", precordial)
+    missing = [n for n in leads if n.lower() not in lookup]
+    if missing:
+        raise InvalidSignalError(f"leads {missing} not in {list(lead_names)}")
+    return x[[lookup[n.lower()] for n in leads]]
+
+
+def _has_lead(lead_names: Any, lead: str) -> bool:
+    """Whether ``lead_names`` hold ``lead`` (as :func:`_pick_leads` finds it)."""
+    if lead.lower() == "v" and _first_precordial(lead_names) is not None:
+        return True
+    return lead.lower() in {str(n).lower() for n in lead_names}
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """How raw signals become model inputs.
@@ -95,6 +117,12 @@ class Preprocessing:
     template : bool or {"record", "dominant"}
         Beats: add per lead the beat minus the record's median beat (True, ``"record"``) or
         minus the dominant beat around it (``"dominant"``; :func:`ecgfast.beatdata.read_beats`).
+    shape_leads : tuple of str, optional
+        Beats: the leads the ``shape_share`` of :meth:`beat_inputs` (for
+        :func:`ecgfast.evaluate.morphology_gate`) is measured on; may name leads the model does
+        not read, which a recording then needs too (by name, or as rows after ``leads``;
+        without them the shape share falls back to ``leads``, with a warning). Default:
+        ``leads``.
 
     With any of the beat options set, a recording goes through
     :func:`ecgfast.beatdata.beat_inputs`, the code that built the training beats.
@@ -109,6 +137,7 @@ class Preprocessing:
     before: float | None = None
     features: tuple[str, ...] = ()
     template: bool | str = False
+    shape_leads: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -123,6 +152,16 @@ class Preprocessing:
         check_fs(self.fs)
         check_positive(self.length, name="length")
         object.__setattr__(self, "leads", tuple(str(v) for v in self.leads))
+        if self.shape_leads is not None:
+            shape = tuple(str(v) for v in self.shape_leads)
+            if not shape or len(set(shape)) != len(shape):
+                raise InvalidParameterError(f"shape_leads must be distinct lead names: {shape}")
+            object.__setattr__(self, "shape_leads", shape)
+
+    @property
+    def extra_shape_leads(self) -> tuple[str, ...]:
+        """Leads read for the shape share only (in ``shape_leads``, not in ``leads``)."""
+        return tuple(v for v in self.shape_leads or () if v not in self.leads)
 
     @property
     def n_samples(self) -> int:
@@ -144,6 +183,7 @@ class Preprocessing:
         d["leads"] = list(self.leads)
         d["features"] = list(self.features)
         d["band"] = None if self.band is None else list(self.band)
+        d["shape_leads"] = None if self.shape_leads is None else list(self.shape_leads)
         return d
 
     @classmethod
@@ -154,31 +194,32 @@ class Preprocessing:
                 "leads": tuple(d.get("leads", ())),
                 "features": tuple(d.get("features", ())),
                 "band": None if d.get("band") is None else tuple(d["band"]),
+                "shape_leads": None if d.get("shape_leads") is None else tuple(d["shape_leads"]),
             }
         )
 
-    def select_leads(self, x: np.ndarray, lead_names: Any = None) -> np.ndarray:
-        """Rows of ``x`` (leads, samples) in this pipeline's lead order, found by name
-        (case-insensitive; ``"V"`` is the first precordial lead, as in
+    def select_leads(
+        self, x: np.ndarray, lead_names: Any = None, *, leads: Any = None
+    ) -> np.ndarray:
+        """Rows of ``x`` (leads, samples) in this pipeline's lead order (or that of ``leads``),
+        found by name (case-insensitive; ``"V"`` is the first precordial lead, as in
         :func:`ecgfast.beatdata.read_beats`) when ``lead_names`` is given, else ``x`` must
-        have as many leads."""
+        have as many leads (or those and then the :attr:`extra_shape_leads`)."""
+        if leads is not None:
+            if lead_names is None:
+                raise InvalidParameterError("leads= needs lead_names")
+            return _pick_leads(x, lead_names, leads)
         if lead_names is None:
+            n = len(self.leads)
+            if self.extra_shape_leads and x.shape[0] == n + len(self.extra_shape_leads):
+                return x[:n]
             if x.shape[0] != len(self.leads):
                 raise InvalidSignalError(
                     f"expected {len(self.leads)} leads ({', '.join(self.leads)}), got "
                     f"{x.shape[0]}; pass lead_names to select them by name"
                 )
             return x
-        lookup = {str(n).lower(): k for k, n in enumerate(lead_names)}
-        if len(lookup) != x.shape[0]:
-            raise InvalidSignalError(f"{len(lead_names)} lead names for {x.shape[0]} leads")
-        precordial = _first_precordial(lead_names)
-        if precordial is not None:
-            lookup.setdefault("v", precordial)
-        missing = [n for n in self.leads if n.lower() not in lookup]
-        if missing:
-            raise InvalidSignalError(f"leads {missing} not in {list(lead_names)}")
-        return x[[lookup[n.lower()] for n in self.leads]]
+        return _pick_leads(x, lead_names, self.leads)
 
     def __call__(
         self, signal: Any, fs: float, *, lead_names: Any = None, rpeaks: Any = None
@@ -227,8 +268,8 @@ class Preprocessing:
         samples) float32, ``features`` (beats, k) float32 and ``meta``, a DataFrame with one
         row per kept beat: ``sample`` (at this pipeline's rate), ``input_sample`` (in
         ``signal``'s samples), ``rhythm_irregularity`` and ``p_local`` (for
-        :func:`ecgfast.evaluate.rhythm_gate`), ``shape_share``, ``pre_rr_local`` and
-        ``pre_rr_record`` (for :func:`ecgfast.evaluate.morphology_gate`).
+        :func:`ecgfast.evaluate.rhythm_gate`), ``shape_share`` and ``pre_rr_local`` (for
+        :func:`ecgfast.evaluate.morphology_gate`).
         """
         from .beatdata import _Options, _template_kind, beat_inputs
         from .evaluate import MORPHOLOGY_GATE_INPUTS
@@ -250,8 +291,10 @@ class Preprocessing:
             ("N", "S", "V", "F", "Q"),
             0.15,
             _template_kind(self.template),
+            self.shape_leads,
         )
-        got = beat_inputs(x, fs, opt, [] if rpeaks is None else rpeaks, None)
+        shape_raw = self._shape_signal(signal, lead_names)
+        got = beat_inputs(x, fs, opt, [] if rpeaks is None else rpeaks, None, shape_raw=shape_raw)
         if got is None:
             raise InvalidSignalError("no beat of this recording fits the pipeline's window")
         windows = normalize(
@@ -262,6 +305,36 @@ class Preprocessing:
         at = np.round(meta["sample"].to_numpy(dtype=np.float64) * fs / self.fs)
         meta.insert(1, "input_sample", at.astype(np.int64))
         return {"x": windows.astype(np.float32), "features": got["features"], "meta": meta}
+
+    def _shape_signal(self, signal: Any, lead_names: Any) -> np.ndarray | None:
+        """The :attr:`extra_shape_leads` of ``signal`` as float64 (leads, samples); None
+        (with a warning) when it does not have them."""
+        import warnings
+
+        extra = self.extra_shape_leads
+        if not extra:
+            return None
+        x = np.asarray(signal, dtype=np.float64)
+        x = x[None, :] if x.ndim == 1 else x
+        if lead_names is None:
+            got = x[len(self.leads) :] if x.shape[0] == len(self.leads) + len(extra) else None
+            lacking = list(extra) if got is None else []
+        else:
+            have = [v for v in extra if _has_lead(lead_names, v)]
+            got = _pick_leads(x, lead_names, have) if have else None
+            lacking = [v for v in extra if v not in have]
+        if lacking:
+            used = [v for v in self.shape_leads or () if v not in lacking]
+            warnings.warn(
+                f"no lead(s) {lacking} for the shape share (shape_leads); it is measured on "
+                f"{used or list(self.leads)}",
+                stacklevel=3,
+            )
+        if got is None:
+            return None
+        if not np.all(np.isfinite(got)):
+            raise InvalidSignalError("signal contains NaN or infinity; clean or cut it first")
+        return got
 
     def _checked(self, signal: Any, fs: float, lead_names: Any) -> tuple[float, np.ndarray]:
         """(fs, the wanted leads as float64 (leads, samples)), or a clear error."""

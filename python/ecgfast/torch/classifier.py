@@ -202,10 +202,8 @@ class BeatClassifier:
                 )
             prob += apply_offsets(p, offsets) / len(self.models)
         if self.morphology_gate:
-            share, local, record = (
-                meta[c].to_numpy(dtype=np.float64) for c in MORPHOLOGY_GATE_INPUTS
-            )
-            prob = morphology_gate(prob, share, local, record, self.classes)
+            share, local = (meta[c].to_numpy(dtype=np.float64) for c in MORPHOLOGY_GATE_INPUTS)
+            prob = morphology_gate(prob, share, local, self.classes)
         return prob
 
     def save(self, path: str | Path) -> Path:

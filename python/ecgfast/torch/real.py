@@ -163,6 +163,10 @@ class MITBIHBeats(_ArrayDataset):
         Beat positions from the annotations or from ``detect_rpeaks`` (matched to them).
     classes : sequence of str
         AAMI classes kept, in label order (``("N", "S", "V", "F")`` leaves Q out).
+    shape_leads : sequence of str, optional
+        Leads the ``meta`` column ``shape_share`` (for
+        :func:`ecgfast.evaluate.morphology_gate`) is measured on, which may include leads the
+        model does not read (default: ``leads``); kept in :attr:`preprocessing`.
     fraction : float
         Keep this fraction of each record's beats (stratified by class, seeded): low-data
         experiments without moving a patient across splits.
@@ -196,6 +200,7 @@ class MITBIHBeats(_ArrayDataset):
         template: bool | str = False,
         beats: str = "annotations",
         classes: Sequence[str] = AAMI_CLASSES,
+        shape_leads: Sequence[str] | None = None,
         fraction: float = 1.0,
         seed: int = 0,
         transform: Any = None,
@@ -220,6 +225,7 @@ class MITBIHBeats(_ArrayDataset):
             classes=classes,
             exclude=PACED,
             template=template,
+            shape_leads=shape_leads,
         )
         self._take(got, window, band, normalize, features is not None, template, transform)
         if fraction < 1:
@@ -267,6 +273,7 @@ class MITBIHBeats(_ArrayDataset):
         self._pipeline_normalize = normalize
         self.transform = transform
         self.leads, self.template = got.leads, template
+        self.shape_leads = getattr(got, "shape_leads", None)
         self.band = None if band is None else (float(band[0]), float(band[1]))
         self.classes = got.classes
         self.fs = got.fs
@@ -320,6 +327,7 @@ class MITBIHBeats(_ArrayDataset):
             before=before / self.fs,
             features=self.feature_names if self.features is not None else (),
             template=self.template,
+            shape_leads=self.shape_leads,
         )
 
     def _bounds(self) -> tuple[int, int]:
