@@ -8,7 +8,9 @@ scored for that subset, without training anything again.
         runs/beats_cv_all3_f10_s678/beats_predictions.csv
 
 Which subset to average is a choice: make it on seeds no reported figure uses
-(BENCHMARKS.md, issue 16).
+(BENCHMARKS.md, issue 16). ``--gate-leads MLII,V`` applies the morphology gate
+(:func:`ecgfast.evaluate.morphology_gate`, the default of ``ecgfast beats`` since 2026-12-04,
+shape share on those leads) to the average and to the reference, for runs made without it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pandas as pd
 
 from ecgfast.apps._stats import mean_ci_text
 from ecgfast.apps.beats import CLASSES, PAIRED_METRICS
-from ecgfast.evaluate import beat_classification
+from ecgfast.evaluate import MORPHOLOGY_GATE_INPUTS, beat_classification, morphology_gate
+from morphology_gate import beat_context  # benches/morphology_gate.py
 
 PROBS = [f"p_{c}" for c in CLASSES]
 
@@ -31,12 +34,28 @@ def _scores(table: pd.DataFrame) -> dict[str, float]:
     return {"macro_f1": m["macro_f1"], **{f"f1_{c}": m["per_class"][c]["f1"] for c in "SVF"}}
 
 
+def _gated(table: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s probabilities through the morphology gate (inputs from ``context``)."""
+    t = table.merge(context, on=["record", "sample"], how="left", validate="many_to_one")
+    t[PROBS] = morphology_gate(
+        t[PROBS].to_numpy(), *(t[c].to_numpy() for c in MORPHOLOGY_GATE_INPUTS), CLASSES
+    )
+    return t
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("predictions", nargs="+", help="beats_predictions.csv files")
     p.add_argument("--arms", required=True, help="inits to average, e.g. pretrained,boosted")
     p.add_argument("--reference", default="scratch", help="init to pair with (default scratch)")
     p.add_argument("--fraction", type=float, default=1.0, help="label fraction (default 1)")
+    p.add_argument(
+        "--gate-leads",
+        default=None,
+        help="apply the morphology gate with the shape share on these leads (e.g. MLII,V) to "
+        "runs made without it (DS1 records, ../shared/data/mitdb or --root)",
+    )
+    p.add_argument("--root", default="../shared/data/mitdb")
     args = p.parse_args()
     table = pd.concat(
         [pd.read_csv(f, dtype={"record": str}) for f in args.predictions], ignore_index=True
@@ -54,6 +73,9 @@ def main() -> None:
     mean[PROBS] = np.mean([part.loc[mean.index, PROBS].to_numpy() for part in parts], axis=0)
     mean = mean.reset_index()
     ref = table[table["init"] == args.reference]
+    if args.gate_leads:
+        context = beat_context(args.root, tuple(args.gate_leads.split(",")))
+        mean, ref = (_gated(t, context) for t in (mean, ref))
     name = " + ".join(arms)
     per_seed, per_fold = [], []
     for seed, got in mean.groupby("seed"):

@@ -682,10 +682,11 @@ def morphology_gate(
     set to 0 and the row is scaled back to its sum: the beat takes its next most probable
     class. NaN inputs leave a beat as it is.
 
-    Not in the default experiment (``ecgfast beats --morphology-gate``; BENCHMARKS.md, issue
-    14, for what it did on DS1 folds). The V beats it can take are those of a common shape
-    that are not premature (slow ventricular runs; in DS1 about 53 per seed of 3,788 V beats
-    were lost, most of them 208's).
+    On in the default experiment (``ecgfast beats``; ``--no-morphology-gate`` turns it off),
+    with the shape share taken on MLII and V1: on DS1 folds it raised macro-F1 by 0.010-0.032
+    per arm and V F1 by 0.05-0.11 (BENCHMARKS.md, issue 14; development figures). The V beats
+    it can take are those of a common shape that are not premature (slow ventricular runs; in
+    DS1 about 53 per seed of 3,788 V beats were lost, most of them 208's).
 
     Parameters
     ----------
