@@ -105,6 +105,22 @@ def test_make_demo_is_a_valid_beats_command():
     assert args.combine  # and the two arms averaged (no extra training)
 
 
+def test_beats_defaults_are_the_experiments_and_the_gate_can_be_turned_off():
+    from ecgfast.apps.beats import BeatExperiment
+
+    parser = cli.build_parser()
+    cfg = cli._beat_experiment(parser.parse_args(["beats"]))
+    d = BeatExperiment()
+    assert cfg.morphology_gate and cfg.shape_leads == d.shape_leads == ("MLII", "V")
+    assert (cfg.leads, cfg.features, cfg.rhythm_gate) == (d.leads, d.features, d.rhythm_gate)
+    off = cli._beat_experiment(parser.parse_args(["beats", "--no-morphology-gate"]))
+    assert not off.morphology_gate
+    own = cli._beat_experiment(parser.parse_args(["beats", "--shape-leads", ""]))
+    assert own.shape_leads is None  # the leads the models read
+    v1 = cli._beat_experiment(parser.parse_args(["beats", "--shape-leads", "V"]))
+    assert v1.shape_leads == ("V",)
+
+
 class TestBeatFeatures:
     def test_full_list_and_additions(self):
         from ecgfast.beatdata import BEAT_FEATURES, P_WAVE_FEATURES

@@ -162,10 +162,11 @@ def _template_option(args: argparse.Namespace) -> bool | str:
     return "dominant" if args.template == "dominant" else True
 
 
-def cmd_beats(args: argparse.Namespace) -> int:
-    from .apps.beats import BeatExperiment, run_beat_experiment
+def _beat_experiment(args: argparse.Namespace) -> Any:
+    """The :class:`ecgfast.apps.beats.BeatExperiment` of ``ecgfast beats`` arguments."""
+    from .apps.beats import BeatExperiment
 
-    cfg = BeatExperiment(
+    return BeatExperiment(
         **_pick(
             args,
             "model width epochs batch_size lr patience folds val_fraction beats ensemble fs "
@@ -190,7 +191,13 @@ def cmd_beats(args: argparse.Namespace) -> int:
         balance=None if args.balance == "none" else args.balance,
         focal_gamma=args.focal_gamma,
     )
+
+
+def cmd_beats(args: argparse.Namespace) -> int:
     from ._data import SHIPPED_MITDB
+    from .apps.beats import run_beat_experiment
+
+    cfg = _beat_experiment(args)
     from .beatdata import DS1, DS2
 
     def expand(records: list[str] | None) -> list[str]:
