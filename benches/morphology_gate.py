@@ -40,6 +40,55 @@ def beat_context(root: str, leads: tuple[str, ...] = ("MLII",)) -> pd.DataFrame:
     return b.meta[cols].astype({"record": str})
 
 
+def _plot(table: pd.DataFrame, args: argparse.Namespace, path: Path) -> None:
+    """The gate's inputs of every beat the arm called V (first seed and fraction): true V
+    against the other classes, with the gated region (common shape, on time) shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seed, fraction = int(table["seed"].iloc[0]), float(table["fraction"].iloc[0])
+    g = table[(table["seed"] == seed) & (table["fraction"] == fraction)]
+    called_v = g[PROBS].to_numpy().argmax(axis=1) == CLASSES.index("V")
+    g = g[called_v]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax.fill_between(
+        [args.common, 1.1],
+        args.on_time,
+        1.8,
+        color="tab:green",
+        alpha=0.12,
+        lw=0,
+        label="gated: no V (common shape, on time)",
+    )
+    for label, colour, name in (
+        ("V", "tab:red", "annotated V"),
+        (None, "tab:blue", "annotated N, S, F"),
+    ):
+        part = g[g["label"] == "V"] if label else g[g["label"] != "V"]
+        ax.scatter(
+            part["shape_share"],
+            part["pre_rr_local"],
+            s=4,
+            alpha=0.35,
+            color=colour,
+            label=f"{name} called V ({len(part):,})",
+        )
+    ax.set(
+        xlim=(0, 1.1),
+        ylim=(0.2, 1.8),
+        xlabel="shape share (how common the QRS shape is in its record)",
+        ylabel="RR before / local mean RR",
+        title=f"beats the {args.arm} arm called V (seed {seed}, {fraction:.0%} labels)",
+    )
+    ax.legend(loc="upper left", fontsize=8, markerscale=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("predictions", nargs="+", type=Path)
@@ -58,6 +107,7 @@ def main() -> None:
         help="leads the shape share is measured on, the largest taken (e.g. MLII,V; the "
         "predictions' models may have read fewer)",
     )
+    p.add_argument("--plot", type=Path, default=None, help="write the gate's picture here (PNG)")
     args = p.parse_args()
     table = pd.concat([pd.read_csv(f, dtype={"record": str}) for f in args.predictions])
     table = table[table["init"] == args.arm]
@@ -90,6 +140,8 @@ def main() -> None:
                 "false_v_removed": int((removed & (y != v)).sum()),
             }
         )
+    if args.plot is not None:
+        _plot(table, args, args.plot)
     out = pd.DataFrame(rows)
     print(out.round(3).to_string(index=False))
     for frac, g in out.groupby("fraction"):
