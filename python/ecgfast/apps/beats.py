@@ -1109,8 +1109,8 @@ def caveats(report: dict[str, Any]) -> list[str]:
             )
     if set(train) & set(DS1):
         out.append(
-            "the defaults (inputs, loss, refit, offsets, rhythm gate, pretraining mix) were "
-            "chosen by cross-validation inside MIT-BIH DS1: figures on DS1 records are "
+            "the defaults (inputs, loss, refit, offsets, rhythm and morphology gates, pretraining "
+            "mix) were chosen by cross-validation inside MIT-BIH DS1: figures on DS1 records are "
             "development figures; DS2 (--train-records DS1 --test-records DS2) is the unseen check"
         )
     return out
