@@ -34,7 +34,7 @@ from .beats import beat_table
 from .errors import InvalidParameterError
 from .evaluate import QRS_SYMBOLS
 from .filters import bandpass
-from .preprocessing import _first_precordial, resample
+from .preprocessing import _checked_shape_leads, _extra_shape_leads, _first_precordial, resample
 
 __all__ = [
     "AAMI_CLASSES",
@@ -504,17 +504,7 @@ class _Options:
     @property
     def extra_shape_leads(self) -> tuple[str, ...]:
         """Leads read for :func:`shape_share` only (in ``shape_leads``, not in ``leads``)."""
-        return tuple(v for v in self.shape_leads or () if v not in self.leads)
-
-
-def _shape_leads(shape_leads: Any) -> tuple[str, ...] | None:
-    """``shape_leads`` of :func:`read_beats`, checked: None (the model leads) or distinct names."""
-    if shape_leads is None:
-        return None
-    out = tuple(str(v) for v in ([shape_leads] if isinstance(shape_leads, str) else shape_leads))
-    if not out or len(set(out)) != len(out):
-        raise InvalidParameterError(f"shape_leads must be distinct lead names, got {shape_leads!r}")
-    return out
+        return _extra_shape_leads(self.shape_leads, self.leads)
 
 
 def _template_kind(template: Any) -> bool | str:
@@ -923,7 +913,7 @@ def read_beats(
         classes,
         check_positive(tolerance, name="tolerance"),
         _template_kind(template),
-        _shape_leads(shape_leads),
+        _checked_shape_leads(shape_leads),
     )
     window_bounds(window, 100.0)  # validate early
     skipped: list[tuple[str, str]] = []

@@ -196,9 +196,9 @@ def _beat_experiment(args: argparse.Namespace) -> Any:
 def cmd_beats(args: argparse.Namespace) -> int:
     from ._data import SHIPPED_MITDB
     from .apps.beats import run_beat_experiment
+    from .beatdata import DS1, DS2
 
     cfg = _beat_experiment(args)
-    from .beatdata import DS1, DS2
 
     def expand(records: list[str] | None) -> list[str]:
         named = {"DS1": DS1, "DS2": DS2}

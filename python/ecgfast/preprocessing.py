@@ -83,6 +83,22 @@ def _pick_leads(x: np.ndarray, lead_names: Any, leads: Any) -> np.ndarray:
     return x[[lookup[n.lower()] for n in leads]]
 
 
+def _checked_shape_leads(shape_leads: Any) -> tuple[str, ...] | None:
+    """``shape_leads`` (of :class:`Preprocessing` and :func:`ecgfast.beatdata.read_beats`),
+    checked: None (the model leads) or distinct lead names (one name may be a str)."""
+    if shape_leads is None:
+        return None
+    out = tuple(str(v) for v in ([shape_leads] if isinstance(shape_leads, str) else shape_leads))
+    if not out or len(set(out)) != len(out):
+        raise InvalidParameterError(f"shape_leads must be distinct lead names, got {shape_leads!r}")
+    return out
+
+
+def _extra_shape_leads(shape_leads: Any, leads: Any) -> tuple[str, ...]:
+    """The leads read for the shape share only: those of ``shape_leads`` not in ``leads``."""
+    return tuple(v for v in shape_leads or () if v not in leads)
+
+
 def _has_lead(lead_names: Any, lead: str) -> bool:
     """Whether ``lead_names`` hold ``lead`` (as :func:`_pick_leads` finds it)."""
     if lead.lower() == "v" and _first_precordial(lead_names) is not None:
@@ -152,16 +168,12 @@ class Preprocessing:
         check_fs(self.fs)
         check_positive(self.length, name="length")
         object.__setattr__(self, "leads", tuple(str(v) for v in self.leads))
-        if self.shape_leads is not None:
-            shape = tuple(str(v) for v in self.shape_leads)
-            if not shape or len(set(shape)) != len(shape):
-                raise InvalidParameterError(f"shape_leads must be distinct lead names: {shape}")
-            object.__setattr__(self, "shape_leads", shape)
+        object.__setattr__(self, "shape_leads", _checked_shape_leads(self.shape_leads))
 
     @property
     def extra_shape_leads(self) -> tuple[str, ...]:
         """Leads read for the shape share only (in ``shape_leads``, not in ``leads``)."""
-        return tuple(v for v in self.shape_leads or () if v not in self.leads)
+        return _extra_shape_leads(self.shape_leads, self.leads)
 
     @property
     def n_samples(self) -> int:
@@ -198,17 +210,11 @@ class Preprocessing:
             }
         )
 
-    def select_leads(
-        self, x: np.ndarray, lead_names: Any = None, *, leads: Any = None
-    ) -> np.ndarray:
-        """Rows of ``x`` (leads, samples) in this pipeline's lead order (or that of ``leads``),
-        found by name (case-insensitive; ``"V"`` is the first precordial lead, as in
+    def select_leads(self, x: np.ndarray, lead_names: Any = None) -> np.ndarray:
+        """Rows of ``x`` (leads, samples) in this pipeline's lead order, found by name
+        (case-insensitive; ``"V"`` is the first precordial lead, as in
         :func:`ecgfast.beatdata.read_beats`) when ``lead_names`` is given, else ``x`` must
         have as many leads (or those and then the :attr:`extra_shape_leads`)."""
-        if leads is not None:
-            if lead_names is None:
-                raise InvalidParameterError("leads= needs lead_names")
-            return _pick_leads(x, lead_names, leads)
         if lead_names is None:
             n = len(self.leads)
             if self.extra_shape_leads and x.shape[0] == n + len(self.extra_shape_leads):

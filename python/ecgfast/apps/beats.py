@@ -573,7 +573,6 @@ def _fit_and_predict(
     info: dict[str, Any] = {"val_records": [], "best_epoch": [], "offsets": []}
     members: list[tuple[Any, np.ndarray]] = []
     info["_members"] = members  # (model, offsets): taken out before the report
-    info["_ungated"] = prob  # before the morphology gate, for the combined arm: idem
     for j in range(cfg.ensemble):
         member = seed * cfg.ensemble + j
         if cfg.calibration_folds:
@@ -592,6 +591,7 @@ def _fit_and_predict(
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
         info["offsets"].append(offsets.tolist())
+    info["_ungated"] = prob  # before the morphology gate, for the combined arm: idem
     return te, _morphology_gated(cfg, te, prob), info
 
 
