@@ -160,15 +160,32 @@ impl Filtered {
 /// Central differences `v[i + h] - v[i - h]` (ends clamped) of every row.
 fn central_difference(v: &Array2<f64>, h: usize) -> Array2<f64> {
     let n = v.ncols();
-    let mut out = Array2::<f64>::zeros((v.nrows(), n));
+    // every element is written below, so the output is not zeroed first
+    let mut out = Array2::<f64>::uninit((v.nrows(), n));
     for (src, mut dst) in v.outer_iter().zip(out.outer_iter_mut()) {
         let src = src.to_slice().expect("standard layout");
         let dst = dst.as_slice_mut().expect("standard layout");
-        for (i, d) in dst.iter_mut().enumerate() {
-            *d = src[(i + h).min(n - 1)] - src[i.saturating_sub(h)];
+        let clamped = |i: usize| src[(i + h).min(n - 1)] - src[i.saturating_sub(h)];
+        if n <= 2 * h {
+            for (i, d) in dst.iter_mut().enumerate() {
+                d.write(clamped(i));
+            }
+            continue;
+        }
+        // the ends clamped, the interior as plain slices (vectorised)
+        for i in (0..h).chain(n - h..n) {
+            dst[i].write(clamped(i));
+        }
+        for ((d, &hi), &lo) in dst[h..n - h]
+            .iter_mut()
+            .zip(&src[2 * h..])
+            .zip(&src[..n - 2 * h])
+        {
+            d.write(hi - lo);
         }
     }
-    out
+    // SAFETY: each row's n elements were written above (ends and interior, or all of a short row).
+    unsafe { out.assume_init() }
 }
 
 /// Band-pass every lead (one grouped filter pass) and take its QRS-scale slope.
@@ -213,15 +230,50 @@ fn internal(e: impl std::fmt::Display) -> EcgError {
     EcgError::Internal(e.to_string())
 }
 
+/// The first index of the largest `f` over `range` (None when it is empty). A NaN is never
+/// larger than anything, so a NaN first value is kept only when nothing beats it.
 fn argmax_by(range: std::ops::RangeInclusive<usize>, f: impl Fn(usize) -> f64) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for i in range {
+    let (start, end) = range.into_inner();
+    if start > end {
+        return None;
+    }
+    let (mut best, mut top) = (start, f(start));
+    for i in start + 1..=end {
         let v = f(i);
-        if best.is_none_or(|(_, b)| v > b) {
-            best = Some((i, v));
+        if v > top {
+            (best, top) = (i, v);
         }
     }
-    best.map(|(i, _)| i)
+    Some(best)
+}
+
+/// Offset from `start` of the first largest `|v[i] − line_at(v, a, b, i)|` over
+/// `start..=end` (None when empty): the distances are computed into `buf` in one loop that
+/// vectorises (the same operations as [`line_at`], so the same values), then scanned.
+fn argmax_from_baseline(
+    v: &[f64],
+    a: usize,
+    b: usize,
+    start: usize,
+    end: usize,
+    buf: &mut Vec<f64>,
+) -> Option<usize> {
+    if start > end {
+        return None;
+    }
+    buf.clear();
+    let span = &v[start..=end];
+    if b == a {
+        buf.extend(span.iter().map(|&x| (x - v[a]).abs()));
+    } else {
+        let (va, rise, run) = (v[a], v[b] - v[a], b as f64 - a as f64);
+        buf.extend(
+            span.iter()
+                .zip(start..)
+                .map(|(&x, i)| (x - (va + rise * (i as f64 - a as f64) / run)).abs()),
+        );
+    }
+    argmax_by(0..=buf.len() - 1, |j| buf[j])
 }
 
 /// Value at `i` of the line through `(a, v[a])` and `(b, v[b])`.
@@ -249,8 +301,9 @@ fn knee_before(v: &[f64], xm: usize, xl: usize) -> usize {
 }
 
 /// Robust scale of the high-frequency residual `y − yl` over a range (1.4826 · MAD).
-fn noise_level(lead: &Lead, a: usize, b: usize) -> f64 {
-    let mut r: Vec<f64> = (a..=b).map(|i| (lead.y[i] - lead.yl[i]).abs()).collect();
+fn noise_level(lead: &Lead, a: usize, b: usize, r: &mut Vec<f64>) -> f64 {
+    r.clear();
+    r.extend((a..=b).map(|i| (lead.y[i] - lead.yl[i]).abs()));
     if r.is_empty() {
         return 0.0;
     }
@@ -379,16 +432,28 @@ fn spatial_qrs(
         })
         .collect();
     let typical = median(&mut noise.clone());
-    let mut ds = vec![0.0f64; n];
-    for (l, &nl) in leads.iter().zip(&noise) {
-        if nl > k::NOISY_LEAD * typical {
-            continue;
+    let kept: Vec<&[f64]> = leads
+        .iter()
+        .zip(&noise)
+        .filter(|(_, &nl)| nl <= k::NOISY_LEAD * typical)
+        .map(|(l, _)| l.ds)
+        .collect();
+    // the norm of the kept leads' slopes, summed in lead order from 0 (one pass per block of
+    // samples, which stays in cache)
+    let mut ds = Vec::with_capacity(n);
+    const CHUNK: usize = 512;
+    let mut acc = [0.0f64; CHUNK];
+    for lo in (0..n).step_by(CHUNK) {
+        let hi = (lo + CHUNK).min(n);
+        let acc = &mut acc[..hi - lo];
+        acc.fill(0.0);
+        for l in &kept {
+            for (a, b) in acc.iter_mut().zip(&l[lo..hi]) {
+                *a += b * b;
+            }
         }
-        for (a, b) in ds.iter_mut().zip(l.ds) {
-            *a += b * b;
-        }
+        ds.extend(acc.iter().map(|v| v.sqrt()));
     }
-    ds.iter_mut().for_each(|v| *v = v.sqrt());
 
     let comb = Lead {
         y: &[],
@@ -449,6 +514,7 @@ fn lead_waves(
     fs: f64,
 ) {
     let n = lead.y.len();
+    let mut scratch = Vec::new();
     // T waves (need the next beat's QRS onset as a bound)
     for b in 0..out.len() {
         let off = out[b][QRS_OFF];
@@ -470,7 +536,15 @@ fn lead_waves(
         if end <= start + secs(fs, 0.06) {
             continue;
         }
-        if let Some(t) = wave(lead, off as usize, start, end, end, fs, k::T_REACH) {
+        if let Some(t) = wave(
+            lead,
+            (off as usize, end),
+            start,
+            end,
+            fs,
+            k::T_REACH,
+            &mut scratch,
+        ) {
             out[b][T_ON] = t.0 as i64;
             out[b][T_PEAK] = t.1 as i64;
             out[b][T_OFF] = t.2 as i64;
@@ -498,10 +572,20 @@ fn lead_waves(
             continue;
         }
         let peak_end = on - gap;
-        if let Some(p) = wave(lead, start, start, peak_end, on, fs, k::P_REACH) {
+        if let Some(p) = wave(
+            lead,
+            (start, on),
+            start,
+            peak_end,
+            fs,
+            k::P_REACH,
+            &mut scratch,
+        ) {
             let amp = (lead.yl[p.1] - line_at(lead.yl, start, on, p.1)).abs();
-            let noise = noise_level(lead, start, on);
-            if amp >= k::P_MIN[0] * noise && amp >= k::P_MIN[1] * qrs_amp[b] {
+            // the noise level (a median) only when the cheaper test passes
+            if amp >= k::P_MIN[1] * qrs_amp[b]
+                && amp >= k::P_MIN[0] * noise_level(lead, start, on, &mut scratch)
+            {
                 out[b][P_ON] = p.0 as i64;
                 out[b][P_PEAK] = p.1 as i64;
                 out[b][P_OFF] = p.2 as i64;
@@ -511,22 +595,20 @@ fn lead_waves(
     keep_consistent_p(out, beats, fs);
 }
 
-/// Onset, peak and offset of a slow wave (P or T) whose peak lies in `[start, end]`; `base` and
-/// `base_end` are the ends of the baseline line; `reach` bounds the trapezia.
+/// Onset, peak and offset of a slow wave (P or T) whose peak lies in `[start, end]`; `(base,
+/// base_end)` are the ends of the baseline line; `reach` bounds the trapezia; `buf` is scratch.
 fn wave(
     lead: &Lead,
-    base: usize,
+    (base, base_end): (usize, usize),
     start: usize,
     end: usize,
-    base_end: usize,
     fs: f64,
     reach: [f64; 2],
+    buf: &mut Vec<f64>,
 ) -> Option<(usize, usize, usize)> {
     let yl = &lead.yl;
     let dl = &lead.dl;
-    let peak = argmax_by(start..=end, |i| {
-        (yl[i] - line_at(yl, base, base_end, i)).abs()
-    })?;
+    let peak = start + argmax_from_baseline(yl, base, base_end, start, end, buf)?;
     let (reach_on, reach_off) = (secs(fs, reach[0]), secs(fs, reach[1]));
     // steepest points on both sides of the peak
     let up = argmax_by(start.max(peak.saturating_sub(reach_on))..=peak, |i| {
@@ -813,6 +895,34 @@ mod tests {
             }
         }
         (x, r)
+    }
+
+    #[test]
+    fn argmax_by_takes_the_first_largest() {
+        let v = [1.0, 3.0, 2.0, 3.0, f64::NAN];
+        assert_eq!(argmax_by(0..=4, |i| v[i]), Some(1));
+        assert_eq!(argmax_by(2..=2, |i| v[i]), Some(2));
+        let (from, to) = (3, 2);
+        assert_eq!(argmax_by(from..=to, |i| v[i]), None);
+        assert_eq!(argmax_by(4..=4, |i| v[i]), Some(4));
+        let w = [f64::NAN, 1.0];
+        assert_eq!(argmax_by(0..=1, |i| w[i]), Some(0)); // nothing is larger than a NaN
+    }
+
+    #[test]
+    fn central_difference_clamps_the_ends_at_every_length() {
+        for n in 1..12 {
+            for h in 1..5 {
+                let v = Array2::from_shape_fn((2, n), |(r, i)| ((i * i + 3 * r) as f64).sin());
+                let got = central_difference(&v, h);
+                for r in 0..2 {
+                    for i in 0..n {
+                        let want = v[[r, (i + h).min(n - 1)]] - v[[r, i.saturating_sub(h)]];
+                        assert_eq!(got[[r, i]].to_bits(), want.to_bits(), "n {n} h {h} i {i}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

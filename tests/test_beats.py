@@ -686,7 +686,7 @@ class TestMorphologyGate:
     def test_synthetic_pvcs_are_kept_and_sinus_beats_are_gated(self):
         # exact labels: the generator's PVCs are premature and rare in their record; its sinus
         # beats are common and on time
-        from ecgfast.apps.beats import BeatExperiment, _morphology_gated
+        from ecgfast.apps.beats import BeatExperiment, _calibration_gated, _morphology_gated
         from ecgfast.beatdata import synthetic_beats
 
         bs = synthetic_beats(4, seed=2, ectopy={"pvc": 0.1})
@@ -697,6 +697,12 @@ class TestMorphologyGate:
         # the PVCs it takes: a record with frequent PVCs, some of which follow a pause
         assert v.sum() > 10 and gated[v].mean() < 0.1 and gated[n].mean() > 0.8
         assert _morphology_gated(BeatExperiment(morphology_gate=False), bs, prob) is prob
+        # the early-stopping patients' probabilities, as the decision offsets see them: the
+        # same gate with offsets_after_gates, the rhythm gate alone without
+        after = BeatExperiment(morphology_gate=True, offsets_after_gates=True, rhythm_gate=None)
+        np.testing.assert_array_equal(_calibration_gated(after, bs, prob), out)
+        before = replace(after, offsets_after_gates=False)
+        np.testing.assert_array_equal(_calibration_gated(before, bs, prob), prob)
 
     @pytest.mark.parametrize(
         ("args", "kw"),
@@ -1044,7 +1050,10 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, records, config=replace(cfg, scratch=False), say=None
             )
 
-    def test_boosted_and_combined_classifiers_repeat_the_scored_decision(self, tmp_path):
+    @pytest.mark.parametrize("offsets_after_gates", [False, True])
+    def test_boosted_and_combined_classifiers_repeat_the_scored_decision(
+        self, tmp_path, offsets_after_gates
+    ):
         pytest.importorskip("torch")
         pytest.importorskip("sklearn")
 
@@ -1061,6 +1070,7 @@ class TestBeatDatasetAndProtocol:
             combine=True,
             morphology_gate=True,
             shape_leads=("MLII", "V"),
+            offsets_after_gates=offsets_after_gates,
         )
         report = _train_on_three_and_save(cfg, tmp_path)
         models = tmp_path / "models"
@@ -1082,6 +1092,7 @@ class TestBeatDatasetAndProtocol:
         assert combined.preprocessing.features == trees
         assert combined.preprocessing.shape_leads == ("MLII", "V") and combined.morphology_gate
         assert combined.preprocessing.leads == ("MLII",)
+        assert combined.offsets_after_gates == offsets_after_gates
         # a file of networks only still loads without pickle
         assert len(BeatClassifier.load(models / "scratch_f1_seed0.pt").models) == 1
         table = report["predictions"]

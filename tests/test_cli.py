@@ -115,6 +115,8 @@ def test_beats_defaults_are_the_experiments_and_the_gate_can_be_turned_off():
     assert (cfg.leads, cfg.features, cfg.rhythm_gate) == (d.leads, d.features, d.rhythm_gate)
     off = cli._beat_experiment(parser.parse_args(["beats", "--no-morphology-gate"]))
     assert not off.morphology_gate
+    after = cli._beat_experiment(parser.parse_args(["beats", "--offsets-after-gates"]))
+    assert after.offsets_after_gates and not cfg.offsets_after_gates
     own = cli._beat_experiment(parser.parse_args(["beats", "--shape-leads", ""]))
     assert own.shape_leads is None  # the leads the models read
     v1 = cli._beat_experiment(parser.parse_args(["beats", "--shape-leads", "V"]))

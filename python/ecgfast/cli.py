@@ -177,6 +177,7 @@ def _beat_experiment(args: argparse.Namespace) -> Any:
         calibrate=not args.no_calibrate,
         rhythm_gate=None if args.rhythm_gate == 0 else args.rhythm_gate,
         morphology_gate=args.morphology_gate,
+        offsets_after_gates=args.offsets_after_gates,
         shape_leads=tuple(args.shape_leads.split(",")) if args.shape_leads else None,
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
@@ -722,6 +723,13 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
         default=d.morphology_gate,
         help="no V beat where the beat's QRS shape is common in its record (on any of "
         "--shape-leads) and it comes on time (evaluate.morphology_gate; default on)",
+    )
+    p.add_argument(
+        "--offsets-after-gates",
+        action=argparse.BooleanOptionalAction,
+        default=d.offsets_after_gates,
+        help="fit and apply the decision offsets after the morphology gate too, not only "
+        "after the rhythm gate",
     )
     p.add_argument(
         "--shape-leads",

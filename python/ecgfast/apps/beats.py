@@ -87,6 +87,11 @@ class BeatExperiment:
     "Record 108 and the V target"; development figures, the rule was designed on these
     patients).
 
+    ``offsets_after_gates``: fit the decision offsets on the early-stopping patients'
+    probabilities after the morphology gate too (not only after the rhythm gate), and apply
+    them after it: the offsets then correct the errors the gated classifier still makes
+    instead of the V errors the gate removes anyway.
+
     ``combine`` (with at least two arms): also score a ``combined`` arm, the mean of every
     arm's calibrated probabilities (scratch, pretrained, boosted: those trained) on the same
     (fraction, seed, fold), i.e. an ensemble of the arms.
@@ -118,6 +123,7 @@ class BeatExperiment:
     calibrate: bool = True
     rhythm_gate: float | None = RHYTHM_GATE
     morphology_gate: bool = True
+    offsets_after_gates: bool = False
     shape_leads: tuple[str, ...] | None = ("MLII", "V")
     calibration_folds: int = 0
     refit: bool = True
@@ -310,6 +316,13 @@ def _gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
     )
 
 
+def _calibration_gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
+    """The early-stopping patients' probabilities as the decision offsets see them: through
+    the rhythm gate, and the morphology gate too with ``cfg.offsets_after_gates``."""
+    prob = _gated(cfg, beats, prob)
+    return _morphology_gated(cfg, beats, prob) if cfg.offsets_after_gates else prob
+
+
 def _morphology_gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
     """``prob`` of ``beats`` with V ruled out for common, on-time beats
     (:func:`ecgfast.evaluate.morphology_gate`) when ``cfg.morphology_gate`` is set."""
@@ -342,7 +355,7 @@ def _fit_member(
         return _fit_boosted(beats, inner, cfg, seed, arm, (tr, va, val_recs))
     model, options = _start(cfg, tr.x.shape[1], seed, arm, inner)
     result = _train(model, tr, va, cfg, seed, **options)
-    val_prob = _gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
+    val_prob = _calibration_gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
     if cfg.refit:
         model = _refit(beats, inner, cfg, seed, arm, result.best_epoch, va)
     return model, val_recs, va.labels, val_prob, result.best_epoch
@@ -360,7 +373,7 @@ def _fit_boosted(
 
     tr, va, val_recs = split
     model = BoostedBeatModel(seed=seed).fit(tr, va)
-    val_prob = _gated(cfg, va, _member_proba(model, va))
+    val_prob = _calibration_gated(cfg, va, _member_proba(model, va))
     if cfg.refit:
         full = _training_beats(beats, inner, cfg, seed, arm)
         model = BoostedBeatModel(seed=seed).fit(full, n_iter=model.n_iter)
@@ -409,7 +422,9 @@ def _fit_crossfit(
         model, options = _start(cfg, tr.x.shape[1], seed + 1000 * g, arm, inner)
         result = _train(model, tr, va, cfg, seed + 1000 * g, **options)
         val_y.append(va.labels)
-        val_p.append(_gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1]))
+        val_p.append(
+            _calibration_gated(cfg, va, predict(model, va, Task.classification(CLASSES))[1])
+        )
         best.append(result.best_epoch)
         models.append(model)
     if cfg.refit:
@@ -582,11 +597,13 @@ def _fit_and_predict(
         else:
             model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, labelled)
             models = [model]
-        raw = np.mean([_member_proba(m, te) for m in models], axis=0)
+        raw = _gated(cfg, te, np.mean([_member_proba(m, te) for m in models], axis=0))
+        if cfg.offsets_after_gates:
+            raw = _morphology_gated(cfg, te, raw)
         offsets = np.zeros(len(CLASSES))
         if cfg.calibrate:
             offsets = decision_offsets(vy, vp, CLASSES)
-        prob += apply_offsets(_gated(cfg, te, raw), offsets) / cfg.ensemble
+        prob += apply_offsets(raw, offsets) / cfg.ensemble
         members.extend((m, offsets) for m in models)
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
@@ -908,6 +925,7 @@ def _save_classifier(
         offsets=[o for _, o in members],
         rhythm_gate=cfg.rhythm_gate,
         morphology_gate=cfg.morphology_gate,
+        offsets_after_gates=cfg.offsets_after_gates,
         info={
             "arm": arm.tag["arm"],
             "seed": seed,

@@ -65,6 +65,9 @@ class BeatClassifier:
     morphology_gate : bool
         Apply :func:`ecgfast.evaluate.morphology_gate` to the averaged probabilities (no V
         beat where the beat's shape is common in its recording and it comes on time).
+    offsets_after_gates : bool
+        With ``morphology_gate``: apply it to each member's probabilities before its offsets
+        (offsets fitted on gated probabilities), not only to the mean.
     info : dict, optional
         Anything worth keeping with the models (training records, settings); JSON-able.
     member_features : sequence of (sequence of str or None), optional
@@ -82,6 +85,7 @@ class BeatClassifier:
         offsets: Sequence[Any] | None = None,
         rhythm_gate: float | None = None,
         morphology_gate: bool = False,
+        offsets_after_gates: bool = False,
         info: dict[str, Any] | None = None,
         member_features: Sequence[Sequence[str] | None] | None = None,
     ) -> None:
@@ -108,6 +112,7 @@ class BeatClassifier:
         if morphology_gate and "V" not in self.classes:
             raise InvalidParameterError("the morphology gate needs class V")
         self.morphology_gate = bool(morphology_gate)
+        self.offsets_after_gates = bool(offsets_after_gates)
         self.info = dict(info or {})
         self.member_features = _member_features(member_features, self.models, preprocessing)
         for m in self.models:
@@ -182,6 +187,10 @@ class BeatClassifier:
         if len(x) == 0:
             return prob
         names = self.preprocessing.features
+        share, local = (
+            meta[c].to_numpy(dtype=np.float64) if self.morphology_gate else None
+            for c in MORPHOLOGY_GATE_INPUTS
+        )
         for model, offsets, reads in zip(
             self.models, self.offsets, self.member_features, strict=True
         ):
@@ -200,9 +209,10 @@ class BeatClassifier:
                     self.classes,
                     threshold=self.rhythm_gate,
                 )
+            if self.morphology_gate and self.offsets_after_gates:
+                p = morphology_gate(p, share, local, self.classes)
             prob += apply_offsets(p, offsets) / len(self.models)
         if self.morphology_gate:
-            share, local = (meta[c].to_numpy(dtype=np.float64) for c in MORPHOLOGY_GATE_INPUTS)
             prob = morphology_gate(prob, share, local, self.classes)
         return prob
 
@@ -219,6 +229,7 @@ class BeatClassifier:
             "classes": list(self.classes),
             "rhythm_gate": self.rhythm_gate,
             "morphology_gate": self.morphology_gate,
+            "offsets_after_gates": self.offsets_after_gates,
             "preprocessing": self.preprocessing.to_dict(),
             "info": self.info,
         }
@@ -252,6 +263,7 @@ class BeatClassifier:
             offsets=payload["offsets"],
             rhythm_gate=payload["rhythm_gate"],
             morphology_gate=bool(payload.get("morphology_gate", False)),  # older files: off
+            offsets_after_gates=bool(payload.get("offsets_after_gates", False)),
             info=payload.get("info") or {},
             member_features=[m.get("features") for m in members],
         )
