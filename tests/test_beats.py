@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -1474,3 +1475,23 @@ class TestBackboneLrFactor:
             _start(fixed, 2, 0, _Arm("pretrained", state, 1.0), [])[1]["backbone_lr_factor"] == 0.5
         )
         assert _start(cfg, 2, 0, _Arm("scratch", None, 1.0), [])[1] == {}
+
+
+class TestRefit:
+    def test_refit_trains_at_least_min_refit_epochs(self, monkeypatch):
+        from ecgfast.apps import beats as experiment
+        from ecgfast.apps.beats import BeatExperiment, _Arm, _checked, _refit
+
+        calls = []
+        monkeypatch.setattr(
+            experiment, "_training_beats", lambda *a: SimpleNamespace(x=np.zeros((1, 1, 4)))
+        )
+        monkeypatch.setattr(experiment, "_start", lambda *a: ("model", {}))
+        monkeypatch.setattr(experiment, "_train", lambda *a, **kw: calls.append(kw))
+        for floor, chosen, want in [(2, 1, 2), (2, 5, 5), (6, 3, 6), (6, 8, 8)]:
+            cfg = BeatExperiment(min_refit_epochs=floor)
+            assert _refit(None, [], cfg, 0, _Arm(), chosen, None) == "model"
+            assert calls[-1]["epochs"] == calls[-1]["patience"] == want
+            assert calls[-1]["keep"] == "last"
+        with pytest.raises(InvalidParameterError, match="min_refit_epochs"):
+            _checked(BeatExperiment(min_refit_epochs=0))

@@ -181,6 +181,7 @@ def _beat_experiment(args: argparse.Namespace) -> Any:
         shape_leads=tuple(args.shape_leads.split(",")) if args.shape_leads else None,
         calibration_folds=args.calibration_folds,
         refit=not args.no_refit,
+        min_refit_epochs=args.min_refit_epochs,
         scratch=not args.no_scratch,
         combine=args.combine,
         boosted=args.boosted,
@@ -750,6 +751,12 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
         action="store_true",
         help="keep the early-stopped model (default: train again on every training patient "
         "for the epochs early stopping chose)",
+    )
+    p.add_argument(
+        "--min-refit-epochs",
+        type=int,
+        default=d.min_refit_epochs,
+        help="the fewest epochs the refit trains for, whatever early stopping chose",
     )
 
 

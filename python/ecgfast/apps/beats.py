@@ -87,6 +87,9 @@ class BeatExperiment:
     "Record 108 and the V target"; development figures, the rule was designed on these
     patients).
 
+    ``min_refit_epochs``: the fewest epochs a refit trains for, whatever early stopping chose
+    (it often chooses 1 or 2 on a handful of early-stopping patients).
+
     ``offsets_after_gates``: fit the decision offsets on the early-stopping patients'
     probabilities after the morphology gate too (not only after the rhythm gate), and apply
     them after it: the offsets then correct the errors the gated classifier still makes
@@ -127,6 +130,7 @@ class BeatExperiment:
     shape_leads: tuple[str, ...] | None = ("MLII", "V")
     calibration_folds: int = 0
     refit: bool = True
+    min_refit_epochs: int = 2
     pretrain_records: int = 0
     scratch: bool = True
     pretrain_epochs: int = 4
@@ -291,11 +295,11 @@ def _refit(
     beats: Any, inner: list[str], cfg: BeatExperiment, seed: int, arm: _Arm, epochs: int, va: Any
 ) -> Any:
     """The same start trained on every patient of ``inner`` for ``epochs`` epochs chosen by
-    early stopping (at least 2), keeping the last epoch's weights (``va`` only logs the epochs:
-    it is in sample now)."""
+    early stopping (at least ``cfg.min_refit_epochs``), keeping the last epoch's weights (``va``
+    only logs the epochs: it is in sample now)."""
     full = _training_beats(beats, inner, cfg, seed, arm)
     model, options = _start(cfg, full.x.shape[1], seed, arm, inner)
-    epochs = max(2, epochs)
+    epochs = max(cfg.min_refit_epochs, epochs)
     _train(model, full, va, cfg, seed, epochs=epochs, patience=epochs, keep="last", **options)
     return model
 
@@ -947,6 +951,7 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
         check_int(cfg.calibration_folds, name="calibration_folds", low=2, high=20)
     check_int(cfg.pretrain_records, name="pretrain_records", low=0, high=10**7)
     check_int(cfg.pretrain_epochs, name="pretrain_epochs", low=1, high=1000)
+    check_int(cfg.min_refit_epochs, name="min_refit_epochs", low=1, high=1000)
     if cfg.pretrain_mix not in PRETRAIN_MIXES:
         raise InvalidParameterError(
             f"pretrain_mix must be one of {sorted(PRETRAIN_MIXES)}, got {cfg.pretrain_mix!r}"
