@@ -188,12 +188,6 @@ pub fn record_intervals(beats: &[BeatTimes]) -> [f64; 8] {
 /// Number of rhythm features (the first columns of [`FEATURES`]).
 pub const N_RHYTHM: usize = 13;
 
-/// Median RR and median absolute successive difference over `rr` (ms); NaN for none.
-fn centred_stats(rr: &[f64]) -> (f64, f64) {
-    let mut diffs: Vec<f64> = rr.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    (median(&mut rr.to_vec()), median(&mut diffs))
-}
-
 /// Longest repeat of a regularly irregular rhythm that [`rhythm_irregularity`] allows for:
 /// bigeminy repeats every 2 intervals, trigeminy every 3, quadrigeminy every 4.
 pub const RHYTHM_LAGS: usize = 4;
@@ -202,19 +196,65 @@ pub const RHYTHM_LAGS: usize = 4;
 /// median |RR(i) − RR(i−k)|, over the median RR. A regular rhythm is small at lag 1, a
 /// regularly irregular one (bigeminy, trigeminy, fixed 2:1/3:1 patterns) at its period;
 /// atrial fibrillation is large at every lag. NaN for fewer than two intervals.
-fn rhythm_irregularity(rr: &[f64], scratch: &mut Vec<f64>) -> f64 {
+///
+/// `lag_medians[k - 1]` and `rr_median` are those medians over `rr` (see
+/// [`rhythm_features`], which keeps them up to date as its window slides).
+fn rhythm_irregularity(len: usize, lag_medians: &[f64], rr_median: f64) -> f64 {
     let mut best = f64::NAN;
-    for k in 1..=RHYTHM_LAGS.min(rr.len().saturating_sub(1)) {
-        scratch.clear();
-        scratch.extend(rr[k..].iter().zip(rr).map(|(a, b)| (a - b).abs()));
-        let m = median(scratch);
+    for &m in &lag_medians[..RHYTHM_LAGS.min(len.saturating_sub(1))] {
         if best.is_nan() || m < best {
             best = m;
         }
     }
-    scratch.clear();
-    scratch.extend_from_slice(rr);
-    best / median(scratch)
+    best / rr_median
+}
+
+/// The values of a window sliding forward over a sequence, kept sorted (by `total_cmp`), so
+/// its median is read in O(1) and each step costs one binary search and a short move. The
+/// median is that of [`median`], bit for bit.
+struct SlidingMedian {
+    sorted: Vec<f64>,
+    /// The window `[lo, hi)` of the sequence held now.
+    lo: usize,
+    hi: usize,
+}
+
+impl SlidingMedian {
+    fn new() -> Self {
+        Self {
+            sorted: Vec::new(),
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    /// Move to the window `[lo, hi)` of `seq` (neither end may move back) and return its median
+    /// (NaN when empty).
+    fn median_over(&mut self, seq: impl Fn(usize) -> f64, lo: usize, hi: usize) -> f64 {
+        let hi = hi.max(lo);
+        debug_assert!(lo >= self.lo && hi >= self.hi);
+        while self.hi < hi {
+            let v = seq(self.hi);
+            let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
+            self.sorted.insert(at, v);
+            self.hi += 1;
+        }
+        while self.lo < lo {
+            let v = seq(self.lo);
+            let at = self
+                .sorted
+                .binary_search_by(|x| x.total_cmp(&v))
+                .expect("a value in the window");
+            self.sorted.remove(at);
+            self.lo += 1;
+        }
+        let n = self.sorted.len();
+        match n {
+            0 => f64::NAN,
+            _ if n % 2 == 1 => self.sorted[n / 2],
+            _ => 0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2]),
+        }
+    }
 }
 
 /// The rhythm features (the first [`N_RHYTHM`] of [`FEATURES`]) of beats at times `r` (s,
@@ -222,13 +262,21 @@ fn rhythm_irregularity(rr: &[f64], scratch: &mut Vec<f64>) -> f64 {
 pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
     let rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
     let record_rr = median(&mut rr.clone());
-    let mut scratch = Vec::with_capacity(2 * RHYTHM_HALF + 1);
     // prefix sums for the local means
     let mut cum = Vec::with_capacity(rr.len() + 1);
     cum.push(0.0);
     for v in &rr {
         cum.push(cum.last().copied().unwrap_or(0.0) + v);
     }
+    // the medians of the centred and wide windows of RR and of their lag-k differences, each
+    // window sliding forward with the beat
+    let rr_ref = &rr;
+    let lagged = move |k: usize| move |j: usize| (rr_ref[j + k] - rr_ref[j]).abs();
+    let (mut centred_rr, mut centred_diff) = (SlidingMedian::new(), SlidingMedian::new());
+    let mut wide_rr = SlidingMedian::new();
+    let mut wide_lags: Vec<SlidingMedian> =
+        (0..RHYTHM_LAGS).map(|_| SlidingMedian::new()).collect();
+    let mut lag_medians = [f64::NAN; RHYTHM_LAGS];
     (0..r.len())
         .map(|i| {
             // rr[i - 1] is the interval ending at beat i
@@ -240,9 +288,20 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
             } else {
                 f64::NAN
             };
-            let near = &rr[i.saturating_sub(CENTRED_HALF)..(i + CENTRED_HALF).min(rr.len())];
-            let (centred, successive) = centred_stats(near);
-            let wide = &rr[i.saturating_sub(RHYTHM_HALF)..(i + RHYTHM_HALF).min(rr.len())];
+            let (lo, hi) = (
+                i.saturating_sub(CENTRED_HALF),
+                (i + CENTRED_HALF).min(rr.len()),
+            );
+            let centred = centred_rr.median_over(|j| rr[j], lo, hi);
+            let successive = centred_diff.median_over(lagged(1), lo, hi.saturating_sub(1));
+            let (lo, hi) = (
+                i.saturating_sub(RHYTHM_HALF),
+                (i + RHYTHM_HALF).min(rr.len()),
+            );
+            let wide = wide_rr.median_over(|j| rr[j], lo, hi);
+            for (k, (window, m)) in wide_lags.iter_mut().zip(&mut lag_medians).enumerate() {
+                *m = window.median_over(lagged(k + 1), lo, hi.saturating_sub(k + 1));
+            }
             [
                 pre,
                 post,
@@ -256,7 +315,7 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
                 centred,
                 pre / centred,
                 successive / centred,
-                rhythm_irregularity(wide, &mut scratch),
+                rhythm_irregularity(hi.saturating_sub(lo), &lag_medians, wide),
             ]
         })
         .collect()
@@ -357,6 +416,101 @@ pub fn beat_table_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Vec<Beat
 mod tests {
     use super::*;
     use ndarray::Array2;
+
+    /// [`rhythm_features`] as it was written before the sliding medians: every window's
+    /// medians selected afresh.
+    fn rhythm_features_reference(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
+        let rr: Vec<f64> = r.windows(2).map(|w| (w[1] - w[0]) * 1000.0).collect();
+        let record_rr = median(&mut rr.clone());
+        let irregularity = |w: &[f64]| {
+            let mut best = f64::NAN;
+            for k in 1..=RHYTHM_LAGS.min(w.len().saturating_sub(1)) {
+                let mut d: Vec<f64> = w[k..].iter().zip(w).map(|(a, b)| (a - b).abs()).collect();
+                let m = median(&mut d);
+                if best.is_nan() || m < best {
+                    best = m;
+                }
+            }
+            best / median(&mut w.to_vec())
+        };
+        (0..r.len())
+            .map(|i| {
+                let pre = if i > 0 { rr[i - 1] } else { f64::NAN };
+                let post = rr.get(i).copied().unwrap_or(f64::NAN);
+                let local = if i > 0 {
+                    let lo = i.saturating_sub(LOCAL_BEATS);
+                    rr[lo..i].iter().sum::<f64>() / (i - lo) as f64
+                } else {
+                    f64::NAN
+                };
+                let near = &rr[i.saturating_sub(CENTRED_HALF)..(i + CENTRED_HALF).min(rr.len())];
+                let mut diffs: Vec<f64> = near.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+                let (centred, successive) = (median(&mut near.to_vec()), median(&mut diffs));
+                let wide = &rr[i.saturating_sub(RHYTHM_HALF)..(i + RHYTHM_HALF).min(rr.len())];
+                [
+                    pre,
+                    post,
+                    local,
+                    record_rr,
+                    pre / local,
+                    post / local,
+                    pre / post,
+                    pre / record_rr,
+                    local / record_rr,
+                    centred,
+                    pre / centred,
+                    successive / centred,
+                    irregularity(wide),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sliding_medians_equal_medians_selected_afresh() {
+        // RR on a 360 Hz grid (many ties), regular stretches, bigeminy and AF-like noise, at
+        // every length from 0 to 130 beats and one of 400
+        let mut state = 12345u64;
+        let mut uniform = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in (0..=130).chain([400]) {
+            let mut r = vec![0.0];
+            for k in 1..n {
+                let base = if k % 40 < 20 {
+                    0.8
+                } else {
+                    0.5 + 0.6 * uniform()
+                };
+                let rr = if k % 7 == 3 { 0.5 } else { base };
+                r.push(r[k - 1] + (rr * 360.0).round() / 360.0);
+            }
+            r.truncate(n);
+            let (got, want) = (rhythm_features(&r), rhythm_features_reference(&r));
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                for c in 0..N_RHYTHM {
+                    // the local mean: prefix sums in the package, a fresh sum here
+                    if c == 2 || c == 4 || c == 5 || c == 8 {
+                        assert!(
+                            (g[c] - w[c]).abs() <= 1e-9 * w[c].abs()
+                                || (g[c].is_nan() && w[c].is_nan())
+                        );
+                    } else {
+                        assert!(
+                            g[c].to_bits() == w[c].to_bits() || (g[c].is_nan() && w[c].is_nan()),
+                            "n {n} beat {i} column {c}: {} vs {}",
+                            g[c],
+                            w[c]
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn median_odd_even_and_empty() {

@@ -244,6 +244,24 @@ impl SosFilter {
                 0.0
             }
         });
+        self.backward_into_lanes(lanes, scratch, y0, &mut block);
+        Ok(())
+    }
+
+    /// The backward pass of [`SosFilter::filtfilt_group`]: from the forward results in
+    /// `scratch` (one stretch of `n + 2 * padlen` per lane), block by block from the end, the
+    /// samples of the signal (not its padding) written straight into the output lanes.
+    fn backward_into_lanes<T: Sample>(
+        &self,
+        lanes: &mut [LanePair<T>],
+        scratch: &[f64],
+        y0: [f64; GROUP],
+        block: &mut [[f64; GROUP]; BLOCK],
+    ) {
+        let n = lanes[0].1.len();
+        let edge = self.padlen;
+        let m = n + 2 * edge;
+        let used = lanes.len();
         let mut state = group_state(&self.zi, y0);
         let mut hi = m;
         while hi > 0 {
@@ -259,7 +277,6 @@ impl SosFilter {
                 &mut state,
                 block[..hi - lo].iter_mut().rev(),
             );
-            // the samples of the signal (not its padding) go to the output
             let (a, b) = (lo.max(edge), hi.min(edge + n));
             if a < b {
                 for (k, (_, _, xout)) in lanes.iter_mut().enumerate() {
@@ -281,7 +298,6 @@ impl SosFilter {
             }
             hi = lo;
         }
-        Ok(())
     }
 
     /// Zero-phase filter every lane along the last axis of `x` into a new array of the same shape.
