@@ -127,7 +127,9 @@ impl SosFilter {
         cascade(&self.sections, &self.zi, x0, ext.iter_mut());
         let y0 = *ext.last().expect("non-empty");
         cascade(&self.sections, &self.zi, y0, ext.iter_mut().rev());
-        write_lane(&mut out, &ext[edge..edge + n]);
+        for (o, &v) in out.iter_mut().zip(&ext[edge..edge + n]) {
+            o.write(T::from_f64(v));
+        }
         Ok(())
     }
 
@@ -145,9 +147,8 @@ impl SosFilter {
         for i in 0..edge {
             ext[i] = 2.0 * first - x[edge - i].to_f64();
         }
-        if let Some(sample) = first_non_finite(x) {
-            return Err(sample);
-        }
+        // copy, then check finiteness with a sum that vectorises (v · 0 is NaN exactly when v
+        // is NaN or infinite); the position is looked up only on failure
         let body = &mut ext[edge..edge + n];
         match x.as_slice() {
             Some(s) => body.iter_mut().zip(s).for_each(|(e, &v)| *e = v.to_f64()),
@@ -155,6 +156,17 @@ impl SosFilter {
                 .iter_mut()
                 .zip(x.iter())
                 .for_each(|(e, &v)| *e = v.to_f64()),
+        }
+        let mut acc = [0.0f64; 8];
+        let (chunks, rest) = body.as_chunks::<8>();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k] * 0.0;
+            }
+        }
+        let tail: f64 = rest.iter().map(|v| v * 0.0).sum();
+        if !(acc.iter().sum::<f64>() + tail).is_finite() {
+            return Err(body.iter().position(|v| !v.is_finite()).unwrap_or(0));
         }
         for i in 0..edge {
             ext[edge + n + i] = 2.0 * last - x[n - 2 - i].to_f64();
@@ -195,12 +207,11 @@ impl SosFilter {
         Ok((inter, edge))
     }
 
-    /// Filter up to `GROUP` lanes of equal length together. The cascade runs over blocks of
-    /// `BLOCK` samples interleaved into a small buffer (the `GROUP` recurrences advance together
-    /// while the data stay in cache), with the state carried from block to block: forward over
-    /// the odd-padded input, read straight from the lanes, into `scratch` (one stretch per lane),
-    /// then backward from `scratch` straight into the output lanes. Per lane the arithmetic is
-    /// that of [`SosFilter::filtfilt_lane`], bit for bit.
+    /// Filter up to `GROUP` lanes of equal length together. Each lane is padded into its own
+    /// stretch of `scratch`; the cascade then runs over blocks of `BLOCK` samples interleaved
+    /// into a small buffer (the `GROUP` recurrences advance together while the data stay in
+    /// cache), forward and then backward, with the state carried from block to block. Per lane
+    /// the arithmetic is that of [`SosFilter::filtfilt_lane`], bit for bit.
     fn filtfilt_group<T: Sample>(
         &self,
         lanes: &mut [LanePair<T>],
@@ -210,32 +221,37 @@ impl SosFilter {
         let edge = self.padlen;
         let m = n + 2 * edge;
         let used = lanes.len();
-        for (k, (_, xin, _)) in lanes.iter().enumerate() {
-            first_non_finite(xin).map_or(Ok(()), |sample| Err((k, sample)))?;
-        }
         scratch.resize(m * used, 0.0);
+        for (k, (_, xin, _)) in lanes.iter().enumerate() {
+            self.extend_odd(xin, &mut scratch[k * m..(k + 1) * m])
+                .map_err(|sample| (k, sample))?;
+        }
         // unused lanes of a partial group stay zero (lanes never mix)
         let mut block = [[0.0f64; GROUP]; BLOCK];
-        let x0: [f64; GROUP] = std::array::from_fn(|k| {
-            if k < used {
-                2.0 * lanes[k].1[0].to_f64() - lanes[k].1[edge].to_f64()
+        let mut run = |scratch: &mut [f64], lo: usize, hi: usize, state: &mut GroupState, rev| {
+            let len = hi - lo;
+            for k in 0..used {
+                let lane = &scratch[k * m + lo..k * m + hi];
+                for (b, &v) in block.iter_mut().zip(lane) {
+                    b[k] = v;
+                }
+            }
+            if rev {
+                cascade_group_resume(&self.sections, state, block[..len].iter_mut().rev());
             } else {
-                0.0
+                cascade_group_resume(&self.sections, state, block[..len].iter_mut());
             }
-        });
-        let mut state = group_state(&self.zi, x0);
-        for lo in (0..m).step_by(BLOCK) {
-            let hi = (lo + BLOCK).min(m);
-            for (k, (_, xin, _)) in lanes.iter().enumerate() {
-                padded_into(xin, edge, lo, hi, k, &mut block);
-            }
-            cascade_group_resume(&self.sections, &mut state, block[..hi - lo].iter_mut());
             for k in 0..used {
                 let lane = &mut scratch[k * m + lo..k * m + hi];
                 for (v, b) in lane.iter_mut().zip(&block) {
                     *v = b[k];
                 }
             }
+        };
+        let x0: [f64; GROUP] = std::array::from_fn(|k| if k < used { scratch[k * m] } else { 0.0 });
+        let mut state = group_state(&self.zi, x0);
+        for lo in (0..m).step_by(BLOCK) {
+            run(scratch, lo, (lo + BLOCK).min(m), &mut state, false);
         }
         let y0: [f64; GROUP] = std::array::from_fn(|k| {
             if k < used {
@@ -244,60 +260,20 @@ impl SosFilter {
                 0.0
             }
         });
-        self.backward_into_lanes(lanes, scratch, y0, &mut block);
-        Ok(())
-    }
-
-    /// The backward pass of [`SosFilter::filtfilt_group`]: from the forward results in
-    /// `scratch` (one stretch of `n + 2 * padlen` per lane), block by block from the end, the
-    /// samples of the signal (not its padding) written straight into the output lanes.
-    fn backward_into_lanes<T: Sample>(
-        &self,
-        lanes: &mut [LanePair<T>],
-        scratch: &[f64],
-        y0: [f64; GROUP],
-        block: &mut [[f64; GROUP]; BLOCK],
-    ) {
-        let n = lanes[0].1.len();
-        let edge = self.padlen;
-        let m = n + 2 * edge;
-        let used = lanes.len();
         let mut state = group_state(&self.zi, y0);
         let mut hi = m;
         while hi > 0 {
             let lo = hi.saturating_sub(BLOCK);
-            for k in 0..used {
-                let lane = &scratch[k * m + lo..k * m + hi];
-                for (b, &v) in block.iter_mut().zip(lane) {
-                    b[k] = v;
-                }
-            }
-            cascade_group_resume(
-                &self.sections,
-                &mut state,
-                block[..hi - lo].iter_mut().rev(),
-            );
-            let (a, b) = (lo.max(edge), hi.min(edge + n));
-            if a < b {
-                for (k, (_, _, xout)) in lanes.iter_mut().enumerate() {
-                    let column = block[a - lo..b - lo].iter().map(|v| v[k]);
-                    match xout.as_slice_mut() {
-                        Some(dst) => {
-                            dst[a - edge..b - edge]
-                                .iter_mut()
-                                .zip(column)
-                                .for_each(|(o, v)| {
-                                    o.write(T::from_f64(v));
-                                })
-                        }
-                        None => (a..b).zip(column).for_each(|(j, v)| {
-                            xout[j - edge].write(T::from_f64(v));
-                        }),
-                    }
-                }
-            }
+            run(scratch, lo, hi, &mut state, true);
             hi = lo;
         }
+        for (k, (_, _, xout)) in lanes.iter_mut().enumerate() {
+            let lane = &scratch[k * m + edge..k * m + edge + n];
+            for (o, &v) in xout.iter_mut().zip(lane) {
+                o.write(T::from_f64(v));
+            }
+        }
+        Ok(())
     }
 
     /// Zero-phase filter every lane along the last axis of `x` into a new array of the same shape.
@@ -377,83 +353,6 @@ impl SosFilter {
         }
         // SAFETY: without an error every lane was filtered and each of its samples written.
         Ok(unsafe { out.assume_init() })
-    }
-}
-
-/// Index of the first NaN or infinity of `x`, if any. A sum that vectorises (v · 0 is NaN
-/// exactly when v is NaN or infinite) first; the position is looked up only on failure.
-fn first_non_finite<T: Sample>(x: &ArrayView1<T>) -> Option<usize> {
-    let bad = |v: f64| !v.is_finite();
-    match x.as_slice() {
-        Some(s) => {
-            let mut acc = [0.0f64; 8];
-            let (chunks, rest) = s.as_chunks::<8>();
-            for c in chunks {
-                for k in 0..8 {
-                    acc[k] += c[k].to_f64() * 0.0;
-                }
-            }
-            let tail: f64 = rest.iter().map(|v| v.to_f64() * 0.0).sum();
-            if (acc.iter().sum::<f64>() + tail).is_finite() {
-                None
-            } else {
-                s.iter().position(|v| bad(v.to_f64()))
-            }
-        }
-        None => x.iter().position(|v| bad(v.to_f64())),
-    }
-}
-
-/// Samples `lo..hi` of the odd extension of `x` by `edge` samples at each end (as
-/// [`SosFilter::extend_odd`] writes it) into lane `k` of `block` (from its start).
-#[inline]
-fn padded_into<T: Sample>(
-    x: &ArrayView1<T>,
-    edge: usize,
-    lo: usize,
-    hi: usize,
-    k: usize,
-    block: &mut [[f64; GROUP]],
-) {
-    let n = x.len();
-    let first = x[0].to_f64();
-    for j in lo..hi.min(edge) {
-        block[j - lo][k] = 2.0 * first - x[edge - j].to_f64();
-    }
-    let (a, b) = (lo.max(edge), hi.min(edge + n));
-    if a < b {
-        match x.as_slice() {
-            Some(s) => {
-                for (v, &xv) in block[a - lo..b - lo].iter_mut().zip(&s[a - edge..b - edge]) {
-                    v[k] = xv.to_f64();
-                }
-            }
-            None => {
-                for j in a..b {
-                    block[j - lo][k] = x[j - edge].to_f64();
-                }
-            }
-        }
-    }
-    let last = x[n - 1].to_f64();
-    for j in lo.max(edge + n)..hi {
-        block[j - lo][k] = 2.0 * last - x[n - 2 - (j - edge - n)].to_f64();
-    }
-}
-
-/// Write `src` into the output lane `out` (a plain slice loop when the lane is contiguous).
-fn write_lane<T: Sample>(out: &mut ArrayViewMut1<MaybeUninit<T>>, src: &[f64]) {
-    match out.as_slice_mut() {
-        Some(dst) => {
-            for (o, &v) in dst.iter_mut().zip(src) {
-                o.write(T::from_f64(v));
-            }
-        }
-        None => {
-            for (o, &v) in out.iter_mut().zip(src) {
-                o.write(T::from_f64(v));
-            }
-        }
     }
 }
 
