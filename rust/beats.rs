@@ -257,6 +257,32 @@ impl SlidingMedian {
     }
 }
 
+/// One beat's rhythm features from its RR before and after, the local mean and record RR
+/// (`[pre, post, local, record]`, ms), the centred RR, the median successive difference around
+/// it and the rhythm irregularity.
+fn rhythm_row(
+    [pre, post, local, record_rr]: [f64; 4],
+    centred: f64,
+    successive: f64,
+    irregularity: f64,
+) -> [f64; N_RHYTHM] {
+    [
+        pre,
+        post,
+        local,
+        record_rr,
+        pre / local,
+        post / local,
+        pre / post,
+        pre / record_rr,
+        local / record_rr,
+        centred,
+        pre / centred,
+        successive / centred,
+        irregularity,
+    ]
+}
+
 /// The rhythm features (the first [`N_RHYTHM`] of [`FEATURES`]) of beats at times `r` (s,
 /// increasing).
 pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
@@ -302,21 +328,13 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
             for (k, (window, m)) in wide_lags.iter_mut().zip(&mut lag_medians).enumerate() {
                 *m = window.median_over(lagged(k + 1), lo, hi.saturating_sub(k + 1));
             }
-            [
-                pre,
-                post,
-                local,
-                record_rr,
-                pre / local,
-                post / local,
-                pre / post,
-                pre / record_rr,
-                local / record_rr,
+            let irregularity = rhythm_irregularity(hi.saturating_sub(lo), &lag_medians, wide);
+            rhythm_row(
+                [pre, post, local, record_rr],
                 centred,
-                pre / centred,
-                successive / centred,
-                rhythm_irregularity(hi.saturating_sub(lo), &lag_medians, wide),
-            ]
+                successive,
+                irregularity,
+            )
         })
         .collect()
 }
@@ -447,21 +465,8 @@ mod tests {
                 let mut diffs: Vec<f64> = near.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
                 let (centred, successive) = (median(&mut near.to_vec()), median(&mut diffs));
                 let wide = &rr[i.saturating_sub(RHYTHM_HALF)..(i + RHYTHM_HALF).min(rr.len())];
-                [
-                    pre,
-                    post,
-                    local,
-                    record_rr,
-                    pre / local,
-                    post / local,
-                    pre / post,
-                    pre / record_rr,
-                    local / record_rr,
-                    centred,
-                    pre / centred,
-                    successive / centred,
-                    irregularity(wide),
-                ]
+                let row = [pre, post, local, record_rr];
+                rhythm_row(row, centred, successive, irregularity(wide))
             })
             .collect()
     }
