@@ -248,8 +248,8 @@ fn argmax_by(range: std::ops::RangeInclusive<usize>, f: impl Fn(usize) -> f64) -
 }
 
 /// Offset from `start` of the first largest `|v[i] − line_at(v, a, b, i)|` over
-/// `start..=end` (None when empty): the distances are computed into `buf` in one loop that
-/// vectorises (the same operations as [`line_at`], so the same values), then scanned.
+/// `start..=end` (None when empty): the distances are computed into `buf` in one loop without
+/// branches on the data (so it vectorises), then scanned.
 fn argmax_from_baseline(
     v: &[f64],
     a: usize,
@@ -262,17 +262,12 @@ fn argmax_from_baseline(
         return None;
     }
     buf.clear();
-    let span = &v[start..=end];
-    if b == a {
-        buf.extend(span.iter().map(|&x| (x - v[a]).abs()));
-    } else {
-        let (va, rise, run) = (v[a], v[b] - v[a], b as f64 - a as f64);
-        buf.extend(
-            span.iter()
-                .zip(start..)
-                .map(|(&x, i)| (x - (va + rise * (i as f64 - a as f64) / run)).abs()),
-        );
-    }
+    buf.extend(
+        v[start..=end]
+            .iter()
+            .zip(start..)
+            .map(|(&x, i)| (x - line_at(v, a, b, i)).abs()),
+    );
     argmax_by(0..=buf.len() - 1, |j| buf[j])
 }
 

@@ -321,8 +321,9 @@ def _gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
 
 
 def _calibration_gated(cfg: BeatExperiment, beats: Any, prob: np.ndarray) -> np.ndarray:
-    """The early-stopping patients' probabilities as the decision offsets see them: through
-    the rhythm gate, and the morphology gate too with ``cfg.offsets_after_gates``."""
+    """Probabilities as the decision offsets see them, when fitted (early-stopping patients)
+    and when applied (scored patients): through the rhythm gate, and the morphology gate too
+    with ``cfg.offsets_after_gates``."""
     prob = _gated(cfg, beats, prob)
     return _morphology_gated(cfg, beats, prob) if cfg.offsets_after_gates else prob
 
@@ -601,9 +602,7 @@ def _fit_and_predict(
         else:
             model, val_recs, vy, vp, best = _fit_member(beats, inner, counts, cfg, member, labelled)
             models = [model]
-        raw = _gated(cfg, te, np.mean([_member_proba(m, te) for m in models], axis=0))
-        if cfg.offsets_after_gates:
-            raw = _morphology_gated(cfg, te, raw)
+        raw = _calibration_gated(cfg, te, np.mean([_member_proba(m, te) for m in models], axis=0))
         offsets = np.zeros(len(CLASSES))
         if cfg.calibrate:
             offsets = decision_offsets(vy, vp, CLASSES)
@@ -612,7 +611,8 @@ def _fit_and_predict(
         info["val_records"].append(val_recs)
         info["best_epoch"].append(best)
         info["offsets"].append(offsets.tolist())
-    info["_ungated"] = prob  # before the morphology gate, for the combined arm: idem
+    # before the final morphology gate (which the combined arm applies to its mean): idem
+    info["_ungated"] = prob
     return te, _morphology_gated(cfg, te, prob), info
 
 
