@@ -155,7 +155,10 @@ class TestMultitask:
         state, summary = pretrain_on_synthetic_records(cfg, "pathology", say=None)
         assert summary["best_epoch"] == 1 and set(summary["val_mae"]) == {"hr", "pr", "qrs", "qt"}
         assert summary["val_macro_auroc"] is None or 0 <= summary["val_macro_auroc"] <= 1
-        assert state and not any(k.startswith("head.") for k in state)
+        # the head is kept, its outputs named: the intervals, then the generator's diagnoses
+        assert summary["outputs"][:4] == ["hr", "pr", "qrs", "qt"] and "AF" in summary["outputs"]
+        assert state["head.6.weight"].shape[0] == len(summary["outputs"])
+        assert summary["scaler"]["names"] == summary["outputs"]
         with pytest.raises(InvalidParameterError, match="pretraining source"):
             pretrain_on_synthetic_records(cfg, "nope", say=None)
 
@@ -173,7 +176,94 @@ class TestMultitask:
         cfg = RecordExperiment(pretrain_records=16, pretrain_epochs=1)
         state, summary = pretrain_on_synthetic_records(cfg, "dipole-ludb", say=None)
         assert summary["best_epoch"] == 1 and set(summary["val_mae"]) == {"hr", "pr", "qrs", "qt"}
-        assert state and not any(k.startswith("head.") for k in state)
+        assert summary["outputs"] == ["hr", "pr", "qrs", "qt"]
+        assert state["head.6.weight"].shape[0] == 4
+
+
+class TestMatchedHead:
+    """The pretrained head read as the target's labels (``head="matched"``)."""
+
+    OUTPUTS = ("hr", "pr", "qrs", "qt", "AF", "PAC", "PVC", "AVB")
+
+    def _pretrained(self):
+        torch = pytest.importorskip("torch")
+        from ecgfast.torch import create_model
+
+        torch.manual_seed(1)
+        source = create_model("resnet1d", 12, len(self.OUTPUTS)).eval()
+        with torch.no_grad():  # non-trivial running statistics in the head's batch norms
+            for m in source.head.modules():
+                if isinstance(m, torch.nn.BatchNorm1d):
+                    m.running_mean.uniform_(-1, 1)
+                    m.running_var.uniform_(0.5, 2)
+        names = list(self.OUTPUTS)
+        scaler = {"names": names, "mean": [70.0, 160.0, 95.0, 400.0] + [0.0] * 4,
+                  "std": [15.0, 25.0, 12.0, 35.0] + [1.0] * 4}  # fmt: skip
+        return torch, source, names, scaler
+
+    def test_each_label_reads_its_counterparts(self):
+        from ecgfast.apps.records import matched_head
+        from ecgfast.torch import create_model
+
+        torch, source, names, scaler = self._pretrained()
+        labels = ("AF", "SBRAD", "EXTRA", "AVB", "LAFB")
+        torch.manual_seed(2)
+        model = create_model("resnet1d", 12, len(labels)).eval()
+        fresh_lafb = model.state_dict()["head.6.weight"][4].clone()
+        model.load_state_dict(
+            {k: v for k, v in source.state_dict().items() if not k.startswith("head.")},
+            strict=False,
+        )
+        matched = matched_head(model, source.state_dict(), names, scaler, labels)
+        assert matched == ["AF", "SBRAD", "EXTRA", "AVB"]  # no LAFB output in this source
+        x = torch.randn(3, 12, 1000)
+        with torch.no_grad():
+            pre, out = source(x).numpy(), model(x).numpy()
+        hr = pre[:, 0] * 15.0 + 70.0
+        pr = pre[:, 1] * 25.0 + 160.0
+        np.testing.assert_allclose(out[:, 0], pre[:, 4], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(out[:, 1], (hr - 60.0) / -5.0, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(out[:, 2], pre[:, 5] + pre[:, 6], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(out[:, 3], pre[:, 7] + (pr - 200.0) / 20.0, atol=1e-3)
+        torch.testing.assert_close(model.state_dict()["head.6.weight"][4], fresh_lafb)
+
+    def test_custom_terms_and_errors(self):
+        from ecgfast.apps.records import matched_head
+        from ecgfast.torch import create_model
+
+        torch, source, names, scaler = self._pretrained()
+        model = create_model("resnet1d", 12, 1).eval()
+        model.load_state_dict(
+            {k: v for k, v in source.state_dict().items() if not k.startswith("head.")},
+            strict=False,
+        )
+        terms = {"LONGQT": (("qt", 450.0, 10.0),)}
+        assert matched_head(model, source.state_dict(), names, scaler, ["LONGQT"], terms) == [
+            "LONGQT"
+        ]
+        x = torch.randn(2, 12, 1000)
+        with torch.no_grad():
+            qt = source(x).numpy()[:, 3] * 35.0 + 400.0
+            np.testing.assert_allclose(model(x).numpy()[:, 0], (qt - 450.0) / 10.0, atol=1e-3)
+        wide = create_model("resnet1d", 12, 1, hidden=64)
+        with pytest.raises(InvalidParameterError, match="head"):
+            matched_head(wide, source.state_dict(), names, scaler, ["AF"])
+
+    def test_synthetic_findings_are_the_generators_parameters(self):
+        pytest.importorskip("torch")
+        import ecgfast
+        from ecgfast.apps.records import RECORD_PATHOLOGY_MIX_LAFB
+        from ecgfast.torch import FINDINGS
+        from ecgfast.torch.datasets import record_targets
+
+        b = ecgfast.synthesize(200, seed=3, duration=10, fs=100, **RECORD_PATHOLOGY_MIX_LAFB)
+        y = record_targets(b.labels, FINDINGS)
+        np.testing.assert_array_equal(y[:, 0], b.labels.param_qrs_axis < -30)
+        np.testing.assert_array_equal(y[:, 1], b.labels.param_lafb > 0)
+        np.testing.assert_array_equal(y[:, 2], b.labels.param_paced > 0)
+        assert y.sum(axis=0).min() > 0  # every finding occurs in 200 records of this mix
+        # LAFB turns the axis left (the generator's rule), so every LAFB record has LAD
+        assert np.all(y[y[:, 1] > 0, 0] > 0)
 
 
 class TestRecordExperiment:
@@ -244,6 +334,45 @@ class TestRecordExperiment:
         fold_of = p.groupby(["seed", "init"]).apply(lambda g: tuple(g.sort_values("record").fold))
         assert fold_of[(0, "scratch")] == fold_of[(0, "dipole")]
         assert fold_of[(0, "scratch")] != fold_of[(1, "scratch")]
+
+    def test_matched_head_and_zero_shot_arms(self, shared_data):
+        pytest.importorskip("torch")
+        from ecgfast.apps import records
+        from ecgfast.torch import predict
+        from ecgfast.torch.tasks import Task
+
+        cfg = records.RecordExperiment(
+            labels=("AF", "SBRAD", "LVH"), epochs=1, seeds=(0,), fractions=(1.0,),
+            pretrain=("pathology",), pretrain_records=16, pretrain_epochs=1, head="both",
+            zero_shot=True,
+        )  # fmt: skip
+        root = shared_data / "ludb"
+        train, test = [str(i) for i in range(1, 13)], ["40", "41", "42"]
+        report = records.run_record_experiment(
+            root, cfg, train_records=train, test_records=test, cache=None, say=None
+        )
+        runs = pd.DataFrame(report["runs"]).set_index("init")
+        arms = {"scratch", "pathology", "pathology+head", "pathology:zero-shot"}
+        assert set(runs.index) == arms
+        assert runs.loc["pathology:zero-shot", "best_epoch"] == 0
+        assert runs.loc["pathology+head", "best_epoch"] >= 1
+        assert set(report["paired"]) == {f"{a} - scratch, 100%" for a in arms - {"scratch"}}
+        # the zero-shot arm's predictions are the pretrained model's, its head read as the labels
+        state, summary = records.pretrain_on_synthetic_records(cfg, "pathology", say=None)
+        data = records._ludb_records(root, cfg, train, test)
+        model = records._new_model(cfg, 12, 3, 0)
+        model.load_state_dict(
+            {k: v for k, v in state.items() if not k.startswith("head.")}, strict=False
+        )
+        records.matched_head(model, state, summary["outputs"], summary["scaler"], cfg.labels)
+        te = records._take(data, np.flatnonzero(np.isin(data.records, test)))
+        _, expected = predict(model, te, Task.multilabel(cfg.labels))
+        p = report["predictions"]
+        got = p[p.init == "pathology:zero-shot"][["p_AF", "p_SBRAD", "p_LVH"]].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+        for bad, match in (({"head": "old"}, "head must be"), ({"zero_shot": True}, "source")):
+            with pytest.raises(InvalidParameterError, match=match):
+                records.run_record_experiment(root, records.RecordExperiment(**bad), say=None)
 
     def test_train_test_split_and_errors(self, shared_data):
         pytest.importorskip("torch")

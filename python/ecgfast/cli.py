@@ -291,7 +291,7 @@ def cmd_ludb(args: argparse.Namespace) -> int:
         **_pick(
             args,
             "epochs batch_size lr patience folds val_fraction fractions pretrain_records "
-            "pretrain_epochs pretrain_seed policy backbone_lr_factor",
+            "pretrain_epochs pretrain_seed policy backbone_lr_factor head zero_shot",
         ),
         labels=tuple(args.labels.split(",")),
         seeds=tuple(args.seeds),
@@ -781,7 +781,7 @@ def _add_experiment_training(p: argparse.ArgumentParser, d: Any) -> None:
 
 
 def _ludb_parser(p: argparse.ArgumentParser) -> None:
-    from .apps.records import RecordExperiment
+    from .apps.records import HEADS, RecordExperiment
 
     d = RecordExperiment()  # one source for the defaults
     p.add_argument("--root", required=True, help="LUDB folder (ludb.csv and data/)")
@@ -794,7 +794,19 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
         "--pretrain",
         default="dipole,deepfake,pathology",
         help="comma list of synthetic sources (dipole, dipole-ludb, deepfake, pathology, "
-        "pathology-ludb) or 'none'",
+        "pathology-ludb, pathology-matched) or 'none'",
+    )
+    p.add_argument(
+        "--head",
+        default=d.head,
+        choices=HEADS,
+        help="pretrained arms start from a fresh head, the pretrained head matched to the "
+        "labels (LUDB_FROM_SYNTHETIC: arm SOURCE+head), or both arms",
+    )
+    p.add_argument(
+        "--zero-shot",
+        action="store_true",
+        help="also score each source's matched head without fine-tuning (arm SOURCE:zero-shot)",
     )
     p.add_argument("--pretrain-records", type=int, default=d.pretrain_records)
     p.add_argument("--fractions", type=_float_list, default=d.fractions, help="e.g. 1,0.25")

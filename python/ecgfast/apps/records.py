@@ -14,7 +14,16 @@ multi-label head and binary cross-entropy:
 - ``pathology``: multi-task (the four intervals plus the generator's diagnoses: AF, bundle-branch
   and AV blocks, ectopy, MI, ST-T, hypertrophy) on records with :data:`RECORD_PATHOLOGY_MIX`.
 - ``dipole-ludb``, ``pathology-ludb``: ``dipole`` and ``pathology`` on records of
-  ``population="ludb"`` (waves fitted to the median beats of LUDB 1-100).
+  ``population="ludb"`` (waves fitted to the median beats of LUDB 1-100);
+- ``pathology-matched``: ``pathology`` with fascicular blocks added and three more findings
+  learnt (left axis deviation, LAFB, pacing), so that every LUDB label has a counterpart among
+  its outputs.
+
+A pretrained arm's head is fresh by default. With ``head="matched"`` it is the pretrained head,
+its last layer's row for each LUDB label built from the outputs that mean the same
+(:data:`LUDB_FROM_SYNTHETIC`: AF from AF, SBRAD from the regressed heart rate below 60 bpm, AVB
+from AV block or PR above 200 ms, ...), so the model names the diagnoses before it has seen a
+labelled record; ``zero_shot=True`` scores it so, untrained.
 
 Protocol: records are split into ``folds`` patient folds stratified by label (fixed, the same
 for every arm and seed); inside the training records of a fold, ``val_fraction`` of them are
@@ -44,11 +53,15 @@ from ..errors import InvalidParameterError
 from ._stats import mean_ci
 
 __all__ = [
+    "HEADS",
+    "LUDB_FROM_SYNTHETIC",
     "PRETRAIN_SOURCES",
     "RECORD_PATHOLOGY_MIX",
+    "RECORD_PATHOLOGY_MIX_LAFB",
     "RecordExperiment",
     "label_folds",
     "markdown",
+    "matched_head",
     "pretrain_on_synthetic_records",
     "run_record_experiment",
 ]
@@ -79,19 +92,112 @@ RECORD_PATHOLOGY_MIX: dict[str, Any] = {
 }
 
 INTERVALS = ("hr", "pr", "qrs", "qt")
-#: Pretraining sources: synthesis parameters and whether the generator's diagnoses are targets.
-PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
-    "dipole": {"synth": {}, "diagnoses": False},
-    "dipole-ludb": {"synth": {"population": "ludb"}, "diagnoses": False},
-    "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": False},
-    "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": True},
-    "pathology-ludb": {"synth": {**RECORD_PATHOLOGY_MIX, "population": "ludb"}, "diagnoses": True},
+_DX = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "CD", "HYP")
+#: The ``pathology`` mix with left anterior fascicular blocks added, for ``pathology-matched``.
+RECORD_PATHOLOGY_MIX_LAFB: dict[str, Any] = {
+    **RECORD_PATHOLOGY_MIX,
+    "morphology": {**RECORD_PATHOLOGY_MIX["morphology"], "lafb": 0.1},
 }
+#: Pretraining sources: synthesis parameters and the generator's 0/1 labels learnt beside the
+#: four intervals (:data:`ecgfast.torch.DIAGNOSES`, :data:`ecgfast.torch.FINDINGS`).
+PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
+    "dipole": {"synth": {}, "diagnoses": ()},
+    "dipole-ludb": {"synth": {"population": "ludb"}, "diagnoses": ()},
+    "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": ()},
+    "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": _DX},
+    "pathology-ludb": {"synth": {**RECORD_PATHOLOGY_MIX, "population": "ludb"}, "diagnoses": _DX},
+    # every LUDB label has a counterpart among its outputs (LUDB_FROM_SYNTHETIC)
+    "pathology-matched": {
+        "synth": RECORD_PATHOLOGY_MIX_LAFB,
+        "diagnoses": (*_DX, "LAD", "LAFB", "PACE"),
+    },
+}
+
+
+#: Heads of the pretrained arms: a fresh one, the pretrained one matched to the labels
+#: (:func:`matched_head`), or both arms.
+HEADS = ("new", "matched", "both")
+#: How each LUDB label reads from the outputs of a model pretrained on synthetic records, for
+#: ``head="matched"``: the new head's logit for the label starts as the sum of its terms, each a
+#: pretrained 0/1 output's logit (a name) or an interval against a cut-off ``(name, cut, step)``:
+#: ``(value - cut) / step`` logits, so a negative step means "below the cut". Fixed from what the
+#: labels mean (LUDB's texts; the generator's definitions), never fitted to records. Terms whose
+#: output the source lacks are left out; a label with none starts from a fresh row.
+LUDB_FROM_SYNTHETIC: dict[str, tuple[Any, ...]] = {
+    "AF": ("AF",),  # LUDB's "AF" includes flutter; the generator's AF label does not
+    "SBRAD": (("hr", 60.0, -5.0),),  # sinus bradycardia: below 60 bpm
+    "LAD": ("LAD",),  # QRS axis below -30 degrees
+    "RBBB": ("RBBB",),
+    "LAFB": ("LAFB",),
+    "AVB": ("AVB", ("pr", 200.0, 20.0)),  # LUDB: first degree (PR > 200 ms) and third degree
+    "LVH": ("HYP",),
+    "ISC": ("MI", "STTC"),  # ischaemia, scar or STEMI
+    "STEMI": ("MI",),  # ST elevation (or Q waves) in the generator's MI
+    "NSSTT": ("STTC",),
+    "EXTRA": ("PAC", "PVC"),
+    "PACE": ("PACE",),
+}
+
+
+def matched_head(
+    model: Any,
+    state: dict[str, Any],
+    outputs: Sequence[str],
+    scaler: dict[str, Any],
+    labels: Sequence[str],
+    terms: dict[str, tuple[Any, ...]] | None = None,
+) -> list[str]:
+    """Give ``model`` (built with ``len(labels)`` outputs) the pretrained head of ``state``
+    (whose outputs are ``outputs``, intervals standardised by ``scaler``), its last layer's row
+    for each label built from the pretrained rows named by ``terms`` (default
+    :data:`LUDB_FROM_SYNTHETIC`). Returns the labels that found a counterpart; the others keep
+    the fresh rows ``model`` was built with."""
+    import torch
+
+    terms = LUDB_FROM_SYNTHETIC if terms is None else terms
+    last = [name for name, m in model.head.named_modules() if isinstance(m, torch.nn.Linear)][-1]
+    w_key, b_key = f"head.{last}.weight", f"head.{last}.bias"
+    head = {k: v for k, v in state.items() if k.startswith("head.") and k not in (w_key, b_key)}
+    try:
+        missing, unexpected = model.load_state_dict(head, strict=False)
+    except RuntimeError as exc:  # a layer of another size
+        msg = f"the pretrained head does not fit the model's head: {exc}"
+        raise InvalidParameterError(msg) from None
+    if unexpected or any(k.startswith("head.") and k not in (w_key, b_key) for k in missing):
+        raise InvalidParameterError("the pretrained head does not fit the model's head")
+    index = {name: j for j, name in enumerate(outputs)}
+    mean = dict(zip(scaler["names"], scaler["mean"], strict=True))
+    std = dict(zip(scaler["names"], scaler["std"], strict=True))
+    weight, bias = model.state_dict()[w_key].clone(), model.state_dict()[b_key].clone()
+    matched = []
+    for c, label in enumerate(labels):
+        rows = []
+        for term in terms.get(label, ()):
+            name, cut, step = (term, None, None) if isinstance(term, str) else term
+            if name not in index:
+                continue
+            if cut is None:
+                rows.append((index[name], 1.0, 0.0))
+            else:
+                rows.append((index[name], std[name] / step, (mean[name] - cut) / step))
+        if not rows:
+            continue
+        weight[c] = sum(coef * state[w_key][j] for j, coef, _ in rows)
+        bias[c] = sum(coef * state[b_key][j] + const for j, coef, const in rows)
+        matched.append(label)
+    model.load_state_dict({w_key: weight, b_key: bias}, strict=False)
+    return matched
 
 
 @dataclass
 class RecordExperiment:
-    """Settings of :func:`run_record_experiment`."""
+    """Settings of :func:`run_record_experiment`.
+
+    ``head``: what each pretrained arm's head starts from: ``"new"`` (fresh, the arm is named
+    after its source), ``"matched"`` (the pretrained head with each label's row read from its
+    counterparts, :data:`LUDB_FROM_SYNTHETIC`; arm ``SOURCE+head``) or ``"both"``.
+    ``zero_shot``: also score the matched head without fine-tuning (arm ``SOURCE:zero-shot``;
+    the labelled budget, fitting and validation records, sets only its thresholds)."""
 
     labels: tuple[str, ...] = tuple(LUDB_LABELS)
     model: str = "resnet1d"
@@ -110,6 +216,8 @@ class RecordExperiment:
     pretrain_seed: int = 0
     policy: str = "full"
     backbone_lr_factor: float = 1.0
+    head: str = "new"
+    zero_shot: bool = False
 
 
 def label_folds(y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -159,9 +267,10 @@ def pretrain_on_synthetic_records(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Pretrain the experiment's model on ``cfg.pretrain_records`` synthetic 12-lead 10-s
     records of ``source`` (:data:`PRETRAIN_SOURCES`) at ``cfg.fs``; 10 % more records (another
-    stream) for early stopping on the loss. Returns the backbone weights (head dropped) and a
-    summary (best epoch, validation metrics)."""
-    from ..torch import DIAGNOSES, SyntheticECG, fit
+    stream) for early stopping on the loss. Returns the weights (head included: its outputs are
+    the summary's ``outputs``, the intervals standardised by its ``scaler``) and a summary (best
+    epoch, validation metrics)."""
+    from ..torch import SyntheticECG, fit
     from ..torch.tasks import Task
 
     if source not in PRETRAIN_SOURCES:
@@ -171,14 +280,14 @@ def pretrain_on_synthetic_records(
     progress = say is not None
     say = say or _quiet
     spec = PRETRAIN_SOURCES[source]
-    targets = INTERVALS + (DIAGNOSES if spec["diagnoses"] else ())
+    targets = INTERVALS + tuple(spec["diagnoses"])
     common = {"targets": targets, "fs": cfg.fs, **spec["synth"]}
     seed = cfg.pretrain_seed
     train = SyntheticECG(cfg.pretrain_records, seed=seed, **common)
     n_val = max(16, cfg.pretrain_records // 10)
     val = SyntheticECG(n_val, seed=seed + 1_000_003, scaler=train.scaler, **common)
     if spec["diagnoses"]:
-        task = Task.multitask(INTERVALS, DIAGNOSES, train.scaler)
+        task = Task.multitask(INTERVALS, spec["diagnoses"], train.scaler)
     else:
         task = Task.regression(INTERVALS, train.scaler)
     say(f"pretraining on {cfg.pretrain_records} synthetic records ({source})")
@@ -201,9 +310,11 @@ def pretrain_on_synthetic_records(
         "val_mae": result.metrics.get("mae"),
         "val_macro_auroc": result.metrics.get("macro_auroc"),
         "seconds": result.seconds,
+        "outputs": list(targets),
+        "scaler": train.scaler.to_dict(),
     }
     say(f"{source}: best epoch {result.best_epoch}, validation MAE {summary['val_mae']}")
-    return {k: v for k, v in state.items() if not k.startswith("head.")}, summary
+    return state, summary
 
 
 def _thresholds(y: np.ndarray, prob: np.ndarray) -> np.ndarray:
@@ -227,28 +338,40 @@ def _fit_one(
     val_idx: np.ndarray,
     cfg: RecordExperiment,
     seed: int,
-    state: Any,
+    arm: tuple[Any, Any, str],
 ) -> tuple[Any, np.ndarray, int]:
     """One model on the fitting records, early-stopped on the validation records; returns the
-    model, the per-label thresholds (F1-best on the validation records) and the best epoch."""
+    model, the per-label thresholds (F1-best on the validation records) and the best epoch.
+    ``arm`` is (pretrained state or None, its summary, head): ``"new"`` (a fresh head),
+    ``"matched"`` (:func:`matched_head`) or ``"zero-shot"`` (the matched head, not trained:
+    best epoch 0, thresholds from every labelled record)."""
     from ..torch import fit, predict
     from ..torch.tasks import Task
 
+    state, summary, head = arm
     tr, va = _take(data, fit_idx), _take(data, val_idx)
     pos = tr.y.sum(axis=0)
     pos_weight = np.sqrt((len(tr.y) - pos) / np.maximum(pos, 1)).clip(1.0, 10.0)
     task = Task.multilabel(cfg.labels, pos_weight=pos_weight.tolist())
     model = _new_model(cfg, data.x.shape[1], len(cfg.labels), seed)
     options: dict[str, Any] = {}
+    best = 0
     if state is not None:
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        backbone = {k: v for k, v in state.items() if not k.startswith("head.")}
+        missing, unexpected = model.load_state_dict(backbone, strict=False)
         if unexpected or any(not k.startswith("head.") for k in missing):
             raise InvalidParameterError("pretrained weights do not fit the model's backbone")
+        if head != "new":
+            matched_head(model, state, summary["outputs"], summary["scaler"], cfg.labels)
         options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
-    training = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "patience")}
-    result = fit(model, tr, va, task, seed=seed, progress=False, **training, **options)
+    if head == "zero-shot":  # no record was fitted on: every labelled one sets thresholds
+        va = _take(data, np.concatenate([fit_idx, val_idx]))
+    else:
+        training = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "patience")}
+        result = fit(model, tr, va, task, seed=seed, progress=False, **training, **options)
+        best = result.best_epoch
     y_val, p_val = predict(model, va, task)
-    return model, _thresholds(y_val, p_val), result.best_epoch
+    return model, _thresholds(y_val, p_val), best
 
 
 def _budget(
@@ -291,7 +414,7 @@ def _pretrained(
     spec = json.dumps(PRETRAIN_SOURCES[source], sort_keys=True, default=str)
     mix = hashlib.sha256(spec.encode()).hexdigest()[:8]  # the synthesis settings
     key = f"{source}-{mix}-{cfg.model}-{cfg.fs:g}hz-{cfg.pretrain_records}rec-"
-    key += f"{cfg.pretrain_epochs}ep-seed{cfg.pretrain_seed}.pt"
+    key += f"{cfg.pretrain_epochs}ep-seed{cfg.pretrain_seed}-head.pt"  # head kept since 2026-12-04
     path = None if cache is None else cache / key
     if path is not None and path.is_file():
         stored = torch.load(path, map_location="cpu", weights_only=True)
@@ -304,6 +427,26 @@ def _pretrained(
         torch.save({"state": state, "summary": json.dumps(summary, default=float)}, tmp)
         tmp.replace(path)
     return state, summary
+
+
+def _arms(
+    cfg: RecordExperiment, cache: Path | None, say: Any
+) -> tuple[dict[str, tuple[Any, Any, str]], dict[str, Any]]:
+    """The arms (name -> (pretrained state, its summary, head)) and the pretraining summaries:
+    ``scratch``; per source ``SOURCE`` (fresh head), ``SOURCE+head`` (matched head) as
+    ``cfg.head`` asks, and ``SOURCE:zero-shot`` with ``cfg.zero_shot``."""
+    arms: dict[str, tuple[Any, Any, str]] = {"scratch": (None, None, "new")}
+    pretraining = {}
+    for source in cfg.pretrain:
+        state, summary = _pretrained(cfg, source, cache, say)
+        pretraining[source] = summary
+        if cfg.head in ("new", "both"):
+            arms[source] = (state, summary, "new")
+        if cfg.head in ("matched", "both"):
+            arms[f"{source}+head"] = (state, summary, "matched")
+        if cfg.zero_shot:
+            arms[f"{source}:zero-shot"] = (state, summary, "zero-shot")
+    return arms, pretraining
 
 
 def run_record_experiment(
@@ -349,11 +492,8 @@ def run_record_experiment(
         cache = None if out is None else Path(out) / "pretrained"
     cache = None if cache is None else Path(cache)
     data = _ludb_records(root, cfg, train_records, test_records)
-    states: dict[str, Any] = {"scratch": None}
     report_line = say or _quiet
-    pretraining = {}
-    for source in cfg.pretrain:
-        states[source], pretraining[source] = _pretrained(cfg, source, cache, say)
+    arms, pretraining = _arms(cfg, cache, say)
     runs, preds = [], []
     warned: set[float] = set()
     for seed in cfg.seeds:
@@ -370,8 +510,8 @@ def run_record_experiment(
                         "seeds; BENCHMARKS.md)",
                         stacklevel=2,
                     )
-                for init, state in states.items():
-                    model, thr, best = _fit_one(data, fit_idx, val_idx, cfg, seed, state)
+                for init, arm in arms.items():
+                    model, thr, best = _fit_one(data, fit_idx, val_idx, cfg, seed, arm)
                     y, prob = predict(model, te, Task.multilabel(cfg.labels))
                     m = _score(y, prob, cfg.labels, thr)
                     row = {
@@ -463,6 +603,10 @@ def _checked(cfg: RecordExperiment) -> RecordExperiment:
         raise InvalidParameterError(f"val_fraction must be in (0, 1), got {cfg.val_fraction}")
     if not cfg.seeds:
         raise InvalidParameterError("give at least one seed")
+    if cfg.head not in HEADS:
+        raise InvalidParameterError(f"head must be one of {HEADS}, got {cfg.head!r}")
+    if (cfg.head != "new" or cfg.zero_shot) and not cfg.pretrain:
+        raise InvalidParameterError("a matched head or zero-shot arm needs a pretraining source")
     return cfg
 
 

@@ -23,6 +23,7 @@ from .classifier import BeatClassifier
 from .datasets import (
     BEAT_TARGETS,
     DIAGNOSES,
+    FINDINGS,
     TARGETS,
     BlockBatchSampler,
     ShardDataset,
@@ -63,6 +64,7 @@ __all__ = [
     "DIAGNOSES",
     "DS1",
     "DS2",
+    "FINDINGS",
     "MODELS",
     "PACED",
     "POLICIES",

@@ -31,6 +31,7 @@ from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normaliz
 __all__ = [
     "BEAT_TARGETS",
     "DIAGNOSES",
+    "FINDINGS",
     "TARGETS",
     "BlockBatchSampler",
     "ShardDataset",
@@ -46,11 +47,14 @@ TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia")
 #: fibrillation, left / right bundle-branch block, premature atrial / ventricular beats present,
 #: and the PTB-XL superclasses NORM and CD.
 DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "CD", "HYP")
+#: Further record-level 0/1 findings of synthetic records that a target task may name: left axis
+#: deviation (QRS axis below -30 degrees), left anterior fascicular block, ventricular pacing.
+FINDINGS = ("LAD", "LAFB", "PACE")
 
 
 def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """The columns ``names`` (:data:`TARGETS` and :data:`DIAGNOSES`) of synthetic record labels
-    as a float array (diagnoses 0/1)."""
+    """The columns ``names`` (:data:`TARGETS`, :data:`DIAGNOSES`, :data:`FINDINGS`) of
+    synthetic record labels as a float array (diagnoses and findings 0/1)."""
     derived = {  # computed only when asked for (GAN records have no pathology labels)
         "AF": lambda: labels["param_af"] > 0,
         "LBBB": lambda: labels["param_conduction"] == 1,
@@ -58,6 +62,9 @@ def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
         "PAC": lambda: labels["n_pac"] > 0,
         "PVC": lambda: labels["n_pvc"] > 0,
         "AVB": lambda: labels["param_av_block"] > 0,  # second- or third-degree AV block
+        "LAD": lambda: labels["param_qrs_axis"] < -30.0,
+        "LAFB": lambda: labels["param_lafb"] > 0,
+        "PACE": lambda: labels["param_paced"] > 0,
     }
     missing = [n for n in names if n not in derived and n not in labels]
     if missing:
@@ -204,7 +211,7 @@ class _RecordDataset(Dataset):
             return
         _, y = self._load(0, m)
         self.scaler = TargetScaler.fit(self.targets, y)
-        binary = np.isin(self.targets, DIAGNOSES)
+        binary = np.isin(self.targets, DIAGNOSES + FINDINGS)
         if binary.any():  # 0/1 targets stay 0/1 (for a BCE loss)
             self.scaler.mean[binary], self.scaler.std[binary] = 0.0, 1.0
 
@@ -262,7 +269,7 @@ class SyntheticECG(_RecordDataset):
         Number of records (the dataset's length).
     targets : sequence of str or comma-separated str
         Label columns to regress (:data:`TARGETS`) and/or 0/1 diagnoses (:data:`DIAGNOSES`,
-        for a multi-label task; never standardised).
+        :data:`FINDINGS`, for a multi-label task; never standardised).
     seed : int
         Stream seed (use different seeds for train and validation sets).
     leads, fs, duration, hr, pr, qrs, qt, qtc, hrv, noise, method, rhythm, ectopy, conduction,
@@ -299,7 +306,7 @@ class SyntheticECG(_RecordDataset):
         super().__init__(
             n,
             targets,
-            TARGETS + DIAGNOSES,
+            TARGETS + DIAGNOSES + FINDINGS,
             normalize=normalize,
             crop=crop,
             transform=transform,
