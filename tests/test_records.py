@@ -202,8 +202,8 @@ class TestMatchedHead:
         return torch, source, names, scaler
 
     def test_each_label_reads_its_counterparts(self):
-        from ecgfast.apps.records import matched_head
-        from ecgfast.torch import create_model
+        from ecgfast.diagnoses import LUDB_FROM_SYNTHETIC as TERMS
+        from ecgfast.torch import create_model, matched_head
 
         torch, source, names, scaler = self._pretrained()
         labels = ("AF", "SBRAD", "EXTRA", "AVB", "LAFB")
@@ -214,7 +214,7 @@ class TestMatchedHead:
             {k: v for k, v in source.state_dict().items() if not k.startswith("head.")},
             strict=False,
         )
-        matched = matched_head(model, source.state_dict(), names, scaler, labels)
+        matched = matched_head(model, source.state_dict(), names, scaler, labels, TERMS)
         assert matched == ["AF", "SBRAD", "EXTRA", "AVB"]  # no LAFB output in this source
         x = torch.randn(3, 12, 1000)
         with torch.no_grad():
@@ -228,8 +228,8 @@ class TestMatchedHead:
         torch.testing.assert_close(model.state_dict()["head.6.weight"][4], fresh_lafb)
 
     def test_custom_terms_and_errors(self):
-        from ecgfast.apps.records import matched_head
-        from ecgfast.torch import create_model
+        from ecgfast.diagnoses import LUDB_FROM_SYNTHETIC as TERMS
+        from ecgfast.torch import create_model, matched_head
 
         torch, source, names, scaler = self._pretrained()
         model = create_model("resnet1d", 12, 1).eval()
@@ -247,7 +247,7 @@ class TestMatchedHead:
             np.testing.assert_allclose(model(x).numpy()[:, 0], (qt - 450.0) / 10.0, atol=1e-3)
         wide = create_model("resnet1d", 12, 1, hidden=64)
         with pytest.raises(InvalidParameterError, match="head"):
-            matched_head(wide, source.state_dict(), names, scaler, ["AF"])
+            matched_head(wide, source.state_dict(), names, scaler, ["AF"], TERMS)
 
     def test_synthetic_findings_are_the_generators_parameters(self):
         pytest.importorskip("torch")
@@ -338,7 +338,8 @@ class TestRecordExperiment:
     def test_matched_head_and_zero_shot_arms(self, shared_data):
         pytest.importorskip("torch")
         from ecgfast.apps import records
-        from ecgfast.torch import predict
+        from ecgfast.diagnoses import LUDB_FROM_SYNTHETIC
+        from ecgfast.torch import matched_head, predict
         from ecgfast.torch.tasks import Task
 
         cfg = records.RecordExperiment(
@@ -364,7 +365,8 @@ class TestRecordExperiment:
         model.load_state_dict(
             {k: v for k, v in state.items() if not k.startswith("head.")}, strict=False
         )
-        records.matched_head(model, state, summary["outputs"], summary["scaler"], cfg.labels)
+        outputs, scaler = summary["outputs"], summary["scaler"]
+        matched_head(model, state, outputs, scaler, cfg.labels, LUDB_FROM_SYNTHETIC)
         te = records._take(data, np.flatnonzero(np.isin(data.records, test)))
         _, expected = predict(model, te, Task.multilabel(cfg.labels))
         p = report["predictions"]

@@ -23,7 +23,14 @@ import pandas as pd
 
 from .errors import InvalidParameterError
 
-__all__ = ["LUDB_LABELS", "cinc2021_diagnoses", "ludb_diagnoses"]
+__all__ = [
+    "CINC2021_FROM_SYNTHETIC",
+    "LUDB_FROM_SYNTHETIC",
+    "LUDB_LABELS",
+    "Terms",
+    "cinc2021_diagnoses",
+    "ludb_diagnoses",
+]
 
 #: LUDB diagnosis groups: label -> (column of ``ludb.csv``, pattern searched case-insensitively
 #: in that column's text; an empty pattern means "anything written there"). Names follow the
@@ -41,6 +48,58 @@ LUDB_LABELS: dict[str, tuple[str, str]] = {
     "NSSTT": ("Non-specific repolarization abnormalities", ""),
     "EXTRA": ("Extrasystolies", ""),
     "PACE": ("Cardiac pacing", ""),
+}
+
+
+#: The generator's outputs that mean each label, for reading a model pretrained on synthetic
+#: records (:data:`ecgfast.torch.DIAGNOSES`, :data:`ecgfast.torch.FINDINGS`, the regressed
+#: intervals) as a target's labels (:func:`ecgfast.torch.matched_head`). A label's logit starts
+#: as the sum of its terms, each a 0/1 output's logit (a name) or an interval against a cut-off
+#: ``(name, cut, step)``: ``(value - cut) / step`` logits, so a negative step means "below the
+#: cut". Fixed from what the labels mean, never fitted to records. Type: label -> terms.
+Terms = dict[str, tuple[object, ...]]
+
+#: :data:`LUDB_LABELS` from the synthetic outputs (LUDB's texts; the generator's definitions).
+LUDB_FROM_SYNTHETIC: Terms = {
+    "AF": ("AF",),  # LUDB's "AF" includes flutter; the generator's AF label does not
+    "SBRAD": (("hr", 60.0, -5.0),),  # sinus bradycardia: below 60 bpm
+    "LAD": ("LAD",),  # QRS axis below -30 degrees
+    "RBBB": ("RBBB",),
+    "LAFB": ("LAFB",),
+    "AVB": ("AVB", ("pr", 200.0, 20.0)),  # LUDB: first degree (PR > 200 ms) and third degree
+    "LVH": ("HYP",),
+    "ISC": ("MI", "STTC"),  # ischaemia, scar or STEMI
+    "STEMI": ("MI",),  # ST elevation (or Q waves) in the generator's MI
+    "NSSTT": ("STTC",),
+    "EXTRA": ("PAC", "PVC"),
+    "PACE": ("PACE",),
+}
+
+#: SNOMED CT codes of the PhysioNet/CinC 2021 headers from the synthetic outputs, for the codes
+#: with a counterpart (``dx_mapping_scored.csv`` / ``dx_mapping_unscored.csv`` abbreviations in
+#: the comments). Set before any CinC record was scored.
+CINC2021_FROM_SYNTHETIC: Terms = {
+    "164889003": ("AF",),  # AF
+    "164890007": ("AF",),  # AFL (the generator's flutter is not a label of its own)
+    "427084000": (("hr", 100.0, 5.0),),  # STach: above 100 bpm
+    "426177001": (("hr", 60.0, -5.0),),  # SB: below 60 bpm
+    "284470004": ("PAC",),  # PAC
+    "427172004": ("PVC",),  # PVC
+    "17338001": ("PVC",),  # VEB
+    "59118001": ("RBBB",),  # RBBB
+    "713427006": ("RBBB",),  # CRBBB
+    "713426002": ("RBBB",),  # IRBBB
+    "164909002": ("LBBB",),  # LBBB
+    "733534002": ("LBBB",),  # CLBBB
+    "39732003": ("LAD",),  # LAD
+    "445118002": ("LAFB",),  # LAnFB
+    "270492004": (("pr", 200.0, 20.0),),  # IAVB: PR above 200 ms
+    "698252002": (("qrs", 110.0, 10.0),),  # NSIVCB: QRS above 110 ms
+    "164873001": ("HYP",),  # LVH
+    "55827005": ("HYP",),  # LVHV
+    "164934002": ("STTC",),  # TAb
+    "59931005": ("STTC",),  # TInv
+    "10370003": ("PACE",),  # PR (pacing rhythm)
 }
 
 

@@ -21,9 +21,9 @@ multi-label head and binary cross-entropy:
 
 A pretrained arm's head is fresh by default. With ``head="matched"`` it is the pretrained head,
 its last layer's row for each LUDB label built from the outputs that mean the same
-(:data:`LUDB_FROM_SYNTHETIC`: AF from AF, SBRAD from the regressed heart rate below 60 bpm, AVB
-from AV block or PR above 200 ms, ...), so the model names the diagnoses before it has seen a
-labelled record; ``zero_shot=True`` scores it so, untrained.
+(:data:`ecgfast.diagnoses.LUDB_FROM_SYNTHETIC`: AF from AF, SBRAD from the regressed heart rate
+below 60 bpm, AVB from AV block or PR above 200 ms, ...), so the model names the diagnoses
+before it has seen a labelled record; ``zero_shot=True`` scores it so, untrained.
 
 Protocol: records are split into ``folds`` patient folds stratified by label (fixed, the same
 for every arm and seed); inside the training records of a fold, ``val_fraction`` of them are
@@ -48,20 +48,18 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_int
-from ..diagnoses import LUDB_LABELS, ludb_diagnoses
+from ..diagnoses import LUDB_FROM_SYNTHETIC, LUDB_LABELS, ludb_diagnoses
 from ..errors import InvalidParameterError
 from ._stats import mean_ci
 
 __all__ = [
     "HEADS",
-    "LUDB_FROM_SYNTHETIC",
     "PRETRAIN_SOURCES",
     "RECORD_PATHOLOGY_MIX",
     "RECORD_PATHOLOGY_MIX_LAFB",
     "RecordExperiment",
     "label_folds",
     "markdown",
-    "matched_head",
     "pretrain_on_synthetic_records",
     "run_record_experiment",
 ]
@@ -115,78 +113,8 @@ PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
 
 
 #: Heads of the pretrained arms: a fresh one, the pretrained one matched to the labels
-#: (:func:`matched_head`), or both arms.
+#: (:func:`ecgfast.torch.matched_head`), or both arms.
 HEADS = ("new", "matched", "both")
-#: How each LUDB label reads from the outputs of a model pretrained on synthetic records, for
-#: ``head="matched"``: the new head's logit for the label starts as the sum of its terms, each a
-#: pretrained 0/1 output's logit (a name) or an interval against a cut-off ``(name, cut, step)``:
-#: ``(value - cut) / step`` logits, so a negative step means "below the cut". Fixed from what the
-#: labels mean (LUDB's texts; the generator's definitions), never fitted to records. Terms whose
-#: output the source lacks are left out; a label with none starts from a fresh row.
-LUDB_FROM_SYNTHETIC: dict[str, tuple[Any, ...]] = {
-    "AF": ("AF",),  # LUDB's "AF" includes flutter; the generator's AF label does not
-    "SBRAD": (("hr", 60.0, -5.0),),  # sinus bradycardia: below 60 bpm
-    "LAD": ("LAD",),  # QRS axis below -30 degrees
-    "RBBB": ("RBBB",),
-    "LAFB": ("LAFB",),
-    "AVB": ("AVB", ("pr", 200.0, 20.0)),  # LUDB: first degree (PR > 200 ms) and third degree
-    "LVH": ("HYP",),
-    "ISC": ("MI", "STTC"),  # ischaemia, scar or STEMI
-    "STEMI": ("MI",),  # ST elevation (or Q waves) in the generator's MI
-    "NSSTT": ("STTC",),
-    "EXTRA": ("PAC", "PVC"),
-    "PACE": ("PACE",),
-}
-
-
-def matched_head(
-    model: Any,
-    state: dict[str, Any],
-    outputs: Sequence[str],
-    scaler: dict[str, Any],
-    labels: Sequence[str],
-    terms: dict[str, tuple[Any, ...]] | None = None,
-) -> list[str]:
-    """Give ``model`` (built with ``len(labels)`` outputs) the pretrained head of ``state``
-    (whose outputs are ``outputs``, intervals standardised by ``scaler``), its last layer's row
-    for each label built from the pretrained rows named by ``terms`` (default
-    :data:`LUDB_FROM_SYNTHETIC`). Returns the labels that found a counterpart; the others keep
-    the fresh rows ``model`` was built with."""
-    import torch
-
-    terms = LUDB_FROM_SYNTHETIC if terms is None else terms
-    last = [name for name, m in model.head.named_modules() if isinstance(m, torch.nn.Linear)][-1]
-    w_key, b_key = f"head.{last}.weight", f"head.{last}.bias"
-    head = {k: v for k, v in state.items() if k.startswith("head.") and k not in (w_key, b_key)}
-    try:
-        missing, unexpected = model.load_state_dict(head, strict=False)
-    except RuntimeError as exc:  # a layer of another size
-        msg = f"the pretrained head does not fit the model's head: {exc}"
-        raise InvalidParameterError(msg) from None
-    if unexpected or any(k.startswith("head.") and k not in (w_key, b_key) for k in missing):
-        raise InvalidParameterError("the pretrained head does not fit the model's head")
-    index = {name: j for j, name in enumerate(outputs)}
-    mean = dict(zip(scaler["names"], scaler["mean"], strict=True))
-    std = dict(zip(scaler["names"], scaler["std"], strict=True))
-    weight, bias = model.state_dict()[w_key].clone(), model.state_dict()[b_key].clone()
-    matched = []
-    for c, label in enumerate(labels):
-        rows = []
-        for term in terms.get(label, ()):
-            name, cut, step = (term, None, None) if isinstance(term, str) else term
-            if name not in index:
-                continue
-            if cut is None:
-                rows.append((index[name], 1.0, 0.0))
-            else:
-                rows.append((index[name], std[name] / step, (mean[name] - cut) / step))
-        if not rows:
-            continue
-        weight[c] = sum(coef * state[w_key][j] for j, coef, _ in rows)
-        bias[c] = sum(coef * state[b_key][j] + const for j, coef, const in rows)
-        matched.append(label)
-    model.load_state_dict({w_key: weight, b_key: bias}, strict=False)
-    return matched
 
 
 @dataclass
@@ -195,7 +123,7 @@ class RecordExperiment:
 
     ``head``: what each pretrained arm's head starts from: ``"new"`` (fresh, the arm is named
     after its source), ``"matched"`` (the pretrained head with each label's row read from its
-    counterparts, :data:`LUDB_FROM_SYNTHETIC`; arm ``SOURCE+head``) or ``"both"``.
+    counterparts, :data:`ecgfast.diagnoses.LUDB_FROM_SYNTHETIC`; arm ``SOURCE+head``) or ``"both"``.
     ``zero_shot``: also score the matched head without fine-tuning (arm ``SOURCE:zero-shot``;
     the labelled budget, fitting and validation records, sets only its thresholds)."""
 
@@ -343,9 +271,9 @@ def _fit_one(
     """One model on the fitting records, early-stopped on the validation records; returns the
     model, the per-label thresholds (F1-best on the validation records) and the best epoch.
     ``arm`` is (pretrained state or None, its summary, head): ``"new"`` (a fresh head),
-    ``"matched"`` (:func:`matched_head`) or ``"zero-shot"`` (the matched head, not trained:
-    best epoch 0, thresholds from every labelled record)."""
-    from ..torch import fit, predict
+    ``"matched"`` (:func:`ecgfast.torch.matched_head`) or ``"zero-shot"`` (the matched head, not
+    trained: best epoch 0, thresholds from every labelled record)."""
+    from ..torch import fit, matched_head, predict
     from ..torch.tasks import Task
 
     state, summary, head = arm
@@ -362,7 +290,8 @@ def _fit_one(
         if unexpected or any(not k.startswith("head.") for k in missing):
             raise InvalidParameterError("pretrained weights do not fit the model's backbone")
         if head != "new":
-            matched_head(model, state, summary["outputs"], summary["scaler"], cfg.labels)
+            outputs, scaler = summary["outputs"], summary["scaler"]
+            matched_head(model, state, outputs, scaler, cfg.labels, LUDB_FROM_SYNTHETIC)
         options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
     if head == "zero-shot":  # no record was fitted on: every labelled one sets thresholds
         va = _take(data, np.concatenate([fit_idx, val_idx]))

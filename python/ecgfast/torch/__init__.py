@@ -32,7 +32,13 @@ from .datasets import (
     TargetScaler,
 )
 from .engine import FitConfig, FitResult, fit, load, predict, save_checkpoint
-from .finetune import BALANCING, FinetuneConfig, class_weights, finetune_classifier
+from .finetune import (
+    BALANCING,
+    FinetuneConfig,
+    class_weights,
+    finetune_classifier,
+    matched_head,
+)
 from .models import MODELS, ECGModel, Inception1d, ResNet1d, XResNet1d, create_model
 from .policies import POLICIES, apply_policy
 from .pretrain import pretrain_regression
@@ -98,6 +104,7 @@ __all__ = [
     "fit",
     "load",
     "masked_reconstruction_task",
+    "matched_head",
     "patient_split",
     "predict",
     "pretrain_regression",

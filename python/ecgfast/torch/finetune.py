@@ -9,6 +9,7 @@ does not dominate the loss), a class-balanced sampler (``"sampler"``) or nothing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from ..errors import InvalidParameterError
 from .engine import FitConfig, FitResult, fit
 from .tasks import Task
 
-__all__ = ["BALANCING", "FinetuneConfig", "class_weights", "finetune_classifier"]
+__all__ = [
+    "BALANCING",
+    "FinetuneConfig",
+    "class_weights",
+    "finetune_classifier",
+    "matched_head",
+]
 
 BALANCING = ("weights", "sqrt", "sampler", None)
 
@@ -119,3 +126,72 @@ def finetune_classifier(
         resume=resume,
         sample_weights=sample_weights,
     )
+
+
+def matched_head(
+    model: Any,
+    state: dict[str, Any],
+    outputs: Sequence[str],
+    scaler: dict[str, Any],
+    labels: Sequence[str],
+    terms: dict[str, tuple[Any, ...]],
+) -> list[str]:
+    """Read a pretrained head as a target's labels: give ``model`` (built with ``len(labels)``
+    outputs) the head of ``state``, its last layer's row for each label built from the
+    pretrained rows that ``terms`` names, so that the model names the labels before it has seen
+    a labelled record (zero-shot) and fine-tuning starts from there.
+
+    Parameters
+    ----------
+    model : ECGModel
+        The target's model, its backbone already loaded from ``state``.
+    state : dict
+        The pretrained model's ``state_dict``, head included.
+    outputs : sequence of str
+        Names of the pretrained head's outputs, in order (intervals and 0/1 diagnoses).
+    scaler : dict
+        ``TargetScaler.to_dict()`` of the pretraining targets (the intervals' mean and sd).
+    labels : sequence of str
+        The target's labels, in the order of ``model``'s outputs.
+    terms : dict
+        Label -> terms, as :data:`ecgfast.diagnoses.LUDB_FROM_SYNTHETIC`: a 0/1 output's name
+        (its logit) or ``(interval, cut, step)`` (``(value - cut) / step`` logits).
+
+    Returns
+    -------
+    list of str
+        The labels that found a counterpart; the others keep the fresh rows ``model`` was built
+        with. Terms whose output the pretrained head lacks are left out.
+    """
+    last = [name for name, m in model.head.named_modules() if isinstance(m, torch.nn.Linear)][-1]
+    w_key, b_key = f"head.{last}.weight", f"head.{last}.bias"
+    head = {k: v for k, v in state.items() if k.startswith("head.") and k not in (w_key, b_key)}
+    try:
+        missing, unexpected = model.load_state_dict(head, strict=False)
+    except RuntimeError as exc:  # a layer of another size
+        msg = f"the pretrained head does not fit the model's head: {exc}"
+        raise InvalidParameterError(msg) from None
+    if unexpected or any(k.startswith("head.") and k not in (w_key, b_key) for k in missing):
+        raise InvalidParameterError("the pretrained head does not fit the model's head")
+    index = {name: j for j, name in enumerate(outputs)}
+    mean = dict(zip(scaler["names"], scaler["mean"], strict=True))
+    std = dict(zip(scaler["names"], scaler["std"], strict=True))
+    weight, bias = model.state_dict()[w_key].clone(), model.state_dict()[b_key].clone()
+    matched = []
+    for c, label in enumerate(labels):
+        rows = []
+        for term in terms.get(label, ()):
+            name, cut, step = (term, None, None) if isinstance(term, str) else term
+            if name not in index:
+                continue
+            if cut is None:
+                rows.append((index[name], 1.0, 0.0))
+            else:
+                rows.append((index[name], std[name] / step, (mean[name] - cut) / step))
+        if not rows:
+            continue
+        weight[c] = sum(coef * state[w_key][j] for j, coef, _ in rows)
+        bias[c] = sum(coef * state[b_key][j] + const for j, coef, const in rows)
+        matched.append(label)
+    model.load_state_dict({w_key: weight, b_key: bias}, strict=False)
+    return matched
