@@ -249,6 +249,30 @@ class TestMatchedHead:
         with pytest.raises(InvalidParameterError, match="head"):
             matched_head(wide, source.state_dict(), names, scaler, ["AF"], TERMS)
 
+    def test_every_map_names_outputs_the_generator_has(self):
+        from ecgfast import diagnoses
+        from ecgfast.apps.records import INTERVALS, PRETRAIN_SOURCES
+        from ecgfast.torch import DIAGNOSES, FINDINGS, PTBXL_SUPERCLASSES
+
+        known = set(INTERVALS) | set(DIAGNOSES) | set(FINDINGS)
+        maps = {
+            "LUDB": (diagnoses.LUDB_FROM_SYNTHETIC, set(LUDB_LABELS)),
+            "CinC": (diagnoses.CINC2021_FROM_SYNTHETIC, None),
+            "PTB-XL": (diagnoses.PTBXL_FROM_SYNTHETIC, set(PTBXL_SUPERCLASSES)),
+        }
+        for name, (terms, labels) in maps.items():
+            assert labels is None or set(terms) == labels, name
+            for label, parts in terms.items():
+                assert parts, (name, label)
+                for part in parts:
+                    output = part if isinstance(part, str) else part[0]
+                    assert output in known, (name, label, part)
+                    assert isinstance(part, str) or (len(part) == 3 and part[2] != 0)
+        # the source built for it has a counterpart for every LUDB label
+        outputs = set(INTERVALS) | set(PRETRAIN_SOURCES["pathology-matched"]["diagnoses"])
+        for label, parts in diagnoses.LUDB_FROM_SYNTHETIC.items():
+            assert all((p if isinstance(p, str) else p[0]) in outputs for p in parts), label
+
     def test_synthetic_findings_are_the_generators_parameters(self):
         pytest.importorskip("torch")
         import ecgfast

@@ -27,6 +27,7 @@ __all__ = [
     "CINC2021_FROM_SYNTHETIC",
     "LUDB_FROM_SYNTHETIC",
     "LUDB_LABELS",
+    "PTBXL_FROM_SYNTHETIC",
     "Terms",
     "cinc2021_diagnoses",
     "ludb_diagnoses",
@@ -101,6 +102,10 @@ CINC2021_FROM_SYNTHETIC: Terms = {
     "59931005": ("STTC",),  # TInv
     "10370003": ("PACE",),  # PR (pacing rhythm)
 }
+
+#: The PTB-XL superclasses (:data:`ecgfast.torch.PTBXL_SUPERCLASSES`): the generator labels its
+#: records with the same five, by the same definitions (:func:`ecgfast.synthesize`).
+PTBXL_FROM_SYNTHETIC: Terms = {c: (c,) for c in ("NORM", "MI", "STTC", "CD", "HYP")}
 
 
 def ludb_diagnoses(root: str | Path, labels: Sequence[str] | None = None) -> pd.DataFrame:
