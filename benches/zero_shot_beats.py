@@ -6,7 +6,8 @@ offsets (those are fitted on labelled patients). One pretraining per ``--pretrai
     python benches/zero_shot_beats.py --root ../shared/data/mitdb --pretrain-seeds 0 1 2
 
 Same settings as ``ecgfast beats --pretrain-records 1000 --pretrain-mix broad`` (the
-package's defaults otherwise); the records default to every DS1 record under ``--root``.
+package's defaults otherwise); the records default to every DS1 record under ``--root``
+(``--records DS2``: de Chazal's test half).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ import numpy as np
 import pandas as pd
 
 from ecgfast.apps import beats as app
-from ecgfast.beatdata import DS1
+from ecgfast.beatdata import DS1, DS2
 from ecgfast.evaluate import beat_classification
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", required=True, help="folder of MIT-BIH records")
-    p.add_argument("--records", nargs="*", default=None, help="default: DS1 records present")
+    p.add_argument(
+        "--records", nargs="*", default=None, help="names, or DS1 / DS2 (default: DS1 present)"
+    )
     p.add_argument("--pretrain-records", type=int, default=1000)
     p.add_argument("--pretrain-mix", default="broad")
     p.add_argument("--pretrain-seeds", type=int, nargs="+", default=[0])
@@ -33,7 +36,11 @@ def main() -> None:
 
     from pathlib import Path
 
-    records = args.records or [r for r in DS1 if (Path(args.root) / f"{r}.hea").is_file()]
+    halves = {"DS1": DS1, "DS2": DS2}
+    wanted = [r for name in args.records or ["DS1"] for r in halves.get(name, (name,))]
+    records = [r for r in wanted if (Path(args.root) / f"{r}.hea").is_file()]
+    if args.records and len(records) < len(wanted):
+        raise SystemExit(f"not in {args.root}: {sorted(set(wanted) - set(records))}")
     base = app.BeatExperiment(
         pretrain_records=args.pretrain_records, pretrain_mix=args.pretrain_mix
     )
