@@ -382,6 +382,7 @@ class TestRecordExperiment:
         assert runs.loc["pathology:zero-shot", "best_epoch"] == 0
         assert runs.loc["pathology+head", "best_epoch"] >= 1
         assert set(report["paired"]) == {f"{a} - scratch, 100%" for a in arms - {"scratch"}}
+        assert "Zero-shot arms are not trained" in records.markdown(report)
         # the zero-shot arm's predictions are the pretrained model's, its head read as the labels
         state, summary = records.pretrain_on_synthetic_records(cfg, "pathology", say=None)
         data = records._ludb_records(root, cfg, train, test)
