@@ -463,3 +463,91 @@ class TestRecordExperiment:
         assert main(args) == 0
         assert "| 100% | scratch |" in capsys.readouterr().out
         assert main(["ludb", "--root", str(tmp_path), "--pretrain", "none"]) == 2
+
+
+@pytest.fixture(scope="module")
+def ptbxl_copy(tmp_path_factory):
+    """A 30-record PTB-XL copy in the official layout (100-Hz records from the synthesizer),
+    folds 1-10 in turn, four kinds of diagnostic statement and one record without any."""
+    import wfdb
+
+    import ecgfast
+
+    root = tmp_path_factory.mktemp("ptbxl30")
+    leads = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    codes = ["{'NORM': 100.0}", "{'IMI': 50.0, 'LVH': 100.0}", "{'NDT': 100.0}", "{'CLBBB': 100.0}"]
+    batch = ecgfast.synthesize(30, seed=11, fs=100)
+    rows = []
+    for k in range(30):
+        sub = root / "records100" / "00000"
+        sub.mkdir(parents=True, exist_ok=True)
+        name = f"{k + 1:05d}_lr"
+        wfdb.wrsamp(
+            name, fs=100, units=["mV"] * 12, sig_name=leads,
+            p_signal=batch.signals[k].T.astype(np.float64), fmt=["16"] * 12, write_dir=str(sub),
+        )  # fmt: skip
+        code = "{'SR': 0.0}" if k == 29 else codes[k % 4]
+        path = f"records100/00000/{name}"
+        row = {"ecg_id": k + 1, "patient_id": 500 + k, "scp_codes": code}
+        rows.append({**row, "strat_fold": k % 10 + 1, "filename_lr": path, "filename_hr": path})
+    pd.DataFrame(rows).to_csv(root / "ptbxl_database.csv", index=False)
+    scp = pd.DataFrame(
+        {"diagnostic": [1, 1, 1, 1, 1, np.nan],
+         "diagnostic_class": ["NORM", "MI", "HYP", "STTC", "CD", np.nan]},
+        index=["NORM", "IMI", "LVH", "NDT", "CLBBB", "SR"],
+    )  # fmt: skip
+    scp.to_csv(root / "scp_statements.csv")
+    return root
+
+
+class TestPtbxlExperiment:
+    def test_recommended_split_and_matched_superclasses(self, ptbxl_copy):
+        pytest.importorskip("torch")
+        from ecgfast.apps import records
+
+        cfg = records.RecordExperiment(
+            dataset="ptbxl", labels=("NORM", "MI", "STTC", "CD", "HYP"), epochs=1, seeds=(0,),
+            fractions=(1.0,), pretrain=("pathology",), pretrain_records=16, pretrain_epochs=1,
+            head="matched", zero_shot=True,
+        )  # fmt: skip
+        report = records.run_record_experiment(ptbxl_copy, cfg, cache=None, say=None)
+        p = report["predictions"]
+        # fold 10 (ecg_id 10, 20; 30 has no diagnostic superclass) is the test set of every arm
+        assert set(p.record) == {"10", "20"}
+        assert set(p.init) == {"scratch", "pathology+head", "pathology:zero-shot"}
+        runs = pd.DataFrame(report["runs"]).set_index("init")
+        assert runs.loc["scratch", "train_records"] + runs.loc["scratch", "val_records"] == 27
+        assert "PTB-XL superdiagnostic diagnoses" in records.markdown(report)
+        # the five superclasses read straight from the generator's outputs
+        from ecgfast.diagnoses import PTBXL_FROM_SYNTHETIC
+        from ecgfast.torch import matched_head
+
+        state, summary = records.pretrain_on_synthetic_records(cfg, "pathology", say=None)
+        model = records._new_model(cfg, 12, 5, 0)
+        got = matched_head(
+            model, state, summary["outputs"], summary["scaler"], cfg.labels, PTBXL_FROM_SYNTHETIC
+        )
+        assert got == list(cfg.labels)
+
+    def test_given_records_cli_and_errors(self, ptbxl_copy, tmp_path, capsys):
+        pytest.importorskip("torch")
+        from ecgfast.apps import records
+        from ecgfast.cli import main
+
+        args = ["ptbxl", "--root", str(ptbxl_copy), "--pretrain", "none", "--labels", "NORM,MI",
+                "--train-records", *[str(i) for i in range(1, 13)], "--test-records", "13", "14",
+                "--epochs", "1", "--seeds", "0", "--fractions", "1",
+                "--out", str(tmp_path)]  # fmt: skip
+        assert main(args) == 0
+        assert "PTB-XL superdiagnostic" in capsys.readouterr().out
+        assert (tmp_path / "ptbxl_transfer.png").stat().st_size > 0
+        preds = pd.read_csv(tmp_path / "predictions.csv")
+        assert sorted(set(preds.record)) == [13, 14]
+        bad = records.RecordExperiment(dataset="ptbxl", labels=("AF",))
+        with pytest.raises(InvalidParameterError, match="not ptbxl labels"):
+            records.run_record_experiment(ptbxl_copy, bad, say=None)
+        with pytest.raises(InvalidParameterError, match="dataset must be"):
+            records.run_record_experiment(ptbxl_copy, records.RecordExperiment(dataset="x"))
+        ok = records.RecordExperiment(dataset="ptbxl", labels=("NORM",), epochs=1, seeds=(0,))
+        with pytest.raises(InvalidParameterError, match="ecg_id"):
+            records.run_record_experiment(ptbxl_copy, ok, test_records=["30"], say=None)

@@ -284,7 +284,7 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ludb(args: argparse.Namespace) -> int:
+def cmd_ludb(args: argparse.Namespace, dataset: str = "ludb") -> int:
     from .apps.records import RecordExperiment, markdown, run_record_experiment
 
     cfg = RecordExperiment(
@@ -294,6 +294,7 @@ def cmd_ludb(args: argparse.Namespace) -> int:
             "pretrain_epochs pretrain_seed policy backbone_lr_factor head zero_shot",
         ),
         labels=tuple(args.labels.split(",")),
+        dataset=dataset,
         seeds=tuple(args.seeds),
         pretrain=tuple(s for s in args.pretrain.split(",") if s and s != "none"),
     )
@@ -308,9 +309,13 @@ def cmd_ludb(args: argparse.Namespace) -> int:
     print(markdown(report))
     print(
         f"wrote {Path(args.out) / 'report.md'}, report.json, runs.csv, predictions.csv and "
-        "ludb_transfer.png"
+        f"{dataset}_transfer.png"
     )
     return 0
+
+
+def cmd_ptbxl(args: argparse.Namespace) -> int:
+    return cmd_ludb(args, "ptbxl")
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -430,6 +435,14 @@ HELP = {
         "axis, blocks, LVH, ischaemia, ...) with label-stratified record folds (or "
         "--train-records/--test-records); early stopping and thresholds on held-out training "
         "records. Report: macro AUROC / F1 per arm and label fraction, paired differences.",
+    ),
+    "ptbxl": (
+        "PTB-XL superdiagnostic (NORM, MI, STTC, CD, HYP), scratch vs synthetic pretraining",
+        "The experiment of 'ecgfast ludb' on a PTB-XL copy: the recommended split (folds 1-9 "
+        "for training, early stopping and thresholds inside them; fold 10 tested), or "
+        "--train-records/--test-records (ecg_id). The generator labels its records with the "
+        "same five superclasses, so --head matched reads them straight from the pretrained "
+        "multi-task head (pathology sources).",
     ),
 }
 
@@ -780,16 +793,21 @@ def _add_experiment_training(p: argparse.ArgumentParser, d: Any) -> None:
     )
 
 
-def _ludb_parser(p: argparse.ArgumentParser) -> None:
-    from .apps.records import HEADS, RecordExperiment
+def _ludb_parser(p: argparse.ArgumentParser, dataset: str = "ludb") -> None:
+    from .apps.records import DATASETS, HEADS, RecordExperiment
 
     d = RecordExperiment()  # one source for the defaults
-    p.add_argument("--root", required=True, help="LUDB folder (ludb.csv and data/)")
-    p.add_argument("--train-records", nargs="+", default=None, help="LUDB IDs (default: all)")
-    p.add_argument(
-        "--test-records", nargs="+", default=None, help="LUDB IDs; default: cross-validation"
-    )
-    p.add_argument("--labels", default=",".join(d.labels), help="comma list of LUDB_LABELS")
+    labels = DATASETS[dataset]["labels"]
+    if dataset == "ptbxl":
+        root_help = "PTB-XL folder (ptbxl_database.csv, scp_statements.csv, records100/)"
+        train_help, test_help = "ecg_id values (default: folds 1-9)", "ecg_id (default: fold 10)"
+    else:
+        root_help = "LUDB folder (ludb.csv and data/)"
+        train_help, test_help = "LUDB IDs (default: all)", "LUDB IDs; default: cross-validation"
+    p.add_argument("--root", required=True, help=root_help)
+    p.add_argument("--train-records", nargs="+", default=None, help=train_help)
+    p.add_argument("--test-records", nargs="+", default=None, help=test_help)
+    p.add_argument("--labels", default=",".join(labels), help="comma list of " + ", ".join(labels))
     p.add_argument(
         "--pretrain",
         default="dipole,deepfake,pathology",
@@ -801,7 +819,7 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
         default=d.head,
         choices=HEADS,
         help="pretrained arms start from a fresh head, the pretrained head matched to the "
-        "labels (LUDB_FROM_SYNTHETIC: arm SOURCE+head), or both arms",
+        f"labels ({dataset.upper()}_FROM_SYNTHETIC: arm SOURCE+head), or both arms",
     )
     p.add_argument(
         "--zero-shot",
@@ -814,12 +832,16 @@ def _ludb_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=d.val_fraction)
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds))
     _add_experiment_training(p, d)
-    p.add_argument("--out", default="runs/ludb", help="output folder")
+    p.add_argument("--out", default=f"runs/{dataset}", help="output folder")
     p.add_argument(
         "--cache",
         default=None,
         help="folder of pretrained backbones reused by settings (default: OUT/pretrained)",
     )
+
+
+def _ptbxl_parser(p: argparse.ArgumentParser) -> None:
+    _ludb_parser(p, "ptbxl")
 
 
 def _classify_beats_parser(p: argparse.ArgumentParser) -> None:
@@ -867,6 +889,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench": (_bench_parser, cmd_bench),
         "beats": (_beats_parser, cmd_beats),
         "ludb": (_ludb_parser, cmd_ludb),
+        "ptbxl": (_ptbxl_parser, cmd_ptbxl),
         "classify-beats": (_classify_beats_parser, cmd_classify_beats),
     }
     for name, (add_options, run) in commands.items():

@@ -48,11 +48,17 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_int
-from ..diagnoses import LUDB_FROM_SYNTHETIC, LUDB_LABELS, ludb_diagnoses
+from ..diagnoses import (
+    LUDB_FROM_SYNTHETIC,
+    LUDB_LABELS,
+    PTBXL_FROM_SYNTHETIC,
+    ludb_diagnoses,
+)
 from ..errors import InvalidParameterError
 from ._stats import mean_ci
 
 __all__ = [
+    "DATASETS",
     "HEADS",
     "PRETRAIN_SOURCES",
     "RECORD_PATHOLOGY_MIX",
@@ -115,6 +121,15 @@ PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
 #: Heads of the pretrained arms: a fresh one, the pretrained one matched to the labels
 #: (:func:`ecgfast.torch.matched_head`), or both arms.
 HEADS = ("new", "matched", "both")
+#: The real record sets: their labels, how the labels read from synthetic outputs, and a title.
+DATASETS: dict[str, dict[str, Any]] = {
+    "ludb": {"labels": tuple(LUDB_LABELS), "terms": LUDB_FROM_SYNTHETIC, "title": "LUDB"},
+    "ptbxl": {
+        "labels": ("NORM", "MI", "STTC", "CD", "HYP"),
+        "terms": PTBXL_FROM_SYNTHETIC,
+        "title": "PTB-XL superdiagnostic",
+    },
+}
 
 
 @dataclass
@@ -124,10 +139,13 @@ class RecordExperiment:
     ``head``: what each pretrained arm's head starts from: ``"new"`` (fresh, the arm is named
     after its source), ``"matched"`` (the pretrained head with each label's row read from its
     counterparts, :data:`ecgfast.diagnoses.LUDB_FROM_SYNTHETIC`; arm ``SOURCE+head``) or ``"both"``.
+    ``dataset``: ``"ludb"`` or ``"ptbxl"`` (:data:`DATASETS`; ``labels`` must be among its
+    labels: for PTB-XL the five superclasses).
     ``zero_shot``: also score the matched head without fine-tuning (arm ``SOURCE:zero-shot``;
     the labelled budget, fitting and validation records, sets only its thresholds)."""
 
     labels: tuple[str, ...] = tuple(LUDB_LABELS)
+    dataset: str = "ludb"
     model: str = "resnet1d"
     fs: float = 100.0
     epochs: int = 40
@@ -291,7 +309,8 @@ def _fit_one(
             raise InvalidParameterError("pretrained weights do not fit the model's backbone")
         if head != "new":
             outputs, scaler = summary["outputs"], summary["scaler"]
-            matched_head(model, state, outputs, scaler, cfg.labels, LUDB_FROM_SYNTHETIC)
+            terms = DATASETS[cfg.dataset]["terms"]
+            matched_head(model, state, outputs, scaler, cfg.labels, terms)
         options = {"policy": cfg.policy, "backbone_lr_factor": cfg.backbone_lr_factor}
     if head == "zero-shot":  # no record was fitted on: every labelled one sets thresholds
         va = _take(data, np.concatenate([fit_idx, val_idx]))
@@ -420,7 +439,12 @@ def run_record_experiment(
     if cache == "default":
         cache = None if out is None else Path(out) / "pretrained"
     cache = None if cache is None else Path(cache)
-    data = _ludb_records(root, cfg, train_records, test_records)
+    if cfg.dataset == "ptbxl":
+        data = _ptbxl_records(root, cfg, train_records, test_records)
+        if not test_records:  # the recommended split: fold 10 is the test set
+            test_records = [r for r, f in zip(data.records, data.folds, strict=True) if f == 10]
+    else:
+        data = _ludb_records(root, cfg, train_records, test_records)
     report_line = say or _quiet
     arms, pretraining = _arms(cfg, cache, say)
     runs, preds = [], []
@@ -489,6 +513,40 @@ def _ludb_records(
     return data
 
 
+def _ptbxl_records(
+    root: str | Path,
+    cfg: RecordExperiment,
+    train_records: Sequence[str] | None,
+    test_records: Sequence[str] | None,
+) -> Any:
+    """PTB-XL's records with a diagnostic superclass (:class:`~ecgfast.torch.PTBXL`, folds
+    1-10), named by ``ecg_id``, at ``cfg.fs`` (the 100-Hz copy up to 100 Hz, else the 500-Hz
+    one, resampled when needed), the labels ``cfg.labels``; ``.folds`` holds ``strat_fold``."""
+    from ..preprocessing import resample
+    from ..torch import PTBXL
+
+    data = PTBXL(root, 100 if cfg.fs <= 100 else 500, split=tuple(range(1, 11)))
+    if data.fs != cfg.fs:
+        data.x = resample(data.x, data.fs, cfg.fs).astype(np.float32)
+        data.fs = float(cfg.fs)
+    data.y = data.y[:, [data.classes.index(c) for c in cfg.labels]]
+    data.records = [str(i) for i in data.meta.index]
+    data.folds = data.meta["strat_fold"].to_numpy()
+    wanted = [str(r) for r in (train_records or [])] + [str(r) for r in (test_records or [])]
+    missing = sorted(set(wanted) - set(data.records))
+    if missing:
+        raise InvalidParameterError(
+            f"PTB-XL records (ecg_id) without a diagnostic superclass or not in {root}: "
+            f"{missing[:10]}"
+        )
+    if wanted:
+        keep = np.flatnonzero(np.isin(data.records, wanted))
+        data = _take(data, keep)
+        data.meta = data.meta.iloc[keep]
+        data.folds = data.meta["strat_fold"].to_numpy()
+    return data
+
+
 def _quiet(*_: Any) -> None:
     """``say`` when nothing should be printed."""
 
@@ -532,6 +590,15 @@ def _checked(cfg: RecordExperiment) -> RecordExperiment:
         raise InvalidParameterError(f"val_fraction must be in (0, 1), got {cfg.val_fraction}")
     if not cfg.seeds:
         raise InvalidParameterError("give at least one seed")
+    if cfg.dataset not in DATASETS:
+        msg = f"dataset must be one of {tuple(DATASETS)}, got {cfg.dataset!r}"
+        raise InvalidParameterError(msg)
+    unknown_labels = sorted(set(cfg.labels) - set(DATASETS[cfg.dataset]["labels"]))
+    if unknown_labels or not cfg.labels:
+        raise InvalidParameterError(
+            f"labels {unknown_labels} are not {cfg.dataset} labels; choose from "
+            + ", ".join(DATASETS[cfg.dataset]["labels"])
+        )
     if cfg.head not in HEADS:
         raise InvalidParameterError(f"head must be one of {HEADS}, got {cfg.head!r}")
     if (cfg.head != "new" or cfg.zero_shot) and not cfg.pretrain:
@@ -591,7 +658,8 @@ def markdown(report: dict[str, Any]) -> str:
     label."""
     cfg = report["config"]
     lines = [
-        "# LUDB diagnoses: scratch vs synthetic pretraining",
+        f"# {DATASETS[cfg.get('dataset', 'ludb')]['title']} diagnoses: scratch vs synthetic "
+        "pretraining",
         "",
         f"{len(cfg['labels'])} labels ({', '.join(cfg['labels'])}), {cfg['model']} at "
         f"{cfg['fs']:g} Hz, seeds {list(cfg['seeds'])}, policy {cfg['policy']}. Test records "
@@ -649,7 +717,7 @@ def _write(report: dict[str, Any], out: Path) -> None:
     body = {k: v for k, v in report.items() if k != "predictions"}
     (out / "report.json").write_text(json.dumps(body, indent=2, default=float))
     (out / "report.md").write_text(markdown(report))
-    _plot(report, out / "ludb_transfer.png")
+    _plot(report, out / f"{report['config'].get('dataset', 'ludb')}_transfer.png")
 
 
 def _plot(report: dict[str, Any], path: Path) -> None:
@@ -677,7 +745,8 @@ def _plot(report: dict[str, Any], path: Path) -> None:
     ax.set_ylim(0.4, 1.0)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, ncol=2)
-    ax.set_title("LUDB diagnoses: scratch vs synthetic pretraining")
+    title = DATASETS[report["config"].get("dataset", "ludb")]["title"]
+    ax.set_title(f"{title} diagnoses: scratch vs synthetic pretraining")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
