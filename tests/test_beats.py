@@ -1204,6 +1204,51 @@ class TestBeatDatasetAndProtocol:
                 SHIPPED_MITDB, ["101", "119"], config=BeatExperiment(scratch=False), say=None
             )
 
+    def test_zero_shot_arm_is_the_pretrained_network_untrained(self):
+        pytest.importorskip("torch")
+        from ecgfast.apps import beats as app
+
+        # without offsets and gates, an arm's probabilities are its networks' outputs
+        cfg = app.BeatExperiment(
+            epochs=1, folds=2, pretrain_records=8, pretrain_epochs=1, fs=120.0, zero_shot=True,
+            combine=True, morphology_gate=False, rhythm_gate=None, calibrate=False,
+        )  # fmt: skip
+        records = ["101", "119", "208", "209"]
+        report = app.run_beat_experiment(SHIPPED_MITDB, records, config=cfg, say=None)
+        arms = ["scratch 100%", "pretrained 100%", "zero-shot 100%", "combined 100%"]
+        assert list(report["summary"]) == arms
+        table = report["predictions"]
+        cols = ["p_N", "p_S", "p_V", "p_F"]
+
+        def probs(arm):
+            return table[table["arm"] == arm][cols].to_numpy()
+
+        # the combined arm averages the trained arms only
+        np.testing.assert_allclose(
+            probs("combined 100%"), (probs("scratch 100%") + probs("pretrained 100%")) / 2
+        )
+        zero = [f for f in report["folds"] if f["init"] == "zero-shot"]
+        assert [f["best_epoch"] for f in zero] == [[0], [0]]
+        # its offsets would come from every training patient of the fold (it fits nothing)
+        for f in zero:
+            assert sorted(f["val_records"][0]) == sorted(set(records) - set(f["test_records"]))
+        assert report["paired_zero_shot"]["100%"]["macro_f1"]["n"] == 2
+        # the pretrained network's outputs, untouched by the real beats
+        beats, _ = app._read_beats(SHIPPED_MITDB, records, cfg)
+        state, _ = app.pretrain_on_synthetic_beats(cfg, beats.fs, say=lambda *_: None)
+        model = app._new_model(cfg, beats.x.shape[1], 0)
+        model.load_state_dict(state)
+        expected = app._member_proba(model, beats)
+        where = zip(beats.meta.record, beats.meta["sample"], strict=True)
+        order = {(r, s): i for i, (r, s) in enumerate(where)}
+        got = table[table["arm"] == "zero-shot 100%"]
+        idx = [order[(r, s)] for r, s in zip(got.record, got["sample"], strict=True)]
+        np.testing.assert_allclose(got[cols].to_numpy(), expected[idx], rtol=1e-5, atol=1e-6)
+        with pytest.raises(InvalidParameterError, match="zero_shot"):
+            app.run_beat_experiment(
+                SHIPPED_MITDB, records, config=app.BeatExperiment(zero_shot=True), say=None
+            )
+
     def test_refit_and_broad_pretraining_mix(self, tmp_path, monkeypatch):
         pytest.importorskip("torch")
         import ecgfast.apps.beats as beats_app

@@ -185,6 +185,7 @@ def _beat_experiment(args: argparse.Namespace) -> Any:
         scratch=not args.no_scratch,
         combine=args.combine,
         boosted=args.boosted,
+        zero_shot=args.zero_shot,
         leads=tuple(args.leads.split(",")),
         features=_beat_features(args.features),
         template=_template_option(args),
@@ -697,6 +698,12 @@ def _add_beats_pretraining(p: argparse.ArgumentParser, d: Any) -> None:
         action="store_true",
         help="also score a 'combined' arm: the mean of every trained arm's (scratch, "
         "pretrained, boosted) calibrated probabilities on each fold (an ensemble of the arms)",
+    )
+    p.add_argument(
+        "--zero-shot",
+        action="store_true",
+        help="also score a 'zero-shot' arm: the network pretrained on synthetic beats as it is, "
+        "never trained on a real beat (its decision offsets from the training patients' labels)",
     )
     p.add_argument(
         "--boosted",

@@ -99,6 +99,12 @@ class BeatExperiment:
     arm's calibrated probabilities (scratch, pretrained, boosted: those trained) on the same
     (fraction, seed, fold), i.e. an ensemble of the arms.
 
+    ``zero_shot`` (with supervised synthetic pretraining): also score a ``zero-shot`` arm, the
+    pretrained network as it is, its weights never trained on a real beat: the synthetic beats
+    carry the real ones' AAMI classes, so its head already names them. Only its decision offsets
+    come from labels: fitted on every training patient's labelled beats at the arm's fraction
+    (it fits nothing else, so none of them is in sample). Not part of ``combine``'s mean.
+
     ``backbone_lr_factor``: the pretrained backbone's learning rate over the head's when
     fine-tuning (``policy`` full or partial). None (default): :func:`backbone_lr_factor_for`
     the label fraction, 0.1 with all labels and 1 at 10 % or fewer: fine-tuning on all labels
@@ -144,6 +150,7 @@ class BeatExperiment:
     fractions: tuple[float, ...] = (1.0,)
     combine: bool = False
     boosted: bool = False
+    zero_shot: bool = False
 
 
 #: Label fraction at and below which the pretrained backbone learns at the head's rate.
@@ -351,6 +358,11 @@ def _fit_member(
     from ..torch.real import patient_split
     from ..torch.tasks import Task
 
+    if arm.init == "zero-shot":  # trains nothing: every training patient's labels calibrate
+        labelled = beats.subset(inner, fraction=arm.fraction, seed=_label_seed(arm, seed))
+        model, _ = _start(cfg, labelled.x.shape[1], seed, arm, inner)
+        prob = predict(model, labelled, Task.classification(CLASSES))[1]
+        return model, list(inner), labelled.labels, _calibration_gated(cfg, labelled, prob), 0
     fit_recs, val_recs = patient_split(
         inner, cfg.val_fraction, seed=seed, class_counts=counts.loc[inner]
     )
@@ -595,7 +607,7 @@ def _fit_and_predict(
     info["_members"] = members  # (model, offsets): taken out before the report
     for j in range(cfg.ensemble):
         member = seed * cfg.ensemble + j
-        if cfg.calibration_folds:
+        if cfg.calibration_folds and arm.init != "zero-shot":
             models, val_recs, vy, vp, best = _fit_crossfit(
                 beats, inner, counts, cfg, member, labelled
             )
@@ -799,6 +811,8 @@ def _initialisations(beats: Any, cfg: BeatExperiment, say: Any) -> tuple[dict, A
     elif cfg.pretrain_records:
         sets = synthetic_beat_sets(cfg, beats.fs, say)
         inits["pretrained"], pretraining = pretrain_on_synthetic_beats(cfg, beats.fs, say, sets)
+        if cfg.zero_shot:
+            inits["zero-shot"] = inits["pretrained"]
         if cfg.synthetic_share > 0:
             synthetic = sets[0]
     return inits, pretraining, synthetic
@@ -841,7 +855,7 @@ def _train_and_score(
                 members, ungated = info.pop("_members"), info.pop("_ungated")
                 if save_models is not None:
                     _save_classifier(save_models, pipeline, cfg, arm, seed, inner, members)
-                if cfg.combine:
+                if cfg.combine and arm.init != "zero-shot":
                     kept.setdefault((arm.fraction, seed, k), {})[arm.init] = (te, ungated, members)
                 scored.append((k, held_out, te, p, info))
                 bar.update()
@@ -983,6 +997,15 @@ def _checked(cfg: BeatExperiment) -> BeatExperiment:
             "unlabelled beats: use pretrain_objective='masked' and leave pretrain_records 0 "
             "(it counts synthetic records)"
         )
+    if cfg.zero_shot and not (
+        cfg.pretrain_records
+        and cfg.pretrain_data == "synthetic"
+        and cfg.pretrain_objective == "supervised"
+    ):
+        raise InvalidParameterError(
+            "zero_shot scores the network pretrained on labelled synthetic beats as it is: it "
+            "needs pretrain_records > 0 with the supervised objective"
+        )
     pretrained = bool(cfg.pretrain_records or cfg.pretrain_data == "training")
     if not cfg.scratch and not cfg.boosted and not pretrained:
         raise InvalidParameterError(
@@ -1035,6 +1058,7 @@ PAIRED_REPORTS = {
     "paired": "pretrained",
     "paired_boosted": "boosted",
     "paired_combined": "combined",
+    "paired_zero_shot": "zero-shot",
 }
 
 #: Metrics compared between paired arms (macro-F1 and the F1 of S, V, F).
