@@ -67,7 +67,7 @@ bench: install
 ## demo: the main job end to end on the records shipped with the project: labelled synthetic
 ## pathology pretraining against scratch, paired, on held-out patients, at 10 % and 100 % labels
 demo: install
-	$(VENV)/bin/ecgfast beats --pretrain-records 300 --pretrain-mix broad --fractions 0.1,1 --folds 3 --seeds 0 1 --combine --out runs/demo
+	$(VENV)/bin/ecgfast beats --pretrain-records 300 --pretrain-mix broad --fractions 0.1,1 --folds 3 --seeds 0 1 --combine --zero-shot --out runs/demo
 
 clean:
 	rm -rf target $(VENV) python/ecgfast/_core*.so runs .pytest_cache .benchmarks
