@@ -1247,13 +1247,15 @@ def _plot_arms(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     arms = list(report["summary"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 3.8))
     fractions = list(dict.fromkeys(r["fraction"] for r in report["runs"]))
     inits = list(dict.fromkeys(r["init"] for r in report["runs"]))
     rows = report["folds"] or report["runs"]
 
+    step = min(0.3, 0.8 / max(len(inits), 1))
+
     def where(i: int, init: str) -> float:  # the arms of fraction i side by side around i
-        return i + (inits.index(init) - (len(inits) - 1) / 2) * 0.3
+        return i + (inits.index(init) - (len(inits) - 1) / 2) * step
 
     for i, fraction in enumerate(fractions):
         points: dict[tuple, list[tuple[float, float]]] = {}
@@ -1284,7 +1286,7 @@ def _plot_arms(report: dict[str, Any], path: Path) -> None:
     right.set_xticks(range(len(CLASSES)), CLASSES)
     right.set_ylabel("F1 (pooled, mean over seeds)")
     right.set_ylim(0, 1)
-    right.legend(fontsize=7)
+    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(f"Beat classification, {report['protocol']}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
