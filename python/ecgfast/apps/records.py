@@ -257,7 +257,7 @@ def pretrain_on_synthetic_records(
         "val_macro_auroc": result.metrics.get("macro_auroc"),
         "seconds": result.seconds,
         "outputs": list(targets),
-        "scaler": train.scaler.to_dict(),
+        "scaler": None if train.scaler is None else train.scaler.to_dict(),
     }
     say(f"{source}: best epoch {result.best_epoch}, validation MAE {summary['val_mae']}")
     return state, summary
@@ -525,7 +525,7 @@ def _ptbxl_records(
     from ..preprocessing import resample
     from ..torch import PTBXL
 
-    data = PTBXL(root, 100 if cfg.fs <= 100 else 500, split=tuple(range(1, 11)))
+    data: Any = PTBXL(root, 100 if cfg.fs <= 100 else 500, split=tuple(range(1, 11)))
     if data.fs != cfg.fs:
         data.x = resample(data.x, data.fs, cfg.fs).astype(np.float32)
         data.fs = float(cfg.fs)
