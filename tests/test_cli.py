@@ -103,6 +103,7 @@ def test_make_demo_is_a_valid_beats_command():
     assert set(args.fractions) == {0.1, 1.0} and len(args.seeds) >= 2
     assert 2 <= args.folds <= 3  # six shipped patients: two per held-out fold
     assert args.combine  # and the two arms averaged (no extra training)
+    assert args.zero_shot  # and the pretrained network scored untrained
 
 
 def test_beats_defaults_are_the_experiments_and_the_gate_can_be_turned_off():
