@@ -248,6 +248,14 @@ class TestMatchedHead:
         wide = create_model("resnet1d", 12, 1, hidden=64)
         with pytest.raises(InvalidParameterError, match="head"):
             matched_head(wide, source.state_dict(), names, scaler, ["AF"], TERMS)
+        backbone = {k: v for k, v in source.state_dict().items() if not k.startswith("head.")}
+        with pytest.raises(InvalidParameterError, match="no head"):
+            matched_head(model, backbone, names, scaler, ["AF"], TERMS)
+        with pytest.raises(InvalidParameterError, match="no head"):  # outputs of another head
+            matched_head(model, source.state_dict(), names[:3], scaler, ["AF"], TERMS)
+        with pytest.raises(InvalidParameterError, match="no scaler"):  # SBRAD reads the HR
+            matched_head(model, source.state_dict(), names, None, ["SBRAD"], TERMS)
+        assert matched_head(model, source.state_dict(), names, None, ["AF"], TERMS) == ["AF"]
 
     def test_every_map_names_outputs_the_generator_has(self):
         from ecgfast import diagnoses

@@ -132,7 +132,7 @@ def matched_head(
     model: Any,
     state: dict[str, Any],
     outputs: Sequence[str],
-    scaler: dict[str, Any],
+    scaler: dict[str, Any] | None,
     labels: Sequence[str],
     terms: dict[str, tuple[Any, ...]],
 ) -> list[str]:
@@ -149,8 +149,9 @@ def matched_head(
         The pretrained model's ``state_dict``, head included.
     outputs : sequence of str
         Names of the pretrained head's outputs, in order (intervals and 0/1 diagnoses).
-    scaler : dict
-        ``TargetScaler.to_dict()`` of the pretraining targets (the intervals' mean and sd).
+    scaler : dict or None
+        ``TargetScaler.to_dict()`` of the pretraining targets (the intervals' mean and sd;
+        needed only by interval terms).
     labels : sequence of str
         The target's labels, in the order of ``model``'s outputs.
     terms : dict
@@ -165,6 +166,10 @@ def matched_head(
     """
     last = [name for name, m in model.head.named_modules() if isinstance(m, torch.nn.Linear)][-1]
     w_key, b_key = f"head.{last}.weight", f"head.{last}.bias"
+    if w_key not in state or len(state[w_key]) != len(outputs):
+        raise InvalidParameterError(
+            f"state has no head with the {len(outputs)} outputs named (its last layer {w_key!r})"
+        )
     head = {k: v for k, v in state.items() if k.startswith("head.") and k not in (w_key, b_key)}
     try:
         missing, unexpected = model.load_state_dict(head, strict=False)
@@ -174,6 +179,7 @@ def matched_head(
     if unexpected or any(k.startswith("head.") and k not in (w_key, b_key) for k in missing):
         raise InvalidParameterError("the pretrained head does not fit the model's head")
     index = {name: j for j, name in enumerate(outputs)}
+    scaler = scaler or {"names": [], "mean": [], "std": []}
     mean = dict(zip(scaler["names"], scaler["mean"], strict=True))
     std = dict(zip(scaler["names"], scaler["std"], strict=True))
     weight, bias = model.state_dict()[w_key].clone(), model.state_dict()[b_key].clone()
@@ -186,6 +192,8 @@ def matched_head(
                 continue
             if cut is None:
                 rows.append((index[name], 1.0, 0.0))
+            elif name not in std:
+                raise InvalidParameterError(f"no scaler for the pretrained output {name!r}")
             else:
                 rows.append((index[name], std[name] / step, (mean[name] - cut) / step))
         if not rows:
