@@ -800,6 +800,17 @@ def _assert_repeats_the_scored_decision(clf, scored):
     assert (got["predicted"] == got["predicted_exp"]).all()
 
 
+def _assert_combined_is_the_mean(report: dict, fraction: str) -> None:
+    """The combined arm's probabilities are the scratch and pretrained arms' mean, beat by beat."""
+    table = report["predictions"]
+    cols = ["p_N", "p_S", "p_V", "p_F"]
+
+    def probs(arm: str) -> np.ndarray:
+        return table[table["arm"] == f"{arm} {fraction}"][cols].to_numpy()
+
+    np.testing.assert_allclose(probs("combined"), (probs("scratch") + probs("pretrained")) / 2)
+
+
 class TestBeatDatasetAndProtocol:
     @pytest.fixture(scope="class")
     def ds(self):
@@ -1130,15 +1141,7 @@ class TestBeatDatasetAndProtocol:
             "backbone_lr_factor": {"1": pytest.approx(0.1), "0.2": pytest.approx(0.5)},
         }
         # the combined arm: the mean of the two arms' calibrated probabilities, beat by beat
-        table = report["predictions"]
-        cols = ["p_N", "p_S", "p_V", "p_F"]
-
-        def probs(arm):
-            return table[table["arm"] == arm][cols].to_numpy()
-
-        np.testing.assert_allclose(
-            probs("combined 20%"), (probs("scratch 20%") + probs("pretrained 20%")) / 2
-        )
+        _assert_combined_is_the_mean(report, "20%")
         comb = report["paired_combined"]["20%"]["macro_f1"]
         folds20 = [f for f in report["folds"] if f["fraction"] == 0.2]
         diffs = [
@@ -1219,14 +1222,7 @@ class TestBeatDatasetAndProtocol:
         assert list(report["summary"]) == arms
         table = report["predictions"]
         cols = ["p_N", "p_S", "p_V", "p_F"]
-
-        def probs(arm):
-            return table[table["arm"] == arm][cols].to_numpy()
-
-        # the combined arm averages the trained arms only
-        np.testing.assert_allclose(
-            probs("combined 100%"), (probs("scratch 100%") + probs("pretrained 100%")) / 2
-        )
+        _assert_combined_is_the_mean(report, "100%")  # of the trained arms only
         zero = [f for f in report["folds"] if f["init"] == "zero-shot"]
         assert [f["best_epoch"] for f in zero] == [[0], [0]]
         # its offsets would come from every training patient of the fold (it fits nothing)
