@@ -59,6 +59,7 @@ def main() -> None:
     p.add_argument("--sources", default="pathology-matched", help="comma list of sources")
     p.add_argument("--cache", default="runs/ludb_cache_head", help="pretrained weights folder")
     p.add_argument("--min-positives", type=int, default=2)
+    p.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pretraining")
     args = p.parse_args()
 
     from ecgfast.torch import WFDBDataset, matched_head, predict
@@ -66,7 +67,7 @@ def main() -> None:
 
     table, terms = _table(args.dataset, args.root, args.min_positives)
     labels = tuple(table.columns[1:])
-    cfg = records.RecordExperiment(labels=labels)
+    cfg = records.RecordExperiment(labels=labels, pretrain_seed=args.pretrain_seed)
     data = WFDBDataset(args.root, table, fs=cfg.fs, duration=10.0)
     if data.skipped:
         print(f"skipped {len(data.skipped)} unreadable records: {data.skipped[:3]} ...")
