@@ -22,9 +22,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidParameterError
+from .synth import SUPERCLASSES
 
 __all__ = [
     "CINC2021_FROM_SYNTHETIC",
+    "DIAGNOSES",
+    "FINDINGS",
     "LUDB_FROM_SYNTHETIC",
     "LUDB_LABELS",
     "PTBXL_FROM_SYNTHETIC",
@@ -52,8 +55,16 @@ LUDB_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Record-level 0/1 diagnoses of synthetic records (never standardised): atrial fibrillation,
+#: left / right bundle-branch block, premature atrial / ventricular beats present, second- or
+#: third-degree AV block, and the PTB-XL superclasses (:data:`ecgfast.synth.SUPERCLASSES`).
+DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", *SUPERCLASSES)
+#: Further record-level 0/1 findings of synthetic records that a target task may name: left axis
+#: deviation (QRS axis below -30 degrees), left anterior fascicular block, ventricular pacing.
+FINDINGS = ("LAD", "LAFB", "PACE")
+
 #: The generator's outputs that mean each label, for reading a model pretrained on synthetic
-#: records (:data:`ecgfast.torch.DIAGNOSES`, :data:`ecgfast.torch.FINDINGS`, the regressed
+#: records (:data:`DIAGNOSES`, :data:`FINDINGS`, the regressed
 #: intervals) as a target's labels (:func:`ecgfast.torch.matched_head`). A label's logit starts
 #: as the sum of its terms, each a 0/1 output's logit (a name) or an interval against a cut-off
 #: ``(name, cut, step)``: ``(value - cut) / step`` logits, so a negative step means "below the
@@ -105,7 +116,7 @@ CINC2021_FROM_SYNTHETIC: Terms = {
 
 #: The PTB-XL superclasses (:data:`ecgfast.torch.PTBXL_SUPERCLASSES`): the generator labels its
 #: records with the same five, by the same definitions (:func:`ecgfast.synthesize`).
-PTBXL_FROM_SYNTHETIC: Terms = {c: (c,) for c in ("NORM", "MI", "STTC", "CD", "HYP")}
+PTBXL_FROM_SYNTHETIC: Terms = {c: (c,) for c in SUPERCLASSES}
 
 
 def ludb_diagnoses(root: str | Path, labels: Sequence[str] | None = None) -> pd.DataFrame:

@@ -49,6 +49,8 @@ import pandas as pd
 
 from .._validate import check_int
 from ..diagnoses import (
+    DIAGNOSES,
+    FINDINGS,
     LUDB_FROM_SYNTHETIC,
     LUDB_LABELS,
     PTBXL_FROM_SYNTHETIC,
@@ -96,24 +98,26 @@ RECORD_PATHOLOGY_MIX: dict[str, Any] = {
 }
 
 INTERVALS = ("hr", "pr", "qrs", "qt")
-_DX = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "CD", "HYP")
 #: The ``pathology`` mix with left anterior fascicular blocks added, for ``pathology-matched``.
 RECORD_PATHOLOGY_MIX_LAFB: dict[str, Any] = {
     **RECORD_PATHOLOGY_MIX,
     "morphology": {**RECORD_PATHOLOGY_MIX["morphology"], "lafb": 0.1},
 }
 #: Pretraining sources: synthesis parameters and the generator's 0/1 labels learnt beside the
-#: four intervals (:data:`ecgfast.torch.DIAGNOSES`, :data:`ecgfast.torch.FINDINGS`).
+#: four intervals (:data:`ecgfast.diagnoses.DIAGNOSES`, :data:`ecgfast.diagnoses.FINDINGS`).
 PRETRAIN_SOURCES: dict[str, dict[str, Any]] = {
     "dipole": {"synth": {}, "diagnoses": ()},
     "dipole-ludb": {"synth": {"population": "ludb"}, "diagnoses": ()},
     "deepfake": {"synth": {"method": "deepfake"}, "diagnoses": ()},
-    "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": _DX},
-    "pathology-ludb": {"synth": {**RECORD_PATHOLOGY_MIX, "population": "ludb"}, "diagnoses": _DX},
+    "pathology": {"synth": RECORD_PATHOLOGY_MIX, "diagnoses": DIAGNOSES},
+    "pathology-ludb": {
+        "synth": {**RECORD_PATHOLOGY_MIX, "population": "ludb"},
+        "diagnoses": DIAGNOSES,
+    },
     # every LUDB label has a counterpart among its outputs (LUDB_FROM_SYNTHETIC)
     "pathology-matched": {
         "synth": RECORD_PATHOLOGY_MIX_LAFB,
-        "diagnoses": (*_DX, "LAD", "LAFB", "PACE"),
+        "diagnoses": DIAGNOSES + FINDINGS,
     },
 }
 
@@ -125,7 +129,7 @@ HEADS = ("new", "matched", "both")
 DATASETS: dict[str, dict[str, Any]] = {
     "ludb": {"labels": tuple(LUDB_LABELS), "terms": LUDB_FROM_SYNTHETIC, "title": "LUDB"},
     "ptbxl": {
-        "labels": ("NORM", "MI", "STTC", "CD", "HYP"),
+        "labels": tuple(PTBXL_FROM_SYNTHETIC),
         "terms": PTBXL_FROM_SYNTHETIC,
         "title": "PTB-XL superdiagnostic",
     },
@@ -531,7 +535,6 @@ def _ptbxl_records(
         data.fs = float(cfg.fs)
     data.y = data.y[:, [data.classes.index(c) for c in cfg.labels]]
     data.records = [str(i) for i in data.meta.index]
-    data.folds = data.meta["strat_fold"].to_numpy()
     wanted = [str(r) for r in (train_records or [])] + [str(r) for r in (test_records or [])]
     missing = sorted(set(wanted) - set(data.records))
     if missing:
@@ -543,7 +546,7 @@ def _ptbxl_records(
         keep = np.flatnonzero(np.isin(data.records, wanted))
         data = _take(data, keep)
         data.meta = data.meta.iloc[keep]
-        data.folds = data.meta["strat_fold"].to_numpy()
+    data.folds = data.meta["strat_fold"].to_numpy()
     return data
 
 
@@ -653,13 +656,21 @@ def _fmt(s: dict[str, Any]) -> str:
     return f"{s['mean']:.3f} ± {s['sd']:.3f}"
 
 
+def _dataset(report: dict[str, Any]) -> str:
+    """The report's dataset (reports written before PTB-XL was added are LUDB's)."""
+    return str(report["config"].get("dataset", "ludb"))
+
+
+def _title(report: dict[str, Any]) -> str:
+    return f"{DATASETS[_dataset(report)]['title']} diagnoses: scratch vs synthetic pretraining"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: mean ± sd per arm, the paired differences, pooled AUROC per
     label."""
     cfg = report["config"]
     lines = [
-        f"# {DATASETS[cfg.get('dataset', 'ludb')]['title']} diagnoses: scratch vs synthetic "
-        "pretraining",
+        f"# {_title(report)}",
         "",
         f"{len(cfg['labels'])} labels ({', '.join(cfg['labels'])}), {cfg['model']} at "
         f"{cfg['fs']:g} Hz, seeds {list(cfg['seeds'])}, policy {cfg['policy']}. Test records "
@@ -717,7 +728,7 @@ def _write(report: dict[str, Any], out: Path) -> None:
     body = {k: v for k, v in report.items() if k != "predictions"}
     (out / "report.json").write_text(json.dumps(body, indent=2, default=float))
     (out / "report.md").write_text(markdown(report))
-    _plot(report, out / f"{report['config'].get('dataset', 'ludb')}_transfer.png")
+    _plot(report, out / f"{_dataset(report)}_transfer.png")
 
 
 def _plot(report: dict[str, Any], path: Path) -> None:
@@ -745,8 +756,7 @@ def _plot(report: dict[str, Any], path: Path) -> None:
     ax.set_ylim(0.4, 1.0)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, ncol=2)
-    title = DATASETS[report["config"].get("dataset", "ludb")]["title"]
-    ax.set_title(f"{title} diagnoses: scratch vs synthetic pretraining")
+    ax.set_title(_title(report))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

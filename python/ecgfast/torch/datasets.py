@@ -25,6 +25,7 @@ from .. import shards as _shards
 from .. import synth as _synth
 from .._threads import set_num_threads
 from .._validate import check_int, check_positive
+from ..diagnoses import DIAGNOSES, FINDINGS
 from ..errors import InvalidParameterError
 from ..preprocessing import NORMALIZATIONS, Preprocessing, beat_window, normalize, resample
 
@@ -43,13 +44,6 @@ __all__ = [
 
 #: Record-level regression targets (columns of ``SynthBatch.labels``; ms, HR in bpm).
 TARGETS = ("hr", "rr_std", "pr", "qrs", "qt", "qtc_bazett", "qtc_fridericia")
-#: Record-level 0/1 diagnosis targets of synthetic records (never standardised): atrial
-#: fibrillation, left / right bundle-branch block, premature atrial / ventricular beats present,
-#: and the PTB-XL superclasses NORM and CD.
-DIAGNOSES = ("AF", "LBBB", "RBBB", "PAC", "PVC", "AVB", "NORM", "MI", "STTC", "CD", "HYP")
-#: Further record-level 0/1 findings of synthetic records that a target task may name: left axis
-#: deviation (QRS axis below -30 degrees), left anterior fascicular block, ventricular pacing.
-FINDINGS = ("LAD", "LAFB", "PACE")
 
 
 def record_targets(labels: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
