@@ -22,6 +22,7 @@ from .._validate import check_positive
 from ..beatdata import AAMI_CLASSES, AAMI_MAP, DS1, DS2, PACED, patient_of, read_beats
 from ..errors import InvalidParameterError
 from ..preprocessing import NORMALIZATIONS, Preprocessing, normalize, resample
+from ..synth import SUPERCLASSES
 
 __all__ = [
     "AAMI_CLASSES",
@@ -504,8 +505,9 @@ class WFDBDataset(_ArrayDataset):
         )
 
 
-#: PTB-XL diagnostic superclasses, in target order.
-PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+#: PTB-XL diagnostic superclasses, in target order (the generator labels its records with the
+#: same five: :data:`ecgfast.synth.SUPERCLASSES`).
+PTBXL_SUPERCLASSES = SUPERCLASSES
 #: The recommended split of PTB-XL's ``strat_fold`` (Wagner et al. 2020).
 PTBXL_FOLDS = {"train": tuple(range(1, 9)), "val": (9,), "test": (10,)}
 
