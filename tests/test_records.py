@@ -556,6 +556,10 @@ class TestPtbxlExperiment:
             records.run_record_experiment(ptbxl_copy, bad, say=None)
         with pytest.raises(InvalidParameterError, match="dataset must be"):
             records.run_record_experiment(ptbxl_copy, records.RecordExperiment(dataset="x"))
+        for fs in (0.0, -1.0, float("nan")):
+            with pytest.raises(InvalidParameterError, match="fs must be"):
+                cfg = records.RecordExperiment(dataset="ptbxl", labels=("NORM",), fs=fs)
+                records.run_record_experiment(ptbxl_copy, cfg, say=None)
         ok = records.RecordExperiment(dataset="ptbxl", labels=("NORM",), epochs=1, seeds=(0,))
         with pytest.raises(InvalidParameterError, match="ecg_id"):
             records.run_record_experiment(ptbxl_copy, ok, test_records=["30"], say=None)

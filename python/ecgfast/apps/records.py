@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validate import check_int
+from .._validate import check_fs, check_int
 from ..diagnoses import (
     DIAGNOSES,
     FINDINGS,
@@ -579,6 +579,7 @@ def _predictions(
 
 
 def _checked(cfg: RecordExperiment) -> RecordExperiment:
+    check_fs(cfg.fs)  # before any record is read (PTB-XL is read whole)
     check_int(cfg.folds, name="folds", low=2, high=100)
     check_int(cfg.epochs, name="epochs", low=1, high=10_000)
     check_int(cfg.pretrain_records, name="pretrain_records", low=16, high=10**7)
