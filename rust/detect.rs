@@ -19,8 +19,8 @@
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
 //!    burst or lead-off), so detection recovers.
 //! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
-//!    sinusoid-like (VF filter leakage < 0.5 over 2-s windows) candidates are not reported
-//!    (optional).
+//!    sinusoid-like (VF filter leakage < 0.5) over at least three 2-s windows in a row,
+//!    candidates are not reported (optional; a short run of fast ventricular beats is beats).
 //! 5. Localisation: near the band-passed signal's largest deflection, the R peak is the input
 //!    sample deviating most from its local (±100 ms) mean within ±50 ms: the extremum of the
 //!    dominant QRS deflection, whatever its polarity.
@@ -374,7 +374,32 @@ fn fibrillation_spans(
         }
         a += hop;
     }
-    Ok(mask)
+    Ok(sustained(&mask, hop))
+}
+
+/// Flagged windows a flutter/fibrillation stretch needs, at least.
+const VF_MIN_WINDOWS: usize = 3;
+
+/// Sustained flutter/fibrillation only: runs of at least `VF_MIN_WINDOWS` flagged windows,
+/// each starting at most two hops after the previous one (one unflagged window may lie
+/// between), merged into one span from the first flagged second to the last. Ventricular
+/// flutter and fibrillation last (207's episodes: 19-98 s); a run of non-sustained
+/// ventricular tachycardia of a few fast, sinusoid-like beats flags one or two windows and its
+/// beats are beats (205's runs of 5-6 beats at 170-230 bpm were lost to this rule).
+fn sustained(mask: &[(usize, usize)], hop: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < mask.len() {
+        let mut j = i + 1;
+        while j < mask.len() && mask[j].0 <= mask[j - 1].0 + 2 * hop {
+            j += 1;
+        }
+        if j - i >= VF_MIN_WINDOWS {
+            out.push((mask[i].0, mask[j - 1].1));
+        }
+        i = j;
+    }
+    out
 }
 
 /// Mean of `d²` over the centred window `[i - half, i + half]` (truncated at the ends), from
@@ -1091,6 +1116,27 @@ mod tests {
         (0..n)
             .filter(|&i| (i == 0 || v[i] >= v[i - 1]) && (i + 1 == n || v[i] > v[i + 1]))
             .collect()
+    }
+
+    #[test]
+    fn only_sustained_flutter_is_a_span() {
+        let hop = 100;
+        // central seconds of flagged windows, as `fibrillation_spans` builds them
+        let at = |w: &[usize]| -> Vec<(usize, usize)> {
+            w.iter().map(|&k| (k * hop + 50, k * hop + 150)).collect()
+        };
+        // two windows (a short run of fast beats) are not flutter; three are
+        assert!(sustained(&at(&[4, 5]), hop).is_empty());
+        assert_eq!(sustained(&at(&[4, 5, 6]), hop), vec![(450, 750)]);
+        // one unflagged window inside an episode does not split it; two do
+        assert_eq!(sustained(&at(&[10, 12, 14]), hop), vec![(1050, 1550)]);
+        assert!(sustained(&at(&[10, 13, 16]), hop).is_empty());
+        // a pair beside an episode joins it only when close
+        assert_eq!(
+            sustained(&at(&[1, 2, 20, 21, 22, 24]), hop),
+            vec![(2050, 2550)]
+        );
+        assert!(sustained(&[], hop).is_empty());
     }
 
     #[test]

@@ -274,6 +274,34 @@ class TestSyntheticStressSuite:
         assert b.labels["n_pauses"].sum() > 40
         assert invented == 0
 
+    def test_ventricular_tachycardia_runs_are_beats(self):
+        # runs of 3-10 fast ventricular beats look sinusoid-like to the flutter rule; only a
+        # sustained stretch (three 2-s windows) is flutter, so no run beat is lost to it
+        # (seed 3 lost 11 beats when single windows counted)
+        b = ecgfast.synthesize(12, seed=3, duration=60, fs=360, leads="II", ectopy={"vt": 0.3})
+        assert b.labels["n_vt_runs"].sum() > 100
+        for k in range(len(b)):
+            ref = b.beats.loc[b.beats["record"] == k, "sample"].to_numpy()
+            x = b.signals[k, 0]
+            with_rule = match_peaks(ecgfast.detect_rpeaks(x, b.fs), ref, b.fs)
+            without = match_peaks(ecgfast.detect_rpeaks(x, b.fs, skip_fibrillation=False), ref, b.fs)
+            assert with_rule.tp == without.tp
+
+    def test_sustained_flutter_has_no_beats(self):
+        # 20 s of a 4-Hz sinusoid (ventricular flutter, 240/min) between sinus stretches
+        fs = 250.0
+        b = ecgfast.synthesize(1, seed=2, duration=60, fs=fs, leads="II", hr=70)
+        x = b.signals[0, 0].copy()
+        a, c = int(20 * fs), int(40 * fs)
+        t = np.arange(c - a) / fs
+        x[a:c] = 0.8 * np.sin(2 * np.pi * 4.0 * t)
+        inside = lambda r: np.sum((r > a + fs) & (r < c - fs))  # noqa: E731
+        assert inside(ecgfast.detect_rpeaks(x, fs, skip_fibrillation=False)) > 30
+        assert inside(ecgfast.detect_rpeaks(x, fs)) <= 2
+        ref = b.beats.loc[b.beats["record"] == 0, "sample"].to_numpy()
+        outside = ref[(ref < a - fs) | (ref > c + fs)]
+        assert match_peaks(ecgfast.detect_rpeaks(x, fs), outside, fs).fn == 0
+
     def test_one_broad_notched_qrs_is_one_beat(self):
         # LBBB: two lobes of one QRS localised 50 ms apart used to give two beats
         b = ecgfast.synthesize(6, seed=5, duration=30, fs=360, leads="II", conduction="lbbb")

@@ -53,8 +53,10 @@ def detect_rpeaks(
     skip_fibrillation : bool
         Ventricular flutter and fibrillation have no QRS complexes: where the 1-30 Hz signal is
         sinusoid-like over 2-s windows (VF filter leakage < 0.5; Kuo & Dillman 1978, Amann et
-        al. 2005) no beats are reported. Set False to report every candidate there too (e.g.
-        to study very fast, sinusoidal ventricular tachycardia).
+        al. 2005) for at least three windows in a row (one window between them may miss), no
+        beats are reported. A short run of fast ventricular beats flags fewer windows and is
+        kept. Set False to report every candidate there too (e.g. to study sustained, very
+        fast, sinusoidal ventricular tachycardia).
     other_leads : array_like, optional
         More leads of the same record(s), shape (n_samples,) or (n_leads, n_samples) for a 1-D
         ``x``, (n_records, n_samples) or (n_records, n_leads, n_samples) for a 2-D ``x``.
