@@ -660,7 +660,24 @@ impl Decisions<'_> {
         let k = self.rr.len().min(8);
         (k > 0).then(|| self.rr[self.rr.len() - k..].iter().sum::<usize>() as f64 / k as f64)
     }
+
+    /// Spread of the last (up to) 8 RR intervals: (max - min) / mean.
+    fn rr_spread(&self) -> f64 {
+        let k = self.rr.len().min(8);
+        if k < 4 {
+            return f64::INFINITY;
+        }
+        let w = &self.rr[self.rr.len() - k..];
+        let (lo, hi) = (
+            *w.iter().min().unwrap() as f64,
+            *w.iter().max().unwrap() as f64,
+        );
+        (hi - lo) / (w.iter().sum::<usize>() as f64 / k as f64)
+    }
 }
+
+/// Largest (max - min) / mean of the last 8 RR intervals for which a gap means a missed beat.
+const REGULAR_SPREAD: f64 = 0.3;
 
 /// Fraction of the record's typical QRS slope that a beat found in a gap must reach.
 const GAP_SLOPE: f64 = 0.2;
@@ -804,6 +821,25 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
                 {
                     if st.looks_like_a_beat(j) {
                         st.accept(j, hj, 0.25);
+                    }
+                } else if st.rr_spread() <= REGULAR_SPREAD {
+                    // A regular rhythm with a gap of about two beats: a beat is missing, most
+                    // likely a wide ectopic beat whose energy lies below the detection band.
+                    // Take the largest candidate above a quarter of the threshold that is
+                    // neither in the last beat's T window nor in the next one's P window.
+                    if let Some(&(j, hj)) = st
+                        .pending
+                        .iter()
+                        .filter(|&&(j, hj)| {
+                            hj > 0.25 * st.levels.threshold()
+                                && j - last >= t_window
+                                && i - j >= t_window
+                        })
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                    {
+                        if st.looks_like_a_beat(j) {
+                            st.accept(j, hj, 0.25);
+                        }
                     }
                 }
             }
