@@ -80,18 +80,30 @@ fn block_averages(xs: &[f64], m: usize) -> std::borrow::Cow<'_, [f64]> {
 }
 
 /// Detect R peaks in one lead sampled at `fs` Hz. Returns sorted, unique sample indices.
+pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Result<Vec<i64>> {
+    Ok(detect_with_flutter(x, fs, skip_fibrillation)?.0)
+}
+
+/// A stretch of samples, `(start, end)`, end exclusive.
+type Span = (usize, usize);
+
+/// [`detect_rpeaks`] and the flutter spans it skipped (input samples, end exclusive).
 ///
 /// Long because: it is the pipeline in order (checks, resampling, band-pass, derivative, MWI,
 /// classification, placement on the input's deflection, edge and flutter checks), each step a
 /// short block over the previous step's buffers.
-pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Result<Vec<i64>> {
+fn detect_with_flutter(
+    x: ArrayView1<f64>,
+    fs: f64,
+    skip_fibrillation: bool,
+) -> Result<(Vec<i64>, Vec<Span>)> {
     crate::filter_design::check_fs(fs)?;
     let xs = contiguous(&x);
     let xs: &[f64] = &xs;
     let n = x.len();
     if (n as f64) < MIN_SECONDS * fs {
         check_finite(xs)?; // still reject non-finite input
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     // The QRS features need no more than 150-300 Hz: average blocks of `m` samples (the boxcar is
     // the anti-alias filter; the band-pass below removes what it lets through) and detect at
@@ -128,12 +140,12 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     }
     let x = ArrayView1::from(xs);
     if hi - lo <= 1e-12 * (1.0 + hi.abs().max(lo.abs())) {
-        return Ok(Vec::new()); // flat
+        return Ok((Vec::new(), Vec::new())); // flat
     }
     let nd = xd.len();
     let (filter, narrow, vf_filter) = filters_for(fs_d)?;
     if nd <= filter.padlen().max(narrow.padlen()) + 2 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut y = filtfilt_segmented(&filter, &xd, fs_d)?;
     let mut d = central_difference(&y);
@@ -151,16 +163,18 @@ pub fn detect_rpeaks(x: ArrayView1<f64>, fs: f64, skip_fibrillation: bool) -> Re
     let mwi = moving_energy(&d, half);
 
     let mut qrs = prefer_steeper(&classify(&mwi, &d, fs), &d, fs);
+    let mut flutter = Vec::new();
     if skip_fibrillation {
         let vf = fibrillation_spans(&xd, &qrs, fs, &vf_filter)?;
         if !vf.is_empty() {
             qrs.retain(|&i| !vf.iter().any(|&(a, b)| a <= i && i < b));
         }
+        flutter = vf.iter().map(|&(a, b)| (a * m, b * m)).collect();
     }
     let dec = Decimation { m, fs: fs_d };
     let peaks = localise(&qrs, x, y, &dec, fs_full);
     debug_assert!(peaks.iter().all(|&p| p < n_full));
-    Ok(drop_weak_edge_beats(peaks, x, &d, &dec, fs_full))
+    Ok((drop_weak_edge_beats(peaks, x, &d, &dec, fs_full), flutter))
 }
 
 /// Zero-phase filtering of a long signal as four overlapping segments run as interleaved lanes
@@ -1097,6 +1111,77 @@ fn confirm_across_leads(peaks: &[i64], slopes: &[Vec<f64>], fs: f64) -> Vec<i64>
     kept.into_iter().map(|i| peaks[i]).collect()
 }
 
+/// A gap in the first lead's beats longer than this many times its recent median RR may be
+/// filled from the other leads.
+const GAP_FILL_RR: f64 = 1.5;
+
+/// ... and at least this long, s (longer than the level reset after 2.5 s without a beat).
+const GAP_FILL_SECONDS: f64 = 3.0;
+
+/// `peaks` (the first lead's beats) with the beats the other leads see where the first lead has
+/// a gap: longer than [`GAP_FILL_RR`] × the median of its last (up to) 8 RR intervals (at least
+/// 3). A lead votes in a gap only if it has a beat within 150 ms of both beats bounding it (it
+/// sees this record's QRS there; a flat or noisy lead does not vote); a beat at least 0.3 median
+/// RR from both bounding beats is added when at least half of the voting leads have it (within
+/// 100 ms; the median of their positions). Mechanism: a lead that goes flat or loses its QRS
+/// for a while (electrode, posture) leaves a gap the others do not have; a pause or a long RR
+/// in atrial fibrillation is empty on every lead. Gaps overlapping the first lead's flutter
+/// spans are left alone.
+fn fill_gaps(peaks: &[i64], others: &[Vec<i64>], flutter: &[(usize, usize)], fs: f64) -> Vec<i64> {
+    let tol = seconds(fs, 0.15) as i64;
+    let cluster = seconds(fs, 0.1) as i64;
+    let near = |o: &[i64], p: i64| {
+        let i = o.partition_point(|&q| q < p - tol);
+        i < o.len() && o[i] <= p + tol
+    };
+    let mut out: Vec<i64> = Vec::with_capacity(peaks.len());
+    for k in 0..peaks.len() {
+        out.push(peaks[k]);
+        if k < 3 || k + 1 == peaks.len() {
+            continue;
+        }
+        let (a, b) = (peaks[k], peaks[k + 1]);
+        let mut rr: Vec<i64> = (k.saturating_sub(8)..k)
+            .map(|j| peaks[j + 1] - peaks[j])
+            .collect();
+        rr.sort_unstable();
+        let med = rr[rr.len() / 2] as f64;
+        if ((b - a) as f64) <= GAP_FILL_RR * med || ((b - a) as f64) < GAP_FILL_SECONDS * fs {
+            continue;
+        }
+        if flutter
+            .iter()
+            .any(|&(f0, f1)| (f0 as i64) < b && (f1 as i64) > a)
+        {
+            continue; // the first lead saw flutter there, not a lost QRS
+        }
+        let margin = (0.3 * med) as i64;
+        let voters: Vec<&Vec<i64>> = others.iter().filter(|o| near(o, a) && near(o, b)).collect();
+        let mut cands: Vec<i64> = voters
+            .iter()
+            .flat_map(|o| {
+                o.iter()
+                    .copied()
+                    .filter(|&c| c > a + margin && c < b - margin)
+            })
+            .collect();
+        cands.sort_unstable();
+        let need = voters.len().div_ceil(2).max(1);
+        let mut i = 0;
+        while i < cands.len() {
+            let mut j = i + 1;
+            while j < cands.len() && cands[j] - cands[i] <= cluster {
+                j += 1;
+            }
+            if j - i >= need {
+                out.push(cands[i + (j - i) / 2]);
+            }
+            i = j;
+        }
+    }
+    out
+}
+
 /// Detect R peaks on a record's first lead (`x`: leads × samples) and drop, of two
 /// detections closer than 0.3 s, one whose QRS slope is less than half its partner's across
 /// the leads (geometric mean of the per-lead ratios). Returns sorted sample indices.
@@ -1108,13 +1193,19 @@ pub fn detect_rpeaks_leads(
     if x.nrows() == 0 {
         return Err(invalid_signal("no leads"));
     }
-    let peaks = detect_rpeaks(x.row(0), fs, skip_fibrillation)?; // checks lead 0
+    let (peaks, flutter) = detect_with_flutter(x.row(0), fs, skip_fibrillation)?; // checks lead 0
     for (l, row) in x.outer_iter().enumerate().skip(1) {
         check_finite(&contiguous(&row)).map_err(|e| e.in_part(format_args!("lead {l}")))?;
     }
     if x.nrows() < 2 || peaks.len() < 2 {
         return Ok(peaks);
     }
+    let others = x
+        .outer_iter()
+        .skip(1)
+        .map(|row| detect_rpeaks(row, fs, skip_fibrillation))
+        .collect::<Result<Vec<_>>>()?;
+    let peaks = fill_gaps(&peaks, &others, &flutter, fs);
     let slopes = x
         .outer_iter()
         .map(|row| beat_slopes(row, &peaks, fs))
@@ -1152,6 +1243,32 @@ mod tests {
         (0..n)
             .filter(|&i| (i == 0 || v[i] >= v[i - 1]) && (i + 1 == n || v[i] > v[i + 1]))
             .collect()
+    }
+
+    #[test]
+    fn a_gap_is_filled_from_a_lead_that_sees_the_beats() {
+        let fs = 100.0;
+        let first: Vec<i64> = vec![0, 80, 160, 240, 320, 640, 720, 800];
+        // lead 1 sees every beat, lead 2 is flat in the gap, lead 3 misses the bounding beats
+        let seen: Vec<i64> = (0..11).map(|k| 80 * k + 2).collect();
+        let flat: Vec<i64> = vec![0, 80, 160, 240, 320, 640, 720, 800];
+        let noisy: Vec<i64> = vec![100, 400, 500, 700];
+        let filled = fill_gaps(&first, std::slice::from_ref(&seen), &[], fs);
+        assert_eq!(
+            filled,
+            vec![0, 80, 160, 240, 320, 402, 482, 562, 640, 720, 800]
+        );
+        // two voters, one of them with nothing in the gap: half the voters are enough
+        assert_eq!(
+            fill_gaps(&first, &[seen.clone(), flat.clone()], &[], fs),
+            filled
+        );
+        // a lead that does not see the bounding beats does not vote
+        assert_eq!(fill_gaps(&first, &[noisy], &[], fs), first);
+        // a pause empty on every lead stays empty
+        assert_eq!(fill_gaps(&first, &[flat], &[], fs), first);
+        // a gap the first lead left for flutter is not filled
+        assert_eq!(fill_gaps(&first, &[seen], &[(330, 630)], fs), first);
     }
 
     #[test]

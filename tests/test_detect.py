@@ -284,7 +284,8 @@ class TestSyntheticStressSuite:
             ref = b.beats.loc[b.beats["record"] == k, "sample"].to_numpy()
             x = b.signals[k, 0]
             with_rule = match_peaks(ecgfast.detect_rpeaks(x, b.fs), ref, b.fs)
-            without = match_peaks(ecgfast.detect_rpeaks(x, b.fs, skip_fibrillation=False), ref, b.fs)
+            no_rule = ecgfast.detect_rpeaks(x, b.fs, skip_fibrillation=False)
+            without = match_peaks(no_rule, ref, b.fs)
             assert with_rule.tp == without.tp
 
     def test_sustained_flutter_has_no_beats(self):
@@ -465,8 +466,20 @@ class TestSharedData:
         assert m.fn <= most_missed
         assert m.fp <= 1
 
+    def test_a_lead_that_loses_its_qrs_is_covered_by_the_other(self, shared_data):
+        # 116's channel 0 nearly vanishes for 4-6 s twice (19 beats missed on it alone); its
+        # second channel sees those beats, so with both leads they are found
+        rec = wfdb.rdrecord(str(shared_data / "mitdb" / "116"))
+        x, fs, ref = mitdb(shared_data / "mitdb", "116")
+        alone = match_peaks(ecgfast.detect_rpeaks(x, fs), ref, fs)
+        both = match_peaks(ecgfast.detect_rpeaks(x, fs, other_leads=rec.p_signal[:, 1]), ref, fs)
+        assert alone.fn >= 15
+        assert both.fn <= alone.fn - 15
+        assert both.fp <= alone.fp
+
     def test_mitdb_two_leads(self, shared_data):
-        """The second channel removes false beats (108's P waves) and no true beat."""
+        """The second channel removes false beats (108's P waves) and no true beat, and finds
+        beats where the first channel loses its QRS (116)."""
         alone, both = np.zeros(3, int), np.zeros(3, int)
         for hea in sorted((shared_data / "mitdb").glob("*.hea")):
             rec = wfdb.rdrecord(str(hea.with_suffix("")))
@@ -477,7 +490,7 @@ class TestSharedData:
             ):
                 m = match_peaks(peaks, ref, fs)
                 total += (m.tp, m.fp, m.fn)
-        assert both[0] == alone[0] and both[1] < 0.8 * alone[1], (alone, both)
+        assert both[0] >= alone[0] + 15 and both[1] < 0.8 * alone[1], (alone, both)
 
     def test_cpsc2021_and_cinc2021_do_not_crash(self, shared_data):
         tp = fp = fn = 0
