@@ -10,7 +10,9 @@
 //!    `noise + 0.25 (signal - noise)` (running levels, updated with weight 1/8), is outside the
 //!    refractory period (180 ms) of the previous QRS, and — within 360 ms of it — its steepest
 //!    slope is at least half that QRS's (else it is a T wave). When no QRS came for 1.66 mean RR,
-//!    the largest candidate since the last QRS above half the threshold is taken (search-back).
+//!    the largest candidate since the last QRS above half the threshold is taken (search-back);
+//!    in a regular rhythm, failing that, the largest above a quarter of it outside the last
+//!    beat's T window and the next one's P window (a wide PVC keeps its energy below 5 Hz).
 //!    A candidate followed within 300 ms by a wave with twice its energy and 1.5 times its slope
 //!    is a P wave (or other small wave before a QRS), not a beat; a wave 1.4 times steeper than
 //!    the last beat inside its refractory period replaces it (that "beat" was a P or T wave).
@@ -24,6 +26,10 @@
 //! 5. Localisation: near the band-passed signal's largest deflection, the R peak is the input
 //!    sample deviating most from its local (±100 ms) mean within ±50 ms: the extremum of the
 //!    dominant QRS deflection, whatever its polarity.
+//! 6. Of two beats closer than 250 ms with slower rhythm around them, one is a P or T wave:
+//!    the later goes if it is less than half as steep, else the earlier (a P wave).
+//! 7. With other leads ([`detect_rpeaks_leads`]): gaps of over 3 s are filled with the beats
+//!    the other leads see, and of two beats closer than 0.3 s one much weaker on every lead goes.
 
 use crate::errors::{invalid_signal, Result};
 use crate::filter_design::{butter_sos, BandType};
@@ -174,7 +180,8 @@ fn detect_with_flutter(
     let dec = Decimation { m, fs: fs_d };
     let peaks = localise(&qrs, x, y, &dec, fs_full);
     debug_assert!(peaks.iter().all(|&p| p < n_full));
-    Ok((drop_weak_edge_beats(peaks, x, &d, &dec, fs_full), flutter))
+    let peaks = drop_weak_edge_beats(peaks, x, &d, &dec, fs_full);
+    Ok((resolve_close_pairs(peaks, &d, &dec, fs_full), flutter))
 }
 
 /// Zero-phase filtering of a long signal as four overlapping segments run as interleaved lanes
@@ -555,6 +562,60 @@ fn drop_weak_edge_beats(
             }
         })
         .map(|p| p as i64)
+        .collect()
+}
+
+/// Two ventricular depolarisations cannot follow each other within this many seconds outside a
+/// fast run (the ventricles are refractory; a P wave precedes its QRS by 120-250 ms).
+const CLOSE_PAIR: f64 = 0.25;
+/// A pair is isolated, and so not part of a fast run, when the intervals before and after it
+/// are longer than this, s.
+const ISOLATED: f64 = 0.4;
+
+/// Of two detections closer than [`CLOSE_PAIR`] with slower rhythm on both sides
+/// ([`ISOLATED`]), only one is a QRS: the later one is dropped when its steepest 5-25 Hz slope
+/// (±50 ms) is below half the earlier one's (a T wave, as in the T-wave rule), otherwise the
+/// earlier one (a P wave as tall and sharp as the QRS on this lead, the case the look-ahead
+/// misses because the QRS is not twice as large).
+fn resolve_close_pairs(peaks: Vec<i64>, d: &[f64], dec: &Decimation, fs: f64) -> Vec<i64> {
+    let close = seconds(fs, CLOSE_PAIR) as i64;
+    let isolated = seconds(fs, ISOLATED) as i64;
+    let h = seconds(dec.fs, 0.05);
+    let slope = |p: i64| {
+        let c = dec.to_reduced(p as usize).min(d.len() - 1);
+        d[c.saturating_sub(h)..(c + h + 1).min(d.len())]
+            .iter()
+            .fold(0.0f64, |a, v| a.max(v.abs()))
+    };
+    let n = peaks.len();
+    let mut keep = vec![true; n];
+    let mut i = 0;
+    while i + 1 < n {
+        let before = if i > 0 {
+            peaks[i] - peaks[i - 1]
+        } else {
+            i64::MAX
+        };
+        let after = if i + 2 < n {
+            peaks[i + 2] - peaks[i + 1]
+        } else {
+            i64::MAX
+        };
+        if peaks[i + 1] - peaks[i] < close && before > isolated && after > isolated {
+            if slope(peaks[i + 1]) < 0.5 * slope(peaks[i]) {
+                keep[i + 1] = false;
+            } else {
+                keep[i] = false;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    peaks
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
         .collect()
 }
 
@@ -1269,6 +1330,23 @@ mod tests {
         assert_eq!(fill_gaps(&first, &[flat], &[], fs), first);
         // a gap the first lead left for flutter is not filled
         assert_eq!(fill_gaps(&first, &[seen], &[(330, 630)], fs), first);
+    }
+
+    #[test]
+    fn an_isolated_close_pair_keeps_one_member() {
+        let fs = 100.0;
+        let dec = Decimation { m: 1, fs };
+        let mut d = vec![0.0; 1200];
+        for (p, s) in [(100, 1.0), (120, 1.0), (300, 1.0), (320, 0.3), (600, 1.0)] {
+            d[p] = s;
+        }
+        for p in [640, 660, 680, 700] {
+            d[p] = 1.0; // a fast run: 200 ms apart, but not isolated
+        }
+        let peaks = vec![100, 120, 300, 320, 600, 640, 660, 680, 700, 1000];
+        // equally steep: the earlier (a P wave) goes; a much weaker later one (a T wave) goes
+        let kept = resolve_close_pairs(peaks, &d, &dec, fs);
+        assert_eq!(kept, vec![120, 300, 600, 640, 660, 680, 700, 1000]);
     }
 
     #[test]

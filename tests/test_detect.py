@@ -355,22 +355,38 @@ class TestOtherLeads:
     """``detect_rpeaks(..., other_leads=...)``: the cross-lead check of close pairs."""
 
     @staticmethod
-    def p_wave_pairs(fs=250.0, seconds=60.0):
-        """Lead 0: a P wave as tall and sharp as the QRS 200 ms before each beat; lead 1: the
-        same beats with a P wave a tenth as tall. Returns the leads and the QRS samples."""
+    def p_wave_pairs(fs=250.0, seconds=60.0, p_height=1.0, rr=0.9):
+        """Lead 0: a P wave as sharp as the QRS and ``p_height`` times as tall, 200 ms before
+        each beat (every ``rr`` s); lead 1: the same beats with a P wave a tenth of that.
+        Returns the leads and the QRS samples."""
         t = np.arange(int(seconds * fs)) / fs
-        beats = np.arange(0.5, seconds - 0.5, 0.9)
+        beats = np.arange(0.5, seconds - 0.5, rr)
 
         def waves(centres):
             return np.exp(-0.5 * ((t[:, None] - centres[None, :]) / 0.012) ** 2).sum(axis=1)
 
-        qrs, p = waves(beats), waves(beats - 0.2)
+        qrs, p = waves(beats), p_height * waves(beats - 0.2)
         return qrs + p, qrs + 0.1 * p, np.round(beats * fs).astype(np.int64), fs
 
+    def test_one_lead_drops_the_earlier_of_an_isolated_close_pair(self):
+        # a P wave as tall and steep as its QRS, 200 ms before it, in a slow rhythm: two
+        # ventricular beats cannot be that close, and the earlier wave is the P wave
+        lead0, _, qrs, fs = self.p_wave_pairs()
+        m = match_peaks(ecgfast.detect_rpeaks(lead0, fs), qrs, fs, tolerance=0.05)
+        # the record's first QRS, right after its first P wave, is never found (the detector
+        # takes the P wave there, with no partner)
+        assert m.fp <= 1 and m.fn <= 1, m.as_dict()
+        # a much weaker later member is the T wave side of the pair: the earlier one stays
+        lead0, _, qrs, fs = self.p_wave_pairs(p_height=2.5)
+        m = match_peaks(ecgfast.detect_rpeaks(lead0, fs), qrs - round(0.2 * fs), fs, 0.05)
+        assert m.tp >= len(qrs) - 1
+
     def test_p_waves_small_on_the_other_lead_are_not_beats(self):
-        lead0, lead1, qrs, fs = self.p_wave_pairs()
+        # at 109 bpm a P wave 200 ms before its QRS is 350 ms after the last one: the pairs
+        # are not isolated, so one lead cannot tell P from QRS; the other lead can
+        lead0, lead1, qrs, fs = self.p_wave_pairs(rr=0.55)
         alone = ecgfast.detect_rpeaks(lead0, fs)
-        assert len(alone) > 1.8 * len(qrs)  # one lead cannot tell P from QRS here
+        assert len(alone) > 1.8 * len(qrs)
         both = ecgfast.detect_rpeaks(lead0, fs, other_leads=lead1)
         m = match_peaks(both, qrs, fs, tolerance=0.05)
         # every P wave gone; the first QRS (right after the record's first P wave) is the
@@ -466,6 +482,13 @@ class TestSharedData:
         assert m.fn <= most_missed
         assert m.fp <= 1
 
+    def test_p_waves_as_sharp_as_the_qrs_on_one_lead(self, shared_data):
+        # 108's MLII: P waves as tall and steep as its small QRS, ~200 ms before it (152
+        # false beats before the close-pair rule; 23 after)
+        x, fs, ref = mitdb(shared_data / "mitdb", "108")
+        m = match_peaks(ecgfast.detect_rpeaks(x, fs), ref, fs)
+        assert m.fp <= 40 and m.fn <= 5
+
     def test_a_lead_that_loses_its_qrs_is_covered_by_the_other(self, shared_data):
         # 116's channel 0 nearly vanishes for 4-6 s twice (19 beats missed on it alone); its
         # second channel sees those beats, so with both leads they are found
@@ -478,8 +501,8 @@ class TestSharedData:
         assert both.fp <= alone.fp
 
     def test_mitdb_two_leads(self, shared_data):
-        """The second channel removes false beats (108's P waves) and no true beat, and finds
-        beats where the first channel loses its QRS (116)."""
+        """The second channel removes false beats (108's P waves the one-lead rules leave)
+        and no true beat, and finds beats where the first channel loses its QRS (116)."""
         alone, both = np.zeros(3, int), np.zeros(3, int)
         for hea in sorted((shared_data / "mitdb").glob("*.hea")):
             rec = wfdb.rdrecord(str(hea.with_suffix("")))
@@ -490,7 +513,7 @@ class TestSharedData:
             ):
                 m = match_peaks(peaks, ref, fs)
                 total += (m.tp, m.fp, m.fn)
-        assert both[0] >= alone[0] + 15 and both[1] < 0.8 * alone[1], (alone, both)
+        assert both[0] >= alone[0] + 15 and both[1] < alone[1] - 5, (alone, both)
 
     def test_cpsc2021_and_cinc2021_do_not_crash(self, shared_data):
         tp = fp = fn = 0
