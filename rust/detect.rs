@@ -19,7 +19,8 @@
 //!    At fast rates (RR < 400 ms) each beat moves to a markedly (1.25×) steeper deflection
 //!    within 150 ms if there is one, so a T wave taller than R cannot capture the rhythm.
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
-//!    burst or lead-off), so detection recovers.
+//!    burst or lead-off), so detection recovers. When muscle noise dominates most 10-s windows,
+//!    the band is 5-18 Hz and the threshold lies halfway between the levels.
 //! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
 //!    sinusoid-like (VF filter leakage < 0.5) over at least three 2-s windows in a row,
 //!    candidates are not reported (optional; a short run of fast ventricular beats is beats).
@@ -155,9 +156,11 @@ fn detect_with_flutter(
     }
     let mut y = filtfilt_segmented(&filter, &xd, fs_d)?;
     let mut d = central_difference(&y);
+    let mut fraction = THRESHOLD_FRACTION;
     if muscle_noise_dominates(&xd, &d, fs_d) {
         y = filtfilt_segmented(&narrow, &xd, fs_d)?;
         d = central_difference(&y);
+        fraction = MUSCLE_THRESHOLD_FRACTION;
     }
     let y = &y[..];
     let fs_full = fs;
@@ -168,7 +171,7 @@ fn detect_with_flutter(
     let half = seconds(fs, 0.12) / 2;
     let mwi = moving_energy(&d, half);
 
-    let mut qrs = prefer_steeper(&classify(&mwi, &d, fs), &d, fs);
+    let mut qrs = prefer_steeper(&classify(&mwi, &d, fs, fraction), &d, fs);
     let mut flutter = Vec::new();
     if skip_fibrillation {
         let vf = fibrillation_spans(&xd, &qrs, fs, &vf_filter)?;
@@ -633,15 +636,24 @@ fn slope_at(d: &[f64], i: usize, fs: f64) -> f64 {
 struct Levels {
     signal: f64,
     noise: f64,
+    /// where the threshold lies between the noise and signal levels
+    fraction: f64,
 }
 
 impl Levels {
     fn threshold(&self) -> f64 {
-        self.noise + 0.25 * (self.signal - self.noise)
+        self.noise + self.fraction * (self.signal - self.noise)
     }
 }
 
-fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
+/// The threshold's place between the noise and signal levels (Pan & Tompkins: a quarter).
+const THRESHOLD_FRACTION: f64 = 0.25;
+/// ... when muscle noise dominates the record ([`muscle_noise_dominates`]): halfway. Dense
+/// broadband noise puts many peaks close to the QRS's in the band, far above the running mean
+/// of rejected peaks that the noise level is, so a quarter of the way lets them in.
+const MUSCLE_THRESHOLD_FRACTION: f64 = 0.5;
+
+fn init_levels(mwi: &[f64], start: usize, fs: f64, fraction: f64) -> Levels {
     let end = (start + seconds(fs, 2.0)).min(mwi.len());
     let seg = &mwi[start.min(end)..end];
     let max = seg.iter().cloned().fold(0.0, f64::max);
@@ -649,6 +661,7 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
     Levels {
         signal: 0.5 * max,
         noise: 0.5 * mean,
+        fraction,
     }
 }
 
@@ -656,8 +669,8 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
 /// raised to half the upper quartile of the maxima of 1.5-s windows over the first 12 s, so
 /// that a record starting in a pause (or a slow bradycardia) does not take baseline noise for
 /// its beats.
-fn initial_levels(mwi: &[f64], fs: f64) -> Levels {
-    let first = init_levels(mwi, 0, fs);
+fn initial_levels(mwi: &[f64], fs: f64, fraction: f64) -> Levels {
+    let first = init_levels(mwi, 0, fs, fraction);
     let w = seconds(fs, 1.5).max(1);
     let end = seconds(fs, 12.0).min(mwi.len());
     let mut maxima: Vec<f64> = mwi[..end]
@@ -672,6 +685,7 @@ fn initial_levels(mwi: &[f64], fs: f64) -> Levels {
     Levels {
         signal: first.signal.max(0.5 * maxima[maxima.len() * 3 / 4]),
         noise: first.noise,
+        fraction,
     }
 }
 
@@ -860,7 +874,7 @@ fn local_maxima(v: &[f64]) -> Vec<usize> {
 ///
 /// Long because: one pass over the candidates with the adaptive levels, refractory and
 /// search-back rules acting on shared state (the hot loop of the detector).
-fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
+fn classify(mwi: &[f64], d: &[f64], fs: f64, fraction: f64) -> Vec<usize> {
     let n = mwi.len();
     let refractory = seconds(fs, 0.18);
     let t_window = seconds(fs, 0.36);
@@ -870,7 +884,7 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let mut st = Decisions {
         d,
         fs,
-        levels: initial_levels(mwi, fs),
+        levels: initial_levels(mwi, fs, fraction),
         qrs: Vec::new(),
         rr: Vec::new(),
         qrs_slope: 0.0,
@@ -922,7 +936,7 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
         // Re-initialise the levels after a long gap (noise burst, lead-off, pause).
         let last_event = st.qrs.last().copied().unwrap_or(0).max(last_reset);
         if i - last_event > reset_after {
-            st.levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs);
+            st.levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs, fraction);
             st.rr.clear();
             last_reset = i;
         }
