@@ -27,7 +27,7 @@ import wfdb
 from tqdm.auto import tqdm
 
 import ecgfast
-from ecgfast.evaluate import match_peaks
+from ecgfast.evaluate import flutter_episodes, match_peaks
 
 BEATS = set("NLRejAaJSVEFfQ/")
 
@@ -68,24 +68,13 @@ def detectors() -> dict:
     return out
 
 
-def flutter_mask(ann, n: int) -> np.ndarray:
-    """True inside the annotated ventricular flutter/fibrillation episodes ('[' to ']'), where
-    MIT-BIH marks no beats; ``n`` samples."""
-    starts = [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y == "["]
-    ends = [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y == "]"]
-    inside = np.zeros(n, dtype=bool)
-    for a, b in zip(starts, ends, strict=False):
-        inside[a : b + 1] = True
-    return inside
-
-
 OUTSIDE_FLUTTER = "MIT-BIH DS1 outside VF/VFL episodes"
 
 
 def records(data: Path):
     """(database, record, signal, other leads (leads x samples), fs, reference beats, annotated
-    span or None, flutter mask or None) of every record scored; MIT-BIH DS1 records carry the
-    mask of their flutter episodes (scored a second time outside them)."""
+    span or None, flutter episodes or None) of every record scored; MIT-BIH DS1 records carry
+    their flutter episodes (scored a second time without them, as EC57's ``bxb`` does)."""
     for hea in sorted((data / "mitdb").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         ann = wfdb.rdann(str(hea.with_suffix("")), "atr")
@@ -93,7 +82,7 @@ def records(data: Path):
         x, others = rec.p_signal[:, 0], rec.p_signal[:, 1:].T
         yield (
             "MIT-BIH DS1 (22, ch 0)", hea.stem, x, others, rec.fs, ref, None,
-            flutter_mask(ann, x.size),
+            flutter_episodes(ann.sample, ann.symbol, x.size),
         )  # fmt: skip
     for hea in sorted((data / "mitdb-paced").glob("*.hea")):
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
@@ -168,8 +157,8 @@ def main() -> None:
             rows.append(
                 {"db": db, "record": name, "detector": det, **m.as_dict(), "seconds": elapsed}
             )
-            if flutter is not None:  # the same detections, outside the flutter episodes
-                m = match_peaks(peaks[~flutter[peaks]], ref[~flutter[ref]], fs)
+            if flutter is not None:  # the same detections, flutter episodes not scored (EC57)
+                m = match_peaks(peaks, ref, fs, exclude=flutter)
                 row = {"db": OUTSIDE_FLUTTER, "record": name, "detector": det, **m.as_dict()}
                 rows.append({**row, "seconds": 0.0})
     df = pd.DataFrame(rows)

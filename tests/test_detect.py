@@ -11,7 +11,7 @@ import wfdb
 
 import ecgfast
 from ecgfast import DtypeError, InvalidParameterError, InvalidSignalError
-from ecgfast.evaluate import match_peaks
+from ecgfast.evaluate import flutter_episodes, match_peaks
 from helpers import r_dominant_lead
 
 BEATS = set("NLRejAaJSVEFfQ/")
@@ -349,6 +349,59 @@ class TestMatchPeaks:
             match_peaks([[1, 2]], [1], fs=360)
         with pytest.raises(InvalidParameterError):
             match_peaks([np.nan], [1], fs=360)
+
+    def test_excluded_spans_are_not_scored(self):
+        # a flutter episode 400-700 holds one reference beat (500) and three detections
+        ref = [100, 200, 300, 500, 800, 900]
+        det = [100, 200, 300, 410, 450, 690, 800, 1000]
+        plain = match_peaks(det, ref, fs=100, tolerance=0.15)
+        assert (plain.tp, plain.fp, plain.fn) == (4, 4, 2)
+        m = match_peaks(det, ref, fs=100, tolerance=0.15, exclude=[[400, 700]])
+        # 500 is not scored, 410/450/690 inside are not false positives, 1000 still is
+        assert (m.tp, m.fp, m.fn) == (4, 1, 1)
+        # a detection inside the span that matches a scored beat just outside it is a match
+        m = match_peaks([690], [705], fs=100, tolerance=0.15, exclude=[[400, 700]])
+        assert (m.tp, m.fp, m.fn) == (1, 0, 0)
+        # empty or absent spans change nothing
+        for none in (None, [], np.zeros((0, 2), dtype=int)):
+            assert match_peaks(det, ref, fs=100, exclude=none).as_dict() == plain.as_dict()
+
+    @pytest.mark.parametrize("bad", [[1, 2, 3], [[5, 1]], [[1.5, 2.0]], [[[1, 2]]]])
+    def test_bad_exclude(self, bad):
+        with pytest.raises(InvalidParameterError):
+            match_peaks([1], [1], fs=360, exclude=bad)
+
+
+class TestFlutterEpisodes:
+    def test_episodes_from_annotations(self):
+        samples = [10, 50, 60, 70, 90, 120, 200, 260]
+        symbols = ["N", "[", "!", "!", "]", "N", "[", "!"]
+        ep = flutter_episodes(samples, symbols, n_samples=300)
+        np.testing.assert_array_equal(ep, [[50, 90], [200, 299]])  # the last one is unended
+        assert ep.dtype == np.int64
+        np.testing.assert_array_equal(flutter_episodes(samples, symbols)[-1], [200, 260])
+
+    def test_order_and_empty(self):
+        ep = flutter_episodes([90, 50, 10], ["]", "[", "N"])
+        np.testing.assert_array_equal(ep, [[50, 90]])
+        assert flutter_episodes([], []).shape == (0, 2)
+        assert flutter_episodes([5, 9], ["N", "V"]).shape == (0, 2)
+
+    def test_bad_input(self):
+        with pytest.raises(InvalidParameterError):
+            flutter_episodes([1, 2], ["N"])
+        with pytest.raises(InvalidParameterError):
+            flutter_episodes([1], ["["], n_samples=0)
+
+    def test_mitdb_207(self, shared_data):
+        ann = wfdb.rdann(str(shared_data / "mitdb" / "207"), "atr")
+        ep = flutter_episodes(ann.sample, ann.symbol)
+        # six episodes (41-60, 242-281 s in two and three parts, 1541-1639 s); no beat
+        # annotated inside any
+        assert ep.shape == (6, 2)
+        assert np.any((ep[:, 1] - ep[:, 0]) / 360 > 90)
+        beats = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in "NLRVAE"])
+        assert not np.any([(beats > a) & (beats < b) for a, b in ep])
 
 
 @pytest.mark.shared_data

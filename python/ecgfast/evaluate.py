@@ -30,6 +30,7 @@ __all__ = [
     "decision_offsets",
     "delineation",
     "fiducials_from_annotation",
+    "flutter_episodes",
     "in_atrial_fibrillation",
     "match_peaks",
     "morphology_gate",
@@ -66,7 +67,13 @@ def _as_indices(values: Any, name: str) -> np.ndarray:
     return np.sort(as_indices(values, name))
 
 
-def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.15) -> PeakMatch:
+def match_peaks(
+    detected: Any,
+    reference: Any,
+    fs: float,
+    tolerance: float = 0.15,
+    exclude: Any = None,
+) -> PeakMatch:
     """Match detected beats to reference beats one-to-one within a tolerance.
 
     Pairs are formed closest first: every reference beat is matched to at most one detection
@@ -81,6 +88,13 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
         Sampling rate in Hz.
     tolerance : float
         Matching window in seconds (150 ms is the usual; 75 ms for CPSC 2019).
+    exclude : array_like of int, shape (n_spans, 2), optional
+        Sample spans ``[start, end]`` (both included) that are not scored, as the ANSI/AAMI
+        EC57 beat-by-beat comparison (WFDB ``bxb``) leaves out reference-marked ventricular
+        flutter/fibrillation (:func:`flutter_episodes`): reference beats inside a span are not
+        scored, and a detection inside one that matches no scored reference beat is not a
+        false positive. A detection inside a span that matches a reference beat just outside
+        it is a match.
 
     Returns
     -------
@@ -92,10 +106,13 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
     tolerance = check_positive(tolerance, name="tolerance")
     det = _as_indices(detected, "detected")
     ref = _as_indices(reference, "reference")
+    spans = _as_spans(exclude)
+    if spans.size:
+        ref = ref[~_inside(ref, spans)]
     used_d, errors = _pair(det, ref, tolerance * fs)
     errors = errors * 1000.0 / fs
     tp = int(used_d.sum())
-    fp = int(det.size - tp)
+    fp = int(np.sum(~used_d & ~_inside(det, spans))) if spans.size else int(det.size - tp)
     fn = int(ref.size - tp)
     nan = float("nan")
     return PeakMatch(
@@ -107,6 +124,72 @@ def match_peaks(detected: Any, reference: Any, fs: float, tolerance: float = 0.1
         f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
         errors_ms=errors,
     )
+
+
+def _as_spans(exclude: Any) -> np.ndarray:
+    """``exclude`` as an (n, 2) int64 array of ordered spans; clear errors otherwise."""
+    if exclude is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    spans = np.asarray(exclude)
+    if spans.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if spans.ndim != 2 or spans.shape[1] != 2:
+        raise InvalidParameterError(f"exclude must have shape (n_spans, 2), got {spans.shape}")
+    if not np.issubdtype(spans.dtype, np.integer):
+        raise InvalidParameterError(f"exclude must hold integer samples, got {spans.dtype}")
+    if np.any(spans[:, 1] < spans[:, 0]):
+        raise InvalidParameterError("every exclude span must have start <= end")
+    return spans.astype(np.int64)
+
+
+def _inside(positions: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Which positions lie in any of the spans (both ends included)."""
+    out = np.zeros(positions.size, dtype=bool)
+    for a, b in spans:
+        out |= (positions >= a) & (positions <= b)
+    return out
+
+
+def flutter_episodes(samples: Any, symbols: Any, n_samples: int | None = None) -> np.ndarray:
+    """Ventricular flutter/fibrillation episodes of a WFDB annotation, for ``match_peaks``.
+
+    MIT-BIH and other PhysioNet databases mark an episode with ``[`` at its onset and ``]``
+    at its end and annotate no beats inside (``!`` marks flutter waves). An episode without an
+    end lasts to ``n_samples - 1`` (or the last annotation when ``n_samples`` is None).
+
+    Parameters
+    ----------
+    samples, symbols : array_like
+        The annotation's sample indices and symbols (``wfdb.rdann(...).sample`` / ``.symbol``).
+    n_samples : int, optional
+        The record's length.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (n_episodes, 2): onset and end sample of each episode.
+    """
+    s = np.asarray(samples)
+    y = np.asarray(symbols)
+    if s.ndim != 1 or y.ndim != 1 or s.size != y.size:
+        raise InvalidParameterError("samples and symbols must be 1-D sequences of equal length")
+    order = np.argsort(s, kind="stable")
+    s, y = s[order].astype(np.int64), y[order]
+    if n_samples is not None:
+        last = check_int(n_samples, name="n_samples", low=1, high=2**62) - 1
+    else:
+        last = int(s[-1]) if s.size else 0
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for pos, sym in zip(s, y, strict=True):
+        if sym == "[" and start is None:
+            start = int(pos)
+        elif sym == "]" and start is not None:
+            spans.append((start, int(pos)))
+            start = None
+    if start is not None:
+        spans.append((start, max(start, last)))
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 2)
 
 
 #: Annotation symbols that mark a QRS complex: WFDB's beat codes (``N L R B A a J S V r F e j n
