@@ -72,6 +72,7 @@ def match_peaks(
     reference: Any,
     fs: float,
     tolerance: float = 0.15,
+    *,
     exclude: Any = None,
 ) -> PeakMatch:
     """Match detected beats to reference beats one-to-one within a tolerance.
