@@ -188,11 +188,32 @@ fn central_difference(v: &Array2<f64>, h: usize) -> Array2<f64> {
     unsafe { out.assume_init() }
 }
 
+/// Zero-phase filter every lead. A record of one or two leads fills at most half of a filter
+/// group's lanes, so a long one is filtered lead by lead as overlapping segments
+/// ([`SosFilter::filtfilt_segments`]; equal to whole-lead filtering to rounding when `overlap`
+/// outlasts the filter's memory); otherwise all leads go through one grouped pass.
+fn filter_leads(filter: &SosFilter, x: ArrayView2<f64>, overlap: usize) -> Result<Array2<f64>> {
+    let (leads, n) = x.dim();
+    if 2 * leads > crate::filters::GROUP || n < 8 * crate::filters::GROUP * overlap {
+        let y = filter.filtfilt(x.into_dyn())?;
+        return y.into_dimensionality::<ndarray::Ix2>().map_err(internal);
+    }
+    let mut y = Array2::<f64>::zeros((leads, n));
+    for (row, mut out) in x.outer_iter().zip(y.outer_iter_mut()) {
+        let xs = crate::detect::contiguous(&row);
+        let out = out
+            .as_slice_mut()
+            .expect("a fresh array is standard-layout");
+        filter.filtfilt_segments_into(&xs, overlap, out)?;
+    }
+    Ok(y)
+}
+
 /// Band-pass every lead (one grouped filter pass) and take its QRS-scale slope.
 fn prepare(x: ArrayView2<f64>, fs: f64) -> Result<Filtered> {
     let (band, _) = filters_for(fs)?;
-    let y = band.filtfilt(x.into_dyn())?;
-    let y = y.into_dimensionality::<ndarray::Ix2>().map_err(internal)?;
+    // the 0.5-Hz high-pass decays by e^-2.2 per second: 20 s of overlap is ~1e-19
+    let y = filter_leads(&band, x, secs(fs, 20.0))?;
     let ds = central_difference(&y, secs(fs, 0.004));
     Ok(Filtered {
         y,
@@ -220,8 +241,8 @@ fn slow_waves(f: &mut Filtered, per_lead: &[Vec<Beat>], fs: f64) -> Result<()> {
             }
         }
     }
-    let yl = low.filtfilt(yq.view().into_dyn())?;
-    f.yl = yl.into_dimensionality::<ndarray::Ix2>().map_err(internal)?;
+    // the 15-Hz low-pass forgets in well under 1 s
+    f.yl = filter_leads(&low, yq.view(), secs(fs, 2.0))?;
     f.dl = central_difference(&f.yl, secs(fs, 0.010));
     Ok(())
 }

@@ -188,33 +188,9 @@ fn detect_with_flutter(
 }
 
 /// Zero-phase filtering of a long signal as four overlapping segments run as interleaved lanes
-/// (the IIR recurrence is latency-bound; four independent ones overlap). Each interior boundary
-/// has 1 s of real signal on both sides, far longer than the band-pass's memory, so the result
-/// equals whole-signal filtering to ~1e-12 of the signal; it depends only on the signal length.
+/// ([`SosFilter::filtfilt_segments`], 1 s of overlap: far longer than the band-pass's memory).
 fn filtfilt_segmented(filter: &SosFilter, x: &[f64], fs: f64) -> Result<Vec<f64>> {
-    const SEGMENTS: usize = crate::filters::GROUP;
-    let n = x.len();
-    let overlap = seconds(fs, 1.0);
-    let core = n.div_ceil(SEGMENTS);
-    let len = core + 2 * overlap;
-    if core < 4 * overlap || len > n || len <= filter.padlen() {
-        let y = filter.filtfilt(ArrayView1::from(x).into_dyn())?;
-        return Ok(y.into_raw_vec_and_offset().0);
-    }
-    let starts: [usize; SEGMENTS] =
-        std::array::from_fn(|k| (k * core).saturating_sub(overlap).min(n - len));
-    let (filtered, offset) = filter.filtfilt_windows(x, &starts, len)?;
-    let mut y = Vec::with_capacity(n);
-    for (k, &st) in starts.iter().enumerate() {
-        let a = k * core;
-        let b = ((k + 1) * core).min(n);
-        y.extend(
-            filtered[offset + a - st..offset + b - st]
-                .iter()
-                .map(|row| row[k]),
-        );
-    }
-    Ok(y)
+    filter.filtfilt_segments(x, seconds(fs, 1.0))
 }
 
 /// The detection band-pass (5-25 Hz) and the flutter band-pass (1-30 Hz) at the detection rate,
