@@ -141,3 +141,60 @@ class TestBeatFeatures:
 
         with pytest.raises(InvalidParameterError, match="either a full list"):
             cli._beat_features("pre_rr,+p")
+
+
+class TestRpeaksCommand:
+    """``ecgfast rpeaks``: detections of WFDB records, scored EC57-style where annotated."""
+
+    def test_detections_and_scores_match_the_library(self, tmp_path, capsys):
+        import numpy as np
+        import pandas as pd
+        import wfdb
+
+        import ecgfast
+        from ecgfast._data import SHIPPED_MITDB
+        from ecgfast.evaluate import QRS_SYMBOLS, match_peaks
+
+        paths = [str(SHIPPED_MITDB / r) for r in ("119", "208")]
+        out = tmp_path / "rp.csv"
+        assert cli.main(["rpeaks", *paths, "--out", str(out)]) == 0
+        det = pd.read_csv(out)
+        scores = pd.read_csv(tmp_path / "rp_scores.csv")
+        assert list(scores["record"]) == ["119", "208", "pooled"]
+        for path in paths:
+            rec = wfdb.rdrecord(path)
+            ann = wfdb.rdann(path, "atr")
+            peaks = ecgfast.detect_rpeaks(rec.p_signal[:, 0], rec.fs)
+            name = int(Path(path).name)
+            np.testing.assert_array_equal(det.loc[det.record == name, "sample"], peaks)
+            ref = [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in QRS_SYMBOLS]
+            m = match_peaks(peaks, ref, rec.fs)  # no flutter in 119 or 208
+            row = scores[scores.record == str(name)].iloc[0]
+            assert (row.tp, row.fp, row.fn) == (m.tp, m.fp, m.fn)
+        assert scores.iloc[-1].tp == scores.tp.iloc[:-1].sum()
+        assert "F1" in capsys.readouterr().out
+
+    def test_a_record_without_annotations_is_detected_not_scored(self, tmp_path):
+        import shutil
+
+        from ecgfast._data import SHIPPED_MITDB
+
+        for ext in ("hea", "dat"):
+            shutil.copy(SHIPPED_MITDB / f"119.{ext}", tmp_path / f"119.{ext}")
+        out = tmp_path / "rp.csv"
+        assert (
+            cli.main(["rpeaks", str(tmp_path / "119"), "--channel", "MLII", "--out", str(out)]) == 0
+        )
+        assert out.exists() and not (tmp_path / "rp_scores.csv").exists()
+
+    def test_bad_input_is_a_clean_error(self, tmp_path, capsys):
+        from ecgfast._data import SHIPPED_MITDB
+
+        out = str(tmp_path / "rp.csv")
+        assert cli.main(["rpeaks", str(tmp_path / "nope"), "--out", out]) == 2
+        assert (
+            cli.main(["rpeaks", str(SHIPPED_MITDB / "119"), "--channel", "V9", "--out", out]) == 2
+        )
+        assert cli.main(["rpeaks", str(SHIPPED_MITDB / "119"), "--channel", "5", "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert "cannot read" in err and "no channel" in err

@@ -285,6 +285,29 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rpeaks(args: argparse.Namespace) -> int:
+    """Detect R peaks in WFDB records; score them where the records carry beat annotations."""
+    from .apps.rpeaks import detect_records
+
+    det, scores = detect_records(args.records, channel=args.channel, all_leads=args.all_leads)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    det.to_csv(out, index=False, float_format="%.4f")
+    for name, count in det.groupby("record", sort=False).size().items():
+        print(f"{name}: {count} beats")
+    if len(scores):
+        path = out.with_name(out.stem + "_scores.csv")
+        scores.to_csv(path, index=False, float_format="%.5f")
+        p = scores.iloc[-1]
+        print(
+            f"against the beat annotations (flutter episodes not scored): TP {p.tp}, FP {p.fp}, "
+            f"FN {p.fn}; Se {100 * p.sensitivity:.2f} %, +P {100 * p.ppv:.2f} %, "
+            f"F1 {100 * p.f1:.3f} % -> {path}"
+        )
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_ludb(args: argparse.Namespace, dataset: str = "ludb") -> int:
     from .apps.records import RecordExperiment, markdown, run_record_experiment
 
@@ -422,6 +445,13 @@ HELP = {
         "Train on --train-records and score --test-records (early stopping on patients inside "
         "the training records); without --test-records, patient-wise k-fold cross-validation "
         "inside the training records. Report: Se, +P, F1 per class, macro-F1, jκ, confusion.",
+    ),
+    "rpeaks": (
+        "detect the R peaks of WFDB records and score them against their beat annotations",
+        "Detect R peaks on one channel (with --all-leads, the record's other channels check "
+        "close pairs and fill the first channel's dropouts), write one row per beat, and where "
+        "a record has .atr beat annotations score the detections as the EC57 comparison does "
+        "(150 ms, ventricular flutter episodes not scored), per record and pooled.",
     ),
     "classify-beats": (
         "classify the beats of WFDB records with a classifier saved by 'beats --save-models'",
@@ -851,6 +881,19 @@ def _ptbxl_parser(p: argparse.ArgumentParser) -> None:
     _ludb_parser(p, "ptbxl")
 
 
+def _rpeaks_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("records", nargs="+", help="WFDB record paths (without extension)")
+    p.add_argument(
+        "--channel", default="0", help="the channel to detect on: an index or a name (MLII)"
+    )
+    p.add_argument(
+        "--all-leads",
+        action="store_true",
+        help="use the record's other channels too (other_leads of detect_rpeaks)",
+    )
+    p.add_argument("--out", default="runs/rpeaks.csv", help="CSV of detections; scores beside it")
+
+
 def _classify_beats_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .pt file written by 'ecgfast beats --save-models'")
     p.add_argument("records", nargs="+", help="WFDB record paths (without extension)")
@@ -898,6 +941,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ludb": (_ludb_parser, cmd_ludb),
         "ptbxl": (_ptbxl_parser, cmd_ptbxl),
         "classify-beats": (_classify_beats_parser, cmd_classify_beats),
+        "rpeaks": (_rpeaks_parser, cmd_rpeaks),
     }
     for name, (add_options, run) in commands.items():
         about = HELP[name]
