@@ -57,12 +57,14 @@ def detect_records(
         ``record, tp, fp, fn, sensitivity, ppv, f1`` for every record with beat annotations,
         plus a last row ``record == "pooled"``; empty when no record has annotations.
     """
+    from tqdm.auto import tqdm
+
     import ecgfast
     from ecgfast.beatdata import _beat_annotations
     from ecgfast.evaluate import flutter_episodes, match_peaks
 
     detections, scores = [], []
-    for raw in paths:
+    for raw in tqdm(paths, desc="records", unit="record", disable=len(paths) < 4, leave=False):
         path = str(Path(raw).with_suffix("")) if str(raw).endswith(".hea") else str(raw)
         record, ann = _read(path)
         if record.p_signal is None or record.p_signal.ndim != 2:
