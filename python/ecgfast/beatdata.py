@@ -267,6 +267,22 @@ def _lead_signals(record: Any, leads: Sequence[str], path: Any) -> np.ndarray | 
     return np.asarray(record.p_signal[:, chans], dtype=np.float64).T
 
 
+def _read_wfdb(path: str | Path) -> tuple[str, Any, Any]:
+    """A WFDB record given by its path with or without ``.hea``: (path without extension, the
+    ``wfdb.Record``, its ``atr`` annotation or None when it has none). An unreadable record is
+    an :class:`~ecgfast.InvalidParameterError`."""
+    import wfdb
+
+    path = str(path)
+    path = str(Path(path).with_suffix("")) if path.endswith(".hea") else path
+    try:
+        record = wfdb.rdrecord(path)
+    except Exception as exc:  # a missing or unreadable record: a clean error
+        raise InvalidParameterError(f"cannot read WFDB record {path}: {exc}") from exc
+    ann = wfdb.rdann(path, "atr") if Path(path + ".atr").exists() else None
+    return path, record, ann
+
+
 def _beat_annotations(ann: Any) -> tuple[np.ndarray, np.ndarray]:
     """(samples, symbols) of the beat annotations (:data:`QRS_SYMBOLS`) of a ``wfdb``
     annotation."""

@@ -234,25 +234,20 @@ def cmd_classify_beats(args: argparse.Namespace) -> int:
     records have beat annotations."""
     import numpy as np
     import pandas as pd
-    import wfdb
 
-    from .beatdata import AAMI_MAP, _beat_annotations, _lead_signals, _match
+    from .beatdata import AAMI_MAP, _beat_annotations, _lead_signals, _match, _read_wfdb
     from .evaluate import beat_classification
     from .torch.classifier import BeatClassifier
 
     clf = BeatClassifier.load(args.model, allow_pickle=args.allow_pickle)
     leads = clf.preprocessing.leads
     tables, truth, predicted = [], [], []
-    for path in args.records:
-        path = str(Path(path).with_suffix("")) if path.endswith(".hea") else path
-        try:
-            record = wfdb.rdrecord(path)
-        except Exception as exc:  # a missing or unreadable record: a clean error
-            raise InvalidParameterError(f"cannot read WFDB record {path}: {exc}") from exc
+    for given in args.records:
+        path, record, atr = _read_wfdb(given)
         signal = _lead_signals(record, leads, path)
         if isinstance(signal, str):
             raise InvalidParameterError(f"{path}: {signal}; the classifier needs {list(leads)}")
-        ann = _beat_annotations(wfdb.rdann(path, "atr")) if Path(path + ".atr").exists() else None
+        ann = None if atr is None else _beat_annotations(atr)
         if args.beats == "annotations" and ann is None:
             raise InvalidParameterError(f"{path} has no .atr annotations for --beats annotations")
         rpeaks = ann[0] if args.beats == "annotations" and ann is not None else None

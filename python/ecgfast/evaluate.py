@@ -115,16 +115,19 @@ def match_peaks(
     tp = int(used_d.sum())
     fp = int(np.sum(~used_d & ~_inside(det, spans))) if spans.size else int(det.size - tp)
     fn = int(ref.size - tp)
+    return PeakMatch(tp=tp, fp=fp, fn=fn, **_detection_rates(tp, fp, fn), errors_ms=errors)
+
+
+def _detection_rates(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """``sensitivity = tp / (tp + fn)``, ``ppv = tp / (tp + fp)``, ``f1 = 2 tp / (2 tp + fp +
+    fn)`` of detection counts (NaN when undefined), e.g. to pool :class:`PeakMatch` counts over
+    records."""
     nan = float("nan")
-    return PeakMatch(
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        sensitivity=tp / (tp + fn) if tp + fn else nan,
-        ppv=tp / (tp + fp) if tp + fp else nan,
-        f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
-        errors_ms=errors,
-    )
+    return {
+        "sensitivity": tp / (tp + fn) if tp + fn else nan,
+        "ppv": tp / (tp + fp) if tp + fp else nan,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
+    }
 
 
 def _as_spans(exclude: Any) -> np.ndarray:
@@ -344,6 +347,7 @@ def delineation(
             errors.append(err_samples * 1000.0 / fs)
         err = np.concatenate(errors) if errors else np.zeros(0)
         nan = float("nan")
+        rates = _detection_rates(tp, fp, fn)
         rows.append(
             {
                 "fiducial": name,
@@ -352,9 +356,9 @@ def delineation(
                 "tp": tp,
                 "fp": fp,
                 "fn": fn,
-                "se": tp / (tp + fn) if tp + fn else nan,
-                "ppv": tp / (tp + fp) if tp + fp else nan,
-                "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
+                "se": rates["sensitivity"],
+                "ppv": rates["ppv"],
+                "f1": rates["f1"],
                 "mean_ms": float(err.mean()) if err.size else nan,
                 "sd_ms": float(err.std(ddof=1)) if err.size > 1 else nan,
                 "mae_ms": float(np.abs(err).mean()) if err.size else nan,

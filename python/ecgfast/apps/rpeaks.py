@@ -11,23 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterError
-
-
-def _read(path: str) -> tuple[Any, Any]:
-    import wfdb
-
-    try:
-        record = wfdb.rdrecord(path)
-    except Exception as exc:  # a missing or unreadable record: a clean error
-        raise InvalidParameterError(f"cannot read WFDB record {path}: {exc}") from exc
-    ann = wfdb.rdann(path, "atr") if Path(path + ".atr").exists() else None
-    return record, ann
 
 
 def _channel(names: Sequence[str], channel: str, path: str) -> int:
@@ -60,13 +48,12 @@ def detect_records(
     from tqdm.auto import tqdm
 
     import ecgfast
-    from ecgfast.beatdata import _beat_annotations
-    from ecgfast.evaluate import flutter_episodes, match_peaks
+    from ecgfast.beatdata import _beat_annotations, _read_wfdb
+    from ecgfast.evaluate import _detection_rates, flutter_episodes, match_peaks
 
     detections, scores = [], []
     for raw in tqdm(paths, desc="records", unit="record", disable=len(paths) < 4, leave=False):
-        path = str(Path(raw).with_suffix("")) if str(raw).endswith(".hea") else str(raw)
-        record, ann = _read(path)
+        path, record, ann = _read_wfdb(raw)
         if record.p_signal is None or record.p_signal.ndim != 2:
             raise InvalidParameterError(f"{path} holds no physical signal")
         k = _channel(list(record.sig_name), channel, path)
@@ -87,14 +74,6 @@ def detect_records(
     table = pd.DataFrame(scores)
     if len(table):
         tp, fp, fn = (int(table[c].sum()) for c in ("tp", "fp", "fn"))
-        pooled = {
-            "record": "pooled",
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "sensitivity": tp / (tp + fn) if tp + fn else float("nan"),
-            "ppv": tp / (tp + fp) if tp + fp else float("nan"),
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
-        }
+        pooled = {"record": "pooled", "tp": tp, "fp": fp, "fn": fn, **_detection_rates(tp, fp, fn)}
         table = pd.concat([table, pd.DataFrame([pooled])], ignore_index=True)
     return det, table
