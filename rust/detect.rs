@@ -560,12 +560,7 @@ fn resolve_close_pairs(peaks: Vec<i64>, d: &[f64], dec: &Decimation, fs: f64) ->
     let close = seconds(fs, CLOSE_PAIR) as i64;
     let isolated = seconds(fs, ISOLATED) as i64;
     let h = seconds(dec.fs, 0.05);
-    let slope = |p: i64| {
-        let c = dec.to_reduced(p as usize).min(d.len() - 1);
-        d[c.saturating_sub(h)..(c + h + 1).min(d.len())]
-            .iter()
-            .fold(0.0f64, |a, v| a.max(v.abs()))
-    };
+    let slope = |p: i64| steepest(d, dec.to_reduced(p as usize).min(d.len() - 1), h);
     let n = peaks.len();
     let mut keep = vec![true; n];
     let mut i = 0;
@@ -603,10 +598,14 @@ const NEIGHBOURS: usize = 15;
 
 /// Steepest |slope| of the band-passed signal within ±75 ms of `i`.
 fn slope_at(d: &[f64], i: usize, fs: f64) -> f64 {
-    let r = seconds(fs, 0.075);
-    let a = i.saturating_sub(r);
-    let b = (i + r + 1).min(d.len());
-    d[a..b].iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    steepest(d, i, seconds(fs, 0.075))
+}
+
+/// Largest |d| within `half` samples of `i` (the window clamped to `d`).
+fn steepest(d: &[f64], i: usize, half: usize) -> f64 {
+    d[i.saturating_sub(half)..(i + half + 1).min(d.len())]
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
 struct Levels {
@@ -763,11 +762,7 @@ fn prefer_steeper(qrs: &[usize], d: &[f64], fs: f64) -> Vec<usize> {
     let near = seconds(fs, 0.03);
     let reach = seconds(fs, 0.15);
     let refractory = seconds(fs, 0.18);
-    let steep = |i: usize| {
-        d[i.saturating_sub(near)..(i + near + 1).min(n)]
-            .iter()
-            .fold(0.0f64, |m, v| m.max(v.abs()))
-    };
+    let steep = |i: usize| steepest(d, i, near);
     let mut out = qrs.to_vec();
     for k in 0..out.len() {
         let rr = if k == 0 {
@@ -1108,12 +1103,7 @@ fn beat_slopes(lead: ArrayView1<f64>, peaks: &[i64], fs: f64) -> Result<Vec<f64>
     let h = seconds(fs_d, 0.05);
     Ok(peaks
         .iter()
-        .map(|&p| {
-            let c = (p as usize / m).min(d.len() - 1);
-            d[c.saturating_sub(h)..(c + h + 1).min(d.len())]
-                .iter()
-                .fold(0.0f64, |a, v| a.max(v.abs()))
-        })
+        .map(|&p| steepest(&d, (p as usize / m).min(d.len() - 1), h))
         .collect())
 }
 
