@@ -106,6 +106,24 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// [`median`] of numbers without a sign bit (magnitudes), given as their bit patterns, which
+/// order such numbers as `f64::total_cmp` does: the same value, selected with plain integer
+/// comparisons. Reorders `bits`.
+pub fn median_of_magnitudes(bits: &mut [u64]) -> f64 {
+    let n = bits.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (lower, mid, _) = bits.select_nth_unstable(n / 2);
+    let upper = f64::from_bits(*mid);
+    if n % 2 == 1 {
+        upper
+    } else {
+        let below = f64::from_bits(lower.iter().copied().max().expect("n >= 2"));
+        0.5 * (below + upper)
+    }
+}
+
 /// Fiducial times (s) of sample-index beats.
 pub fn times_of(beats: &[Beat], fs: f64) -> Vec<BeatTimes> {
     beats
@@ -209,11 +227,32 @@ fn rhythm_irregularity(len: usize, lag_medians: &[f64], rr_median: f64) -> f64 {
     best / rr_median
 }
 
-/// The values of a window sliding forward over a sequence, kept sorted (by `total_cmp`), so
-/// its median is read in O(1) and each step costs one binary search and a short move. The
-/// median is that of [`median`], bit for bit.
+/// An unsigned integer that orders `f64`s as `f64::total_cmp` does.
+#[inline]
+fn order_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// The `f64` of an [`order_key`].
+#[inline]
+fn from_order_key(k: u64) -> f64 {
+    if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
+}
+
+/// The values of a window sliding forward over a sequence, kept sorted (by `total_cmp`, as
+/// [`order_key`]s: integer comparisons), so its median is read in O(1) and each step costs one
+/// binary search and a short move. The median is that of [`median`], bit for bit.
 struct SlidingMedian {
-    sorted: Vec<f64>,
+    sorted: Vec<u64>,
     /// The window `[lo, hi)` of the sequence held now.
     lo: usize,
     hi: usize,
@@ -234,25 +273,26 @@ impl SlidingMedian {
         let hi = hi.max(lo);
         debug_assert!(lo >= self.lo && hi >= self.hi);
         while self.hi < hi {
-            let v = seq(self.hi);
-            let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
+            let v = order_key(seq(self.hi));
+            let at = self.sorted.partition_point(|&x| x < v);
             self.sorted.insert(at, v);
             self.hi += 1;
         }
         while self.lo < lo {
-            let v = seq(self.lo);
+            let v = order_key(seq(self.lo));
             let at = self
                 .sorted
-                .binary_search_by(|x| x.total_cmp(&v))
+                .binary_search(&v)
                 .expect("a value in the window");
             self.sorted.remove(at);
             self.lo += 1;
         }
         let n = self.sorted.len();
+        let at = |i: usize| from_order_key(self.sorted[i]);
         match n {
             0 => f64::NAN,
-            _ if n % 2 == 1 => self.sorted[n / 2],
-            _ => 0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2]),
+            _ if n % 2 == 1 => at(n / 2),
+            _ => 0.5 * (at(n / 2 - 1) + at(n / 2)),
         }
     }
 }
@@ -396,6 +436,16 @@ pub fn beat_features<T: Sample>(
             span(t, QRS_ON, QRS_OFF),
             span(t, QRS_ON, T_OFF),
         ]);
+        // the record's samples at the beats a few rows on (a row's work is short, so further
+        // ahead than the delineator's loops)
+        if let Some(ahead) = rows.get(i + 8) {
+            let (lo, hi) = (ahead[QRS_ON], ahead[T_PEAK].max(ahead[QRS_OFF]));
+            if lo != MISSING && hi != MISSING {
+                for l in &lanes {
+                    crate::delineate::prefetch(l, lo as usize, hi as usize + 1);
+                }
+            }
+        }
         let amps = lanes.iter().flat_map(|l| amplitudes(l, &rows[i]));
         for (o, v) in row.iter_mut().zip(fixed.chain(amps)) {
             *o = v;
@@ -469,6 +519,52 @@ mod tests {
                 rhythm_row(row, centred, successive, irregularity(wide))
             })
             .collect()
+    }
+
+    #[test]
+    fn order_keys_order_as_total_cmp_and_round_trip() {
+        let v = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -1e-310,
+            -0.0,
+            0.0,
+            1e-310,
+            2.5,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in v {
+            assert_eq!(from_order_key(order_key(a)).to_bits(), a.to_bits());
+            for b in v {
+                assert_eq!(order_key(a).cmp(&order_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn median_of_magnitudes_is_the_median() {
+        let mut state = 11u64;
+        for n in 0..40 {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // ties, zeros, subnormals, infinity
+                    [0.0, 1.5, 1.5, 3.0, 1e-310, f64::INFINITY, 0.25][(state >> 33) as usize % 7]
+                })
+                .collect();
+            let mut bits: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+            let (got, want) = (median_of_magnitudes(&mut bits), median(&mut v.clone()));
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]

@@ -182,26 +182,25 @@ impl SosFilter {
     /// signal) and depends only on the signal's length. Short signals (a core shorter than
     /// four overlaps) are filtered whole.
     pub fn filtfilt_segments(&self, x: &[f64], overlap: usize) -> Result<Vec<f64>> {
-        let mut y = vec![0.0; x.len()];
-        self.filtfilt_segments_into(x, overlap, &mut y)?;
+        let mut y = Vec::with_capacity(x.len());
+        self.filtfilt_segments_append(x, overlap, &mut y)?;
         Ok(y)
     }
 
-    /// [`SosFilter::filtfilt_segments`] written into `out` (`x.len()` samples).
-    pub fn filtfilt_segments_into(&self, x: &[f64], overlap: usize, out: &mut [f64]) -> Result<()> {
+    /// [`SosFilter::filtfilt_segments`] appended to `out` (`x.len()` samples; no zeroed output
+    /// buffer is written first).
+    pub fn filtfilt_segments_append(
+        &self,
+        x: &[f64],
+        overlap: usize,
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
         let n = x.len();
-        if out.len() != n {
-            return Err(EcgError::Internal(
-                "filtfilt_segments_into: bad output".into(),
-            ));
-        }
         let core = n.div_ceil(GROUP);
         let len = core + 2 * overlap;
         if core < 4 * overlap || len > n || len <= self.padlen() {
             let y = self.filtfilt(ArrayView1::from(x).into_dyn())?;
-            for (o, v) in out.iter_mut().zip(y.iter()) {
-                *o = *v;
-            }
+            out.extend(y.iter());
             return Ok(());
         }
         let starts: [usize; GROUP] =
@@ -210,12 +209,11 @@ impl SosFilter {
         for (k, &st) in starts.iter().enumerate() {
             let a = k * core;
             let b = ((k + 1) * core).min(n);
-            for (o, row) in out[a..b]
-                .iter_mut()
-                .zip(&filtered[offset + a - st..offset + b - st])
-            {
-                *o = row[k];
-            }
+            out.extend(
+                filtered[offset + a - st..offset + b - st]
+                    .iter()
+                    .map(|row| row[k]),
+            );
         }
         Ok(())
     }
