@@ -272,6 +272,24 @@ impl SlidingMedian {
     fn median_over(&mut self, seq: impl Fn(usize) -> f64, lo: usize, hi: usize) -> f64 {
         let hi = hi.max(lo);
         debug_assert!(lo >= self.lo && hi >= self.hi);
+        // the usual step, one value in and one out: one move of the values between them
+        while self.hi < hi && self.lo < lo && self.lo < self.hi {
+            let (old, new) = (order_key(seq(self.lo)), order_key(seq(self.hi)));
+            let from = self
+                .sorted
+                .binary_search(&old)
+                .expect("a value in the window");
+            let to = self.sorted.partition_point(|&x| x < new);
+            if to > from {
+                self.sorted.copy_within(from + 1..to, from);
+                self.sorted[to - 1] = new;
+            } else {
+                self.sorted.copy_within(to..from, to + 1);
+                self.sorted[to] = new;
+            }
+            self.lo += 1;
+            self.hi += 1;
+        }
         while self.hi < hi {
             let v = order_key(seq(self.hi));
             let at = self.sorted.partition_point(|&x| x < v);
@@ -379,6 +397,29 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
         .collect()
 }
 
+/// The smallest and largest value of `seg` (NaNs ignored; infinities for none), with four
+/// running minima and maxima (a loop that vectorises; the same values as one running pair).
+fn extent<T: Sample>(seg: &[T]) -> (f64, f64) {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let quads = seg.chunks_exact(4);
+    let tail = quads.remainder();
+    for q in quads {
+        for k in 0..4 {
+            let v = q[k].to_f64();
+            lo[k] = lo[k].min(v);
+            hi[k] = hi[k].max(v);
+        }
+    }
+    for (k, v) in tail.iter().enumerate() {
+        lo[k] = lo[k].min(v.to_f64());
+        hi[k] = hi[k].max(v.to_f64());
+    }
+    (
+        lo.iter().copied().fold(f64::INFINITY, f64::min),
+        hi.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
 /// The amplitudes of [`AMPLITUDES`] of one beat on one lead (NaN where a fiducial is missing).
 fn amplitudes<T: Sample>(lead: &[T], b: &Beat) -> [f64; 3] {
     let at = |k: usize| {
@@ -390,13 +431,7 @@ fn amplitudes<T: Sample>(lead: &[T], b: &Beat) -> [f64; 3] {
     };
     let base = at(QRS_ON);
     let pp = if b[QRS_ON] != MISSING && b[QRS_OFF] != MISSING {
-        let seg = &lead[b[QRS_ON] as usize..=b[QRS_OFF] as usize];
-        let (lo, hi) = seg
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                let v = v.to_f64();
-                (l.min(v), h.max(v))
-            });
+        let (lo, hi) = extent(&lead[b[QRS_ON] as usize..=b[QRS_OFF] as usize]);
         hi - lo
     } else {
         f64::NAN
@@ -519,6 +554,26 @@ mod tests {
                 rhythm_row(row, centred, successive, irregularity(wide))
             })
             .collect()
+    }
+
+    #[test]
+    fn extent_is_the_running_minimum_and_maximum() {
+        let pool = [0.5, -2.0, 3.0, f64::NAN, -0.0, 7.5, -7.5];
+        for len in 0..14 {
+            for start in 0..pool.len() {
+                let seg: Vec<f64> = (0..len)
+                    .map(|i| pool[(start + 3 * i) % pool.len()])
+                    .collect();
+                let want = seg
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                        (l.min(v), h.max(v))
+                    });
+                let got = extent(&seg);
+                assert_eq!(got.0.to_bits(), want.0.to_bits(), "{seg:?}");
+                assert_eq!(got.1.to_bits(), want.1.to_bits(), "{seg:?}");
+            }
+        }
     }
 
     #[test]

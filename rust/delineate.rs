@@ -402,18 +402,25 @@ fn knee_before(v: &[f64], xm: usize, xl: usize, buf: &mut Vec<f64>) -> usize {
     xl + argmax(buf).unwrap_or(xm - xl)
 }
 
-/// Robust scale of the high-frequency residual `y − yl` over a range (1.4826 · MAD). `r` is
-/// scratch: the |residuals| are selected as their bit patterns, which order a number without
-/// a sign bit as `f64::total_cmp` does, with plain integer comparisons.
-fn noise_level(lead: &Lead, a: usize, b: usize, r: &mut Vec<u64>) -> f64 {
-    r.clear();
-    r.extend((a..=b).map(|i| (lead.y[i] - lead.yl[i]).abs().to_bits()));
-    if r.is_empty() {
-        return 0.0;
+/// Robust scale of a median magnitude (1.4826 · MAD for Gaussian noise).
+const MAD_SCALE: f64 = 1.4826;
+
+/// Whether `amp` reaches `factor` times the lead's noise level over `a..=b`: the robust scale
+/// of the high-frequency residual `y − yl`, `MAD_SCALE` · its median magnitude (the upper
+/// median, element `len / 2` in order, for an even count; 0 for an empty range). Decided
+/// without selecting the median: `factor · (MAD_SCALE · r) ≤ amp` holds for the median `r`
+/// exactly when it holds for at least `len / 2 + 1` of the magnitudes (the scaling keeps
+/// their order), which one loop counts.
+fn reaches_noise_level(lead: &Lead, a: usize, b: usize, factor: f64, amp: f64) -> bool {
+    if b < a {
+        return amp >= 0.0;
     }
-    let mid = r.len() / 2;
-    let (_, m, _) = r.select_nth_unstable(mid);
-    1.4826 * f64::from_bits(*m)
+    let below = lead.y[a..=b]
+        .iter()
+        .zip(&lead.yl[a..=b])
+        .map(|(y, yl)| usize::from(factor * (MAD_SCALE * (y - yl).abs()) <= amp))
+        .sum::<usize>();
+    below > (b + 1 - a) / 2
 }
 
 /// Walk `path` (indices going away from the QRS) and return the last index where `slope`
@@ -630,13 +637,6 @@ fn lead_qrs(lead: &Lead, beats: &[usize], default_rr: usize, fs: f64) -> (Vec<Be
     (out, qrs_amp)
 }
 
-/// Reused buffers of the per-beat wave searches.
-#[derive(Default)]
-struct Scratch {
-    values: Vec<f64>,
-    bits: Vec<u64>,
-}
-
 /// T and P waves of one lead, given its QRS complexes (`out`, from [`lead_qrs`]) and its
 /// slow-wave signal. One pass over the beats: beat `b`'s P wave (bounded by beat `b − 1`'s T
 /// wave) and then its T wave (bounded by beat `b + 1`'s QRS), so each stretch of the record is
@@ -649,7 +649,7 @@ fn lead_waves(
     qrs_amp: &[f64],
     fs: f64,
 ) {
-    let mut scratch = Scratch::default();
+    let mut scratch = Vec::new();
     let (before, after) = (
         secs(fs, k::P_WINDOW + k::QRS_REACH[0]),
         secs(fs, k::T_END[1]),
@@ -683,7 +683,7 @@ fn t_wave(
     out: &[Beat],
     b: usize,
     fs: f64,
-    scratch: &mut Scratch,
+    scratch: &mut Vec<f64>,
 ) -> Option<(usize, usize, usize)> {
     let off = out[b][QRS_OFF];
     if off == MISSING {
@@ -711,7 +711,7 @@ fn t_wave(
         end,
         fs,
         k::T_REACH,
-        &mut scratch.values,
+        scratch,
     )
 }
 
@@ -724,7 +724,7 @@ fn p_wave(
     qrs_amp: f64,
     b: usize,
     fs: f64,
-    scratch: &mut Scratch,
+    scratch: &mut Vec<f64>,
 ) -> Option<(usize, usize, usize)> {
     let on = out[b][QRS_ON];
     if on == MISSING {
@@ -745,20 +745,10 @@ fn p_wave(
     if on < start + gap + secs(fs, 0.04) {
         return None;
     }
-    let p = wave(
-        lead,
-        (start, on),
-        start,
-        on - gap,
-        fs,
-        k::P_REACH,
-        &mut scratch.values,
-    )?;
+    let p = wave(lead, (start, on), start, on - gap, fs, k::P_REACH, scratch)?;
     let amp = (lead.yl[p.1] - line_at(lead.yl, start, on, p.1)).abs();
-    // the noise level (a median) only when the cheaper test passes
-    (amp >= k::P_MIN[1] * qrs_amp
-        && amp >= k::P_MIN[0] * noise_level(lead, start, on, &mut scratch.bits))
-    .then_some(p)
+    (amp >= k::P_MIN[1] * qrs_amp && reaches_noise_level(lead, start, on, k::P_MIN[0], amp))
+        .then_some(p)
 }
 
 /// Onset, peak and offset of a slow wave (P or T) whose peak lies in `[start, end]`; `(base,
@@ -1068,6 +1058,41 @@ mod tests {
             }
         }
         (x, r)
+    }
+
+    #[test]
+    fn noise_test_equals_the_selected_median() {
+        // the count decides exactly as comparing with the selected median did (ties, zeros,
+        // even and odd lengths, amplitudes at the threshold)
+        let mut state = 3u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 7) as f64 * 0.25
+        };
+        for len in 1..30 {
+            for _ in 0..50 {
+                let y: Vec<f64> = (0..len).map(|_| next()).collect();
+                let yl: Vec<f64> = (0..len).map(|_| next()).collect();
+                let lead = Lead {
+                    y: &y,
+                    yl: &yl,
+                    h: 1,
+                    hl: 1,
+                };
+                let mut r: Vec<f64> = y.iter().zip(&yl).map(|(a, b)| (a - b).abs()).collect();
+                r.sort_by(f64::total_cmp);
+                let level = MAD_SCALE * r[len / 2];
+                for amp in [0.0, level, next(), next() * 2.0, level * (1.0 - 1e-16)] {
+                    assert_eq!(
+                        reaches_noise_level(&lead, 0, len - 1, 1.0, amp),
+                        amp >= 1.0 * level,
+                        "len {len} amp {amp} level {level}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
