@@ -554,9 +554,13 @@ fn spatial_qrs(
     // others' is left out, so one noisy lead cannot widen every QRS
     // (on long records, from every `stride`-th sample: the median of 65,536 or more slopes is
     // as good a noise level, at a fraction of the cost; records up to that length use all)
+    // (with two leads the median is their mean, and no lead is three times the mean of two:
+    // both are kept without measuring them)
     let stride = n.div_ceil(NOISE_SAMPLES).max(1);
+    let measured = leads.len() > 2;
     let noise: Vec<f64> = leads
         .iter()
+        .filter(|_| measured)
         .map(|l| {
             let mut v: Vec<u64> = (0..n)
                 .step_by(stride)
@@ -568,9 +572,9 @@ fn spatial_qrs(
     let typical = median(&mut noise.clone());
     let kept: Vec<&[f64]> = leads
         .iter()
-        .zip(&noise)
-        .filter(|(_, &nl)| nl <= k::NOISY_LEAD * typical)
-        .map(|(l, _)| l.y)
+        .enumerate()
+        .filter(|&(i, _)| !measured || noise[i] <= k::NOISY_LEAD * typical)
+        .map(|(_, l)| l.y)
         .collect();
     let h = leads[0].h;
     let (mut velocity, mut d) = (Vec::new(), Vec::new());
