@@ -8,12 +8,14 @@ the reasoning of template-matching beat classifiers such as Hamilton's OSEA: the
 dominant beat is normal): it removes the V prediction of a beat whose QRS shape is common in its
 record (``beatdata.shape_share`` at least ``--common``) and that is not premature (RR before it
 at least ``--on-time`` of the local mean RR; with ``--record-too`` of the record's mean RR as
-well, the rule of the thirteenth session); the beat takes its next most probable class. Applied
+well, the rule of the thirteenth session); the beat takes its next most probable class. Since
+2026-12-05 the gate also removes the S prediction of a beat whose shape is not common
+(``--no-s-rule``: the V rule alone). Applied
 here to the saved (averaged) probabilities of an arm of runs made without the gate
 (``--no-morphology-gate``); ``--gate-leads MLII,V`` measures the shape share on both MIT-BIH
 leads (the largest), whatever the models read, as ``ecgfast beats`` does by default. Prints per
-seed the pooled macro-F1 and V F1 without and with the gate, and how many true and false V calls
-it removed.
+seed the pooled macro-F1, V F1 and S F1 without and with the gate, and how many true and false
+V calls it removed.
 """
 
 from __future__ import annotations
@@ -107,6 +109,12 @@ def main() -> None:
         help="leads the shape share is measured on, the largest taken (e.g. MLII,V; the "
         "predictions' models may have read fewer)",
     )
+    p.add_argument(
+        "--no-s-rule",
+        action="store_true",
+        help="the V rule alone (the gate before 2026-12-05): S is not ruled out for beats of an "
+        "uncommon shape",
+    )
     p.add_argument("--plot", type=Path, default=None, help="write the gate's picture here (PNG)")
     args = p.parse_args()
     table = pd.concat([pd.read_csv(f, dtype={"record": str}) for f in args.predictions])
@@ -125,6 +133,7 @@ def main() -> None:
             pre_rr_record=g["pre_rr_record"].to_numpy() if args.record_too else None,
             common=args.common,
             on_time=args.on_time,
+            supraventricular=None if args.no_s_rule else "S",
         )
         a, b = (beat_classification(y, q.argmax(axis=1), CLASSES) for q in (prob, after))
         removed = (prob.argmax(axis=1) == v) & (after.argmax(axis=1) != v)
@@ -136,6 +145,8 @@ def main() -> None:
                 "macro_f1_gated": b["macro_f1"],
                 "v_f1": a["per_class"]["V"]["f1"],
                 "v_f1_gated": b["per_class"]["V"]["f1"],
+                "s_f1": a["per_class"]["S"]["f1"],
+                "s_f1_gated": b["per_class"]["S"]["f1"],
                 "true_v_removed": int((removed & (y == v)).sum()),
                 "false_v_removed": int((removed & (y != v)).sum()),
             }
@@ -149,7 +160,8 @@ def main() -> None:
         print(
             f"{args.arm} {frac:.0%}: macro-F1 {g['macro_f1'].mean():.3f} -> "
             f"{g['macro_f1_gated'].mean():.3f} (per seed {d.mean():+.3f}, min {d.min():+.3f}); "
-            f"V F1 {g['v_f1'].mean():.3f} -> {g['v_f1_gated'].mean():.3f}"
+            f"V F1 {g['v_f1'].mean():.3f} -> {g['v_f1_gated'].mean():.3f}; "
+            f"S F1 {g['s_f1'].mean():.3f} -> {g['s_f1_gated'].mean():.3f}"
         )
 
 

@@ -540,7 +540,7 @@ class TestMorphologyGate:
         local, record = (rng.uniform(0.5, 1.3, size=300) for _ in range(2))
         share[:5] = np.nan
         before = p.copy()
-        g = morphology_gate(p, share, local)
+        g = morphology_gate(p, share, local, supraventricular=None)
         np.testing.assert_array_equal(p, before)  # the input is not modified
         inside = (share >= 0.4) & (local >= 0.95)
         assert 40 < inside.sum() < 200
@@ -551,7 +551,7 @@ class TestMorphologyGate:
         rest = p[inside][:, [0, 1, 3]]
         np.testing.assert_allclose(g[inside][:, [0, 1, 3]], rest / rest.sum(axis=1, keepdims=True))
         # with the record's RR ratio too, fewer beats: those on time against both
-        strict = morphology_gate(p, share, local, pre_rr_record=record)
+        strict = morphology_gate(p, share, local, pre_rr_record=record, supraventricular=None)
         both = inside & (record >= 0.95)
         assert 0 < both.sum() < inside.sum()
         assert np.all(strict[both, 2] == 0)
@@ -563,6 +563,33 @@ class TestMorphologyGate:
         assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [0.8], pre_rr_record=[1.0])[0, 2] == 0.8
         assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], pre_rr_record=[0.8])[0, 2] == 0.8
         assert morphology_gate([[0.2, 0, 0.8, 0]], [1], [1.0], pre_rr_record=[1.0])[0, 2] == 0
+
+    def test_s_is_ruled_out_only_for_uncommon_beats(self):
+        from ecgfast.evaluate import morphology_gate
+
+        rng = np.random.default_rng(1)
+        p = rng.dirichlet(np.ones(4), size=300)
+        share = rng.uniform(0, 1.3, size=300)
+        local = rng.uniform(0.5, 1.3, size=300)
+        share[:5] = np.nan
+        g = morphology_gate(p, share, local)
+        v_only = morphology_gate(p, share, local, supraventricular=None)
+        uncommon = share < 0.4  # NaN: unknown, kept
+        assert 40 < uncommon.sum() < 200
+        assert np.all(g[uncommon, 1] == 0)
+        np.testing.assert_allclose(g.sum(axis=1), 1.0)
+        # the beats of a common shape (or unknown) are those of the V rule alone
+        np.testing.assert_array_equal(g[~uncommon], v_only[~uncommon])
+        rest = p[uncommon][:, [0, 2, 3]]
+        np.testing.assert_allclose(
+            g[uncommon][:, [0, 2, 3]], rest / rest.sum(axis=1, keepdims=True)
+        )
+        # premature or not, an uncommon beat loses S; all of it on S: kept
+        assert morphology_gate([[0.1, 0.6, 0.3, 0]], [0.1], [0.7])[0, 1] == 0
+        np.testing.assert_array_equal(morphology_gate([[0, 1, 0, 0]], [0.1], [0.7]), [[0, 1, 0, 0]])
+        # classes without S: only the V rule
+        three = morphology_gate([[0.2, 0.5, 0.3]], [0.1], [0.7], classes=("N", "V", "F"))
+        np.testing.assert_array_equal(three, [[0.2, 0.5, 0.3]])
 
     def test_shape_share(self):
         from ecgfast.beatdata import shape_share

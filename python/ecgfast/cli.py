@@ -768,7 +768,8 @@ def _add_beats_decisions(p: argparse.ArgumentParser, d: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=d.morphology_gate,
         help="no V beat where the beat's QRS shape is common in its record (on any of "
-        "--shape-leads) and it comes on time (evaluate.morphology_gate; default on)",
+        "--shape-leads) and it comes on time, no S beat where it is not common "
+        "(evaluate.morphology_gate; default on)",
     )
     p.add_argument(
         "--offsets-after-gates",

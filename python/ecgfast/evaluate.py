@@ -753,8 +753,10 @@ def morphology_gate(
     common: float = MORPHOLOGY_GATE_COMMON,
     on_time: float = MORPHOLOGY_GATE_ON_TIME,
     gated: str = "V",
+    supraventricular: str | None = "S",
 ) -> np.ndarray:
-    """Rule out the ventricular class for beats of a common shape that come on time.
+    """Rule out the ventricular class for beats of a common shape that come on time, and the
+    supraventricular class for beats of an uncommon shape.
 
     The reasoning of template-matching beat classifiers (e.g. Hamilton's OSEA): a patient's
     dominant beats are conducted beats, whatever their shape; an ectopic ventricular beat is
@@ -769,6 +771,15 @@ def morphology_gate(
     beats around, since the rate drifts over a long record), the probability of ``gated`` is
     set to 0 and the row is scaled back to its sum: the beat takes its next most probable
     class. NaN inputs leave a beat as it is.
+
+    The mirror image for ``supraventricular`` (2026-12-05): a supraventricular ectopic beat
+    reaches the ventricles through the normal conduction system, so its QRS has the shape of
+    the record's conducted beats; where ``shape_share`` is below ``common``, the probability of
+    ``supraventricular`` is set to 0 the same way. Classifiers call premature ventricular beats
+    whose shape they do not recognise S (they come early, as S beats do); in DS1 about 230 V
+    beats per seed were called S with a shape share below 0.4, against no S beat (BENCHMARKS.md,
+    issue 14). Aberrantly conducted supraventricular beats (wide, uncommon) are the beats this
+    rule can take from S; classifiers call most of them V already.
 
     On in the default experiment (``ecgfast beats``; ``--no-morphology-gate`` turns it off),
     with the shape share taken on MLII and V1: on DS1 folds it raised macro-F1 by 0.010-0.032
@@ -794,7 +805,10 @@ def morphology_gate(
     common, on_time : float
         Thresholds, in (0, 1] and (0, 2].
     gated : str
-        The class ruled out.
+        The class ruled out for common, on-time beats.
+    supraventricular : str or None
+        The class ruled out for uncommon beats (None: not done; skipped when it is not one of
+        ``classes``).
 
     Returns
     -------
@@ -805,10 +819,11 @@ def morphology_gate(
     --------
     >>> import numpy as np
     >>> from ecgfast.evaluate import morphology_gate
-    >>> p = np.array([[0.3, 0.1, 0.6, 0.0], [0.3, 0.1, 0.6, 0.0]])
-    >>> morphology_gate(p, [0.9, 0.9], [1.0, 0.7]).round(2)
+    >>> p = np.array([[0.3, 0.1, 0.6, 0.0], [0.3, 0.1, 0.6, 0.0], [0.1, 0.5, 0.4, 0.0]])
+    >>> morphology_gate(p, [0.9, 0.9, 0.1], [1.0, 0.7, 0.7]).round(2)
     array([[0.75, 0.25, 0.  , 0.  ],
-           [0.3 , 0.1 , 0.6 , 0.  ]])
+           [0.3 , 0.1 , 0.6 , 0.  ],
+           [0.2 , 0.  , 0.8 , 0.  ]])
     """
     names = tuple(classes)
     if gated not in names:
@@ -837,16 +852,24 @@ def morphology_gate(
         )
     with np.errstate(invalid="ignore"):
         inside = (share >= common) & (local >= on_time) & (record >= on_time)
-    g = names.index(gated)
-    total = prob[inside].sum(axis=1)
-    prob[inside, g] = 0.0
-    rest = prob[inside].sum(axis=1)
-    # a beat whose whole probability was on the gated class keeps it (nothing to move to)
-    ok = rest > 0
-    rows = np.flatnonzero(inside)
-    prob[rows[ok]] *= (total[ok] / rest[ok])[:, None]
-    prob[rows[~ok], g] = total[~ok]
+        uncommon = share < common
+    _rule_out(prob, inside, names.index(gated))
+    if supraventricular is not None and supraventricular in names:
+        _rule_out(prob, uncommon, names.index(supraventricular))
     return prob
+
+
+def _rule_out(prob: np.ndarray, rows: np.ndarray, g: int) -> None:
+    """In place: class ``g``'s probability of the ``rows`` (a mask) set to 0 and each row
+    scaled back to its sum; a row whose whole probability was on ``g`` keeps it (nothing to
+    move to)."""
+    total = prob[rows].sum(axis=1)
+    prob[rows, g] = 0.0
+    rest = prob[rows].sum(axis=1)
+    ok = rest > 0
+    idx = np.flatnonzero(rows)
+    prob[idx[ok]] *= (total[ok] / rest[ok])[:, None]
+    prob[idx[~ok], g] = total[~ok]
 
 
 def multilabel(y_true: Any, y_prob: Any, classes: Any, thresholds: Any = 0.5) -> dict[str, Any]:

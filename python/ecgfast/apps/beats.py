@@ -78,11 +78,13 @@ class BeatExperiment:
     or False.
 
     ``morphology_gate`` (on by default since 2026-12-04): no V beat where the beat's QRS
-    shape is common in its record and it comes on time against the local rhythm
-    (:func:`ecgfast.evaluate.morphology_gate`), applied to every arm's calibrated probabilities
-    on the scored patients (to the combined arm's mean); the shape share is the largest over
-    ``shape_leads`` (default MLII and the first precordial lead, whatever the models read; None:
-    ``leads``; a record without one of them falls back to ``leads`` with a warning). On DS1
+    shape is common in its record and it comes on time against the local rhythm, and (since
+    2026-12-05) no S beat where its shape is not common
+    (:func:`ecgfast.evaluate.morphology_gate`), applied to every arm's calibrated
+    probabilities on the scored patients (to the combined arm's mean); the shape share is the
+    largest over ``shape_leads`` (default MLII and the first precordial lead, whatever the
+    models read; None: ``leads``; a record without one of them falls back to ``leads`` with a
+    warning). On DS1
     folds it raised macro-F1 by 0.010-0.032 per arm and V F1 by 0.05-0.11 (BENCHMARKS.md,
     "Record 108 and the V target"; development figures, the rule was designed on these
     patients).

@@ -64,7 +64,8 @@ class BeatClassifier:
         probabilities before its offsets (None: no gate).
     morphology_gate : bool
         Apply :func:`ecgfast.evaluate.morphology_gate` to the averaged probabilities (no V
-        beat where the beat's shape is common in its recording and it comes on time).
+        beat where the beat's shape is common in its recording and it comes on time, no S
+        beat where it is not common).
     offsets_after_gates : bool
         With ``morphology_gate``: apply it to each member's probabilities before its offsets
         (offsets fitted on gated probabilities), not only to the mean.
