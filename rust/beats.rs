@@ -106,24 +106,6 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// [`median`] of numbers without a sign bit (magnitudes), given as their bit patterns, which
-/// order such numbers as `f64::total_cmp` does: the same value, selected with plain integer
-/// comparisons. Reorders `bits`.
-pub fn median_of_magnitudes(bits: &mut [u64]) -> f64 {
-    let n = bits.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let (lower, mid, _) = bits.select_nth_unstable(n / 2);
-    let upper = f64::from_bits(*mid);
-    if n % 2 == 1 {
-        upper
-    } else {
-        let below = f64::from_bits(lower.iter().copied().max().expect("n >= 2"));
-        0.5 * (below + upper)
-    }
-}
-
 /// Fiducial times (s) of sample-index beats.
 pub fn times_of(beats: &[Beat], fs: f64) -> Vec<BeatTimes> {
     beats
@@ -227,32 +209,11 @@ fn rhythm_irregularity(len: usize, lag_medians: &[f64], rr_median: f64) -> f64 {
     best / rr_median
 }
 
-/// An unsigned integer that orders `f64`s as `f64::total_cmp` does.
-#[inline]
-fn order_key(v: f64) -> u64 {
-    let b = v.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
-}
-
-/// The `f64` of an [`order_key`].
-#[inline]
-fn from_order_key(k: u64) -> f64 {
-    if k >> 63 == 1 {
-        f64::from_bits(k & !(1 << 63))
-    } else {
-        f64::from_bits(!k)
-    }
-}
-
-/// The values of a window sliding forward over a sequence, kept sorted (by `total_cmp`, as
-/// [`order_key`]s: integer comparisons), so its median is read in O(1) and each step costs one
-/// binary search and a short move. The median is that of [`median`], bit for bit.
+/// The values of a window sliding forward over a sequence, kept sorted (by `total_cmp`), so
+/// its median is read in O(1) and each step costs one binary search and a short move. The
+/// median is that of [`median`], bit for bit.
 struct SlidingMedian {
-    sorted: Vec<u64>,
+    sorted: Vec<f64>,
     /// The window `[lo, hi)` of the sequence held now.
     lo: usize,
     hi: usize,
@@ -274,12 +235,12 @@ impl SlidingMedian {
         debug_assert!(lo >= self.lo && hi >= self.hi);
         // the usual step, one value in and one out: one move of the values between them
         while self.hi < hi && self.lo < lo && self.lo < self.hi {
-            let (old, new) = (order_key(seq(self.lo)), order_key(seq(self.hi)));
+            let (old, new) = (seq(self.lo), seq(self.hi));
             let from = self
                 .sorted
-                .binary_search(&old)
+                .binary_search_by(|x| x.total_cmp(&old))
                 .expect("a value in the window");
-            let to = self.sorted.partition_point(|&x| x < new);
+            let to = self.sorted.partition_point(|x| x.total_cmp(&new).is_lt());
             if to > from {
                 self.sorted.copy_within(from + 1..to, from);
                 self.sorted[to - 1] = new;
@@ -291,26 +252,25 @@ impl SlidingMedian {
             self.hi += 1;
         }
         while self.hi < hi {
-            let v = order_key(seq(self.hi));
-            let at = self.sorted.partition_point(|&x| x < v);
+            let v = seq(self.hi);
+            let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
             self.sorted.insert(at, v);
             self.hi += 1;
         }
         while self.lo < lo {
-            let v = order_key(seq(self.lo));
+            let v = seq(self.lo);
             let at = self
                 .sorted
-                .binary_search(&v)
+                .binary_search_by(|x| x.total_cmp(&v))
                 .expect("a value in the window");
             self.sorted.remove(at);
             self.lo += 1;
         }
         let n = self.sorted.len();
-        let at = |i: usize| from_order_key(self.sorted[i]);
         match n {
             0 => f64::NAN,
-            _ if n % 2 == 1 => at(n / 2),
-            _ => 0.5 * (at(n / 2 - 1) + at(n / 2)),
+            _ if n % 2 == 1 => self.sorted[n / 2],
+            _ => 0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2]),
         }
     }
 }
@@ -399,7 +359,7 @@ pub fn rhythm_features(r: &[f64]) -> Vec<[f64; N_RHYTHM]> {
 
 /// The smallest and largest value of `seg` (NaNs ignored; infinities for none), with four
 /// running minima and maxima (a loop that vectorises; the same values as one running pair).
-fn extent<T: Sample>(seg: &[T]) -> (f64, f64) {
+pub(crate) fn extent<T: Sample>(seg: &[T]) -> (f64, f64) {
     let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
     let quads = seg.chunks_exact(4);
     let tail = quads.remainder();
@@ -573,52 +533,6 @@ mod tests {
                 assert_eq!(got.0.to_bits(), want.0.to_bits(), "{seg:?}");
                 assert_eq!(got.1.to_bits(), want.1.to_bits(), "{seg:?}");
             }
-        }
-    }
-
-    #[test]
-    fn order_keys_order_as_total_cmp_and_round_trip() {
-        let v = [
-            f64::NEG_INFINITY,
-            -1e300,
-            -2.5,
-            -1e-310,
-            -0.0,
-            0.0,
-            1e-310,
-            2.5,
-            1e300,
-            f64::INFINITY,
-            f64::NAN,
-            -f64::NAN,
-        ];
-        for a in v {
-            assert_eq!(from_order_key(order_key(a)).to_bits(), a.to_bits());
-            for b in v {
-                assert_eq!(order_key(a).cmp(&order_key(b)), a.total_cmp(&b), "{a} {b}");
-            }
-        }
-    }
-
-    #[test]
-    fn median_of_magnitudes_is_the_median() {
-        let mut state = 11u64;
-        for n in 0..40 {
-            let v: Vec<f64> = (0..n)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    // ties, zeros, subnormals, infinity
-                    [0.0, 1.5, 1.5, 3.0, 1e-310, f64::INFINITY, 0.25][(state >> 33) as usize % 7]
-                })
-                .collect();
-            let mut bits: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
-            let (got, want) = (median_of_magnitudes(&mut bits), median(&mut v.clone()));
-            assert!(
-                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
-                "{v:?}"
-            );
         }
     }
 

@@ -106,7 +106,7 @@ pub const MIN_SECONDS: f64 = 1.0;
 fn check_finite(x: ArrayView2<f64>) -> Result<()> {
     for (lead, row) in x.outer_iter().enumerate() {
         let row = crate::detect::contiguous(&row);
-        if let Some(i) = crate::detect::first_non_finite(&row) {
+        if let Some(i) = crate::filters::first_non_finite(&row) {
             return Err(invalid_signal(format!(
                 "signal contains NaN or infinity (lead {lead}, sample {i})"
             )));
@@ -511,9 +511,8 @@ fn r_wave(y: &[f64], on: usize, off: usize, buf: &mut Vec<f64>) -> (usize, f64) 
         }
     }
     let (up, down) = (buf[top], -buf[trough]);
-    let seg = &y[on..=off];
-    let amp = seg.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        - seg.iter().copied().fold(f64::INFINITY, f64::min);
+    let (lowest, highest) = crate::beats::extent(&y[on..=off]);
+    let amp = highest - lowest;
     let peak = if up < k::QS_FRACTION * (up + down) {
         (top + trough) / 2
     } else {
@@ -562,11 +561,8 @@ fn spatial_qrs(
         .iter()
         .filter(|_| measured)
         .map(|l| {
-            let mut v: Vec<u64> = (0..n)
-                .step_by(stride)
-                .map(|i| l.slope(i).to_bits())
-                .collect();
-            crate::beats::median_of_magnitudes(&mut v)
+            let mut v: Vec<f64> = (0..n).step_by(stride).map(|i| l.slope(i)).collect();
+            median(&mut v)
         })
         .collect();
     let typical = median(&mut noise.clone());
@@ -1043,6 +1039,7 @@ pub fn intervals_batch<T: Sample>(x: ArrayView3<T>, fs: f64) -> Result<Array2<f6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synth::rng::splitmix64;
     use ndarray::Array2;
 
     /// A train of Gaussian "P, QRS, T" waves at 500 Hz with known edges.
@@ -1069,12 +1066,7 @@ mod tests {
         // the count decides exactly as comparing with the selected median did (ties, zeros,
         // even and odd lengths, amplitudes at the threshold)
         let mut state = 3u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 33) % 7) as f64 * 0.25
-        };
+        let mut next = || (splitmix64(&mut state) % 7) as f64 * 0.25;
         for len in 1..30 {
             for _ in 0..50 {
                 let y: Vec<f64> = (0..len).map(|_| next()).collect();
@@ -1116,12 +1108,7 @@ mod tests {
         for len in 0..12 {
             for _ in 0..200 {
                 let v: Vec<f64> = (0..len)
-                    .map(|_| {
-                        state = state
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        pool[(state >> 33) as usize % pool.len()]
-                    })
+                    .map(|_| pool[splitmix64(&mut state) as usize % pool.len()])
                     .collect();
                 let want = if v.is_empty() {
                     None

@@ -52,33 +52,9 @@ pub(crate) fn contiguous<'a, T: Clone>(x: &ArrayView1<'a, T>) -> std::borrow::Co
     }
 }
 
-/// The index of the first NaN or infinite sample of `xs`. `0 · v` is 0 for a finite `v` and
-/// NaN otherwise, so each block is summed that way in four lanes (a loop that vectorises) and
-/// only a block whose sum is not 0 is searched.
-pub(crate) fn first_non_finite(xs: &[f64]) -> Option<usize> {
-    const BLOCK: usize = 1024;
-    for (b, block) in xs.chunks(BLOCK).enumerate() {
-        let mut acc = [0.0f64; 4];
-        let quads = block.chunks_exact(4);
-        let tail = quads.remainder().iter().fold(0.0, |a, v| a + v * 0.0);
-        for q in quads {
-            for (a, v) in acc.iter_mut().zip(q) {
-                *a += v * 0.0;
-            }
-        }
-        if acc.iter().sum::<f64>() + tail != 0.0 {
-            return block
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|i| b * BLOCK + i);
-        }
-    }
-    None
-}
-
 /// An error naming the first NaN or infinite sample of `xs`, if there is one.
 pub(crate) fn check_finite(xs: &[f64]) -> Result<()> {
-    match first_non_finite(xs) {
+    match crate::filters::first_non_finite(xs) {
         Some(i) => Err(invalid_signal(format!(
             "signal contains NaN or infinity (first at sample {i})"
         ))),
@@ -1452,27 +1428,6 @@ mod tests {
             "{} beats in 20 s at 150 bpm",
             peaks.len()
         );
-    }
-
-    #[test]
-    fn first_non_finite_finds_the_first_bad_sample() {
-        for n in [0usize, 1, 3, 4, 5, 1023, 1024, 1025, 5000] {
-            let x: Vec<f64> = (0..n).map(|i| (i as f64).sin() * 1e300).collect();
-            assert_eq!(first_non_finite(&x), None, "n {n}");
-            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-                for at in [0, n / 2, n.saturating_sub(1)] {
-                    if at >= n {
-                        continue;
-                    }
-                    let mut y = x.clone();
-                    y[at] = bad;
-                    if at + 1 < n {
-                        y[n - 1] = f64::NAN; // a later one does not hide the first
-                    }
-                    assert_eq!(first_non_finite(&y), Some(at), "n {n} at {at} {bad}");
-                }
-            }
-        }
     }
 
     #[test]

@@ -45,6 +45,30 @@ impl Sample for f32 {
 /// One lane to filter: its index, the input and the (not yet written) output.
 type LanePair<'a, T> = (usize, ArrayView1<'a, T>, ArrayViewMut1<'a, MaybeUninit<T>>);
 
+/// The index of the first NaN or infinite sample of `xs`. `0 · v` is 0 for a finite `v` and
+/// NaN otherwise, so each block is summed that way in four lanes (a loop that vectorises) and
+/// only a block whose sum is not 0 is searched.
+pub(crate) fn first_non_finite(xs: &[f64]) -> Option<usize> {
+    const BLOCK: usize = 1024;
+    for (b, block) in xs.chunks(BLOCK).enumerate() {
+        let mut acc = [0.0f64; 4];
+        let quads = block.chunks_exact(4);
+        let tail = quads.remainder().iter().fold(0.0, |a, v| a + v * 0.0);
+        for q in quads {
+            for (a, v) in acc.iter_mut().zip(q) {
+                *a += v * 0.0;
+            }
+        }
+        if acc.iter().sum::<f64>() + tail != 0.0 {
+            return block
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| b * BLOCK + i);
+        }
+    }
+    None
+}
+
 /// Lanes filtered together in one interleaved pass.
 pub const GROUP: usize = 4;
 
@@ -147,8 +171,7 @@ impl SosFilter {
         for i in 0..edge {
             ext[i] = 2.0 * first - x[edge - i].to_f64();
         }
-        // copy, then check finiteness with a sum that vectorises (v · 0 is NaN exactly when v
-        // is NaN or infinite); the position is looked up only on failure
+        // copy, then check finiteness ([`first_non_finite`])
         let body = &mut ext[edge..edge + n];
         match x.as_slice() {
             Some(s) => body.iter_mut().zip(s).for_each(|(e, &v)| *e = v.to_f64()),
@@ -157,16 +180,8 @@ impl SosFilter {
                 .zip(x.iter())
                 .for_each(|(e, &v)| *e = v.to_f64()),
         }
-        let mut acc = [0.0f64; 8];
-        let (chunks, rest) = body.as_chunks::<8>();
-        for c in chunks {
-            for k in 0..8 {
-                acc[k] += c[k] * 0.0;
-            }
-        }
-        let tail: f64 = rest.iter().map(|v| v * 0.0).sum();
-        if !(acc.iter().sum::<f64>() + tail).is_finite() {
-            return Err(body.iter().position(|v| !v.is_finite()).unwrap_or(0));
+        if let Some(i) = first_non_finite(body) {
+            return Err(i);
         }
         for i in 0..edge {
             ext[edge + n + i] = 2.0 * last - x[n - 2 - i].to_f64();
@@ -671,6 +686,27 @@ mod tests {
             .iter()
             .zip(alone.iter())
             .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_bad_sample() {
+        for n in [0usize, 1, 3, 4, 5, 1023, 1024, 1025, 5000] {
+            let x: Vec<f64> = (0..n).map(|i| (i as f64).sin() * 1e300).collect();
+            assert_eq!(first_non_finite(&x), None, "n {n}");
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    if at >= n {
+                        continue;
+                    }
+                    let mut y = x.clone();
+                    y[at] = bad;
+                    if at + 1 < n {
+                        y[n - 1] = f64::NAN; // a later one does not hide the first
+                    }
+                    assert_eq!(first_non_finite(&y), Some(at), "n {n} at {at} {bad}");
+                }
+            }
+        }
     }
 
     #[test]

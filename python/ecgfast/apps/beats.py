@@ -84,10 +84,9 @@ class BeatExperiment:
     probabilities on the scored patients (to the combined arm's mean); the shape share is the
     largest over ``shape_leads`` (default MLII and the first precordial lead, whatever the
     models read; None: ``leads``; a record without one of them falls back to ``leads`` with a
-    warning). On DS1
-    folds it raised macro-F1 by 0.010-0.032 per arm and V F1 by 0.05-0.11 (BENCHMARKS.md,
-    "Record 108 and the V target"; development figures, the rule was designed on these
-    patients).
+    warning). On DS1 folds it raised macro-F1 by 0.010-0.032 per arm and V F1 by 0.05-0.11
+    (BENCHMARKS.md, "Record 108 and the V target"; development figures, the rule was designed
+    on these patients).
 
     ``min_refit_epochs``: the fewest epochs a refit trains for, whatever early stopping chose
     (it often chooses 1 or 2 on a handful of early-stopping patients).
