@@ -77,7 +77,10 @@ def main() -> None:
         help='also time sinus records of population="ludb" (Ta and U waves), same run',
     )
     args = parser.parse_args()
-    print(f"ecgfast {ecgfast.__version__}, {ecgfast.get_num_threads()} threads")
+    print(
+        f"ecgfast {ecgfast.__version__}, {ecgfast.get_num_threads()} threads, "
+        f"{ecgfast._core.simd_level()} synthesis loops"
+    )
     settings = {"sinus": {}}
     if args.ludb:
         settings["sinus, population ludb"] = {"population": "ludb"}

@@ -410,6 +410,7 @@ pub fn n_feature_columns(n_leads: usize) -> usize {
 /// annotated or detected beat positions, or the generator's exact R times), `times` the beats'
 /// fiducial times (s, NaN where missing) for the intervals, and `rows` the same as sample
 /// indices for the amplitudes. `r`, `times` and `rows` have one entry per beat.
+#[inline(always)]
 pub fn beat_features<T: Sample>(
     x: ArrayView2<T>,
     r: &[f64],

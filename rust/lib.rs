@@ -10,6 +10,7 @@ pub mod filter_design;
 pub mod filters;
 pub mod pacing;
 pub mod parallel;
+pub mod simd;
 pub mod synth;
 
 use errors::{EcgError, Result};
@@ -227,7 +228,6 @@ mod _core {
             let out = synth::synthesize_into(view, &cfg, signals.view_mut())?;
             // SAFETY: synthesize_into succeeded, so every sample was written.
             let signals = unsafe { signals.assume_init() };
-            let features = synth::beat_features(signals.view(), &out);
             let total: usize = out.rows.iter().map(|b| b.len()).sum();
             let cols = 3 + synth::FIDUCIALS.len();
             let mut flat = Vec::with_capacity(total * cols);
@@ -241,7 +241,7 @@ mod _core {
             }
             let beats = numpy::ndarray::Array2::from_shape_vec((total, cols), flat)
                 .map_err(|e| crate::errors::EcgError::Internal(e.to_string()))?;
-            Ok((signals, beats, out.labels, features))
+            Ok((signals, beats, out.labels, out.features))
         })?;
         Ok((
             signals.into_pyarray(py),
@@ -502,6 +502,14 @@ mod _core {
     ) -> PyResult<BeatArrays<'py>> {
         let tables = on_batch3!(py, x, |view| crate::beats::beat_table_batch(view, fs));
         Ok(beat_arrays(py, &tables))
+    }
+
+    /// The vector instruction set the synthesizer's per-record loops run with (`portable`,
+    /// `avx2` or `avx512`; capped by the `ECGFAST_SIMD` environment variable): see
+    /// `crate::simd`. Every level gives bitwise the same records.
+    #[pyfunction]
+    fn simd_level() -> &'static str {
+        crate::simd::level().name()
     }
 
     /// Cap the number of threads used by batch kernels (0 restores the default).

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,6 +168,31 @@ class TestDeterminism:
             b = ecgfast.synthesize(24, seed=7)
         np.testing.assert_array_equal(b.signals, batch.signals)
         pd.testing.assert_frame_equal(b.beats, batch.beats)
+
+    @pytest.mark.parametrize("level", ["portable", "avx2", "avx512"])
+    def test_vector_instruction_set_does_not_matter(self, batch, tmp_path, level):
+        # ECGFAST_SIMD caps the instruction set of the per-record loops; every level the CPU
+        # has must give the same bits (a level it lacks falls back to the widest it has)
+        code = (
+            "import sys, numpy as np, ecgfast\n"
+            "b = ecgfast.synthesize(24, seed=7)\n"
+            "np.save(sys.argv[1], b.signals)\n"
+            "b.beats.to_pickle(sys.argv[2])\n"
+            "print(ecgfast._core.simd_level())\n"
+        )
+        env = dict(os.environ, ECGFAST_SIMD=level)
+        paths = [str(tmp_path / "x.npy"), str(tmp_path / "beats.pkl")]
+        out = subprocess.run(
+            [sys.executable, "-c", code, *paths], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        used = out.stdout.strip()
+        order = ["portable", "avx2", "avx512"]
+        assert order.index(used) <= order.index(level)
+        if level == "portable":
+            assert used == "portable"
+        np.testing.assert_array_equal(np.load(paths[0]), batch.signals)
+        pd.testing.assert_frame_equal(pd.read_pickle(paths[1]), batch.beats)
 
     def test_start_offsets_and_batch_splits(self, batch):
         parts = [ecgfast.synthesize(m, seed=7, start=k) for k, m in ((0, 5), (5, 1), (6, 18))]

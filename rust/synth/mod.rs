@@ -208,9 +208,6 @@ pub struct SynthOutput {
     pub signals: Array3<f32>,
     /// Beats, labels and per-beat features.
     pub beats: SynthBeats,
-    /// (total beats, `beats::n_feature_columns(n_leads)`), records in order (see
-    /// [`beat_features`]).
-    pub features: Array2<f64>,
 }
 
 /// What [`synthesize_into`] returns besides the signals.
@@ -223,10 +220,17 @@ pub struct SynthBeats {
     pub labels: Array2<f64>,
     /// Per record, each beat's [`BeatKind`] code (index into `pathology::BEAT_SYMBOLS`).
     pub kinds: Vec<Vec<u8>>,
+    /// The beat table's features ([`crate::beats::beat_features`]) of every beat, records in
+    /// order: (total beats, `beats::n_feature_columns(n_leads)`); rhythm and intervals from the
+    /// exact times, amplitudes from the signals at the fiducial samples.
+    pub features: Array2<f64>,
 }
 
 /// Output of one record.
 type RecordOutput = (Vec<BeatRow>, Vec<BeatTimes>, Vec<f64>, Vec<u8>);
+
+/// One record and its beat features: what each worker does per record.
+type RecordJob = (RecordOutput, Array2<f64>);
 
 fn edge_c() -> f64 {
     (2.0 * (1.0 / EDGE_FRACTION).ln()).sqrt()
@@ -736,18 +740,26 @@ struct Context {
     emg: Option<noise::EmgFilter>,
 }
 
-/// Generate one record into `out` (n_leads x n_samples); returns its beats and labels.
+/// What one record's job is given: the call's settings, the record's parameter bounds and
+/// index, its rows of the output (n_leads x n_samples) and the worker's scratch buffers.
+struct RecordTask<'a, 'o> {
+    cfg: &'a SynthConfig,
+    ctx: &'a Context,
+    bounds: &'a [[f64; 2]],
+    index: u64,
+    out: ndarray::ArrayViewMut2<'o, std::mem::MaybeUninit<f32>>,
+    scratch: &'a mut Scratch,
+}
+
+/// Generate one record into `task.out`; returns its beats and labels.
 ///
 /// Long because: the stages (RR series, beat timing, dipole sum, lead projection, noise,
 /// labels) share the record's scratch buffers and model; they are in order, one block each.
-fn synth_record(
-    cfg: &SynthConfig,
-    ctx: &Context,
-    bounds: &[[f64; 2]],
-    index: u64,
-    out: &mut ndarray::ArrayViewMut2<std::mem::MaybeUninit<f32>>,
-    scratch: &mut Scratch,
-) -> RecordOutput {
+/// Always inlined, so that [`record_job`] compiles it for each [`crate::simd::Level`].
+#[inline(always)]
+fn synth_record(task: &mut RecordTask) -> RecordOutput {
+    let (cfg, ctx, bounds, index) = (task.cfg, task.ctx, task.bounds, task.index);
+    let (out, scratch) = (&mut task.out, &mut *task.scratch);
     let fs = cfg.fs;
     let n = cfg.n_samples;
     let mut rng = Rng::for_record(cfg.seed, index);
@@ -1589,34 +1601,27 @@ pub fn synthesize(bounds: ArrayView3<f64>, cfg: &SynthConfig) -> Result<SynthOut
     let beats = synthesize_into(bounds, cfg, signals.view_mut())?;
     // SAFETY: synthesize_into succeeded, so every sample of every record was written.
     let signals = unsafe { signals.assume_init() };
-    let features = beat_features(signals.view(), &beats);
-    Ok(SynthOutput {
-        signals,
-        beats,
-        features,
-    })
+    Ok(SynthOutput { signals, beats })
 }
 
-/// The beat table's features ([`crate::beats::beat_features`]) of every synthetic beat,
-/// records in parallel: rhythm and intervals from the exact times, amplitudes from `signals`
-/// at the fiducial samples. Rows follow the records' beats in order.
-pub fn beat_features(signals: ArrayView3<f32>, beats: &SynthBeats) -> Array2<f64> {
-    let parts: Vec<Array2<f64>> = signals
-        .outer_iter()
-        .into_par_iter()
-        .zip(beats.times.par_iter().zip(beats.rows.par_iter()))
-        .map(|(x, (times, rows))| {
-            let r: Vec<f64> = times.iter().map(|t| t[crate::beats::R_PEAK]).collect();
-            crate::beats::beat_features(x, &r, times, rows)
-        })
-        .collect();
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    let n_cols = crate::beats::n_feature_columns(signals.len_of(Axis(1)));
-    if views.is_empty() {
-        return Array2::zeros((0, n_cols));
-    }
-    ndarray::concatenate(Axis(0), &views).expect("same number of columns")
+/// One record ([`synth_record`]) and its beat features, computed while the record is still in
+/// the cache.
+#[inline(always)]
+fn record_features(mut task: RecordTask) -> RecordJob {
+    let record = synth_record(&mut task);
+    // SAFETY: synth_record writes every sample of `task.out`.
+    let x = unsafe { task.out.assume_init() };
+    let (rows, times) = (&record.0, &record.1);
+    let r: Vec<f64> = times.iter().map(|t| t[crate::beats::R_PEAK]).collect();
+    let features = crate::beats::beat_features(x.view(), &r, times, rows);
+    (record, features)
 }
+
+crate::simd::multiversion!(
+    /// [`record_features`] compiled for the instruction-set level given (bitwise the same
+    /// output at every level).
+    fn record_job => record_features, (task: RecordTask<'_, '_>) -> RecordJob
+);
 
 /// [`synthesize`] into a caller-provided `(n_records, n_leads, n_samples)` array, every sample
 /// of which is written on success. Lets callers allocate where memory is best reused (e.g. on
@@ -1671,33 +1676,57 @@ pub fn synthesize_into(
     let ctx = Context {
         emg: noise::EmgFilter::new(cfg.fs),
     };
-    let results: Vec<RecordOutput> = signals
+    let level = crate::simd::level();
+    let results: Vec<RecordJob> = signals
         .outer_iter_mut()
         .into_par_iter()
         .zip(per_record.par_iter())
         .enumerate()
-        .map_init(Scratch::default, |scratch, (i, (mut out, b))| {
-            synth_record(cfg, &ctx, b, cfg.start + i as u64, &mut out, scratch)
+        .map_init(Scratch::default, |scratch, (i, (out, bounds))| {
+            let task = RecordTask {
+                cfg,
+                ctx: &ctx,
+                bounds,
+                index: cfg.start + i as u64,
+                out,
+                scratch,
+            };
+            record_job(level, task)
         })
         .collect();
+    Ok(collect_records(results, cfg.leads.len()))
+}
+
+/// The records' jobs gathered into one [`SynthBeats`], records in order.
+fn collect_records(results: Vec<RecordJob>, n_leads: usize) -> SynthBeats {
+    let n_records = results.len();
     let mut labels = Array2::<f64>::zeros((n_records, N_LABELS));
     let mut rows = Vec::with_capacity(n_records);
     let mut times = Vec::with_capacity(n_records);
     let mut kinds = Vec::with_capacity(n_records);
-    for (i, (r, t, lab, k)) in results.into_iter().enumerate() {
+    let mut parts = Vec::with_capacity(n_records);
+    for (i, ((r, t, lab, k), f)) in results.into_iter().enumerate() {
         for (dst, v) in labels.row_mut(i).iter_mut().zip(lab) {
             *dst = v;
         }
         rows.push(r);
         times.push(t);
         kinds.push(k);
+        parts.push(f);
     }
-    Ok(SynthBeats {
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let features = if views.is_empty() {
+        Array2::zeros((0, crate::beats::n_feature_columns(n_leads)))
+    } else {
+        ndarray::concatenate(Axis(0), &views).expect("same number of columns")
+    };
+    SynthBeats {
         rows,
         times,
         labels,
         kinds,
-    })
+        features,
+    }
 }
 
 #[cfg(test)]

@@ -259,6 +259,7 @@ impl NoiseGen {
 
     /// Add the slowly varying noise (baseline wander, powerline, electrode motion) of basis
     /// lead `lead`, drawing that lead's weights and phases from `rng`.
+    #[inline(always)]
     pub fn add_smooth(&self, buf: &mut [f64], rng: &mut Rng, lead: usize) {
         let w = self.smooth_weights(rng, lead);
         self.add_sources(buf, &w);
@@ -271,6 +272,7 @@ impl NoiseGen {
     /// calling [`NoiseGen::add_smooth`] gives. When both wander and powerline are on (the
     /// default) all leads are made together in blocks of samples, one pass in which the shared
     /// sources and the dipole stay in the L1 cache while every lead reads them.
+    #[inline(always)]
     pub fn project_smooth(&self, dipole: [&[f64]; 3], leads: &mut [ProjectedLead<'_>]) {
         let weights: Vec<SmoothWeights> = leads
             .iter_mut()
@@ -383,8 +385,9 @@ impl NoiseGen {
     ///
     /// A lead's noise is made as `EMG_SEGMENTS` consecutive segments, each from its own stream
     /// (forked from the lead's generator) and its own warmed-up filter, so the segments run as
-    /// independent lanes in lock-step (SIMD with AVX2) instead of one long recurrence. A lead's
-    /// noise depends only on its own generator, never on which other leads are made.
+    /// independent vector lanes in lock-step (`crate::simd`) instead of one long recurrence. A
+    /// lead's noise depends only on its own generator, never on which other leads are made.
+    #[inline(always)]
     pub fn add_emg(&self, bufs: &mut [&mut [f64]], rngs: &[Rng], scratch: &mut Vec<f64>) {
         let Some(filter) = self.emg else { return };
         assert_eq!(bufs.len(), rngs.len());
@@ -433,27 +436,10 @@ impl NoiseGen {
 /// Segments per lead in the muscle-noise generator.
 const EMG_SEGMENTS: usize = 4;
 
+/// [`emg_lanes_impl`], inlined: muscle noise is made inside the synthesizer's per-record job,
+/// which is compiled for the CPU's widest vector instructions ([`crate::simd`]).
+#[inline(always)]
 fn emg_lanes<const L: usize>(section: &Section, states: &[[u64; 4]], out: &mut [f64], warm: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { emg_lanes_avx2::<L>(section, states, out, warm) };
-        }
-    }
-    emg_lanes_impl::<L>(section, states, out, warm)
-}
-
-/// The same code compiled with AVX2 (integer and floating-point ops only, no FMA: bitwise equal
-/// to the portable path).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn emg_lanes_avx2<const L: usize>(
-    section: &Section,
-    states: &[[u64; 4]],
-    out: &mut [f64],
-    warm: usize,
-) {
     emg_lanes_impl::<L>(section, states, out, warm)
 }
 

@@ -50,9 +50,9 @@ fn deterministic_and_independent_of_batch_split() {
     assert_eq!(all.signals.slice(ndarray::s![4.., .., ..]), tail.signals);
     assert_eq!(all.beats.rows[4..], tail.beats.rows[..]);
     let n_head: usize = all.beats.rows[..4].iter().map(|r| r.len()).sum();
-    let head_free = all.features.slice(ndarray::s![n_head.., ..]);
-    assert_eq!(head_free.shape(), tail.features.shape());
-    for (a, b) in head_free.iter().zip(tail.features.iter()) {
+    let head_free = all.beats.features.slice(ndarray::s![n_head.., ..]);
+    assert_eq!(head_free.shape(), tail.beats.features.shape());
+    for (a, b) in head_free.iter().zip(tail.beats.features.iter()) {
         assert!(a == b || (a.is_nan() && b.is_nan()));
     }
 }
@@ -461,5 +461,73 @@ fn morphology_draws_exclusive_options_and_labels_them() {
         let lab = m.labels();
         assert_eq!(lab.len(), MORPHOLOGY_LABELS.len());
         assert_eq!((lab[0], lab[4], lab[5]), (m.st_shift, 1.0, 0.0));
+    }
+}
+
+#[test]
+fn every_simd_level_makes_the_same_records() {
+    // sinus and a pathology mix, 12 leads and one, records of odd length
+    let mixes = [
+        default_bounds(6),
+        pathology_bounds(
+            6,
+            &[
+                (pathology::P_AF, 0.3),
+                (pathology::P_PVC, 0.5),
+                (pathology::P_PACED, 0.2),
+                (pathology::P_LBBB, 0.3),
+                (P_FLUTTER, 0.2),
+            ],
+        ),
+    ];
+    for bounds in &mixes {
+        for (leads, n_samples) in [((0..12).collect::<Vec<_>>(), 5000), (vec![1], 4001)] {
+            let mut c = cfg(leads);
+            c.n_samples = n_samples;
+            let ctx = Context {
+                emg: noise::EmgFilter::new(c.fs),
+            };
+            let run = |level: crate::simd::Level| {
+                let mut out = Array3::<f32>::uninit((6, c.leads.len(), n_samples));
+                let mut scratch = Scratch::default();
+                let jobs: Vec<RecordJob> = (0..6)
+                    .map(|i| {
+                        let b: Vec<[f64; 2]> = bounds
+                            .index_axis(Axis(0), i)
+                            .outer_iter()
+                            .map(|p| [p[0], p[1]])
+                            .collect();
+                        let task = RecordTask {
+                            cfg: &c,
+                            ctx: &ctx,
+                            bounds: &b,
+                            index: i as u64,
+                            out: out.index_axis_mut(Axis(0), i),
+                            scratch: &mut scratch,
+                        };
+                        record_job(level, task)
+                    })
+                    .collect();
+                // SAFETY: record_job writes every sample of its record.
+                (unsafe { out.assume_init() }, jobs)
+            };
+            let (want_x, want) = run(crate::simd::Level::Portable);
+            for level in [crate::simd::Level::Avx2, crate::simd::Level::Avx512] {
+                let (x, got) = run(level);
+                let same = |a: f32, b: f32| a.to_bits() == b.to_bits();
+                assert!(
+                    x.iter().zip(&want_x).all(|(a, b)| same(*a, *b)),
+                    "{level:?}"
+                );
+                for ((r, f), (wr, wf)) in got.iter().zip(&want) {
+                    assert_eq!(r.0, wr.0, "{level:?}");
+                    assert_eq!(r.3, wr.3, "{level:?}");
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&r.2), bits(&wr.2), "labels, {level:?}");
+                    let (fa, fb) = (f.as_slice().unwrap(), wf.as_slice().unwrap());
+                    assert_eq!(bits(fa), bits(fb), "features, {level:?}");
+                }
+            }
+        }
     }
 }
