@@ -232,6 +232,15 @@ type RecordOutput = (Vec<BeatRow>, Vec<BeatTimes>, Vec<f64>, Vec<u8>);
 /// One record and its beat features: what each worker does per record.
 type RecordJob = (RecordOutput, Array2<f64>);
 
+/// `Population::Ludb`: each heart's own small QRS forces, the notches and slurs that make real
+/// QRS complexes differ from patient to patient beyond three smooth waves: this many Gaussians
+/// at random times inside the QRS (its extent unchanged) ...
+const OWN_QRS_FORCES: usize = 3;
+/// ... each this wide (fraction of the QRS duration) ...
+const OWN_FORCE_SIGMA: (f64, f64) = (0.05, 0.10);
+/// ... and this strong (fraction of R), in a random direction.
+const OWN_FORCE_AMP: (f64, f64) = (0.05, 0.4);
+
 fn edge_c() -> f64 {
     (2.0 * (1.0 / EDGE_FRACTION).ln()).sqrt()
 }
@@ -275,6 +284,9 @@ struct RecordModel {
     atrial_gain: Option<[f64; 8]>,
     /// Early repolarisation: a small ST elevation vector of healthy hearts (None: none).
     j_elevation: Option<[f64; 3]>,
+    /// This heart's own small QRS forces (notches, slurs) inside the sinus QRS
+    /// ([`OWN_QRS_FORCES`]; none with a bundle-branch block, which has its own shape).
+    own_qrs: Vec<Wave>,
     qrs_axis: f64,
     t_axis: f64,
     r_amp: f64,
@@ -462,6 +474,7 @@ impl RecordModel {
             u_ratio,
             atrial_gain,
             j_elevation,
+            own_qrs: Vec::new(),
             qrs_axis,
             t_axis,
             r_amp,
@@ -559,10 +572,36 @@ impl RecordModel {
         self.onset_fraction = -b.onset / self.qrs;
         self.blocked = Some((b.extra, b.onset, b.offset));
         self.t_dir = b.t_dir;
+        self.own_qrs.clear();
     }
 }
 
 impl RecordModel {
+    /// This heart's own QRS forces ([`OWN_QRS_FORCES`]), drawn from `rng`.
+    fn add_own_qrs_forces(&mut self, rng: &mut Rng) {
+        let c = edge_c();
+        let [_, q, _, s] = self.fixed_waves;
+        let (on, off) = (q.mu - c * q.sigma, s.mu + c * s.sigma);
+        for _ in 0..OWN_QRS_FORCES {
+            let sigma = self.qrs * rng.between(OWN_FORCE_SIGMA.0, OWN_FORCE_SIGMA.1);
+            let amp = self.r_amp * rng.between(OWN_FORCE_AMP.0, OWN_FORCE_AMP.1);
+            // uniform on the sphere
+            let dir = unit(
+                rng.uniform() * 360.0,
+                (2.0 * rng.uniform() - 1.0).asin().to_degrees(),
+            );
+            let u = rng.uniform();
+            let (lo, hi) = (on + c * sigma, off - c * sigma);
+            if hi > lo {
+                self.own_qrs.push(Wave {
+                    mu: lo + u * (hi - lo),
+                    sigma,
+                    amp: scale(dir, amp),
+                });
+            }
+        }
+    }
+
     /// Morphology (ST, T, Q waves, voltage, axis) applied to the sinus waves, after any
     /// bundle-branch block (whose terminal wave scales with the QRS voltage).
     fn reshape(&mut self, morph: &Morphology) {
@@ -577,6 +616,9 @@ impl RecordModel {
         );
         if let Some((extra, _, _)) = &mut self.blocked {
             extra.amp = scale(extra.amp, morph.qrs_voltage());
+        }
+        for w in &mut self.own_qrs {
+            w.amp = scale(w.amp, morph.qrs_voltage());
         }
     }
 }
@@ -796,6 +838,10 @@ fn synth_record(task: &mut RecordTask) -> RecordOutput {
     let mut sv_rng = Rng::for_record(cfg.seed, index).fork(10);
     let sv = [P_SVT, P_JUNCTIONAL, P_ABERRANT].map(|i| sv_rng.between(bounds[i][0], bounds[i][1]));
     path.allow_supraventricular(sv[0], sv[1], sv[2]);
+    // this heart's own QRS forces: their own stream (fork 11)
+    if cfg.population == Population::Ludb {
+        m.add_own_qrs_forces(&mut Rng::for_record(cfg.seed, index).fork(11));
+    }
     // the sinus QRS conducted with right bundle-branch-block aberrancy, before the block below
     let mut aberrant_model = (path.sv.aberrant > 0.0).then(|| {
         let mut ma = m.clone();
@@ -1147,7 +1193,7 @@ fn emit_beat(
             for w in p_wave.iter().flat_map(|pw| m.p_and_ta(pw)) {
                 add(&w, 1.0, true);
             }
-            for w in [q, r, s] {
+            for w in [q, r, s].into_iter().chain(&m.own_qrs) {
                 add(w, 1.0, false);
             }
             if let Some((extra, _, _)) = &m.blocked {

@@ -531,3 +531,33 @@ fn every_simd_level_makes_the_same_records() {
         }
     }
 }
+
+#[test]
+fn own_qrs_forces_lie_inside_the_qrs_of_ludb_hearts_only() {
+    let b = default_bounds(1);
+    let b: Vec<[f64; 2]> = b
+        .index_axis(Axis(0), 0)
+        .outer_iter()
+        .map(|p| [p[0], p[1]])
+        .collect();
+    let c = edge_c();
+    let mut with_forces = 0;
+    for i in 0..200 {
+        let mut ludb = RecordModel::sample(&mut Rng::for_record(1, i), &b, Population::Ludb);
+        ludb.add_own_qrs_forces(&mut Rng::for_record(1, i).fork(11));
+        let [_, q, _, s] = ludb.fixed_waves;
+        let (on, off) = (q.mu - c * q.sigma, s.mu + c * s.sigma);
+        assert!(ludb.own_qrs.len() <= OWN_QRS_FORCES);
+        with_forces += usize::from(!ludb.own_qrs.is_empty());
+        for w in &ludb.own_qrs {
+            assert!(w.mu - c * w.sigma >= on - 1e-12 && w.mu + c * w.sigma <= off + 1e-12);
+            let size = w.amp.iter().map(|a| a * a).sum::<f64>().sqrt() / ludb.r_amp;
+            assert!((OWN_FORCE_AMP.0 - 1e-9..=OWN_FORCE_AMP.1 + 1e-9).contains(&size));
+        }
+        // a bundle-branch block has its own QRS shape
+        let mut blocked = ludb.clone();
+        blocked.block(&mut Rng::for_record(2, i), pathology::Conduction::Lbbb);
+        assert!(blocked.own_qrs.is_empty());
+    }
+    assert!(with_forces > 190, "{with_forces}");
+}
