@@ -60,7 +60,7 @@ pub fn supported() -> Level {
     Level::Portable
 }
 
-/// The level in use: [`supported`], capped by `ECGFAST_SIMD` if set to a known name (an
+/// The level in use: [`supported_cached`], capped by `ECGFAST_SIMD` if set to a known name (an
 /// unknown name is ignored, and a level above what the CPU supports is never used).
 pub fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
@@ -68,7 +68,7 @@ pub fn level() -> Level {
         let cap = std::env::var("ECGFAST_SIMD")
             .ok()
             .and_then(|s| Level::parse(&s));
-        let cpu = supported();
+        let cpu = supported_cached();
         cap.map_or(cpu, |c| c.min(cpu))
     })
 }

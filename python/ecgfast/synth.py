@@ -616,31 +616,43 @@ def _runs(
     return out
 
 
-def _rhythm_dx(
-    af: bool,
-    flutter: bool,
-    paced: bool,
-    av_block: int,
-    n_escape: int,
-    rate: float,
-    pr: float,
-) -> list[str]:
-    """A record's rhythm and AV conduction as :data:`SNOMED` abbreviations (``rate`` is the
-    atrial rate: with AV block II the ventricles beat slower than the atria)."""
-    if af:
-        return ["AF"]
-    if flutter:
-        return ["AFL"]
-    if paced:
-        return []
-    if av_block == AV_BLOCKS.index("complete"):
-        return ["CHB", "VEsR" if n_escape else "JE"]
-    dx = ["SB" if rate < 60 else "STach" if rate > 100 else "NSR"]
-    if av_block == 0 and pr > 200:
-        dx.append("IAVB")
-    elif av_block:
-        dx.append(("MoI", "IIAVBII")[av_block - 1])
-    return dx
+#: The rhythm and AV conduction a record's codes start with (:data:`SNOMED` abbreviations),
+#: indexed by :func:`_rhythm_index`: fibrillation, flutter, paced, complete block (junctional or
+#: ventricular escape), then the sinus rate class with its conduction.
+_RHYTHMS: list[list[str]] = [
+    ["AF"],
+    ["AFL"],
+    [],
+    ["CHB", "JE"],
+    ["CHB", "VEsR"],
+    *(
+        [rate, *conducted]
+        for rate in ("NSR", "SB", "STach")
+        for conducted in ([], ["IAVB"], ["MoI"], ["IIAVBII"])
+    ),
+]
+
+
+def _rhythm_index(
+    af: np.ndarray,
+    flutter: np.ndarray,
+    paced: np.ndarray,
+    av_block: np.ndarray,
+    n_escape: np.ndarray,
+    rate: np.ndarray,
+    pr: np.ndarray,
+) -> np.ndarray:
+    """Per record, its entry of :data:`_RHYTHMS` (``rate`` is the atrial rate: with AV block II
+    the ventricles beat slower than the atria)."""
+    sinus = np.select([rate < 60, rate > 100], [1, 2], 0)
+    conducted = np.select(
+        [(av_block == 0) & (pr > 200), av_block == 1, av_block == 2], [1, 2, 3], 0
+    )
+    return np.select(
+        [af, flutter, paced, av_block == AV_BLOCKS.index("complete")],
+        [0, 1, 2, 3 + (n_escape > 0)],
+        5 + 4 * sinus + conducted,
+    )
 
 
 def _diagnoses(
@@ -698,26 +710,23 @@ def _diagnoses(
         ("RBBB", conduction == 2),
         *morph.items(),
     ]
-    # Records with the same rhythm inputs and findings have the same codes: build each
-    # distinct string once (a batch holds few distinct ones) and look the others up.
+    # Records with the same rhythm and findings have the same codes: build each distinct
+    # string once (a batch holds few distinct ones) and look the others up.
     rate = np.where((av_block == 0) & (n_svt == 0), hr, sinus_rate)
-    inputs = [af, flutter, paced, column["E"] > 0, rate < 60, rate > 100, pr > 200]
-    inputs += [av_block == k for k in range(len(AV_BLOCKS))]
+    rhythm = _rhythm_index(af, flutter, paced, av_block, column["E"], rate, pr)
     present = np.column_stack([p for _, p in findings])
-    key_bits = np.column_stack([*inputs, present])
-    key = key_bits @ (1 << np.arange(key_bits.shape[1], dtype=np.int64))
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    bits = present @ (1 << np.arange(present.shape[1], dtype=np.int64))
+    _, first, inverse = np.unique(
+        rhythm * (1 << present.shape[1]) + bits, return_index=True, return_inverse=True
+    )
     finding_codes = [str(SNOMED[name]) for name, _ in findings]
-    rhythm = (af, flutter, paced, av_block, column["E"], rate, pr)
     distinct = [
         ",".join(
-            [str(SNOMED[d]) for d in _rhythm_dx(*values)]
+            [str(SNOMED[d]) for d in _RHYTHMS[r]]
             + [code for code, p in zip(finding_codes, row, strict=True) if p]
         )
         # plain Python values: indexing numpy arrays element by element costs ~0.1 us each
-        for *values, row in zip(
-            *(r[first].tolist() for r in rhythm), present[first].tolist(), strict=True
-        )
+        for r, row in zip(rhythm[first].tolist(), present[first].tolist(), strict=True)
     ]
     codes = [distinct[k] for k in inverse.ravel()]
     out["dx"] = codes

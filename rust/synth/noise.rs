@@ -436,22 +436,12 @@ impl NoiseGen {
 /// Segments per lead in the muscle-noise generator.
 const EMG_SEGMENTS: usize = 4;
 
-/// [`emg_lanes_impl`], inlined: muscle noise is made inside the synthesizer's per-record job,
-/// which is compiled for the CPU's widest vector instructions ([`crate::simd`]).
+/// xoshiro256++ in `L` lanes -> uniform [-1, 1) -> biquad band-pass, per lane; `out` holds the
+/// lanes one after the other (`out.len() / L` samples each). Inlined: muscle noise is made
+/// inside the synthesizer's per-record job, which is compiled for the CPU's widest vector
+/// instructions ([`crate::simd`]).
 #[inline(always)]
 fn emg_lanes<const L: usize>(section: &Section, states: &[[u64; 4]], out: &mut [f64], warm: usize) {
-    emg_lanes_impl::<L>(section, states, out, warm)
-}
-
-/// xoshiro256++ in `L` lanes -> uniform [-1, 1) -> biquad band-pass, per lane; `out` holds the
-/// lanes one after the other (`out.len() / L` samples each).
-#[inline(always)]
-fn emg_lanes_impl<const L: usize>(
-    section: &Section,
-    states: &[[u64; 4]],
-    out: &mut [f64],
-    warm: usize,
-) {
     let [b0, b1, b2, _, a1, a2] = *section;
     let mut s0 = [0u64; L];
     let mut s1 = [0u64; L];
