@@ -12,11 +12,17 @@ real ones:
   (LVH 66 %, ischaemia 39 %, left axis 38 %, RBBB 25 %, ...); :func:`ludb_mix` turns the
   real records' label prevalences into ``synthesize`` options);
 - NeuroKit2 ``ecg_simulate`` (ECGSYN, heart rate drawn in 50-110 bpm, its default noise);
-- the deepfake-ecg GAN (Pulse2Pulse, 8 leads, 500 Hz, output x 6000 uV; lead II = channel 1).
+- the deepfake-ecg GAN (Pulse2Pulse, 8 leads, 500 Hz, output x 6000 uV; lead II = channel 1);
+- ludb-shapes (not a generator: an upper bound): the median beats of other LUDB records
+  (``--shape-records``, held out from the real side ``--real-records``) repeated at the beat
+  times of ``population="ludb"`` records, with their noise: real hearts' shapes with ecgfast's
+  rhythm and noise (:func:`make_ludb_shapes`).
 
     python benches/realism.py [--ludb ../shared/data/ludb] [--out runs/realism]
                               [--generators ecgfast,neurokit2,deepfake] [--classifiers features,cnn]
                               [--leads II|8] [--normalize peak_to_peak|none]
+                              [--seeds 0,1] [--breakdown]
+                              [--real-records 51-100 --shape-records 1-50]
 
 The LUDB copy here stores every lead of every record scaled to exactly 1 mV peak to peak, so
 absolute amplitude says nothing about the real side; by default both sides are brought to the
@@ -24,7 +30,9 @@ same scale (``--normalize peak_to_peak``), and ``none`` repeats the raw comparis
 
 Prints a table, writes ``realism.json``, ``realism_examples.png`` (one record per source) and
 ``realism_beats.png``: where the median beats of real and synthetic records differ (their
-10/50/90 % bands and each time point's own AUC, first lead).
+10/50/90 % bands and each time point's own AUC, first lead). With ``--breakdown`` it runs
+:func:`ecgfast.evaluate.realism_breakdown` instead (the records, their median beats, the median
+beats with unpaired leads, and each lead alone) and writes ``breakdown.csv`` / ``breakdown.md``.
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ import wfdb
 
 import ecgfast
 from ecgfast.deepfake import GAN_LEADS as EIGHT  # the eight independent leads, GAN order
-from ecgfast.evaluate import realism
+from ecgfast.evaluate import realism, realism_breakdown
+from ecgfast.realism import median_beat_records
 
 FS = 500.0
 SECONDS = 10.0
@@ -56,11 +65,23 @@ def sinus_ids(root: Path) -> list[str]:
     return [str(i) for i in sinus["ID"] if (root / "data" / f"{i}.hea").exists()]
 
 
-def ludb_sinus(root: Path, leads: tuple[str, ...] = ("II",)) -> np.ndarray:
-    """``leads`` of the LUDB records of :func:`sinus_ids`, 10 s at 500 Hz, mV:
-    (records, leads, samples)."""
+def record_range(spec: str | None) -> range | None:
+    """``"51-100"`` -> ``range(51, 101)``; None -> None (every record)."""
+    if spec is None:
+        return None
+    lo, _, hi = spec.partition("-")
+    return range(int(lo), int(hi or lo) + 1)
+
+
+def ludb_sinus(
+    root: Path, leads: tuple[str, ...] = ("II",), records: range | None = None
+) -> np.ndarray:
+    """``leads`` of the LUDB records of :func:`sinus_ids` (those numbered in ``records``, or
+    all), 10 s at 500 Hz, mV: (records, leads, samples)."""
     out = []
     for rid in sinus_ids(root):
+        if records is not None and int(rid) not in records:
+            continue
         rec = wfdb.rdrecord(str(root / "data" / rid))
         names = [n.lower() for n in rec.sig_name]
         out.append(rec.p_signal[:, [names.index(lead.lower()) for lead in leads]].T)
@@ -133,6 +154,49 @@ def make_ecgfast_ludb_mix(
     ).signals
 
 
+def ludb_shape_bank(root: Path, leads: tuple[str, ...], records: range) -> np.ndarray:
+    """The median beats (0.5-40 Hz, 0.3 s before and 0.5 s after lead II's R peak, or the first
+    lead's) of the LUDB sinus records numbered in ``records``: (records, leads, 400)."""
+    x = ecgfast.bandpass(ludb_sinus(root, leads, records), FS)
+    align = leads.index("II") if "II" in leads else 0
+    beats = median_beat_records(x, FS, lead=align, before=0.3, after=0.5, period=0.8)
+    return beats[:, :, : round(0.8 * FS)]
+
+
+def make_ludb_shapes(
+    n: int, seed: int, leads: tuple[str, ...], bank: np.ndarray | None = None
+) -> np.ndarray:
+    """Real hearts' shapes with ecgfast's rhythm and noise: each record repeats the median beat
+    of a random record of ``bank`` (:func:`ludb_shape_bank`) at the R peaks of
+    ``population="ludb"`` records of the same seed, plus their noise (noisy minus noise-free,
+    exact: the noise is additive), scaled per lead by the ratio of the real beat's peak-to-peak
+    to the synthetic heart's, so that noise keeps its size relative to the heart. No beat-to-
+    beat variation of shape: an upper bound of what hearts fitted to real records could give."""
+    if bank is None:
+        bank = ludb_shape_bank(Path(__file__).resolve().parents[2] / "shared/data/ludb", leads,
+                               range(1, 51))  # fmt: skip
+    kw = dict(seed=seed, duration=SECONDS, fs=FS, population="ludb", leads=list(leads))
+    made = ecgfast.synthesize(n, **kw)
+    noisy = made.signals.astype(np.float64)
+    clean = ecgfast.synthesize(n, noise=0.0, **kw).signals.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    out = np.zeros_like(noisy)
+    before, width = round(0.3 * FS), bank.shape[-1]
+    table = made.beats
+    for k in range(n):
+        beat = bank[rng.integers(len(bank))]
+        peaks = table.loc[table["record"] == k, "r_peak"].dropna().to_numpy(dtype=np.int64)
+        for p in peaks[peaks >= 0]:
+            lo = p - before
+            a, b = max(lo, 0), min(lo + width, out.shape[-1])
+            out[k, :, a:b] += beat[:, a - lo : b - lo]
+        size = np.ptp(beat, axis=-1, keepdims=True) / np.maximum(
+            np.ptp(clean[k], axis=-1, keepdims=True), 1e-9
+        )
+        out[k] += size * (noisy[k] - clean[k])
+    return out
+
+
 def make_neurokit2(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
     import neurokit2 as nk
 
@@ -181,6 +245,7 @@ GENERATORS = {
     "ecgfast-ludb-mix": make_ecgfast_ludb_mix,
     "neurokit2": make_neurokit2,
     "deepfake": make_deepfake,
+    "ludb-shapes": make_ludb_shapes,
 }
 
 
@@ -267,6 +332,50 @@ def plot_beat_profiles(real: np.ndarray, made: dict[str, np.ndarray], path: Path
     return worst
 
 
+def breakdown(
+    real: np.ndarray,
+    args: argparse.Namespace,
+    leads: tuple[str, ...],
+    classifiers: list[str],
+    seeds: list[int],
+    out: Path,
+) -> None:
+    """`realism_breakdown` of each generator, mean and sd over the seeds."""
+    tables = []
+    for name in args.generators.split(","):
+        make = GENERATORS[name]
+        if name == "ecgfast-ludb-mix":
+            make = functools.partial(make, mix=ludb_mix(Path(args.ludb)))
+        for seed in seeds:
+            try:
+                signals = make(len(real), seed, leads)
+            except ImportError as exc:
+                print(f"{name}: not installed ({exc}); skipped")
+                break
+            t = realism_breakdown(
+                real,
+                signals,
+                FS,
+                lead_names=leads,
+                classifiers=classifiers,
+                seed=seed,
+                normalize=None if args.normalize == "none" else args.normalize,
+            )
+            tables.append(t.assign(generator=name, seed=seed))
+    if not tables:
+        return
+    cols = [f"{c}_auc" for c in classifiers]
+    table = pd.concat(tables)
+    summary = (
+        table.groupby(["generator", "view", "lead"], sort=False)[cols].agg(["mean", "std"]).round(3)
+    )
+    summary.columns = [f"{c} {stat}" for c, stat in summary.columns]
+    print(summary.to_string())
+    table.to_csv(out / "breakdown.csv", index=False)
+    (out / "breakdown.md").write_text(summary.reset_index().to_markdown(index=False) + "\n")
+    print(f"wrote {out / 'breakdown.csv'}, {out / 'breakdown.md'}")
+
+
 def main() -> None:
     here = Path(__file__).resolve().parents[1]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -284,14 +393,41 @@ def main() -> None:
     )
     p.add_argument("--leads", default="II", choices=["II", "8"], help="lead II or I, II, V1-V6")
     p.add_argument("--normalize", default="peak_to_peak", choices=["peak_to_peak", "none"])
+    p.add_argument(
+        "--real-records",
+        default=None,
+        help="LUDB record numbers of the real side, e.g. 51-100 (default: every sinus record)",
+    )
+    p.add_argument(
+        "--shape-records",
+        default="1-50",
+        help="LUDB records whose median beats ludb-shapes repeats (must not meet --real-records)",
+    )
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="realism_breakdown instead: every view (records, median beats, median beats with "
+        "unpaired leads) and each lead alone; writes breakdown.csv / breakdown.md",
+    )
     args = p.parse_args()
     leads = EIGHT if args.leads == "8" else ("II",)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    real = ludb_sinus(Path(args.ludb), leads)
+    real_records = record_range(args.real_records)
+    real = ludb_sinus(Path(args.ludb), leads, real_records)
+    if "ludb-shapes" in args.generators.split(","):
+        shapes = record_range(args.shape_records)
+        if real_records is None or set(shapes) & set(real_records):
+            p.error("ludb-shapes: --real-records must not meet --shape-records (held-out hearts)")
+        GENERATORS["ludb-shapes"] = functools.partial(
+            make_ludb_shapes, bank=ludb_shape_bank(Path(args.ludb), leads, shapes)
+        )
     print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
+    if args.breakdown:
+        breakdown(real, args, leads, classifiers, seeds, out)
+        return
     results, made = {}, {}
     for name in args.generators.split(","):
         per_seed = []

@@ -134,3 +134,141 @@ class TestSeveralLeadsAndNormalisation:
         res = realism(a.signals, loud, 100.0, classifiers=("cnn",), folds=2, epochs=20,
                       out_fs=50.0)  # fmt: skip
         assert res["cnn"]["auc"] > 0.9
+
+
+def _template(fs: float) -> np.ndarray:
+    """Two leads of one beat, 0.7 s, R at 0.25 s: P, QRS and T Gaussians, zero at both ends."""
+    t = (np.arange(round(0.7 * fs)) - round(0.25 * fs)) / fs
+
+    def g(mu: float, sd: float, amp: float) -> np.ndarray:
+        return amp * np.exp(-0.5 * ((t - mu) / sd) ** 2)
+
+    ii = g(-0.16, 0.025, 0.12) + g(-0.02, 0.008, -0.1) + g(0.0, 0.01, 1.0) + g(0.25, 0.04, 0.3)
+    v1 = g(-0.16, 0.025, -0.05) + g(-0.01, 0.012, 0.2) + g(0.02, 0.012, -0.9) + g(0.25, 0.05, 0.1)
+    return np.stack([ii, v1])
+
+
+class TestMedianBeatRecords:
+    fs = 250.0
+
+    def _records(self, n: int = 3, seed: int = 0) -> np.ndarray:
+        """``n`` 10-s records of the template at irregular R times (55-85 bpm) with a little
+        white noise."""
+        rng = np.random.default_rng(seed)
+        tpl = _template(self.fs)
+        x = np.zeros((n, 2, round(10 * self.fs)))
+        for k in range(n):
+            start = rng.integers(0, 100)
+            while start + tpl.shape[1] <= x.shape[-1]:
+                x[k, :, start : start + tpl.shape[1]] += tpl
+                start += round(rng.uniform(0.7, 1.1) * self.fs)
+        return x + rng.normal(0, 0.005, x.shape)
+
+    def test_the_beat_comes_back_repeated_every_period(self):
+        from ecgfast.realism import median_beat_records
+
+        x = self._records()
+        before = x.copy()
+        m = median_beat_records(x, self.fs)
+        np.testing.assert_array_equal(x, before)  # not modified
+        assert m.shape == x.shape and m.dtype == np.float64
+        tpl, w, step = _template(self.fs), _template(self.fs).shape[1], round(self.fs)
+        for k in range(len(x)):
+            np.testing.assert_allclose(m[k, :, :w], tpl, atol=0.02)
+            assert np.argmax(m[k, 0, :w]) == round(0.25 * self.fs)
+            np.testing.assert_array_equal(m[k, :, :w], m[k, :, step : step + w])
+            assert not m[k, :, w:step].any()  # zero between the beats
+
+    def test_shapes_layouts_and_the_aligning_lead(self):
+        from ecgfast.realism import median_beat_records
+
+        x = self._records(2)
+        one = median_beat_records(x[:, 0], self.fs)
+        assert one.shape == (2, x.shape[-1])
+        np.testing.assert_allclose(one, median_beat_records(x, self.fs)[:, 0])
+        np.testing.assert_allclose(
+            median_beat_records(np.asfortranarray(x), self.fs), median_beat_records(x, self.fs)
+        )
+        # aligned on V1's (negative-dominant) R wave: the same beat, possibly a few samples off
+        v1 = median_beat_records(x, self.fs, lead=1)
+        lag = np.argmax(np.correlate(v1[0, 0, :200], median_beat_records(x, self.fs)[0, 0, :200],
+                                     "full")) - 199  # fmt: skip
+        assert abs(lag) <= round(0.05 * self.fs)
+
+    @pytest.mark.parametrize(
+        "kwargs,exc",
+        [
+            ({"lead": 2}, InvalidParameterError),
+            ({"period": 0.5}, InvalidParameterError),
+            ({"before": 0.0}, InvalidParameterError),
+        ],
+    )
+    def test_bad_parameters(self, kwargs, exc):
+        from ecgfast.realism import median_beat_records
+
+        with pytest.raises(exc):
+            median_beat_records(self._records(1), self.fs, **kwargs)
+
+    def test_bad_signals(self):
+        from ecgfast.realism import median_beat_records
+
+        x = self._records(2)
+        bad = x.copy()
+        bad[1, 0, 7] = np.inf
+        with pytest.raises(InvalidSignalError, match="NaN or infinity"):
+            median_beat_records(bad, self.fs)
+        with pytest.raises(InvalidSignalError, match="n_records"):
+            median_beat_records(x[0, 0], self.fs)
+        with pytest.raises(InvalidSignalError, match="record 1"):
+            median_beat_records(np.stack([x[0], np.zeros_like(x[1])]), self.fs)
+        with pytest.raises(InvalidSignalError, match="window"):
+            median_beat_records(x[:, :, : round(0.5 * self.fs)], self.fs)
+
+
+class TestViews:
+    def test_median_beat_view_leaves_out_the_rhythm(self):
+        # the same hearts at two heart-rate ranges (QT fixed, so the beats are alike): told
+        # apart by their records, not by their median beats
+        a = _lead_ii(40, 1, hr=(50, 60), qt=400)
+        b = _lead_ii(40, 2, hr=(70, 80), qt=400)
+        signal = realism(a, b, 250.0)
+        assert signal["view"] == "signal" and signal["features"]["auc"] > 0.95
+        assert "hr" in signal["features"]["giveaways"][:3]
+        beat = realism(a, b, 250.0, view="median_beat")
+        assert beat["view"] == "median_beat" and beat["features"]["auc"] < 0.8
+        assert "hr" not in beat["features"]["giveaways"]
+        with pytest.raises(InvalidParameterError, match="view"):
+            realism(a, b, 250.0, view="beats")
+
+    def test_unpairing_keeps_each_lead_and_breaks_the_records(self):
+        from ecgfast.realism import _unpair_leads
+
+        x = np.arange(20, dtype=np.float64)[:, None, None] * np.ones((1, 3, 4))
+        u = _unpair_leads(x, np.random.default_rng(0))
+        np.testing.assert_array_equal(u[:, 0], x[:, 0])
+        for j in (1, 2):
+            assert sorted(u[:, j, 0]) == sorted(x[:, j, 0])
+            assert (u[:, j, 0] != x[:, j, 0]).any()
+        assert (u[:, 1, 0] != u[:, 2, 0]).any()  # independent permutations
+
+    def test_breakdown(self):
+        from ecgfast.evaluate import realism_breakdown
+
+        leads = ["II", "V1"]
+        a = ecgfast.synthesize(30, fs=250, duration=10, leads=leads, seed=1).signals
+        b = ecgfast.synthesize(30, fs=250, duration=10, leads=leads, seed=2).signals
+        t = realism_breakdown(a, b, 250.0, lead_names=leads, progress=False, seed=4)
+        assert list(t.columns) == ["view", "lead", "features_auc", "features_sd"]
+        assert list(zip(t["view"], t["lead"], strict=True)) == [
+            ("signal", "all"),
+            ("median_beat", "all"),
+            ("median_beat_unpaired", "all"),
+            ("signal", "II"),
+            ("signal", "V1"),
+            ("median_beat", "II"),
+            ("median_beat", "V1"),
+        ]
+        alone = realism(a[:, [1]], b[:, [1]], 250.0, view="median_beat", seed=4)
+        assert t["features_auc"].iloc[6] == alone["features"]["auc"]
+        one = realism_breakdown(a[:, 0], b[:, 0], 250.0, progress=False)
+        assert list(one["view"]) == ["signal", "median_beat"] and list(one["lead"]) == ["all"] * 2

@@ -13,7 +13,7 @@ import pandas as pd
 from ._validate import as_indices, check_fs, check_int, check_positive
 from .delineation import FIDUCIALS
 from .errors import InvalidParameterError
-from .realism import realism
+from .realism import realism, realism_breakdown
 
 __all__ = [
     "FIDUCIALS",
@@ -36,6 +36,7 @@ __all__ = [
     "morphology_gate",
     "multilabel",
     "realism",
+    "realism_breakdown",
     "regression",
     "rhythm_gate",
 ]
