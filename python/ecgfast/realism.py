@@ -90,7 +90,7 @@ def _records_array(x: Any, name: str) -> np.ndarray:
             f"{np.shape(x)}"
         )
     if not np.all(np.isfinite(arr)):
-        raise InvalidSignalError(f"{name} contain{'s' if name == 'x' else ''} NaN or infinity")
+        raise InvalidSignalError(f"NaN or infinity in {name}")
     return arr
 
 
@@ -252,6 +252,7 @@ def median_beat_records(
     n0, n1, step = round(before * fs), round(after * fs), round(period * fs)
     edge = max(1, round(0.01 * fs))
     out = np.zeros_like(arr)
+    ramp = np.linspace(0.0, 1.0, n0 + n1)
     peaks = detect_rpeaks(np.ascontiguousarray(arr[:, lead]), fs)
     for k, r in enumerate(peaks):
         r = r[(r >= n0) & (r + n1 <= arr.shape[-1])]
@@ -261,7 +262,6 @@ def median_beat_records(
             )
         med = np.median(np.stack([arr[k, :, i - n0 : i + n1] for i in r]), axis=0)
         first, last = med[:, :edge].mean(axis=1), med[:, -edge:].mean(axis=1)
-        ramp = np.linspace(0.0, 1.0, n0 + n1)
         med -= first[:, None] + (last - first)[:, None] * ramp
         for start in range(0, arr.shape[-1] - (n0 + n1) + 1, step):
             out[k, :, start : start + n0 + n1] = med
