@@ -30,11 +30,13 @@ def scipy_sos(order, cutoff, fs, btype):
     return ss.butter(order, cutoff, btype=btype, fs=fs, output="sos")
 
 
-def assert_close_to_scipy(ours, ref, x, sections=4):
+def assert_close_to_scipy(ours, ref, x, sections=4, rounding=0.0):
     # two float64 implementations of the same cascade differ by rounding that accumulates
     # section by section: 2.5e-10 of the input's size per second-order section (an order-8
-    # band-stop, 8 sections, differed by 1.0e-9 in a hypothesis example)
-    tol = 2.5e-10 * max(sections, 4) * np.abs(x).max()
+    # band-stop, 8 sections, differed by 1.0e-9 in a hypothesis example), or, for filters with
+    # poles close to the unit circle, a few times `rounding`: how far scipy's own result moves
+    # when the same sections run in another order
+    tol = max(2.5e-10 * max(sections, 4) * np.abs(x).max(), 4.0 * rounding)
     assert ours.shape == ref.shape
     assert np.abs(ours - ref).max() <= tol
 
@@ -136,6 +138,8 @@ class TestSosfiltfilt:
     )
     @example(order=8, fs=100.0, lo=0.01, width=0.5, btype="bandstop", shape_prefix=[], extra=13,
              seed=0)  # fmt: skip
+    @example(order=8, fs=100.0, lo=0.01, width=0.5, btype="bandstop", shape_prefix=[], extra=126,
+             seed=0)  # fmt: skip
     def test_matches_scipy_random(self, order, fs, lo, width, btype, shape_prefix, extra, seed):
         nyq = fs / 2
         hi = min(lo + width, 0.95)
@@ -147,7 +151,9 @@ class TestSosfiltfilt:
         x = rng.standard_normal((*shape_prefix, n)) * rng.uniform(1e-3, 1e3)
         ours = ecgfast.sosfiltfilt(sos, x)
         ref = ss.sosfiltfilt(sos, x, axis=-1)
-        assert_close_to_scipy(ours, ref, x, sections=len(sos))
+        reordered = ss.sosfiltfilt(np.ascontiguousarray(sos[::-1]), x, axis=-1)
+        rounding = np.abs(reordered - ref).max()
+        assert_close_to_scipy(ours, ref, x, sections=len(sos), rounding=rounding)
         assert ours.dtype == np.float64
 
     def test_float32_in_float32_out(self):
