@@ -198,18 +198,13 @@ def fit_waves(beat: np.ndarray, before: int) -> tuple[np.ndarray, float]:
     return fitted, float(1 - ((fitted - beat) ** 2).sum() / (beat**2).sum())
 
 
-def make_ludb_shapes(
-    n: int, seed: int, leads: tuple[str, ...], bank: np.ndarray | None = None
-) -> np.ndarray:
+def make_ludb_shapes(n: int, seed: int, leads: tuple[str, ...], bank: np.ndarray) -> np.ndarray:
     """Real hearts' shapes with ecgfast's rhythm and noise: each record repeats the median beat
     of a random record of ``bank`` (:func:`ludb_shape_bank`) at the R peaks of
     ``population="ludb"`` records of the same seed, plus their noise (noisy minus noise-free,
     exact: the noise is additive), scaled per lead by the ratio of the real beat's peak-to-peak
     to the synthetic heart's, so that noise keeps its size relative to the heart. No beat-to-
     beat variation of shape: an upper bound of what hearts fitted to real records could give."""
-    if bank is None:
-        bank = ludb_shape_bank(Path(__file__).resolve().parents[2] / "shared/data/ludb", leads,
-                               range(1, 51))  # fmt: skip
     kw = dict(seed=seed, duration=SECONDS, fs=FS, population="ludb", leads=list(leads))
     made = ecgfast.synthesize(n, **kw)
     noisy = made.signals.astype(np.float64)
@@ -280,9 +275,17 @@ GENERATORS = {
     "ecgfast-ludb-mix": make_ecgfast_ludb_mix,
     "neurokit2": make_neurokit2,
     "deepfake": make_deepfake,
-    "ludb-shapes": make_ludb_shapes,
-    "ludb-shapes-fitted": make_ludb_shapes,
 }
+#: References made from held-out LUDB records: :func:`main` adds them, with their bank.
+SHAPE_REFERENCES = ("ludb-shapes", "ludb-shapes-fitted")
+
+
+def generator(name: str, ludb: Path):
+    """The ``make(n, seed, leads)`` of generator ``name`` (with the LUDB mix where it needs it)."""
+    make = GENERATORS[name]
+    if name == "ecgfast-ludb-mix":
+        make = functools.partial(make, mix=ludb_mix(ludb))
+    return make
 
 
 def plot_examples(real: np.ndarray, made: dict[str, np.ndarray], path: Path) -> None:
@@ -379,9 +382,7 @@ def breakdown(
     """`realism_breakdown` of each generator, mean and sd over the seeds."""
     tables = []
     for name in args.generators.split(","):
-        make = GENERATORS[name]
-        if name == "ecgfast-ludb-mix":
-            make = functools.partial(make, mix=ludb_mix(Path(args.ludb)))
+        make = generator(name, Path(args.ludb))
         for seed in seeds:
             try:
                 signals = make(len(real), seed, leads)
@@ -451,21 +452,23 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     real_records = record_range(args.real_records)
     real = ludb_sinus(Path(args.ludb), leads, real_records)
-    if {"ludb-shapes", "ludb-shapes-fitted"} & set(args.generators.split(",")):
+    wanted = set(args.generators.split(","))
+    if set(SHAPE_REFERENCES) & wanted:
         shapes = record_range(args.shape_records)
         if real_records is None or set(shapes) & set(real_records):
             p.error("ludb-shapes: --real-records must not meet --shape-records (held-out hearts)")
         bank = ludb_shape_bank(Path(args.ludb), leads, shapes)
         GENERATORS["ludb-shapes"] = functools.partial(make_ludb_shapes, bank=bank)
-        fits = [fit_waves(beat, round(0.3 * FS)) for beat in tqdm(bank, desc="fit waves")]
-        explained = [v for _, v in fits]
-        print(
-            f"ten waves explain {np.median(explained):.4f} of the median beats' variance "
-            f"(median; 10th percentile {np.percentile(explained, 10):.4f})"
-        )
-        GENERATORS["ludb-shapes-fitted"] = functools.partial(
-            make_ludb_shapes, bank=np.array([f for f, _ in fits])
-        )
+        if "ludb-shapes-fitted" in wanted:
+            fits = [fit_waves(beat, round(0.3 * FS)) for beat in tqdm(bank, desc="fit waves")]
+            explained = [v for _, v in fits]
+            print(
+                f"ten waves explain {np.median(explained):.4f} of the median beats' variance "
+                f"(median; 10th percentile {np.percentile(explained, 10):.4f})"
+            )
+            GENERATORS["ludb-shapes-fitted"] = functools.partial(
+                make_ludb_shapes, bank=np.array([f for f, _ in fits])
+            )
     print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
@@ -477,9 +480,7 @@ def main() -> None:
         per_seed = []
         for seed in seeds:
             t = time.perf_counter()
-            make = GENERATORS[name]
-            if name == "ecgfast-ludb-mix":
-                make = functools.partial(make, mix=ludb_mix(Path(args.ludb)))
+            make = generator(name, Path(args.ludb))
             try:
                 signals = make(len(real), seed, leads)
             except ImportError as exc:

@@ -272,3 +272,7 @@ class TestViews:
         assert t["features_auc"].iloc[6] == alone["features"]["auc"]
         one = realism_breakdown(a[:, 0], b[:, 0], 250.0, progress=False)
         assert list(one["view"]) == ["signal", "median_beat"] and list(one["lead"]) == ["all"] * 2
+        with pytest.raises(InvalidParameterError, match="lead_names"):
+            realism_breakdown(a, b, 250.0, lead_names=["II"], progress=False)
+        with pytest.raises(InvalidParameterError, match="view"):
+            realism_breakdown(a, b, 250.0, view="signal", progress=False)

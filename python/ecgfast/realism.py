@@ -554,10 +554,14 @@ def realism_breakdown(
     import pandas as pd
     from tqdm.auto import tqdm
 
+    if "view" in kwargs:
+        raise InvalidParameterError("realism_breakdown runs every view: do not pass view")
     a, b = np.asarray(real), np.asarray(synthetic)
     several = a.ndim == 3 and a.shape[1] > 1
     names = None if lead_names is None else list(lead_names)
     n_leads = a.shape[1] if several else 1
+    if names is not None and len(names) != n_leads:
+        raise InvalidParameterError(f"lead_names has {len(names)} names for {n_leads} leads")
     names_all = names or [str(i) for i in range(n_leads)]
     runs: list[tuple[str, str, Any, Any, list[str] | None]] = [
         (view, "all", a, b, names) for view in (VIEWS if several else VIEWS[:2])
