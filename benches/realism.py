@@ -7,6 +7,9 @@ real ones:
 
 - ecgfast (``synthesize``, dipole model, default parameters: sinus rhythm, default noise);
 - ecgfast-ludb (``population="ludb"``: waves fitted to LUDB's median beats);
+- ecgfast-hearts (``population="ludb", hearts="ludb"``: each record's heart from the bank
+  fitted to LUDB 1-100, or from ``--hearts-bank`` fitted by benches/fit_hearts.py to records
+  held out from the real side);
 - ecgfast-ludb-mix (``population="ludb"`` with the diagnoses of the real records: LUDB's
   sinus-rhythm records are not healthy hearts, 96 % of those here carry another diagnosis
   (LVH 66 %, ischaemia 39 %, left axis 38 %, RBBB 25 %, ...); :func:`ludb_mix` turns the
@@ -25,6 +28,7 @@ real ones:
                               [--leads II|8] [--normalize peak_to_peak|none]
                               [--seeds 0,1] [--breakdown]
                               [--real-records 51-100 --shape-records 1-50]
+                              [--hearts-bank runs/hearts_1-50.csv]
 
 The LUDB copy here stores every lead of every record scaled to exactly 1 mV peak to peak, so
 absolute amplitude says nothing about the real side; by default both sides are brought to the
@@ -54,6 +58,7 @@ from tqdm.auto import tqdm
 import ecgfast
 from ecgfast.deepfake import GAN_LEADS as EIGHT  # the eight independent leads, GAN order
 from ecgfast.evaluate import realism, realism_breakdown
+from ecgfast.hearts import read_bank
 from ecgfast.realism import median_beat_records
 
 FS = 500.0
@@ -101,6 +106,22 @@ def make_ecgfast(
 
 def make_ecgfast_ludb(n: int, seed: int, leads: tuple[str, ...]) -> np.ndarray:
     return make_ecgfast(n, seed, leads, population="ludb")
+
+
+def make_ecgfast_hearts(
+    n: int, seed: int, leads: tuple[str, ...], hearts: str | np.ndarray = "ludb"
+) -> np.ndarray:
+    """``population="ludb"`` records whose hearts come from a bank fitted to real records (the
+    shipped one, or ``--hearts-bank``)."""
+    return ecgfast.synthesize(
+        n,
+        fs=FS,
+        duration=SECONDS,
+        leads=list(leads),
+        seed=seed,
+        population="ludb",
+        hearts=hearts,
+    ).signals
 
 
 def ludb_mix(root: Path) -> dict:
@@ -273,6 +294,7 @@ GENERATORS = {
     "ecgfast": make_ecgfast,
     "ecgfast-ludb": make_ecgfast_ludb,
     "ecgfast-ludb-mix": make_ecgfast_ludb_mix,
+    "ecgfast-hearts": make_ecgfast_hearts,
     "neurokit2": make_neurokit2,
     "deepfake": make_deepfake,
 }
@@ -419,7 +441,8 @@ def main() -> None:
     p.add_argument("--ludb", default=str(here.parent / "shared/data/ludb"))
     p.add_argument("--out", default="runs/realism")
     p.add_argument(
-        "--generators", default="ecgfast,ecgfast-ludb,ecgfast-ludb-mix,neurokit2,deepfake"
+        "--generators",
+        default="ecgfast,ecgfast-ludb,ecgfast-ludb-mix,ecgfast-hearts,neurokit2,deepfake",
     )
     p.add_argument("--classifiers", default="features,cnn")
     p.add_argument("--seed", type=int, default=0)
@@ -439,6 +462,12 @@ def main() -> None:
         "--shape-records",
         default="1-50",
         help="LUDB records whose median beats ludb-shapes repeats (must not meet --real-records)",
+    )
+    p.add_argument(
+        "--hearts-bank",
+        default=None,
+        help="ecgfast-hearts: a bank written by benches/fit_hearts.py instead of the shipped one "
+        "(fitted to LUDB 1-100); its records must not meet --real-records",
     )
     p.add_argument(
         "--breakdown",
@@ -469,6 +498,11 @@ def main() -> None:
             GENERATORS["ludb-shapes-fitted"] = functools.partial(
                 make_ludb_shapes, bank=np.array([f for f, _ in fits])
             )
+    if args.hearts_bank:
+        bank, fitted_to = read_bank(args.hearts_bank)
+        if real_records is None or {int(r) for r in fitted_to} & set(real_records):
+            p.error("--hearts-bank was fitted to records of the real side: not held out")
+        GENERATORS["ecgfast-hearts"] = functools.partial(make_ecgfast_hearts, hearts=bank)
     print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]

@@ -146,7 +146,7 @@ mod _core {
 
     /// Every column name of the core, by kind: `leads`, `params` (synthesis parameter order),
     /// `labels` (synthetic record labels), `fiducials`, `intervals` (record intervals),
-    /// `features` (per-beat), `amplitudes` (per lead); one source for the Python side.
+    /// `features` (per-beat), `amplitudes` (per lead), `heart_params` (a heart bank's columns); one source for the Python side.
     #[pyfunction]
     fn schema() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
         use crate::{beats, synth};
@@ -158,37 +158,35 @@ mod _core {
             ("intervals", beats::INTERVALS.to_vec()),
             ("features", beats::FEATURES.to_vec()),
             ("amplitudes", beats::AMPLITUDES.to_vec()),
+            ("heart_params", synth::hearts::HEART_PARAMS.to_vec()),
             ("beat_symbols", synth::pathology::BEAT_SYMBOLS.to_vec()),
         ]
         .into_iter()
         .collect()
     }
 
-    /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
-    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9 + 1) i64, labels (n, n_labels)
-    /// f64, beat features (n_beats, n_features) f64)`; beats columns are record, beat, the
-    /// fiducials (-1 = outside the record), then the beat kind (index into
-    /// `schema()["beat_symbols"]`); features as `schema()["features"]`.
-    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    /// The constants `ecgfast.hearts` shares with the generator: Dower's matrix (I, II, V1-V6
+    /// from Frank X, Y, Z), the typical relative QRS sizes of those leads and the spread of
+    /// their logs, and the size per unit `r_amp`.
     #[pyfunction]
-    fn synthesize<'py>(
-        py: Python<'py>,
-        bounds: numpy::PyReadonlyArray3<'py, f64>,
-        fs: f64,
-        n_samples: usize,
-        leads: Vec<usize>,
-        seed: u64,
-        start: u64,
+    fn heart_constants() -> std::collections::BTreeMap<&'static str, Vec<f64>> {
+        use crate::synth::{hearts, DOWER};
+        [
+            ("dower", DOWER.iter().flatten().copied().collect()),
+            ("lead_size", hearts::LEAD_SIZE.to_vec()),
+            ("lead_size_log_sd", hearts::LEAD_SIZE_LOG_SD.to_vec()),
+            ("size_per_r_amp", vec![hearts::SIZE_PER_R_AMP]),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    /// `synthesize`'s `method` and `population` names as the core's enums.
+    fn method_and_population(
         method: &str,
         population: &str,
-    ) -> PyResult<(
-        Bound<'py, numpy::PyArray3<f32>>,
-        Bound<'py, PyArray2<i64>>,
-        Bound<'py, PyArray2<f64>>,
-        Bound<'py, PyArray2<f64>>,
-    )> {
+    ) -> PyResult<(crate::synth::Method, crate::synth::Population)> {
         use crate::synth;
-        let view = bounds.as_array();
         let method = match method {
             "dipole" => synth::Method::Dipole,
             "ecgsyn" => synth::Method::Ecgsyn,
@@ -209,6 +207,41 @@ mod _core {
                 .into())
             }
         };
+        Ok((method, population))
+    }
+
+    /// Generate labelled synthetic ECG (see `ecgfast.synthesize`). Returns
+    /// `(signals (n, leads, samples) f32, beats (n_beats, 2 + 9 + 1) i64, labels (n, n_labels)
+    /// f64, beat features (n_beats, n_features) f64)`; beats columns are record, beat, the
+    /// fiducials (-1 = outside the record), then the beat kind (index into
+    /// `schema()["beat_symbols"]`); features as `schema()["features"]`.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    #[pyfunction]
+    fn synthesize<'py>(
+        py: Python<'py>,
+        bounds: numpy::PyReadonlyArray3<'py, f64>,
+        fs: f64,
+        n_samples: usize,
+        leads: Vec<usize>,
+        seed: u64,
+        start: u64,
+        method: &str,
+        population: &str,
+        hearts: Option<numpy::PyReadonlyArray2<'py, f64>>,
+        heart_jitter: f64,
+    ) -> PyResult<(
+        Bound<'py, numpy::PyArray3<f32>>,
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f64>>,
+        Bound<'py, PyArray2<f64>>,
+    )> {
+        use crate::synth;
+        let view = bounds.as_array();
+        let (method, population) = method_and_population(method, population)?;
+        let hearts = match hearts {
+            Some(h) => synth::hearts::bank(h.as_array(), heart_jitter)?,
+            None => Vec::new(),
+        };
         let cfg = synth::SynthConfig {
             method,
             population,
@@ -217,6 +250,8 @@ mod _core {
             leads,
             seed,
             start,
+            hearts,
+            heart_jitter,
         };
         // Allocate the output on the calling thread, which will also free it: the allocator
         // then reuses the same memory batch after batch instead of faulting in fresh pages.

@@ -9,7 +9,7 @@ batches in parallel in the Rust core with the GIL released. Errors derive from
 
 from __future__ import annotations
 
-from . import _core, errors, evaluate
+from . import _core, errors, evaluate, hearts
 from ._threads import get_num_threads, set_num_threads, thread_limit
 from .beats import beat_table
 from .delineation import delineate, intervals
@@ -34,6 +34,7 @@ __all__ = [
     "detect_rpeaks",
     "errors",
     "evaluate",
+    "hearts",
     "get_num_threads",
     "highpass",
     "intervals",

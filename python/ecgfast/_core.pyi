@@ -27,6 +27,8 @@ def synthesize(
     start: int,
     method: str,
     population: str,
+    hearts: npt.NDArray[np.float64] | None,
+    heart_jitter: float,
 ) -> tuple[
     npt.NDArray[np.float32],
     npt.NDArray[np.int64],
@@ -70,3 +72,4 @@ def delineate_batch(
 def intervals_batch(
     x: npt.NDArray[np.float32] | npt.NDArray[np.float64], fs: float
 ) -> npt.NDArray[np.float64]: ...
+def heart_constants() -> dict[str, list[float]]: ...

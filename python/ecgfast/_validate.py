@@ -44,6 +44,16 @@ def check_int(value: Any, *, name: str, low: int, high: int) -> int:
     return value
 
 
+def check_float(value: Any, *, name: str, low: float, high: float) -> float:
+    """Return ``value`` as a float in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if not low <= out <= high:  # also rejects NaN
+        raise InvalidParameterError(f"{name} must be in [{low}, {high}], got {value!r}")
+    return out
+
+
 def check_positive(value: Any, *, name: str) -> float:
     """Return ``value`` as a finite positive float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

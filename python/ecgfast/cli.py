@@ -78,6 +78,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     options = _pick(args, "shard_size overwrite fs duration noise seed method")
     if args.population != "standard":
         options["population"] = args.population
+    if args.hearts is not None:
+        options["hearts"] = args.hearts
     if args.engine != "local":
         options.update(_pick(args, "engine workers address retries"))
     elif args.workers is not None or args.address is not None:
@@ -531,6 +533,13 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
         default="standard",
         help="dipole model's waves: standard (default) or ludb (fitted to LUDB's median beats: "
         "Ta and U waves, small Q/S, smaller P; see synthesize)",
+    )
+    p.add_argument(
+        "--hearts",
+        choices=("ludb",),
+        default=None,
+        help="dipole model's sinus beat shapes from a heart bank fitted to real records "
+        "(ludb: LUDB's sinus records 1-100; see ecgfast.hearts)",
     )
     p.add_argument("--shard-size", type=int, default=10_000)
     p.add_argument("--overwrite", action="store_true", help="replace a different dataset")

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EcgError, InvalidParameterError
+from .hearts import BANKS
 
 __all__ = ["MANIFEST", "ShardError", "is_complete", "missing_shards", "write_shard"]
 
@@ -66,6 +67,8 @@ SHARD_PARAMS = frozenset(
         "morphology",
         "method",
         "population",
+        "hearts",
+        "heart_jitter",
     }
 )
 
@@ -104,6 +107,11 @@ def check_params(params: Mapping[str, Any]) -> None:
     if unknown:
         raise InvalidParameterError(f"unknown parameter(s) for synthesize_to: {sorted(unknown)}")
     for name, value in params.items():
+        if name == "hearts" and not (value is None or isinstance(value, str)):
+            raise InvalidParameterError(
+                "hearts: synthesize_to takes a heart bank shipped with ecgfast by name "
+                f"({', '.join(BANKS)}), not an array"
+            )
         if isinstance(value, (np.ndarray, list)) and name != "leads":
             raise InvalidParameterError(
                 f"{name}: per-record arrays are not supported by synthesize_to; use a scalar or a "

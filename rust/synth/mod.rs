@@ -21,6 +21,7 @@
 //! `QT_k = QTc · RR_{k-1}^{1/3}` (Fridericia) with a per-record QTc.
 
 pub mod ecgsyn;
+pub mod hearts;
 pub mod morphology;
 pub mod noise;
 pub mod pathology;
@@ -40,7 +41,7 @@ pub const LEAD_NAMES: [&str; 12] = [
 const BASIS: [usize; 8] = [0, 1, 6, 7, 8, 9, 10, 11];
 
 /// Dower (1980) transform from Frank X, Y, Z to I, II, V1-V6 (rows in `BASIS` order).
-const DOWER: [[f64; 3]; 8] = [
+pub const DOWER: [[f64; 3]; 8] = [
     [0.632, -0.235, 0.059],
     [0.235, 1.066, -0.132],
     [-0.515, 0.157, -0.917],
@@ -201,6 +202,11 @@ pub struct SynthConfig {
     pub leads: Vec<usize>,
     pub seed: u64,
     pub start: u64,
+    /// A bank of hearts fitted to real records ([`hearts`]); empty: the population's drawn
+    /// hearts.
+    pub hearts: Vec<hearts::Heart>,
+    /// How much a record's heart differs from the bank's (1 = the default spread, 0 = none).
+    pub heart_jitter: f64,
 }
 
 pub struct SynthOutput {
@@ -298,6 +304,10 @@ struct RecordModel {
     /// ST elevation or depression: the shift vector (mV) of the ST wave.
     st: Option<[f64; 3]>,
     t_dir: [f64; 3],
+    /// The T1 wave's own amplitude vector (a heart from a bank; None: along `t_dir`).
+    t1_amp: Option<[f64; 3]>,
+    /// Per basis lead, a gain on Dower's coefficients (a heart from a bank; None: Dower's).
+    lead_gain: Option<[f64; 8]>,
     resp_rate: f64,
     resp_phase: f64,
     resp_depth: f64,
@@ -484,6 +494,8 @@ impl RecordModel {
             blocked: None,
             st: None,
             t_dir: unit(t_axis, t_elev),
+            t1_amp: None,
+            lead_gain: None,
             resp_rate,
             resp_phase,
             resp_depth,
@@ -522,7 +534,11 @@ impl RecordModel {
     /// The two T Gaussians (T1 wide and early, T2 the descending limb) for a beat with this QT.
     fn t_waves(&self, qt: f64) -> [Wave; 2] {
         let qrs_on = -self.onset_fraction * self.qrs;
-        self.t_waves_after(qrs_on, self.qrs, qt, self.t_dir, self.t_amp)
+        let mut t = self.t_waves_after(qrs_on, self.qrs, qt, self.t_dir, self.t_amp);
+        if let Some(a) = self.t1_amp {
+            t[0].amp = a;
+        }
+        t
     }
 
     /// T waves of a QRS starting at `qrs_on` (relative to R) lasting `qrs`, with this QT,
@@ -572,6 +588,7 @@ impl RecordModel {
         self.onset_fraction = -b.onset / self.qrs;
         self.blocked = Some((b.extra, b.onset, b.offset));
         self.t_dir = b.t_dir;
+        self.t1_amp = None;
         self.own_qrs.clear();
     }
 }
@@ -602,10 +619,102 @@ impl RecordModel {
         }
     }
 
+    /// The sinus beat's shape taken from a heart of a bank ([`hearts`]): its waves replace
+    /// the drawn P, Q, R, S, own forces, early repolarisation and T, at the record's own
+    /// intervals (PR, QRS; QT per beat) and size (the R wave `r_amp` mV); its Ta and U waves
+    /// and atrial lead field replace the population's.
+    fn apply_heart(&mut self, h: &hearts::Heart) {
+        let c = edge_c();
+        let k = self.r_amp;
+        let qrs = self.qrs;
+        let (qrs_on, qrs_off) = (-h.scalar(0) * qrs, (1.0 - h.scalar(0)) * qrs);
+        let v = |i: usize| scale(h.vector(i), k);
+        self.onset_fraction = h.scalar(0);
+        self.p_duration = h.scalar(10).min(0.75 * self.pr);
+        let [q_sigma, r_sigma, s_sigma] = [1, 2, 3].map(|i| h.scalar(i) * qrs);
+        self.fixed_waves = [
+            Wave {
+                mu: qrs_on - self.pr + self.p_duration / 2.0,
+                sigma: self.p_duration / (2.0 * c),
+                amp: v(0),
+            },
+            Wave {
+                mu: qrs_on + c * q_sigma,
+                sigma: q_sigma,
+                amp: v(1),
+            },
+            Wave {
+                mu: 0.0,
+                sigma: r_sigma,
+                amp: v(2),
+            },
+            Wave {
+                mu: qrs_off - c * s_sigma,
+                sigma: s_sigma,
+                amp: v(3),
+            },
+        ];
+        self.own_qrs = (0..hearts::FORCES)
+            .map(|f| {
+                let sigma = h.scalar(4 + 2 * f) * qrs;
+                let (lo, hi) = (qrs_on + c * sigma, qrs_off - c * sigma);
+                Wave {
+                    mu: lo + h.scalar(5 + 2 * f) * (hi - lo).max(0.0),
+                    sigma,
+                    amp: v(4 + f),
+                }
+            })
+            .collect();
+        self.ta_ratio = h.scalar(11);
+        let g = h.scalar(12);
+        self.atrial_gain = Some([1.0, 1.0, 1.0, 0.8 + 0.2 * g, g, g, g, g]);
+        self.tpe_fraction = h.scalar(13);
+        self.u_ratio = h.scalar(14);
+        self.j_elevation = Some(v(7));
+        let (t1, t2) = (v(8), v(9));
+        self.t_amp = hearts::norm(t2);
+        self.t_dir = scale(t2, 1.0 / self.t_amp.max(1e-12));
+        self.t1_ratio = hearts::norm(t1) / self.t_amp.max(1e-12);
+        self.t1_amp = Some(t1);
+        self.p_amp = hearts::norm(v(0));
+        let frontal = |a: [f64; 3]| a[1].atan2(a[0]).to_degrees();
+        self.qrs_axis = frontal(v(2));
+        self.t_axis = frontal(t2);
+    }
+
+    /// Peak-to-peak of the sinus QRS (Q, R, S and own forces) in each basis lead through
+    /// Dower's matrix, sampled every millisecond.
+    fn qrs_sizes(&self) -> [f64; 8] {
+        let [_, q, _, s] = self.fixed_waves;
+        let c = edge_c();
+        let (on, off) = (q.mu - c * q.sigma, s.mu + c * s.sigma);
+        let waves: Vec<&Wave> = self.fixed_waves[1..].iter().chain(&self.own_qrs).collect();
+        let mut lo = [f64::INFINITY; 8];
+        let mut hi = [f64::NEG_INFINITY; 8];
+        let steps = ((off - on) / 0.001).ceil().max(1.0) as usize;
+        for i in 0..=steps {
+            let t = on + (off - on) * i as f64 / steps as f64;
+            let mut v = [0.0; 3];
+            for w in &waves {
+                let g = (-0.5 * ((t - w.mu) / w.sigma).powi(2)).exp();
+                for (vk, ak) in v.iter_mut().zip(w.amp) {
+                    *vk += ak * g;
+                }
+            }
+            for (b, row) in DOWER.iter().enumerate() {
+                let x = row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
+                lo[b] = lo[b].min(x);
+                hi[b] = hi[b].max(x);
+            }
+        }
+        std::array::from_fn(|b| hi[b] - lo[b])
+    }
+
     /// Morphology (ST, T, Q waves, voltage, axis) applied to the sinus waves, after any
     /// bundle-branch block (whose terminal wave scales with the QRS voltage).
     fn reshape(&mut self, morph: &Morphology) {
         let qrs_on = -self.onset_fraction * self.qrs;
+        let t_before = (self.t_dir, self.t_amp);
         self.st = morph.apply(
             &mut self.fixed_waves,
             &mut self.t_dir,
@@ -614,6 +723,10 @@ impl RecordModel {
             self.r_amp,
             qrs_on,
         );
+        // a changed T (inverted, flattened, strain) is one wave's direction again
+        if (self.t_dir, self.t_amp) != t_before {
+            self.t1_amp = None;
+        }
         if let Some((extra, _, _)) = &mut self.blocked {
             extra.amp = scale(extra.amp, morph.qrs_voltage());
         }
@@ -839,7 +952,22 @@ fn synth_record(task: &mut RecordTask) -> RecordOutput {
     let sv = [P_SVT, P_JUNCTIONAL, P_ABERRANT].map(|i| sv_rng.between(bounds[i][0], bounds[i][1]));
     path.allow_supraventricular(sv[0], sv[1], sv[2]);
     // this heart's own QRS forces: their own stream (fork 11)
-    if cfg.population == Population::Ludb {
+    if !cfg.hearts.is_empty() {
+        // a heart of the bank, and how this record's differs: their own stream (fork 12)
+        let mut heart_rng = Rng::for_record(cfg.seed, index).fork(12);
+        let pick = (heart_rng.uniform() * cfg.hearts.len() as f64) as usize;
+        let heart =
+            cfg.hearts[pick.min(cfg.hearts.len() - 1)].jittered(&mut heart_rng, cfg.heart_jitter);
+        m.apply_heart(&heart);
+        let sizes = m.qrs_sizes();
+        let size = hearts::SIZE_PER_R_AMP * m.r_amp;
+        m.lead_gain = Some(hearts::lead_gains(
+            sizes,
+            &mut heart_rng,
+            0.5 * cfg.heart_jitter,
+            size,
+        ));
+    } else if cfg.population == Population::Ludb {
         m.add_own_qrs_forces(&mut Rng::for_record(cfg.seed, index).fork(11));
     }
     // the sinus QRS conducted with right bundle-branch-block aberrancy, before the block below
@@ -929,7 +1057,7 @@ fn synth_record(task: &mut RecordTask) -> RecordOutput {
         } else {
             projected.push(noise::ProjectedLead {
                 buf,
-                coef: DOWER[b],
+                coef: scale(DOWER[b], m.lead_gain.map_or(1.0, |g| g[b])),
                 rng,
                 lead: b,
             });
@@ -946,7 +1074,7 @@ fn synth_record(task: &mut RecordTask) -> RecordOutput {
             if buf.is_empty() {
                 continue;
             }
-            let c = scale(DOWER[b], gain[b]);
+            let c = scale(DOWER[b], gain[b] * m.lead_gain.map_or(1.0, |g| g[b]));
             for (((o, x), y), z) in buf.iter_mut().zip(ax).zip(ay).zip(az) {
                 *o += c[0] * x + c[1] * y + c[2] * z;
             }

@@ -38,6 +38,8 @@ fn cfg(leads: Vec<usize>) -> SynthConfig {
         leads,
         seed: 42,
         start: 0,
+        hearts: Vec::new(),
+        heart_jitter: 1.0,
     }
 }
 
