@@ -76,16 +76,22 @@ def main() -> None:
         f"median {np.median(ev):.4f}, 10th percentile {np.percentile(ev, 10):.4f}, "
         f"worst {ev.min():.4f} (record {ids[int(np.argmin(ev))]})"
     )
+    bank, kept = fit.bank()
+    left_out = [rid for rid, k in zip(ids, kept, strict=True) if not k]
+    print(
+        f"{len(bank)} hearts in the bank; left out (a lead fitted upside down): "
+        + (", ".join(f"record {r}" for r in left_out) or "none")
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_bank(
         out,
-        fit.hearts,
+        bank,
         source=f"LUDB sinus-rhythm records {args.records}",
-        records=ids,
+        records=[rid for rid, k in zip(ids, kept, strict=True) if k],
         notes=LUDB_ATTRIBUTION,
     )
-    assert np.allclose(read_bank(out)[0], fit.hearts, rtol=1e-7, atol=1e-12)
+    assert np.allclose(read_bank(out)[0], bank, rtol=1e-7, atol=1e-12)
     plot = Path(args.plot) if args.plot else out.with_suffix(".png")
     plot_fits(fit.beats, fit.fitted, plot)
     for name, col in zip(HEART_PARAMS[:15], fit.hearts.T, strict=False):

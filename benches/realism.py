@@ -48,6 +48,7 @@ import functools
 import json
 import time
 import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -503,6 +504,17 @@ def main() -> None:
         if real_records is None or {int(r) for r in fitted_to} & set(real_records):
             p.error("--hearts-bank was fitted to records of the real side: not held out")
         GENERATORS["ecgfast-hearts"] = functools.partial(make_ecgfast_hearts, hearts=bank)
+    elif "ecgfast-hearts" in wanted:
+        with resources.as_file(resources.files("ecgfast") / "data" / "hearts_ludb.csv") as f:
+            fitted_to = {int(r) for r in read_bank(f)[1]}
+        real_ids = {int(i) for i in sinus_ids(Path(args.ludb))}
+        seen = real_ids & fitted_to & set(real_records or real_ids)
+        if seen:
+            print(
+                f"note: ecgfast-hearts uses the shipped bank, fitted to {len(seen)} of the real "
+                "records (in-sample); for a held-out figure use --real-records outside LUDB "
+                "1-100, or --hearts-bank (benches/fit_hearts.py) with --real-records"
+            )
     print(f"{len(real)} LUDB sinus records ({', '.join(leads)}; 10 s, {FS:g} Hz)")
     classifiers = args.classifiers.split(",")
     seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -181,6 +183,27 @@ class TestBanks:
             _, records = read_bank(f)
         assert len(records) == len(bank) and all(1 <= int(r) <= 100 for r in records)
 
+    def test_the_shipped_bank_draws_record_1_as_it_is(self):
+        """LUDB record 1 (shipped with the package) is in the bank: its heart's beat has the
+        real median beat's shape in every lead, none upside down."""
+        import wfdb
+
+        from ecgfast._data import SHIPPED_LUDB
+
+        signal, fields = wfdb.rdsamp(str(SHIPPED_LUDB / "1"))
+        names = [n.upper() for n in fields["sig_name"]]
+        x = signal.T[[names.index(lead) for lead in EIGHT_LEADS]][None]
+        real = median_beats(x, fields["fs"], EIGHT_LEADS)[0]
+        from importlib import resources
+
+        path = resources.files("ecgfast") / "data" / "hearts_ludb.csv"
+        with resources.as_file(path) as f:
+            bank, records = read_bank(f)
+        heart = bank[records.index("1")]
+        made = heart_beat(heart, fields["fs"], qrs=0.095, pr=0.16, qt=0.4)
+        for lead, (a, b) in enumerate(zip(made, real, strict=True)):
+            assert np.corrcoef(a, b)[0, 1] > 0.5, EIGHT_LEADS[lead]
+
     def test_write_and_read_round_trip(self, tmp_path):
         bank = np.stack([_heart(), _heart(onset_fraction=0.5)])
         write_bank(tmp_path / "b.csv", bank, source="test", records=[3, 7])
@@ -204,6 +227,12 @@ class TestFitHearts:
         assert fit.hearts.shape == (1, len(HEART_PARAMS))
         assert fit.explained[0] > 0.98
         assert fit.beats.shape == fit.fitted.shape == (1, 8, 400)
+        assert fit.lead_correlation.shape == (1, 8) and fit.lead_correlation.min() > 0.98
+        bank, kept = fit.bank()
+        assert kept.tolist() == [True] and np.array_equal(bank, fit.hearts)
+        # a heart whose fitted lead is upside down is left out
+        flipped = dataclasses.replace(fit, fitted=fit.fitted * np.r_[-1, [1] * 7][None, :, None])
+        assert flipped.bank()[1].tolist() == [False]
         qrs, pr, qt = fit.intervals[0]
         assert abs(qrs - 0.095) < 0.012 and abs(pr - 0.16) < 0.02 and abs(qt - 0.4) < 0.03
         a = heart_beat(h, FS)

@@ -229,9 +229,9 @@ def check_hearts(hearts: Any) -> np.ndarray:
 def load_hearts(name: str = "ludb") -> np.ndarray:
     """A heart bank shipped with the package (:data:`BANKS`), (n_hearts, len(HEART_PARAMS)).
 
-    ``"ludb"``: fitted by :func:`fit_hearts` to the sinus-rhythm records among LUDB 1-100
-    (Kalyakulina et al. 2020, PhysioNet; ODC Attribution License 1.0), with
-    ``python benches/fit_hearts.py --records 1-100``."""
+    ``"ludb"``: fitted by :func:`fit_hearts` to the 89 sinus-rhythm records among LUDB 1-100,
+    86 kept by :meth:`HeartFit.bank` (Kalyakulina et al. 2020, PhysioNet; ODC Attribution
+    License 1.0), with ``python benches/fit_hearts.py --records 1-100``."""
     if name not in BANKS:
         raise InvalidParameterError(
             f"hearts must be one of {', '.join(BANKS)} or an array, got {name!r}"
@@ -271,9 +271,9 @@ _RIDGE = 0.01
 
 
 def _solve(p: dict[str, float], t: np.ndarray, beat: np.ndarray, rounds: int = 3):
-    """Amplitudes (10 x 3) and per-lead gains that best explain ``beat`` given the timing
-    ``p``: alternating least squares (the gains absorb each lead's unknown size, as in LUDB,
-    whose leads are each scaled to 1 mV)."""
+    """Amplitudes (10 x 3) and positive per-lead gains that best explain ``beat`` given the
+    timing ``p``: alternating least squares (the gains absorb each lead's unknown size, as in
+    LUDB, whose leads are each scaled to 1 mV)."""
     gains = np.ones(len(beat))
     for last in [False] * rounds + [True]:
         m = _design(p, t, gains)
@@ -288,6 +288,9 @@ def _solve(p: dict[str, float], t: np.ndarray, beat: np.ndarray, rounds: int = 3
             break
         unit = fitted / gains[:, None]
         gains = (unit * beat).sum(1) / np.maximum((unit**2).sum(1), 1e-12)
+        # positive: a lead that Dower's matrix would show upside down (as with swapped
+        # electrodes) is left to the amplitudes to explain, not flipped by its gain
+        gains = np.maximum(gains, 0.05 * max(float(gains.max()), 1e-12))
     return amps.reshape(len(VECTORS), 3), gains, fitted
 
 
@@ -334,6 +337,9 @@ class HeartFit:
         The median beats that were fitted (:func:`median_beats`; R at 0.3 s).
     fitted : ndarray, shape (n_records, 8, samples)
         The fitted hearts' beats, each lead at the size of the real one (its gain).
+
+    Use :meth:`bank` for the hearts to synthesize with: it leaves out hearts with a lead the
+    fit shows upside down.
     """
 
     hearts: np.ndarray
@@ -341,6 +347,23 @@ class HeartFit:
     intervals: np.ndarray
     beats: np.ndarray
     fitted: np.ndarray
+
+    @property
+    def lead_correlation(self) -> np.ndarray:
+        """(n_records, 8): correlation of each lead's fitted beat with the real one."""
+        a = self.fitted - self.fitted.mean(-1, keepdims=True)
+        b = self.beats - self.beats.mean(-1, keepdims=True)
+        norm = np.sqrt((a**2).sum(-1) * (b**2).sum(-1))
+        return (a * b).sum(-1) / np.maximum(norm, 1e-12)
+
+    def bank(self, min_lead_correlation: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """The hearts whose every lead's fitted beat correlates with the real one above
+        ``min_lead_correlation``, and which records they are (a boolean mask). A heart Dower's
+        matrix shows upside down in a lead (a lead nearly perpendicular to it, where the
+        real lead field differs most from Dower's) would give records with that lead
+        inverted at full size once the lead gains apply."""
+        keep = np.asarray((self.lead_correlation > min_lead_correlation).all(axis=1))
+        return self.hearts[keep], keep
 
 
 def fit_hearts(
@@ -378,7 +401,8 @@ def fit_hearts(
     Examples
     --------
     >>> fit = ecgfast.hearts.fit_hearts(x, 500.0, leads=names)  # doctest: +SKIP
-    >>> batch = ecgfast.synthesize(100, hearts=fit.hearts, leads="8")  # doctest: +SKIP
+    >>> bank, kept = fit.bank()  # doctest: +SKIP
+    >>> batch = ecgfast.synthesize(100, hearts=bank)  # doctest: +SKIP
     """
     from tqdm.auto import tqdm
 
