@@ -164,6 +164,16 @@ class TestSynthesizeWithHearts:
         with pytest.raises(InvalidParameterError, match="numeric"):
             ecgfast.synthesize(1, hearts=np.array([["a"] * 45]))
 
+    def test_sharded_datasets_take_a_shipped_bank_by_name(self, tmp_path):
+        m = ecgfast.synthesize_to(tmp_path / "a", 4, shard_size=2, hearts="ludb", duration=2)
+        assert m["params"]["hearts"] == "ludb"
+        direct = ecgfast.synthesize(4, hearts="ludb", duration=2).signals
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "a" / "shard-00001.signals.npy"), direct[2:]
+        )
+        with pytest.raises(InvalidParameterError, match="by name"):
+            ecgfast.synthesize_to(tmp_path / "b", 4, hearts=_heart()[None])
+
     def test_the_bank_passed_in_is_not_modified(self):
         h = _heart()[None].copy()
         before = h.copy()
