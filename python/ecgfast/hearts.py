@@ -69,7 +69,7 @@ DOWER = np.array(_CONSTANTS["dower"]).reshape(8, 3)
 #: lead, log-sd half of :data:`LEAD_SIZE_LOG_SD`), and a geometric mean of
 #: :data:`SIZE_PER_R_AMP` times the record's ``param_r_amplitude`` mV: the median beats of the
 #: 48 raw 12-lead records of the CinC 2021 sample (LUDB, which banks are fitted to, scales every
-#: lead to 1 mV, so a bank cannot say how large a heart's leads are).
+#: lead to 1 mV, so a bank cannot say how large a heart's leads are; benches/lead_sizes.py).
 LEAD_SIZE = tuple(_CONSTANTS["lead_size"])
 LEAD_SIZE_LOG_SD = tuple(_CONSTANTS["lead_size_log_sd"])
 SIZE_PER_R_AMP = _CONSTANTS["size_per_r_amp"][0]

@@ -92,7 +92,7 @@ const JITTER_POSITION: f64 = 0.05;
 
 /// The typical size of each basis lead's QRS (I, II, V1-V6) relative to their geometric mean,
 /// and the spread of its log between records: median beats of the 48 raw 12-lead records of
-/// the CinC 2021 sample (runs/explore/lead_p2p.py). LUDB, which the banks are fitted to, scales
+/// the CinC 2021 sample (benches/lead_sizes.py). LUDB, which the banks are fitted to, scales
 /// every lead to 1 mV, so a bank cannot say how large a heart's leads are; a record with a
 /// heart of a bank gets per-lead gains that give its QRS these sizes (a lead Dower's matrix
 /// makes nearly perpendicular to the heart would otherwise be all noise).
