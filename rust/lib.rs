@@ -176,6 +176,10 @@ mod _core {
             ("lead_size", hearts::LEAD_SIZE.to_vec()),
             ("lead_size_log_sd", hearts::LEAD_SIZE_LOG_SD.to_vec()),
             ("size_per_r_amp", vec![hearts::SIZE_PER_R_AMP]),
+            (
+                "lead_gain_range",
+                vec![hearts::LEAD_GAIN_RANGE.0, hearts::LEAD_GAIN_RANGE.1],
+            ),
         ]
         .into_iter()
         .collect()

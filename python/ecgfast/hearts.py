@@ -36,6 +36,7 @@ __all__ = [
     "BANKS",
     "EIGHT_LEADS",
     "HEART_PARAMS",
+    "LEAD_GAIN_RANGE",
     "LEAD_SIZE",
     "LEAD_SIZE_LOG_SD",
     "SIZE_PER_R_AMP",
@@ -73,6 +74,8 @@ DOWER = np.array(_CONSTANTS["dower"]).reshape(8, 3)
 LEAD_SIZE = tuple(_CONSTANTS["lead_size"])
 LEAD_SIZE_LOG_SD = tuple(_CONSTANTS["lead_size_log_sd"])
 SIZE_PER_R_AMP = _CONSTANTS["size_per_r_amp"][0]
+#: The lead gains are bounded to this range (they apply to ectopic and paced beats too).
+LEAD_GAIN_RANGE = tuple(_CONSTANTS["lead_gain_range"])
 #: A wave's onset/offset is where its Gaussian falls to 5 % of its peak (as the generator's).
 _C = float(np.sqrt(2 * np.log(20.0)))
 _TA_DELAY, _TA_SIGMA, _U_DELAY, _U_SIGMA = 0.16, 0.07, 0.08, 0.04

@@ -99,7 +99,7 @@ const JITTER_POSITION: f64 = 0.05;
 pub const LEAD_SIZE: [f64; 8] = [0.722, 0.844, 0.906, 1.295, 1.219, 1.338, 1.182, 0.976];
 pub const LEAD_SIZE_LOG_SD: [f64; 8] = [0.572, 0.39, 0.415, 0.423, 0.444, 0.412, 0.309, 0.295];
 /// Gains outside this range are clamped (a lead nearly perpendicular to the heart stays small).
-pub const LEAD_GAIN_RANGE: (f64, f64) = (0.05, 20.0);
+pub const LEAD_GAIN_RANGE: (f64, f64) = (0.25, 3.0);
 
 /// The geometric mean over the eight basis leads of the QRS peak-to-peak, in mV per unit of
 /// the record's `r_amp` (0.6-1.2 by default): 1.28 puts the median record at the 1.15 mV of the

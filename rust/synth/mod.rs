@@ -674,7 +674,8 @@ impl RecordModel {
         let (t1, t2) = (v(8), v(9));
         self.t_amp = hearts::norm(t2);
         self.t_dir = scale(t2, 1.0 / self.t_amp.max(1e-12));
-        self.t1_ratio = hearts::norm(t1) / self.t_amp.max(1e-12);
+        // the sinus T1 is the heart's own vector; `t1_ratio` stays the drawn one for the T
+        // waves of other beats (ectopic, paced, blocked), which a small T2 would make huge
         self.t1_amp = Some(t1);
         self.p_amp = hearts::norm(v(0));
         let frontal = |a: [f64; 3]| a[1].atan2(a[0]).to_degrees();
