@@ -98,10 +98,10 @@ def ludb_sinus(
 
 
 def make_ecgfast(
-    n: int, seed: int, leads: tuple[str, ...], population: str = "standard"
+    n: int, seed: int, leads: tuple[str, ...], population: str = "standard", **options
 ) -> np.ndarray:
     return ecgfast.synthesize(
-        n, fs=FS, duration=SECONDS, leads=list(leads), seed=seed, population=population
+        n, fs=FS, duration=SECONDS, leads=list(leads), seed=seed, population=population, **options
     ).signals
 
 
@@ -114,15 +114,7 @@ def make_ecgfast_hearts(
 ) -> np.ndarray:
     """``population="ludb"`` records whose hearts come from a bank fitted to real records (the
     shipped one, or ``--hearts-bank``)."""
-    return ecgfast.synthesize(
-        n,
-        fs=FS,
-        duration=SECONDS,
-        leads=list(leads),
-        seed=seed,
-        population="ludb",
-        hearts=hearts,
-    ).signals
+    return make_ecgfast(n, seed, leads, population="ludb", hearts=hearts)
 
 
 def ludb_mix(root: Path) -> dict:
@@ -168,15 +160,7 @@ def make_ecgfast_ludb_mix(
     n: int, seed: int, leads: tuple[str, ...], mix: dict | None = None
 ) -> np.ndarray:
     mix = ludb_mix(Path(__file__).resolve().parents[2] / "shared/data/ludb") if mix is None else mix
-    return ecgfast.synthesize(
-        n,
-        fs=FS,
-        duration=SECONDS,
-        leads=list(leads),
-        seed=seed,
-        population="ludb",
-        **mix,
-    ).signals
+    return make_ecgfast(n, seed, leads, population="ludb", **mix)
 
 
 def ludb_shape_bank(root: Path, leads: tuple[str, ...], records: range) -> np.ndarray:
