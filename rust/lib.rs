@@ -167,12 +167,23 @@ mod _core {
 
     /// The constants `ecgfast.hearts` shares with the generator: Dower's matrix (I, II, V1-V6
     /// from Frank X, Y, Z), the typical relative QRS sizes of those leads and the spread of
-    /// their logs, and the size per unit `r_amp`.
+    /// their logs, the size per unit `r_amp`, the bounds of the lead gains, the wave edge
+    /// fraction, the Ta and U waves' delay and width, and the plausible range of each scalar
+    /// column of a bank (low, high pairs, in column order).
     #[pyfunction]
     fn heart_constants() -> std::collections::BTreeMap<&'static str, Vec<f64>> {
-        use crate::synth::{hearts, DOWER};
+        use crate::synth::{hearts, DOWER, EDGE_FRACTION, TA_DELAY, TA_SIGMA, U_DELAY, U_SIGMA};
         [
             ("dower", DOWER.iter().flatten().copied().collect()),
+            ("edge_fraction", vec![EDGE_FRACTION]),
+            ("ta_u", vec![TA_DELAY, TA_SIGMA, U_DELAY, U_SIGMA]),
+            (
+                "scalar_limits",
+                hearts::SCALAR_LIMITS
+                    .iter()
+                    .flat_map(|&(lo, hi)| [lo, hi])
+                    .collect(),
+            ),
             ("lead_size", hearts::LEAD_SIZE.to_vec()),
             ("lead_size_log_sd", hearts::LEAD_SIZE_LOG_SD.to_vec()),
             ("size_per_r_amp", vec![hearts::SIZE_PER_R_AMP]),

@@ -19,6 +19,8 @@ Kalyakulina et al., IEEE Access 2020; PhysioNet, Open Data Commons Attribution L
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -76,9 +78,17 @@ LEAD_SIZE_LOG_SD = tuple(_CONSTANTS["lead_size_log_sd"])
 SIZE_PER_R_AMP = _CONSTANTS["size_per_r_amp"][0]
 #: The lead gains are bounded to this range (they apply to ectopic and paced beats too).
 LEAD_GAIN_RANGE = tuple(_CONSTANTS["lead_gain_range"])
-#: A wave's onset/offset is where its Gaussian falls to 5 % of its peak (as the generator's).
-_C = float(np.sqrt(2 * np.log(20.0)))
-_TA_DELAY, _TA_SIGMA, _U_DELAY, _U_SIGMA = 0.16, 0.07, 0.08, 0.04
+#: A wave's onset/offset is where its Gaussian falls to this fraction of its peak.
+_C = float(np.sqrt(2 * np.log(1 / _CONSTANTS["edge_fraction"][0])))
+_TA_DELAY, _TA_SIGMA, _U_DELAY, _U_SIGMA = _CONSTANTS["ta_u"]
+#: The plausible range of each scalar column of a bank, as the core checks it.
+_SCALAR_LIMITS = dict(
+    zip(
+        HEART_PARAMS[:_FIRST_VECTOR],
+        np.reshape(_CONSTANTS["scalar_limits"], (-1, 2)).tolist(),
+        strict=True,
+    )
+)
 
 #: The timing parameters :func:`fit_hearts` fits besides the heart's own columns, and all of
 #: them with their bounds and starting values: a time shift of the whole beat (s), QRS, PR, QT
@@ -105,16 +115,6 @@ _FIT_BOUNDS = {
     "atrial_gain": (0.2, 1.2, 0.45),
     "tpe_fraction": (0.15, 0.30, 0.23),
     "u_ratio": (0.0, 0.3, 0.1),
-}
-
-# The banks' plausibility limits, as the core checks them (rust/synth/hearts.rs).
-_SCALAR_LIMITS = {
-    "onset_fraction": (0.1, 0.9),
-    "p_duration": (0.03, 0.2),
-    "ta_ratio": (0.0, 1.5),
-    "atrial_gain": (0.05, 2.0),
-    "tpe_fraction": (0.1, 0.4),
-    "u_ratio": (0.0, 1.0),
 }
 
 
@@ -217,8 +217,7 @@ def check_hearts(hearts: Any) -> np.ndarray:
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise InvalidParameterError(f"heart {i}: {HEART_PARAMS[j]} is not finite")
-    for j, name in enumerate(HEART_PARAMS[:_FIRST_VECTOR]):
-        lo, hi = _SCALAR_LIMITS.get(name, (0.0, 1.0) if "position" in name else (0.01, 0.4))
+    for j, (name, (lo, hi)) in enumerate(_SCALAR_LIMITS.items()):
         out = (h[:, j] < lo) | (h[:, j] > hi)
         if out.any():
             i = int(np.argmax(out))
@@ -382,7 +381,7 @@ def fit_hearts(
     Each record's eight-lead median beat (:func:`median_beats`) is fitted with the dipole
     model's waves through Dower's lead field and a gain per lead: the timing of the waves by
     non-linear least squares (scipy), their 3-D amplitudes by linear least squares inside it.
-    About 10-20 s per record on one core.
+    About 3-7 s per record on one core.
 
     Parameters
     ----------
@@ -415,19 +414,10 @@ def fit_hearts(
     workers = check_int(workers or min(os.cpu_count() or 1, n), name="workers", low=1, high=1024)
     before = round(0.3 * fs)
     args = (beats, [fs] * n, [before] * n)
-    bar = tqdm(total=n, desc="fitting hearts", unit="heart", disable=not progress)
-    if workers == 1:
-        results = []
-        for r in map(_fit_one, *args):
-            results.append(r)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as ex:
-            results = []
-            for r in ex.map(_fit_one, *args):
-                results.append(r)
-                bar.update()
-    bar.close()
+    with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        fits = pool.map(_fit_one, *args) if pool is not None else map(_fit_one, *args)
+        bar = tqdm(fits, total=n, desc="fitting hearts", unit="heart", disable=not progress)
+        results = list(bar)
     timing = np.array([r[0] for r in results])
     return HeartFit(
         hearts=check_hearts(np.array([r[1] for r in results])),
@@ -461,10 +451,11 @@ def write_bank(
 
 def read_bank(path: Any) -> tuple[np.ndarray, list[str]]:
     """A bank written by :func:`write_bank`: (hearts, the records it was fitted to)."""
-    records: list[str] = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("# records:"):
-                records = [r for r in line.split(":", 1)[1].strip().split(",") if r]
-    bank = np.loadtxt(path, delimiter=",", comments="#", dtype=np.float64, ndmin=2)
+        text = f.read()
+    records: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("# records:"):
+            records = [r for r in line.split(":", 1)[1].strip().split(",") if r]
+    bank = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
     return check_hearts(bank), records

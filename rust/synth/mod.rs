@@ -70,11 +70,11 @@ pub enum Population {
 }
 
 /// Atrial repolarisation (Ta) wave: centre after the P wave's centre, and width (s).
-const TA_DELAY: f64 = 0.16;
-const TA_SIGMA: f64 = 0.07;
+pub const TA_DELAY: f64 = 0.16;
+pub const TA_SIGMA: f64 = 0.07;
 /// U wave: centre after T offset, and width (s).
-const U_DELAY: f64 = 0.08;
-const U_SIGMA: f64 = 0.04;
+pub const U_DELAY: f64 = 0.08;
+pub const U_SIGMA: f64 = 0.04;
 
 /// Per-record parameter bounds, in this order along axis 1 of the bounds array.
 pub const PARAMS: [&str; 37] = [
