@@ -60,6 +60,28 @@ pub const HEART_PARAMS: [&str; 45] = [
 
 /// Number of the heart's own QRS forces.
 pub const FORCES: usize = 3;
+/// Column indices of the scalars ([`HEART_PARAMS`]).
+pub const ONSET_FRACTION: usize = 0;
+/// Q, R and S widths.
+pub const QRS_SIGMAS: [usize; 3] = [1, 2, 3];
+/// Width and position of force `f` (0-based) are columns `FORCE_SIGMA + 2 f` and
+/// `FORCE_POSITION + 2 f`.
+pub const FORCE_SIGMA: usize = 4;
+pub const FORCE_POSITION: usize = 5;
+pub const P_DURATION: usize = 10;
+pub const TA_RATIO: usize = 11;
+pub const ATRIAL_GAIN: usize = 12;
+pub const TPE_FRACTION: usize = 13;
+pub const U_RATIO: usize = 14;
+/// Indices of the amplitude vectors ([`VECTORS`]).
+pub const P: usize = 0;
+pub const Q: usize = 1;
+pub const R: usize = 2;
+pub const S: usize = 3;
+pub const F1: usize = 4;
+pub const J: usize = 7;
+pub const T1: usize = 8;
+pub const T2: usize = 9;
 const FIRST_VECTOR: usize = 15;
 /// The 3-D amplitude vectors, in column order.
 pub const VECTORS: [&str; 10] = ["p", "q", "r", "s", "f1", "f2", "f3", "j", "t1", "t2"];
@@ -161,7 +183,7 @@ impl Heart {
         }
         let mut h = Heart([0.0; HEART_PARAMS.len()]);
         h.0.copy_from_slice(row);
-        if norm(h.vector(2)) < 1e-6 {
+        if norm(h.vector(R)) < 1e-6 {
             return Err("the R wave's amplitude vector is zero".into());
         }
         Ok(h)
@@ -185,18 +207,20 @@ impl Heart {
         let g: [f64; VECTORS.len()] =
             std::array::from_fn(|_| (scale * JITTER_LOG_AMP * rng.normal()).exp());
         for k in 0..VECTORS.len() {
-            let gk = if (1..=6).contains(&k) { g[2] } else { g[k] };
+            let qrs_wave = (Q..F1 + FORCES).contains(&k);
+            let gk = if qrs_wave { g[R] } else { g[k] };
             let v = rotate(h.vector(k), axis, angle);
             h.set_vector(k, [v[0] * gk, v[1] * gk, v[2] * gk]);
         }
-        for i in [1, 2, 3, 4, 6, 8] {
+        let force_sigmas = (0..FORCES).map(|f| FORCE_SIGMA + 2 * f);
+        for i in QRS_SIGMAS.into_iter().chain(force_sigmas) {
             let (lo, hi) = SCALAR_LIMITS[i];
             h.0[i] = (h.0[i] * (scale * JITTER_LOG_WIDTH * rng.normal()).exp()).clamp(lo, hi);
         }
-        for i in [5, 7, 9] {
+        for i in (0..FORCES).map(|f| FORCE_POSITION + 2 * f) {
             h.0[i] = (h.0[i] + scale * JITTER_POSITION * rng.normal()).clamp(0.0, 1.0);
         }
-        let r = norm(h.vector(2));
+        let r = norm(h.vector(R));
         for k in 0..VECTORS.len() {
             let v = h.vector(k);
             h.set_vector(k, [v[0] / r, v[1] / r, v[2] / r]);

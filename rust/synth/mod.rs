@@ -627,59 +627,60 @@ impl RecordModel {
         let c = edge_c();
         let k = self.r_amp;
         let qrs = self.qrs;
-        let (qrs_on, qrs_off) = (-h.scalar(0) * qrs, (1.0 - h.scalar(0)) * qrs);
+        let onset = h.scalar(hearts::ONSET_FRACTION);
+        let (qrs_on, qrs_off) = (-onset * qrs, (1.0 - onset) * qrs);
         let v = |i: usize| scale(h.vector(i), k);
-        self.onset_fraction = h.scalar(0);
-        self.p_duration = h.scalar(10).min(0.75 * self.pr);
-        let [q_sigma, r_sigma, s_sigma] = [1, 2, 3].map(|i| h.scalar(i) * qrs);
+        self.onset_fraction = onset;
+        self.p_duration = h.scalar(hearts::P_DURATION).min(0.75 * self.pr);
+        let [q_sigma, r_sigma, s_sigma] = hearts::QRS_SIGMAS.map(|i| h.scalar(i) * qrs);
         self.fixed_waves = [
             Wave {
                 mu: qrs_on - self.pr + self.p_duration / 2.0,
                 sigma: self.p_duration / (2.0 * c),
-                amp: v(0),
+                amp: v(hearts::P),
             },
             Wave {
                 mu: qrs_on + c * q_sigma,
                 sigma: q_sigma,
-                amp: v(1),
+                amp: v(hearts::Q),
             },
             Wave {
                 mu: 0.0,
                 sigma: r_sigma,
-                amp: v(2),
+                amp: v(hearts::R),
             },
             Wave {
                 mu: qrs_off - c * s_sigma,
                 sigma: s_sigma,
-                amp: v(3),
+                amp: v(hearts::S),
             },
         ];
         self.own_qrs = (0..hearts::FORCES)
             .map(|f| {
-                let sigma = h.scalar(4 + 2 * f) * qrs;
+                let sigma = h.scalar(hearts::FORCE_SIGMA + 2 * f) * qrs;
                 let (lo, hi) = (qrs_on + c * sigma, qrs_off - c * sigma);
                 Wave {
-                    mu: lo + h.scalar(5 + 2 * f) * (hi - lo).max(0.0),
+                    mu: lo + h.scalar(hearts::FORCE_POSITION + 2 * f) * (hi - lo).max(0.0),
                     sigma,
-                    amp: v(4 + f),
+                    amp: v(hearts::F1 + f),
                 }
             })
             .collect();
-        self.ta_ratio = h.scalar(11);
-        let g = h.scalar(12);
+        self.ta_ratio = h.scalar(hearts::TA_RATIO);
+        let g = h.scalar(hearts::ATRIAL_GAIN);
         self.atrial_gain = Some([1.0, 1.0, 1.0, 0.8 + 0.2 * g, g, g, g, g]);
-        self.tpe_fraction = h.scalar(13);
-        self.u_ratio = h.scalar(14);
-        self.j_elevation = Some(v(7));
-        let (t1, t2) = (v(8), v(9));
+        self.tpe_fraction = h.scalar(hearts::TPE_FRACTION);
+        self.u_ratio = h.scalar(hearts::U_RATIO);
+        self.j_elevation = Some(v(hearts::J));
+        let (t1, t2) = (v(hearts::T1), v(hearts::T2));
         self.t_amp = hearts::norm(t2);
         self.t_dir = scale(t2, 1.0 / self.t_amp.max(1e-12));
         // the sinus T1 is the heart's own vector; `t1_ratio` stays the drawn one for the T
         // waves of other beats (ectopic, paced, blocked), which a small T2 would make huge
         self.t1_amp = Some(t1);
-        self.p_amp = hearts::norm(v(0));
+        self.p_amp = hearts::norm(v(hearts::P));
         let frontal = |a: [f64; 3]| a[1].atan2(a[0]).to_degrees();
-        self.qrs_axis = frontal(v(2));
+        self.qrs_axis = frontal(v(hearts::R));
         self.t_axis = frontal(t2);
     }
 
