@@ -29,6 +29,7 @@ from typing import Any
 
 from . import __version__
 from .errors import EcgError, InvalidParameterError
+from .hearts import BANKS
 
 MODEL_NAMES = ("inception1d", "resnet1d", "xresnet1d")
 
@@ -536,7 +537,7 @@ def _synth_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--hearts",
-        choices=("ludb",),
+        choices=BANKS,
         default=None,
         help="dipole model's sinus beat shapes from a heart bank fitted to real records "
         "(ludb: LUDB's sinus records 1-100; see ecgfast.hearts)",

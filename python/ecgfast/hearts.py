@@ -20,6 +20,7 @@ Kalyakulina et al., IEEE Access 2020; PhysioNet, Open Data Commons Attribution L
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 from collections.abc import Sequence
@@ -234,13 +235,22 @@ def load_hearts(name: str = "ludb") -> np.ndarray:
     ``"ludb"``: fitted by :func:`fit_hearts` to the 89 sinus-rhythm records among LUDB 1-100,
     86 kept by :meth:`HeartFit.bank` (Kalyakulina et al. 2020, PhysioNet; ODC Attribution
     License 1.0), with ``python benches/fit_hearts.py --records 1-100``."""
+    return _shipped_bank(name).copy()
+
+
+@functools.cache
+def _shipped_bank(name: str) -> np.ndarray:
+    """A shipped bank, read and checked once per process (``synthesize(hearts=name)`` and
+    ``synthesize_to``, which calls it chunk by chunk, use it as it is); read-only."""
     if name not in BANKS:
         raise InvalidParameterError(
             f"hearts must be one of {', '.join(BANKS)} or an array, got {name!r}"
         )
     path = resources.files("ecgfast") / "data" / f"hearts_{name}.csv"
     with resources.as_file(path) as f:
-        return read_bank(f)[0]
+        bank = read_bank(f)[0]
+    bank.setflags(write=False)
+    return bank
 
 
 def median_beats(

@@ -1011,10 +1011,11 @@ def _heart_bank(hearts: Any, method: str) -> np.ndarray | None:
         raise InvalidParameterError(
             f"hearts shape the dipole model's waves; method={method!r} has its own"
         )
-    from .hearts import check_hearts, load_hearts
+    from .hearts import _shipped_bank, check_hearts
 
-    bank = load_hearts(hearts) if isinstance(hearts, str) else check_hearts(hearts)
-    return np.ascontiguousarray(bank)
+    if isinstance(hearts, str):
+        return _shipped_bank(hearts)  # checked, C-contiguous, read-only
+    return np.ascontiguousarray(check_hearts(hearts))
 
 
 METHODS = ("dipole", "ecgsyn", "deepfake")
