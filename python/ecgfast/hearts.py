@@ -37,12 +37,14 @@ from .errors import InvalidParameterError
 
 __all__ = [
     "BANKS",
+    "DOWER",
     "EIGHT_LEADS",
     "HEART_PARAMS",
     "LEAD_GAIN_RANGE",
     "LEAD_SIZE",
     "LEAD_SIZE_LOG_SD",
     "SIZE_PER_R_AMP",
+    "VECTORS",
     "HeartFit",
     "check_hearts",
     "fit_hearts",
