@@ -19,8 +19,12 @@
 //!    At fast rates (RR < 400 ms) each beat moves to a markedly (1.25×) steeper deflection
 //!    within 150 ms if there is one, so a T wave taller than R cannot capture the rhythm.
 //!    Levels start from the first 2 s and are reset after 2.5 s without a QRS (e.g. after a noise
-//!    burst or lead-off), so detection recovers. When muscle noise dominates most 10-s windows,
-//!    the band is 5-18 Hz and the threshold lies halfway between the levels.
+//!    burst or lead-off), so detection recovers.
+//!
+//!    When muscle noise dominates most 10-s windows, the band is 5-18 Hz and the beats are
+//!    instead the best path through the peaks of a matched filter with the record's own QRS
+//!    template, weighing each peak's height against the regularity of the rhythm
+//!    ([`crate::detect_noisy`]): a running threshold lets dense noise peaks in.
 //! 4. Ventricular flutter/fibrillation has no QRS complexes: where the 1-30 Hz signal is
 //!    sinusoid-like (VF filter leakage < 0.5) over at least three 2-s windows in a row,
 //!    candidates are not reported (optional; a short run of fast ventricular beats is beats).
@@ -156,11 +160,14 @@ fn detect_with_flutter(
     }
     let mut y = filtfilt_segmented(&filter, &xd, fs_d)?;
     let mut d = central_difference(&y);
-    let mut fraction = THRESHOLD_FRACTION;
+    // In a record dominated by muscle noise the 5-25 Hz signal is kept for the QRS template
+    let mut wide = None;
     if muscle_noise_dominates(&xd, &d, fs_d) {
-        y = filtfilt_segmented(&narrow, &xd, fs_d)?;
+        wide = Some(std::mem::replace(
+            &mut y,
+            filtfilt_segmented(&narrow, &xd, fs_d)?,
+        ));
         d = central_difference(&y);
-        fraction = MUSCLE_THRESHOLD_FRACTION;
     }
     let y = &y[..];
     let fs_full = fs;
@@ -171,7 +178,10 @@ fn detect_with_flutter(
     let half = seconds(fs, 0.12) / 2;
     let mwi = moving_energy(&d, half);
 
-    let mut qrs = prefer_steeper(&classify(&mwi, &d, fs, fraction), &d, fs);
+    let mut qrs = match &wide {
+        Some(z) => crate::detect_noisy::select_beats(z, &mwi, fs),
+        None => prefer_steeper(&classify(&mwi, &d, fs), &d, fs),
+    };
     let mut flutter = Vec::new();
     if skip_fibrillation {
         let vf = fibrillation_spans(&xd, &qrs, fs, &vf_filter)?;
@@ -278,7 +288,8 @@ fn noise_floor(v: impl Iterator<Item = f64> + Clone, buf: &mut Vec<f64>) -> f64 
 /// difference exceeds [`HIGH_FREQUENCY_NOISE`]. EMG shares the QRS band above ~15 Hz, and
 /// its bursts pass the adaptive threshold between beats; the QRS keeps most of its energy below
 /// ~15-18 Hz (Thakor et al. 1984), where muscle noise has little, so such a record is detected
-/// in the narrower band (5-[`NARROW_HIGH`] Hz). Clean records do not switch: the wider band
+/// in the narrower band (5-[`NARROW_HIGH`] Hz), its beats chosen by
+/// [`crate::detect_noisy::select_beats`]. Clean records do not switch: the wider band
 /// serves sharp QRS complexes better (5-15 Hz throughout lowers F1 on the clean records from
 /// 99.52 to 99.14 % on MIT-BIH DS1 and from 99.67 to 98.98 % on CPSC 2021).
 fn muscle_noise_dominates(x: &[f64], d: &[f64], fs: f64) -> bool {
@@ -611,24 +622,18 @@ fn steepest(d: &[f64], i: usize, half: usize) -> f64 {
 struct Levels {
     signal: f64,
     noise: f64,
-    /// where the threshold lies between the noise and signal levels
-    fraction: f64,
 }
 
 impl Levels {
     fn threshold(&self) -> f64 {
-        self.noise + self.fraction * (self.signal - self.noise)
+        self.noise + THRESHOLD_FRACTION * (self.signal - self.noise)
     }
 }
 
 /// The threshold's place between the noise and signal levels (Pan & Tompkins: a quarter).
 const THRESHOLD_FRACTION: f64 = 0.25;
-/// ... when muscle noise dominates the record ([`muscle_noise_dominates`]): halfway. Dense
-/// broadband noise puts many peaks close to the QRS's in the band, far above the running mean
-/// of rejected peaks that the noise level is, so a quarter of the way lets them in.
-const MUSCLE_THRESHOLD_FRACTION: f64 = 0.5;
 
-fn init_levels(mwi: &[f64], start: usize, fs: f64, fraction: f64) -> Levels {
+fn init_levels(mwi: &[f64], start: usize, fs: f64) -> Levels {
     let end = (start + seconds(fs, 2.0)).min(mwi.len());
     let seg = &mwi[start.min(end)..end];
     let max = seg.iter().cloned().fold(0.0, f64::max);
@@ -636,7 +641,6 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64, fraction: f64) -> Levels {
     Levels {
         signal: 0.5 * max,
         noise: 0.5 * mean,
-        fraction,
     }
 }
 
@@ -644,8 +648,8 @@ fn init_levels(mwi: &[f64], start: usize, fs: f64, fraction: f64) -> Levels {
 /// raised to half the upper quartile of the maxima of 1.5-s windows over the first 12 s, so
 /// that a record starting in a pause (or a slow bradycardia) does not take baseline noise for
 /// its beats.
-fn initial_levels(mwi: &[f64], fs: f64, fraction: f64) -> Levels {
-    let first = init_levels(mwi, 0, fs, fraction);
+fn initial_levels(mwi: &[f64], fs: f64) -> Levels {
+    let first = init_levels(mwi, 0, fs);
     let w = seconds(fs, 1.5).max(1);
     let end = seconds(fs, 12.0).min(mwi.len());
     let mut maxima: Vec<f64> = mwi[..end]
@@ -660,7 +664,6 @@ fn initial_levels(mwi: &[f64], fs: f64, fraction: f64) -> Levels {
     Levels {
         signal: first.signal.max(0.5 * maxima[maxima.len() * 3 / 4]),
         noise: first.noise,
-        fraction,
     }
 }
 
@@ -845,7 +848,7 @@ fn local_maxima(v: &[f64]) -> Vec<usize> {
 ///
 /// Long because: one pass over the candidates with the adaptive levels, refractory and
 /// search-back rules acting on shared state (the hot loop of the detector).
-fn classify(mwi: &[f64], d: &[f64], fs: f64, fraction: f64) -> Vec<usize> {
+fn classify(mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
     let refractory = seconds(fs, 0.18);
     let t_window = seconds(fs, 0.36);
@@ -855,7 +858,7 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64, fraction: f64) -> Vec<usize> {
     let mut st = Decisions {
         d,
         fs,
-        levels: initial_levels(mwi, fs, fraction),
+        levels: initial_levels(mwi, fs),
         qrs: Vec::new(),
         rr: Vec::new(),
         qrs_slope: 0.0,
@@ -907,7 +910,7 @@ fn classify(mwi: &[f64], d: &[f64], fs: f64, fraction: f64) -> Vec<usize> {
         // Re-initialise the levels after a long gap (noise burst, lead-off, pause).
         let last_event = st.qrs.last().copied().unwrap_or(0).max(last_reset);
         if i - last_event > reset_after {
-            st.levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs, fraction);
+            st.levels = init_levels(mwi, i.saturating_sub(seconds(fs, 1.0)), fs);
             st.rr.clear();
             last_reset = i;
         }

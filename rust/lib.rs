@@ -5,6 +5,7 @@ pub mod beats;
 pub mod complex;
 pub mod delineate;
 pub mod detect;
+pub mod detect_noisy;
 pub mod errors;
 pub mod filter_design;
 pub mod filters;

@@ -136,12 +136,13 @@ class TestDetectRpeaks:
             m = match_peaks(d_out, outside, b.fs)
             assert m.sensitivity >= 0.97 and m.ppv >= 0.97, m.as_dict()
 
-    @pytest.mark.parametrize(("snr", "min_f1"), [(3.0, 0.98), (0.0, 0.96), (-3.0, 0.9)])
+    @pytest.mark.parametrize(("snr", "min_f1"), [(3.0, 0.985), (0.0, 0.985), (-3.0, 0.95)])
     def test_muscle_noise(self, shipped_mitdb, snr, min_f1):
         # 10-s segments of the shipped records with the synthesizer's muscle noise at an SNR of
-        # the MIT-BIH Noise Stress Test convention; detected in the 5-18 Hz band with the
-        # threshold halfway between the levels when the noise dominates (no rule: F1 0.951 at
-        # 3 dB, 0.810 at 0 dB; the band alone: 0.993, 0.947; both: 0.987, 0.976, 0.919 at -3 dB)
+        # the MIT-BIH Noise Stress Test convention. When the noise dominates, the beats are the
+        # best path through a matched filter's peaks (rust/detect_noisy.rs): F1 0.991 / 0.992 /
+        # 0.966 at 3 / 0 / -3 dB. Before it (adaptive threshold halfway between the levels in
+        # the 5-18 Hz band): 0.987 / 0.976 / 0.919; Pan-Tompkins rules alone: 0.951 / 0.810.
         kw = {"duration": 10.0, "fs": 360.0, "leads": "II", "seed": 7}
         emg = {"baseline": 0.0, "powerline": 0.0, "emg": 0.1, "motion": 0.0}
         noise = ecgfast.synthesize(36, noise=emg, **kw).signals[:, 0].astype(np.float64)
