@@ -65,14 +65,13 @@ fn separated_peaks(f: &[f64], dist: usize) -> Vec<usize> {
         .filter(|&i| (i == 0 || f[i] >= f[i - 1]) && (i + 1 == n || f[i] > f[i + 1]))
         .collect();
     cands.sort_by(|&a, &b| f[b].total_cmp(&f[a]).then(a.cmp(&b)));
-    let mut taken = vec![false; n];
+    // `blocked[j]`: a kept peak lies within `dist` samples of j
+    let mut blocked = vec![false; n];
     let mut kept = Vec::new();
     for i in cands {
-        let lo = i.saturating_sub(dist - 1);
-        let hi = (i + dist).min(n);
-        if !taken[lo..hi].iter().any(|&t| t) {
-            taken[i] = true;
+        if !blocked[i] {
             kept.push(i);
+            blocked[i.saturating_sub(dist - 1)..(i + dist).min(n)].fill(true);
         }
     }
     kept.sort_unstable();
@@ -242,21 +241,26 @@ fn window_score(z: &[f64], mwi: &[f64], a: usize, b: usize, fs: f64) -> Vec<f64>
     };
     let half = t.len() / 2;
     // correlation of z with the template centred on each sample (zero beyond the record)
-    let matched: Vec<f64> = (a..b)
-        .map(|i| {
-            let c: f64 = t
+    let tap = |i: usize| -> f64 {
+        if i >= half && i + half < z.len() {
+            let c: f64 = z[i - half..=i + half]
                 .iter()
-                .enumerate()
-                .filter_map(|(k, w)| {
-                    (i + k)
-                        .checked_sub(half)
-                        .and_then(|j| z.get(j))
-                        .map(|v| v * w)
-                })
+                .zip(&t)
+                .map(|(v, w)| v * w)
                 .sum();
-            c.max(0.0).powi(2)
-        })
-        .collect();
+            return c;
+        }
+        t.iter()
+            .enumerate()
+            .filter_map(|(k, w)| {
+                (i + k)
+                    .checked_sub(half)
+                    .and_then(|j| z.get(j))
+                    .map(|v| v * w)
+            })
+            .sum()
+    };
+    let matched: Vec<f64> = (a..b).map(|i| tap(i).max(0.0).powi(2)).collect();
     let matched = centred_mean(&matched, seconds(fs, MATCHED_WINDOW) / 2);
     let matched_scale = 1.0 / beat_height(&matched, fs);
     matched

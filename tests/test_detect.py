@@ -159,6 +159,45 @@ class TestDetectRpeaks:
             tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
         assert 2 * tp / (2 * tp + fp + fn) >= min_f1, (tp, fp, fn)
 
+    def test_muscle_noise_pauses(self):
+        # 60-s records at 45-60 bpm with sinus pauses (> 1.9 s) and muscle noise at 0 dB SNR:
+        # the long records are scored in 10-s windows and searched as one path. Before the
+        # path (halfway threshold): F1 0.80, 3.5 detections per pause; with it: 0.974, 0.43.
+        emg = {"baseline": 0.0, "powerline": 0.0, "emg": 0.1, "motion": 0.0}
+        kw = {"duration": 60.0, "fs": 360.0, "leads": "II"}
+        tp = fp = fn = inside = pauses = 0
+        for seed in (5, 6):
+            b = ecgfast.synthesize(
+                10, seed=seed, ectopy={"pause": 0.08}, hr=(45, 60), noise=0.0, **kw
+            )
+            noise = ecgfast.synthesize(10, seed=seed + 100, noise=emg, **kw).signals[:, 0]
+            clean = ecgfast.synthesize(10, seed=seed + 100, noise=0.0, **kw).signals[:, 0]
+            noise = noise.astype(np.float64) - clean
+            noisy = []
+            for k in range(len(b)):
+                ref = b.beats.loc[b.beats["record"] == k, "sample"].to_numpy()
+                x = b.signals[k, 0].astype(np.float64)
+                power = np.median([np.ptp(x[max(q - 18, 0) : q + 19]) for q in ref]) ** 2 / 8
+                y = x + noise[k] * np.sqrt(power / np.mean(noise[k] ** 2))
+                noisy.append(y)
+                det = ecgfast.detect_rpeaks(y, b.fs)
+                m = match_peaks(det, ref, b.fs)
+                tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+                for a, c in itertools.pairwise(ref):
+                    if c - a > 1.9 * b.fs:
+                        pauses += 1
+                        inside += int(np.sum((det > a + 0.2 * b.fs) & (det < c - 0.2 * b.fs)))
+            # the same beats in a batch, whatever the threads
+            rows = [ecgfast.detect_rpeaks(y, b.fs) for y in noisy]
+            for n in (1, 2):
+                with ecgfast.thread_limit(n):
+                    for a, r in zip(
+                        ecgfast.detect_rpeaks(np.stack(noisy), b.fs), rows, strict=True
+                    ):
+                        np.testing.assert_array_equal(a, r)
+        assert 2 * tp / (2 * tp + fp + fn) >= 0.95, (tp, fp, fn)
+        assert inside <= 0.6 * pauses, (inside, pauses)
+
     def test_batch_equals_rows_whatever_the_threads(self, rec119):
         x, fs, _ = rec119
         rows = np.stack([x[k * 36000 : (k + 1) * 36000] for k in range(6)])
