@@ -42,8 +42,12 @@ def detect_rpeaks(
     windows are mostly dominated by high-frequency (muscle) noise, judged by the noise floors of
     the band-passed slope and of the second difference against their 99th percentiles, is
     detected in the 5-18 Hz band instead, where the QRS keeps most of its energy and EMG has
-    little, with the threshold halfway between the noise and signal levels (a quarter
-    otherwise); clean records never switch. Of two beats closer than 250 ms with slower rhythm
+    little, and its beats are not chosen by a running threshold (which the noise it accepts
+    pulls down) but as the best path through the peaks of a matched filter with the record's
+    own QRS template: each peak gains by its height over a threshold between the noise and the
+    beats (Otsu) and each interval pays by its distance from the typical RR (dynamic
+    programming; template, threshold and RR per 10-s window of a long record). Clean records
+    never switch. Of two beats closer than 250 ms with slower rhythm
     around them one is a P or T wave: the later goes if it is less than half as steep, else the
     earlier. In a regular rhythm a gap of about two beats is searched again at a quarter of the
     threshold (wide ectopic beats keep their energy below the detection band).
