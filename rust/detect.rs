@@ -44,7 +44,8 @@ use ndarray::ArrayView1;
 /// Shortest record worth searching, s.
 const MIN_SECONDS: f64 = 0.5;
 
-fn seconds(fs: f64, s: f64) -> usize {
+/// Samples in `s` seconds at `fs` Hz (at least one).
+pub(crate) fn seconds(fs: f64, s: f64) -> usize {
     ((fs * s).round() as usize).max(1)
 }
 

@@ -28,6 +28,9 @@
 //! window); the path runs over the whole record. Chosen on the synthetic and CPSC 2021 sets of
 //! `benches/noise_sweep.py`; see BENCHMARKS.md.
 
+use crate::beats::median;
+use crate::detect::seconds;
+
 /// Window (s) over which template, scales, threshold and typical RR are measured.
 const WINDOW: f64 = 10.0;
 /// Tallest energy peaks considered for the template, and how many of them make it.
@@ -53,10 +56,6 @@ const LONG_RR_COST: f64 = 0.5;
 const CLOSE: f64 = 0.36;
 const CLOSE_RATIO: f64 = 0.25;
 
-fn seconds(fs: f64, s: f64) -> usize {
-    ((fs * s).round() as usize).max(1)
-}
-
 /// Local maxima of `f` (plateaus count once, at their first sample; the ends count), kept from
 /// the highest down unless a kept one lies within `dist` samples; returned in order.
 fn separated_peaks(f: &[f64], dist: usize) -> Vec<usize> {
@@ -76,17 +75,6 @@ fn separated_peaks(f: &[f64], dist: usize) -> Vec<usize> {
     }
     kept.sort_unstable();
     kept
-}
-
-/// Median (mean of the two middle values for an even count); `v` is reordered.
-fn median(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    v.sort_unstable_by(|a, b| a.total_cmp(b));
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 /// Quantile `q` with linear interpolation between order statistics (numpy's default).
