@@ -180,7 +180,7 @@ fn detect_with_flutter(
     let mwi = moving_energy(&d, half);
 
     let mut qrs = match &wide {
-        Some(z) => crate::detect_noisy::select_beats(z, &mwi, fs),
+        Some(z) => crate::detect_noisy::select_beats(z, &mwi, &d, fs),
         None => prefer_steeper(&classify(&mwi, &d, fs), &d, fs),
     };
     let mut flutter = Vec::new();

@@ -22,7 +22,9 @@
 //!    four typical intervals (one part would still pay the most); in a shorter gap (a missed
 //!    beat) a peak near `theta` may be taken, as the adaptive rules' search-back does. Two
 //!    peaks closer than 360 ms cannot both be beats unless the lower has a quarter of the
-//!    other's score (the detector's T-wave test: half the slope).
+//!    other's score, and a peak within 450 ms after a beat with less than half its steepest
+//!    slope is that beat's T wave (the adaptive rules' test, over a window that reaches the T
+//!    waves of a wide QRS).
 //!
 //! Long records are scored in 10-s windows (template, scales, `theta` and the typical RR per
 //! window); the path runs over the whole record. Chosen on the synthetic and CPSC 2021 sets of
@@ -55,6 +57,13 @@ const LONG_RR_COST: f64 = 0.5;
 /// Two beats closer than this (s) need comparable scores ([`CLOSE_RATIO`]).
 const CLOSE: f64 = 0.36;
 const CLOSE_RATIO: f64 = 0.25;
+/// A peak less than this (s) after a beat, with less than [`T_WAVE_SLOPE`] of its steepest
+/// slope, is its T wave (the adaptive rules' test; the window reaches the T waves of a wide
+/// QRS, which peak up to ~450 ms after it).
+const T_WAVE_WINDOW: f64 = 0.45;
+const T_WAVE_SLOPE: f64 = 0.5;
+/// Half-width (s) of the window in which a peak's steepest slope is measured.
+const SLOPE_REACH: f64 = 0.075;
 
 /// Local maxima of `f` (plateaus count once, at their first sample; the ends count), kept from
 /// the highest down unless a kept one lies within `dist` samples; returned in order.
@@ -328,9 +337,17 @@ fn interval_cost(g: f64, rr: f64) -> f64 {
     }
 }
 
-/// The best path through the candidate peaks (`t` samples, scores `h`, window models `model`
-/// of each peak) of a record of `n` samples; returns the indices into `t` of its beats.
-fn best_path(t: &[usize], h: &[f64], model: &[WindowModel], n: usize, fs: f64) -> Vec<usize> {
+/// The best path through the candidate peaks (`t` samples, scores `h`, steepest slopes
+/// `slope`, window models `model` of each peak) of a record of `n` samples; returns the
+/// indices into `t` of its beats.
+fn best_path(
+    t: &[usize],
+    h: &[f64],
+    slope: &[f64],
+    model: &[WindowModel],
+    n: usize,
+    fs: f64,
+) -> Vec<usize> {
     let m = t.len();
     if m == 0 {
         return Vec::new();
@@ -360,6 +377,9 @@ fn best_path(t: &[usize], h: &[f64], model: &[WindowModel], n: usize, fs: f64) -
                 break;
             }
             if g < CLOSE && h[i].min(h[j]) < CLOSE_RATIO * h[i].max(h[j]) {
+                continue;
+            }
+            if g < T_WAVE_WINDOW && slope[i] < T_WAVE_SLOPE * slope[j] {
                 continue;
             }
             let v = best[j] + w - interval_cost(g, rr);
@@ -397,8 +417,9 @@ fn windows(n: usize, fs: f64) -> Vec<(usize, usize)> {
 }
 
 /// Beats (indices at the detection rate) of a record dominated by muscle noise: `z` is the
-/// 5-25 Hz signal, `mwi` the detector's energy feature (of the 5-18 Hz band).
-pub(crate) fn select_beats(z: &[f64], mwi: &[f64], fs: f64) -> Vec<usize> {
+/// 5-25 Hz signal, `mwi` the detector's energy feature and `d` the slope it is made of (both
+/// of the 5-18 Hz band).
+pub(crate) fn select_beats(z: &[f64], mwi: &[f64], d: &[f64], fs: f64) -> Vec<usize> {
     let n = mwi.len();
     if n == 0 || z.len() != n {
         return Vec::new();
@@ -417,7 +438,16 @@ pub(crate) fn select_beats(z: &[f64], mwi: &[f64], fs: f64) -> Vec<usize> {
         let wm = window_model(&peaks[lo..hi], &h[lo..hi], fs);
         model.extend(std::iter::repeat_n(wm, hi - lo));
     }
-    best_path(&peaks, &h, &model, n, fs)
+    let reach = seconds(fs, SLOPE_REACH);
+    let slope: Vec<f64> = peaks
+        .iter()
+        .map(|&p| {
+            d[p.saturating_sub(reach)..(p + reach + 1).min(d.len())]
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()))
+        })
+        .collect();
+    best_path(&peaks, &h, &slope, &model, n, fs)
         .into_iter()
         .map(|i| peaks[i])
         .collect()
@@ -470,7 +500,7 @@ mod tests {
                 t.len()
             ];
             let n = beats[9] + 100;
-            let path: Vec<usize> = best_path(&t, &h, &model, n, 100.0)
+            let path: Vec<usize> = best_path(&t, &h, &vec![1.0; t.len()], &model, n, 100.0)
                 .into_iter()
                 .map(|i| t[i])
                 .collect();
@@ -505,11 +535,43 @@ mod tests {
             };
             t.len()
         ];
-        let path: Vec<usize> = best_path(&t, &h, &model, 500, fs)
+        let path: Vec<usize> = best_path(&t, &h, &vec![1.0; t.len()], &model, 500, fs)
             .into_iter()
             .map(|i| t[i])
             .collect();
         assert_eq!(path, (0..8usize).map(|k| 20 + 60 * k).collect::<Vec<_>>());
+    }
+
+    /// A wide QRS's T wave 400 ms after it, as tall in the score but a third as steep, is
+    /// not a beat; the same peak as steep as the QRS (a fast rhythm) is.
+    #[test]
+    fn a_flat_wave_after_a_beat_is_its_t_wave() {
+        let fs = 100.0;
+        let path_with = |t_slope: f64| {
+            let mut t = Vec::new();
+            let (mut h, mut slope) = (Vec::new(), Vec::new());
+            for k in 0..8usize {
+                t.extend([20 + 80 * k, 60 + 80 * k]);
+                h.extend([1.0, 0.9]);
+                slope.extend([1.0, t_slope]);
+            }
+            let model = vec![
+                WindowModel {
+                    theta: 0.3,
+                    rr: 0.8
+                };
+                t.len()
+            ];
+            best_path(&t, &h, &slope, &model, 660, fs)
+                .into_iter()
+                .map(|i| t[i])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            path_with(0.3),
+            (0..8usize).map(|k| 20 + 80 * k).collect::<Vec<_>>()
+        );
+        assert_eq!(path_with(0.9).len(), 16);
     }
 
     /// Sharp pulses in loud noise: the template is the pulse and the beats are found.
@@ -542,7 +604,7 @@ mod tests {
             })
             .collect();
         let mwi = centred_mean(&d.iter().map(|v| v * v).collect::<Vec<_>>(), 12);
-        let found = select_beats(&z, &mwi, fs);
+        let found = select_beats(&z, &mwi, &d, fs);
         assert_eq!(found.len(), beats.len(), "{found:?}");
         for (f, b) in found.iter().zip(&beats) {
             assert!(f.abs_diff(*b) <= 10, "{found:?}"); // within 50 ms: `localise` reaches 80

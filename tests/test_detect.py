@@ -140,8 +140,8 @@ class TestDetectRpeaks:
     def test_muscle_noise(self, shipped_mitdb, snr, min_f1):
         # 10-s segments of the shipped records with the synthesizer's muscle noise at an SNR of
         # the MIT-BIH Noise Stress Test convention. When the noise dominates, the beats are the
-        # best path through a matched filter's peaks (rust/detect_noisy.rs): F1 0.991 / 0.992 /
-        # 0.966 at 3 / 0 / -3 dB. Before it (adaptive threshold halfway between the levels in
+        # best path through a matched filter's peaks (rust/detect_noisy.rs): F1 0.990 / 0.991 /
+        # 0.965 at 3 / 0 / -3 dB. Before it (adaptive threshold halfway between the levels in
         # the 5-18 Hz band): 0.987 / 0.976 / 0.919; Pan-Tompkins rules alone: 0.951 / 0.810.
         kw = {"duration": 10.0, "fs": 360.0, "leads": "II", "seed": 7}
         emg = {"baseline": 0.0, "powerline": 0.0, "emg": 0.1, "motion": 0.0}
