@@ -55,6 +55,7 @@ bench: install
 	$(PY) benches/intervals_throughput.py
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
+	if [ -d ../shared/data ]; then $(PY) benches/noise_unannotated.py; fi
 	$(PY) benches/detector_stress.py
 	$(PY) benches/distributed_throughput.py
 	$(PY) benches/deepfake_labels.py --n 500
