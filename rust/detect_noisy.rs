@@ -65,7 +65,7 @@ const T_WAVE_SLOPE: f64 = 0.5;
 /// Half-width (s) of the window in which a peak's steepest slope is measured.
 const SLOPE_REACH: f64 = 0.075;
 
-/// Local maxima of `f` (plateaus count once, at their first sample; the ends count), kept from
+/// Local maxima of `f` (a plateau counts once, at its last sample; the ends count), kept from
 /// the highest down unless a kept one lies within `dist` samples; returned in order.
 fn separated_peaks(f: &[f64], dist: usize) -> Vec<usize> {
     let n = f.len();
