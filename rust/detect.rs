@@ -416,7 +416,7 @@ fn sustained(mask: &[(usize, usize)], hop: usize) -> Vec<(usize, usize)> {
 
 /// Mean of `d²` over the centred window `[i - half, i + half]` (truncated at the ends), from
 /// prefix sums built as four independent chains (one per quarter) so they overlap in the CPU.
-fn moving_energy(d: &[f64], half: usize) -> Vec<f64> {
+pub(crate) fn moving_energy(d: &[f64], half: usize) -> Vec<f64> {
     const CHAINS: usize = 4;
     let n = d.len();
     let mut p = vec![0.0; n + 1];

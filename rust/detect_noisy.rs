@@ -31,7 +31,7 @@
 //! `benches/noise_sweep.py`; see BENCHMARKS.md.
 
 use crate::beats::median;
-use crate::detect::seconds;
+use crate::detect::{moving_energy, seconds};
 
 /// Window (s) over which template, scales, threshold and typical RR are measured.
 const WINDOW: f64 = 10.0;
@@ -96,10 +96,15 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     s[lo] + (pos - lo as f64) * (s[hi] - s[lo])
 }
 
-/// Typical height of a beat in `f`: the median of its peaks (at least 250 ms apart) above 0.4
-/// of their 90th percentile. 1 when `f` has no positive peak.
-fn beat_height(f: &[f64], fs: f64) -> f64 {
-    let peaks = separated_peaks(f, seconds(fs, HEIGHT_PEAK_DISTANCE));
+/// The peaks of `f` (at least [`HEIGHT_PEAK_DISTANCE`] apart) that [`beat_height`] and
+/// [`template`] measure.
+fn height_peaks(f: &[f64], fs: f64) -> Vec<usize> {
+    separated_peaks(f, seconds(fs, HEIGHT_PEAK_DISTANCE))
+}
+
+/// Typical height of a beat in `f`: the median of its `peaks` ([`height_peaks`]) above 0.4 of
+/// their 90th percentile. 1 when `f` has no positive peak.
+fn beat_height(f: &[f64], peaks: &[usize]) -> f64 {
     let h: Vec<f64> = peaks.iter().map(|&i| f[i]).collect();
     if h.is_empty() {
         return 1.0;
@@ -138,17 +143,17 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The QRS template of `z[a..b]` (the 5-25 Hz signal): of the [`TEMPLATE_CANDIDATES`] tallest
-/// peaks of `mwi` in the window, the medoid (highest median correlation with the others) and
+/// peaks of `mwi` in the window (`peaks`: [`height_peaks`] of `mwi[a..b]`), the medoid (highest median correlation with the others) and
 /// the [`TEMPLATE_MEMBERS`] most correlated with it, each shifted by up to
 /// [`TEMPLATE_SHIFT`] to align with the medoid, averaged and demeaned. `None` with fewer than
 /// three peaks away from the record's ends.
-fn template(z: &[f64], mwi: &[f64], a: usize, b: usize, fs: f64) -> Option<Vec<f64>> {
+fn template(z: &[f64], mwi: &[f64], a: usize, peaks: &[usize], fs: f64) -> Option<Vec<f64>> {
     let half = seconds(fs, TEMPLATE_HALF);
     let shift = seconds(fs, TEMPLATE_SHIFT);
     let reach = half + shift;
-    let mut peaks: Vec<usize> = separated_peaks(&mwi[a..b], seconds(fs, HEIGHT_PEAK_DISTANCE))
-        .into_iter()
-        .map(|i| i + a)
+    let mut peaks: Vec<usize> = peaks
+        .iter()
+        .map(|&i| i + a)
         .filter(|&p| p >= reach && p + reach < z.len())
         .collect();
     peaks.sort_by(|&p, &q| mwi[q].total_cmp(&mwi[p]).then(p.cmp(&q)));
@@ -210,27 +215,12 @@ fn template(z: &[f64], mwi: &[f64], a: usize, b: usize, fs: f64) -> Option<Vec<f
     (norm > 0.0).then(|| t.iter().map(|v| v / norm).collect())
 }
 
-/// Mean of `v` over the centred window `[i - half, i + half]` (truncated at the ends).
-fn centred_mean(v: &[f64], half: usize) -> Vec<f64> {
-    let n = v.len();
-    let mut p = vec![0.0; n + 1];
-    for i in 0..n {
-        p[i + 1] = p[i] + v[i];
-    }
-    (0..n)
-        .map(|i| {
-            let a = i.saturating_sub(half);
-            let b = (i + half + 1).min(n);
-            (p[b] - p[a]) / (b - a) as f64
-        })
-        .collect()
-}
-
 /// The score of `[a, b)`: max(matched energy / its beat height, [`ENERGY_WEIGHT`] x MWI / its
 /// beat height); the MWI alone without a template.
 fn window_score(z: &[f64], mwi: &[f64], a: usize, b: usize, fs: f64) -> Vec<f64> {
-    let energy_scale = ENERGY_WEIGHT / beat_height(&mwi[a..b], fs);
-    let Some(t) = template(z, mwi, a, b, fs) else {
+    let mwi_peaks = height_peaks(&mwi[a..b], fs);
+    let energy_scale = ENERGY_WEIGHT / beat_height(&mwi[a..b], &mwi_peaks);
+    let Some(t) = template(z, mwi, a, &mwi_peaks, fs) else {
         return mwi[a..b]
             .iter()
             .map(|v| v * energy_scale / ENERGY_WEIGHT)
@@ -257,9 +247,10 @@ fn window_score(z: &[f64], mwi: &[f64], a: usize, b: usize, fs: f64) -> Vec<f64>
             })
             .sum()
     };
-    let matched: Vec<f64> = (a..b).map(|i| tap(i).max(0.0).powi(2)).collect();
-    let matched = centred_mean(&matched, seconds(fs, MATCHED_WINDOW) / 2);
-    let matched_scale = 1.0 / beat_height(&matched, fs);
+    // the filter's positive part, its energy averaged over MATCHED_WINDOW
+    let positive: Vec<f64> = (a..b).map(|i| tap(i).max(0.0)).collect();
+    let matched = moving_energy(&positive, seconds(fs, MATCHED_WINDOW) / 2);
+    let matched_scale = 1.0 / beat_height(&matched, &height_peaks(&matched, fs));
     matched
         .iter()
         .zip(&mwi[a..b])
@@ -603,7 +594,7 @@ mod tests {
                 }
             })
             .collect();
-        let mwi = centred_mean(&d.iter().map(|v| v * v).collect::<Vec<_>>(), 12);
+        let mwi = moving_energy(&d, 12);
         let found = select_beats(&z, &mwi, &d, fs);
         assert_eq!(found.len(), beats.len(), "{found:?}");
         for (f, b) in found.iter().zip(&beats) {
