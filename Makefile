@@ -56,6 +56,7 @@ bench: install
 	if [ -d ../shared/data ]; then $(PY) benches/rpeak_accuracy.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_sweep.py; fi
 	if [ -d ../shared/data ]; then $(PY) benches/noise_unannotated.py; fi
+	if [ -d ../shared/data ]; then $(PY) benches/noise_whole_records.py; fi
 	$(PY) benches/detector_stress.py
 	$(PY) benches/distributed_throughput.py
 	$(PY) benches/deepfake_labels.py --n 500
